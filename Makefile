@@ -1,0 +1,86 @@
+# rsc - a ResNet-RS model compiler.
+#   make          build build/rsc
+#   make run      compile a shipped model, build it, run it (the main job)
+#   make test     everything CI runs
+#   make golden   rewrite the checked-in generated models under generated/
+#   make install  PREFIX=/usr/local DESTDIR=
+CC      ?= cc
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/rsc
+MANDIR  ?= $(PREFIX)/share/man
+
+WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wswitch-enum -Werror
+CFLAGS  ?= -O2 -g
+RSC_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS)
+LDLIBS  = -lcjson -lm
+
+B       = build
+SRCS    = $(sort $(wildcard compiler/*.c))
+OBJS    = $(SRCS:compiler/%.c=$(B)/obj/%.o)
+LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
+HDRS    = $(wildcard compiler/*.h)
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps run test unit golden install uninstall clean bench
+all: $(B)/rsc
+
+deps:
+	@tools/ensure-deps.sh
+
+$(B)/obj/%.o: compiler/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) -c $< -o $@
+
+$(B)/rsc: $(OBJS)
+	$(CC) $(RSC_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+# Unit tests: one cmocka program per tests/unit/test_*.c, linked with the compiler.
+$(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) -Icompiler -o $@ $< $(LIBOBJS) -lcmocka $(LDLIBS)
+
+# The reference evaluator: the unfused network from the spec, naive loops.
+$(B)/tests/refeval: tests/refeval.c $(LIBOBJS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) -Icompiler -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+$(B)/tests/f32cmp: tests/f32cmp.c
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) -o $@ $< -lm
+
+$(B)/tests/f32gen: tests/f32gen.c
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) -o $@ $<
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen
+	tests/run.sh
+
+run: deps $(B)/rsc
+	tools/run-demo.sh
+
+golden: $(B)/rsc
+	tools/golden.sh write
+
+bench: deps $(B)/rsc
+	bench/run.sh
+
+install: $(B)/rsc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/runtime \
+	  $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(B)/rsc $(DESTDIR)$(BINDIR)/rsc
+	install -m 644 templates/*.m4 $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 runtime/*.h $(DESTDIR)$(DATADIR)/runtime/
+	install -m 644 docs/rsc.1 $(DESTDIR)$(MANDIR)/man1/rsc.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rsc $(DESTDIR)$(MANDIR)/man1/rsc.1
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(B)

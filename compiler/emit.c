@@ -1,0 +1,399 @@
+/*
+ * emit.c - writes the generated model: OUT.c, OUT.h and OUT.weights (and an
+ * optional text manifest of the weights layout).
+ *
+ * C decides, m4 formats: this file computes every constant (offsets, shapes,
+ * kernel parameters) and writes an m4 driver of macro calls, one per table row,
+ * kernel and layer; templates/rsc.m4 turns the calls into C, model.c.m4 and
+ * model.h.m4 are the skeletons. Only network-derived identifiers, numbers and
+ * the canonical spec reach m4, all quoted with <| |>.
+ * Nothing is written until everything is generated; then all files are
+ * committed together (output.c), so a failure never leaves partial output.
+ */
+#include "rsc.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "layer1.0.conv1" -> "layer1_0_conv1" */
+static char *ident(const char *name) {
+  char *s = xstrdup(name);
+  for (char *p = s; *p; p++)
+    if (!isalnum((unsigned char)*p))
+      *p = '_';
+  return s;
+}
+
+static const char *act_const(ActKind a) {
+  switch (a) {
+  case ACT_NONE:
+    return "RSC_ACT_NONE";
+  case ACT_RELU:
+    return "RSC_ACT_RELU";
+  case ACT_SWISH:
+    return "RSC_ACT_SWISH";
+  case ACT_SIGMOID:
+    return "RSC_ACT_SIGMOID";
+  case ACT_SOFTMAX:
+    break;
+  }
+  RSC_ASSERT(!"no fused softmax");
+  return "";
+}
+
+static const char *layout_name(Layout l) {
+  switch (l) {
+  case LAYOUT_RAW:
+    return "raw";
+  case LAYOUT_CONV_BLOCK:
+    return "conv_block";
+  case LAYOUT_DENSE_IO:
+    return "dense_io";
+  case LAYOUT_VECTOR:
+    return "vector";
+  }
+  return "?";
+}
+
+/* "[64,256,1,1]" */
+static void dims_text(const Tensor *t, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "[");
+  for (int i = 0; i < t->ndim && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "," : "", t->dims[i]);
+  if (k < n)
+    snprintf(buf + k, n - k, "]");
+}
+
+/* Used tensors sorted by payload offset (pack.c assigns them in node order). */
+static int cmp_offset(const void *a, const void *b, const Graph *g) {
+  size_t x = g->tensors[*(const int *)a].offset, y = g->tensors[*(const int *)b].offset;
+  return (x > y) - (x < y);
+}
+static const Graph *sort_g;
+static int cmp_offset_q(const void *a, const void *b) { return cmp_offset(a, b, sort_g); }
+
+static int *used_tensors(const Graph *g, int *n) {
+  int *ids = xmalloc((size_t)(g->ntensors + 1) * sizeof *ids);
+  *n = 0;
+  for (int i = 0; i < g->ntensors; i++)
+    if (g->tensors[i].used)
+      ids[(*n)++] = i;
+  sort_g = g;
+  qsort(ids, (size_t)*n, sizeof *ids, cmp_offset_q);
+  return ids;
+}
+
+static void emit_manifest(const Graph *g, StrBuf *out) {
+  int n;
+  int *ids = used_tensors(g, &n);
+  sb_printf(out, "# rsc weights layout: offset_floats packed_floats layout kb shape name\n");
+  for (int k = 0; k < n; k++) {
+    const Tensor *t = &g->tensors[ids[k]];
+    char dims[64];
+    dims_text(t, dims, sizeof dims);
+    sb_printf(out, "%zu %zu %s %d %s %s\n", t->offset, t->packed_floats, layout_name(t->layout),
+              t->kb, dims, t->name);
+  }
+  sb_printf(out, "# payload %zu floats\n", g->weight_floats);
+  free(ids);
+}
+
+static void buf_expr(const Graph *g, int id, char *buf, size_t n) {
+  if (id == g->input)
+    snprintf(buf, n, "input");
+  else if (id == g->output)
+    snprintf(buf, n, "output");
+  else {
+    char *s = ident(g->nodes[id].name);
+    snprintf(buf, n, "a + A_%s", s);
+    free(s);
+  }
+}
+
+static void w_expr(const Graph *g, int t, char *buf, size_t n) {
+  char *s = ident(g->tensors[t].name);
+  snprintf(buf, n, "w + W_%s", s);
+  free(s);
+}
+
+/* A kernel is emitted once however many layers share its shape. */
+typedef struct Seen {
+  char **names;
+  int n, cap;
+} Seen;
+
+static bool seen_add(Seen *s, const char *name) {
+  for (int i = 0; i < s->n; i++)
+    if (strcmp(s->names[i], name) == 0)
+      return false;
+  if (s->n == s->cap) {
+    s->cap = s->cap ? 2 * s->cap : 64;
+    s->names = xrealloc(s->names, (size_t)s->cap * sizeof *s->names);
+  }
+  s->names[s->n++] = xstrdup(name);
+  return true;
+}
+
+static const char *const P_UNARY = "const float *restrict in, float *restrict out";
+static const char *const P_WB = "const float *restrict in, const float *restrict w, "
+                                "const float *restrict b, float *restrict out";
+
+static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
+  Shape in = g->nodes[n->in[0]].out, out = n->out;
+  const char *params = P_UNARY;
+  char *call = NULL;
+  switch (n->op) {
+  case OP_CONV:
+    params = P_WB;
+    call = xstrfmt("rsc_conv2d(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+                   "%d, %d, %s)",
+                   out.n, in.h, in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw,
+                   n->pad_t, n->pad_l, n->kb, act_const(n->act));
+    break;
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+    call = xstrfmt("rsc_%s(in, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)",
+                   op_name(n->op), out.n, in.h, in.w, in.c, out.h, out.w, n->kh, n->kw, n->sh,
+                   n->sw, n->pad_t, n->pad_l);
+    break;
+  case OP_GLOBAL_AVGPOOL:
+  case OP_GLOBAL_MAXPOOL:
+    call = xstrfmt("rsc_%s(in, out, %d, %d, %d)", op_name(n->op), out.n, in.h * in.w, in.c);
+    break;
+  case OP_DENSE:
+    params = P_WB;
+    call = xstrfmt("rsc_dense(in, w, b, out, %d, %d, %d, %s)", out.n, in.c, out.c,
+                   act_const(n->act));
+    break;
+  case OP_ADD:
+    params = "const float *restrict x, const float *restrict y, float *restrict out";
+    call = xstrfmt("rsc_add_act(x, y, out, %zu, %s)", shape_elems(out), act_const(n->act));
+    break;
+  case OP_SE_ADD:
+    params = "const float *restrict x, const float *restrict sc, const float *restrict w1, "
+             "const float *restrict b1, const float *restrict w2, const float *restrict b2, "
+             "float *restrict out, float *restrict scratch";
+    call = xstrfmt("rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, %d, %d, %d, %d, %s)", out.n,
+                   out.h * out.w, out.c, n->se_mid, act_const(n->act));
+    break;
+  case OP_SOFTMAX:
+    call = xstrfmt("memcpy(out, in, %zu * sizeof *out);\n  rsc_softmax(out, %d, %d)",
+                   shape_elems(out), out.n, out.c);
+    break;
+  case OP_INPUT:
+  case OP_BN:
+  case OP_ACT:
+  case OP_SCALE:
+  case OP_COUNT:
+    RSC_ASSERT(!"no kernel for an unfused op");
+  }
+  sb_printf(o, "RSC_KERNEL(<|%s|>, <|%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s|>, <|%s|>)\n",
+            n->kernel, op_name(n->op), in.n, in.h, in.w, in.c, out.n, out.h, out.w, out.c,
+            params, call);
+  free(call);
+}
+
+static void layer_call(StrBuf *o, const Graph *g, int id) {
+  const Node *n = &g->nodes[id];
+  Shape in = g->nodes[n->in[0]].out, out = n->out;
+  char args[2048], x[128], y[128], dst[128];
+  buf_expr(g, n->in[0], x, sizeof x);
+  buf_expr(g, id, dst, sizeof dst);
+  switch (n->op) {
+  case OP_CONV:
+  case OP_DENSE: {
+    char w[160], b[160];
+    w_expr(g, n->w, w, sizeof w);
+    w_expr(g, n->b, b, sizeof b);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", x, w, b, dst);
+    break;
+  }
+  case OP_ADD:
+    buf_expr(g, n->in[1], y, sizeof y);
+    snprintf(args, sizeof args, "%s, %s, %s", x, y, dst);
+    break;
+  case OP_SE_ADD: {
+    char p[4][160];
+    for (int k = 0; k < 4; k++)
+      w_expr(g, n->p[k], p[k], sizeof p[k]);
+    buf_expr(g, n->in[1], y, sizeof y);
+    snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH", x, y, p[0], p[1],
+             p[2], p[3], dst);
+    break;
+  }
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+  case OP_GLOBAL_AVGPOOL:
+  case OP_GLOBAL_MAXPOOL:
+  case OP_SOFTMAX:
+    snprintf(args, sizeof args, "%s, %s", x, dst);
+    break;
+  case OP_INPUT:
+  case OP_BN:
+  case OP_ACT:
+  case OP_SCALE:
+  case OP_COUNT:
+    RSC_ASSERT(!"unfused op");
+  }
+  char geo[64] = "";
+  if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
+    snprintf(geo, sizeof geo, " %dx%d/%d", n->kh, n->kw, n->sh);
+  sb_printf(o, "RSC_LAYER(<|%s: %s%s%s%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s|>, <|%s|>)\n",
+            n->name, op_name(n->op), geo, n->act != ACT_NONE ? " +" : "",
+            n->act != ACT_NONE ? act_name(n->act) : "", in.n, in.h, in.w, in.c, out.n, out.h,
+            out.w, out.c, n->kernel, args);
+}
+
+static const char *out_doc(const Spec *s) {
+  switch (s->head) {
+  case HEAD_DENSE:
+    return s->classifier_act == ACT_SOFTMAX ? "class probabilities (softmax)" : "class logits";
+  case HEAD_AVG:
+    return "globally average-pooled features";
+  case HEAD_MAX:
+    return "globally max-pooled features";
+  case HEAD_NONE:
+    return "the final feature map, NHWC [OUT_H][OUT_W][OUT_C]";
+  }
+  return "";
+}
+
+/* Definitions shared by the .c and .h drivers. */
+static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t fp) {
+  char *up = xstrdup(opt->prefix);
+  for (char *p = up; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
+  StrBuf spec = {0}, banner = {0};
+  spec_canonical(&g->spec, &spec);
+  sb_printf(&banner, " * Generated by rsc. Do not edit.\n *\n * Model:\n");
+  for (char *line = spec.buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+    nl = strchr(line, '\n');
+    sb_printf(&banner, " *   %.*s\n", (int)(nl ? nl - line : (ptrdiff_t)strlen(line)), line);
+  }
+  sb_printf(&banner, " * Weights: %s\n", opt->cmdline ? opt->cmdline : "");
+  const Node *out = &g->nodes[g->output];
+  sb_printf(o, "m4_changequote(`<|', `|>')m4_changecom()m4_dnl\n");
+  sb_printf(o, "m4_define(<|RSC_PREFIX|>, <|%s|>)m4_dnl\n", opt->prefix);
+  sb_printf(o, "m4_define(<|RSC_UPREFIX|>, <|%s|>)m4_dnl\n", up);
+  sb_printf(o, "m4_define(<|RSC_BANNER|>, <|%s|>)m4_dnl\n", banner.buf);
+  sb_printf(o, "m4_define(<|RSC_BATCH|>, <|%d|>)m4_dnl\n", g->spec.batch);
+  sb_printf(o, "m4_define(<|RSC_IN_H|>, <|%d|>)m4_dnl\n", g->spec.height);
+  sb_printf(o, "m4_define(<|RSC_IN_W|>, <|%d|>)m4_dnl\n", g->spec.width);
+  sb_printf(o, "m4_define(<|RSC_IN_C|>, <|%d|>)m4_dnl\n", g->spec.channels);
+  sb_printf(o, "m4_define(<|RSC_OUT_H|>, <|%d|>)m4_dnl\n", out->out.h);
+  sb_printf(o, "m4_define(<|RSC_OUT_W|>, <|%d|>)m4_dnl\n", out->out.w);
+  sb_printf(o, "m4_define(<|RSC_OUT_C|>, <|%d|>)m4_dnl\n", out->out.c);
+  sb_printf(o, "m4_define(<|RSC_OUT_SIZE|>, <|%zu|>)m4_dnl\n",
+            (size_t)out->out.h * (size_t)out->out.w * (size_t)out->out.c);
+  sb_printf(o, "m4_define(<|RSC_OUT_DOC|>, <|%s|>)m4_dnl\n", out_doc(&g->spec));
+  sb_printf(o, "m4_define(<|RSC_ARENA_BYTES|>, <|%zu|>)m4_dnl\n", g->arena_floats * 4);
+  sb_printf(o, "m4_define(<|RSC_WEIGHT_BYTES|>, <|%zu|>)m4_dnl\n", g->weight_floats * 4);
+  sb_printf(o, "m4_define(<|RSC_FINGERPRINT|>, <|UINT64_C(0x%016" PRIx64 ")|>)m4_dnl\n", fp);
+  sb_printf(o, "m4_define(<|RSC_SCRATCH|>, <|%zu|>)m4_dnl\n", g->scratch_offset);
+  sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime/rsc_kernels.h|>)m4_dnl\n", opt->datadir);
+  free(up);
+  sb_free(&spec);
+  sb_free(&banner);
+}
+
+static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t fp,
+                     const char *header_name) {
+  common_defs(o, g, opt, fp);
+  sb_printf(o, "m4_define(<|RSC_HEADER|>, <|%s|>)m4_dnl\n", header_name);
+  if (opt->with_main)
+    sb_printf(o, "m4_define(<|RSC_WITH_MAIN|>, <|1|>)m4_dnl\n");
+  sb_printf(o, "m4_include(<|rsc.m4|>)\n");
+  int n;
+  int *ids = used_tensors(g, &n);
+  for (int k = 0; k < n; k++) {
+    const Tensor *t = &g->tensors[ids[k]];
+    char *id = ident(t->name), dims[64];
+    dims_text(t, dims, sizeof dims);
+    sb_printf(o, "RSC_WEIGHT(<|%s|>, <|%zu|>, <|%s %s -> %s", id, t->offset, t->name, dims,
+              layout_name(t->layout));
+    if (t->layout == LAYOUT_CONV_BLOCK)
+      sb_printf(o, " kb=%d", t->kb);
+    sb_printf(o, "|>)\n");
+    free(id);
+  }
+  free(ids);
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *nd = &g->nodes[i];
+    if (!nd->in_arena)
+      continue;
+    char *id = ident(nd->name);
+    sb_printf(o, "RSC_ARENA(<|%s|>, <|%zu|>, <|[%d,%d,%d,%d] live %d..%d|>)\n", id, nd->offset,
+              nd->out.n, nd->out.h, nd->out.w, nd->out.c, nd->first, nd->last);
+    free(id);
+  }
+  Seen seen = {0};
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *nd = &g->nodes[i];
+    if (!nd->dead && nd->op != OP_INPUT && seen_add(&seen, nd->kernel))
+      kernel_def(o, g, nd);
+  }
+  for (int i = 0; i < seen.n; i++)
+    free(seen.names[i]);
+  free(seen.names);
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op != OP_INPUT)
+      layer_call(o, g, i);
+  sb_printf(o, "m4_include(<|model.c.m4|>)m4_dnl\n");
+}
+
+static char *with_ext(const char *out_c, const char *ext) {
+  size_t n = strlen(out_c);
+  if (n >= 2 && strcmp(out_c + n - 2, ".c") == 0)
+    n -= 2;
+  return xstrfmt("%.*s%s", (int)n, out_c, ext);
+}
+
+bool emit_model(Graph *g, const EmitOptions *opt, Diag *d) {
+  if (g->weight_floats > INT_MAX || g->arena_floats > INT_MAX) {
+    diag(d, DIAG_ERROR, "model too large: offsets over %d floats do not fit the generated "
+         "code's int offset tables", INT_MAX);
+    return false;
+  }
+  if (strstr(opt->datadir, "<|") || strstr(opt->datadir, "|>")) {
+    diag(d, DIAG_ERROR, "data directory '%s' contains m4 quote characters", opt->datadir);
+    return false;
+  }
+  uint64_t fp = graph_fingerprint(g);
+  char *h_path = with_ext(opt->out_c, ".h"), *w_path = with_ext(opt->out_c, ".weights");
+  const char *slash = strrchr(h_path, '/');
+  const char *h_name = slash ? slash + 1 : h_path;
+
+  StrBuf drv_c = {0}, drv_h = {0}, c = {0}, h = {0}, wts = {0}, man = {0};
+  c_driver(&drv_c, g, opt, fp, h_name);
+  common_defs(&drv_h, g, opt, fp);
+  sb_printf(&drv_h, "m4_include(<|model.h.m4|>)m4_dnl\n");
+  Outputs outs = {0};
+  bool ok = m4_expand(opt->datadir, drv_c.buf, drv_c.len, &c, d) &&
+            m4_expand(opt->datadir, drv_h.buf, drv_h.len, &h, d);
+  if (ok) {
+    wfile_build(g, fp, &wts);
+    ok = outputs_write(&outs, opt->out_c, c.buf, c.len, d) &&
+         outputs_write(&outs, h_path, h.buf, h.len, d) &&
+         outputs_write(&outs, w_path, wts.buf, wts.len, d);
+  }
+  if (ok && opt->manifest) {
+    emit_manifest(g, &man);
+    ok = outputs_write(&outs, opt->manifest, man.buf, man.len, d);
+  }
+  if (ok)
+    ok = outputs_commit(&outs, d);
+  else
+    outputs_abort(&outs);
+  sb_free(&drv_c);
+  sb_free(&drv_h);
+  sb_free(&c);
+  sb_free(&h);
+  sb_free(&wts);
+  sb_free(&man);
+  free(h_path);
+  free(w_path);
+  return ok;
+}

@@ -1,0 +1,82 @@
+/*
+ * fuse.c - operator fusion, in two rewrites:
+ *
+ * 1. An ACT whose producer is a CONV, DENSE or ADD read by nothing else becomes
+ *    that producer's epilogue (conv+bias+relu, add+relu, fc1+relu, fc2+sigmoid).
+ * 2. The Squeeze-and-Excitation tail of a bottleneck,
+ *        s = GLOBAL_AVGPOOL(x); s = CONV fc1 (relu); g = CONV fc2 (sigmoid);
+ *        y = SCALE(x, g); out = ADD(y, shortcut) (act)
+ *    becomes one SE_ADD(x, shortcut) node carrying fc1/fc2 weights: the kernel
+ *    pools, runs both small FCs, scales, adds the shortcut and activates in one
+ *    pass over x, so the scaled tensor is never stored.
+ * Patterns are matched strictly (single use of every intermediate), so a graph
+ * that does not have this exact form is left as it is and still correct.
+ */
+#include "rsc.h"
+
+#include <stdlib.h>
+
+static bool single_use(const Graph *g, int id) { return graph_use_count(g, id) == 1 && g->output != id; }
+
+static void fuse_activations(Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    if (n->dead || n->op != OP_ACT)
+      continue;
+    Node *src = &g->nodes[n->in[0]];
+    bool can = src->op == OP_CONV || src->op == OP_DENSE || src->op == OP_ADD;
+    if (can && src->act == ACT_NONE && single_use(g, n->in[0])) {
+      src->act = n->act;
+      n->dead = true;
+      graph_replace_uses(g, i, n->in[0]);
+    }
+  }
+}
+
+/* Is node id a 1x1 CONV with bias, activation a, reading from? */
+static bool is_fc(const Graph *g, int id, ActKind a, int from) {
+  const Node *n = &g->nodes[id];
+  return n->op == OP_CONV && n->act == a && n->b >= 0 && n->kh == 1 && n->kw == 1 &&
+         n->in[0] == from && single_use(g, id);
+}
+
+static void fuse_se(Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *add = &g->nodes[i];
+    if (add->dead || add->op != OP_ADD)
+      continue;
+    int sc = add->in[0], shortcut = add->in[1];
+    const Node *scale = &g->nodes[sc];
+    if (scale->op != OP_SCALE || !single_use(g, sc))
+      continue;
+    int x = scale->in[0], gate = scale->in[1];
+    int fc1 = g->nodes[gate].in[0], pool = fc1 >= 0 ? g->nodes[fc1].in[0] : -1;
+    if (pool < 0 || g->nodes[pool].op != OP_GLOBAL_AVGPOOL || g->nodes[pool].in[0] != x ||
+        !single_use(g, pool) || !is_fc(g, fc1, ACT_RELU, pool) ||
+        !is_fc(g, gate, ACT_SIGMOID, fc1) || graph_use_count(g, x) != 2)
+      continue;
+    /* The SE module's name without ".se" suffix is the block: "layer1.0". */
+    const Node *f1 = &g->nodes[fc1], *f2 = &g->nodes[gate];
+    add->op = OP_SE_ADD;
+    add->in[0] = x;
+    add->in[1] = shortcut;
+    add->p[0] = f1->w;
+    add->p[1] = f1->b;
+    add->p[2] = f2->w;
+    add->p[3] = f2->b;
+    add->se_mid = g->tensors[f1->w].dims[0];
+    char *name = xstrfmt("%s", scale->name); /* "layer1.0.se" */
+    free(add->name);
+    add->name = name;
+    g->nodes[pool].dead = g->nodes[fc1].dead = g->nodes[gate].dead = true;
+    g->nodes[sc].dead = true;
+  }
+}
+
+bool fuse_ops(Graph *g, Diag *d) {
+  (void)d;
+  fuse_activations(g);
+  fuse_se(g);
+  graph_check(g);
+  return true;
+}

@@ -1,0 +1,372 @@
+/*
+ * main.c - the rsc command line, and compile(): the whole pipeline as a list of
+ * passes, each of which can have its IR dumped (--dump=PASS).
+ *
+ * Spec keys come from an optional spec file and from flags (--depth 152 ...);
+ * the flags are turned into a second spec text, "<command line>", parsed after
+ * the file, so they override it and get the same diagnostics. Only this file
+ * exits; every stage reports through a Diag and returns false.
+ */
+#include "rsc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct Options {
+  const char *spec_path;
+  const char *out_c;
+  const char *name;
+  const char *weights;
+  const char *manifest;
+  const char *dump; /* comma-separated pass names, or "all" */
+  uint64_t seed;
+  bool with_main;
+  bool stats;
+  StrBuf cmdline_spec; /* spec text made of the spec flags */
+} Options;
+
+static const char usage_text[] =
+    "Usage: rsc [SPEC] [OPTIONS] -o OUT.c\n"
+    "Compile a ResNet-RS network into one straight-line C file.\n"
+    "\n"
+    "rsc reads the architecture from the spec file SPEC (see docs/spec.md) and/or\n"
+    "from spec flags, which override the file, and writes OUT.c (the model),\n"
+    "OUT.h (its API) and OUT.weights (folded, prepacked weights).\n"
+    "\n"
+    "Output options:\n"
+    "  -o, --output FILE     the C file to write; .h and .weights go beside it\n"
+    "      --name ID         C identifier prefix (default: FILE's base name)\n"
+    "      --main            also emit main() (unless OUT_NO_MAIN is defined):\n"
+    "                        prog -w OUT.weights [-r N] IN.f32 OUT.f32\n"
+    "      --manifest FILE   write a text manifest of the weights layout\n"
+    "      --dump=PASSES     print the IR after each named pass (comma list or\n"
+    "                        'all'): build shape weights fold fuse plan select pack\n"
+    "      --stats           print layer, kernel, arena and weight statistics\n"
+    "\n"
+    "Weights:\n"
+    "      --weights FILE    timm state_dict in safetensors format\n"
+    "      --seed N          seed of the random weights used without --weights (1)\n"
+    "\n"
+    "Spec flags (each sets the spec key of the same name; lists take commas):\n"
+    "      --depth N               50 101 152 200 270 350 420\n"
+    "      --blocks A,B,C,D        explicit blocks per stage instead of --depth\n"
+    "      --width N, --height N   input size in pixels (height defaults to width)\n"
+    "      --channels N, --batch N\n"
+    "      --widths A,B,C,D        bottleneck widths per stage (64,128,256,512)\n"
+    "      --width-multiplier X    scales widths and stem widths\n"
+    "      --stem-widths A,B,C     deep stem widths (32,32,64)\n"
+    "      --se-ratio X            squeeze-excitation ratio, 0 removes SE (0.25)\n"
+    "      --stem deep|classic     three 3x3 convs, or one 7x7 conv\n"
+    "      --stem-downsample conv|maxpool\n"
+    "      --shortcut avgpool|strided\n"
+    "      --stride-on 3x3|1x1\n"
+    "      --bn-eps X              (1e-5)\n"
+    "      --activation relu|swish\n"
+    "      --classes N             (1000)\n"
+    "      --head dense|avg|max|none\n"
+    "      --classifier-activation none|softmax\n"
+    "\n"
+    "Other:\n"
+    "  -h, --help            this text\n"
+    "      --version         print the version\n"
+    "\n"
+    "Environment: RSC_DATADIR overrides where templates/ and runtime/ are found;\n"
+    "RSC_M4 names the m4 program.\n"
+    "Exit status: 0 on success, 1 on any error (no output file is then written).\n"
+    "\n"
+    "Example: rsc --depth 152 --width 256 -o rs152.c && cc -O2 -c rs152.c\n";
+
+/* "--se-ratio" -> KEY_SE_RATIO, or -1. */
+static int spec_flag(const char *flag) {
+  if (strncmp(flag, "--", 2) != 0)
+    return -1;
+  for (int k = 0; k < SPEC_KEY_COUNT; k++) {
+    const char *key = spec_key_name((SpecKey)k), *f = flag + 2;
+    size_t i = 0;
+    for (; key[i] && f[i]; i++)
+      if (f[i] != (key[i] == '_' ? '-' : key[i]))
+        break;
+    if (!key[i] && (!f[i] || f[i] == '='))
+      return k;
+  }
+  return -1;
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (!*s || *end || errno || *s == '-')
+    return false;
+  *out = v;
+  return true;
+}
+
+/* Returns 0 to go on, or an exit status + 1. */
+static int parse_args(int argc, char **argv, Options *o, Diag *d) {
+  o->seed = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *eq = strchr(a, '=');
+    /* Value of a flag: "--x=v" or the next argument. */
+#define VALUE()                                                                                    \
+  (eq ? eq + 1 : (i + 1 < argc ? argv[++i] : (diag(d, DIAG_ERROR, "option '%s' needs a value", a), \
+                                               (const char *)NULL)))
+    size_t flen = eq ? (size_t)(eq - a) : strlen(a);
+#define IS(name) (strlen(name) == flen && strncmp(a, name, flen) == 0)
+    int key;
+    if (IS("-h") || IS("--help")) {
+      fputs(usage_text, stdout);
+      return 1;
+    } else if (IS("--version")) {
+      printf("rsc %s\n", RSC_VERSION);
+      return 1;
+    } else if (IS("-o") || IS("--output")) {
+      if (!(o->out_c = VALUE()))
+        return 2;
+    } else if (IS("--name")) {
+      if (!(o->name = VALUE()))
+        return 2;
+    } else if (IS("--weights")) {
+      if (!(o->weights = VALUE()))
+        return 2;
+    } else if (IS("--manifest")) {
+      if (!(o->manifest = VALUE()))
+        return 2;
+    } else if (IS("--dump")) {
+      if (!(o->dump = VALUE()))
+        return 2;
+    } else if (IS("--seed")) {
+      const char *v = VALUE();
+      if (!v)
+        return 2;
+      if (!parse_u64(v, &o->seed)) {
+        diag(d, DIAG_ERROR, "--seed needs a non-negative integer, not '%s'", v);
+        return 2;
+      }
+    } else if (IS("--main")) {
+      o->with_main = true;
+    } else if (IS("--stats")) {
+      o->stats = true;
+    } else if ((key = spec_flag(a)) >= 0) {
+      const char *v = VALUE();
+      if (!v)
+        return 2;
+      if (strpbrk(v, "\n\r#")) {
+        diag(d, DIAG_ERROR, "value of '%.*s' must be a single line without '#'", (int)flen, a);
+        return 2;
+      }
+      sb_printf(&o->cmdline_spec, "%s %s\n", spec_key_name((SpecKey)key), v);
+    } else if (a[0] == '-' && a[1]) {
+      diag(d, DIAG_ERROR, "unknown option '%s' (see rsc --help)", a);
+      return 2;
+    } else if (!o->spec_path) {
+      o->spec_path = a;
+    } else {
+      diag(d, DIAG_ERROR, "more than one spec file: '%s' and '%s'", o->spec_path, a);
+      return 2;
+    }
+#undef IS
+#undef VALUE
+  }
+  return 0;
+}
+
+/* Where templates/ and runtime/ are: $RSC_DATADIR, the source tree the binary
+ * was built in (build/rsc -> ..), or the install tree (bin/rsc -> ../share/rsc). */
+static char *find_datadir(void) {
+  const char *env = getenv("RSC_DATADIR");
+  if (env && *env)
+    return xstrdup(env);
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return xstrdup(".");
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash)
+    *slash = '\0';
+  static const char *const candidates[] = {"%s/..", "%s/../share/rsc"};
+  for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
+    char *dir = xstrfmt(candidates[i], exe);
+    char *probe = xstrfmt("%s/templates/model.c.m4", dir);
+    bool found = access(probe, R_OK) == 0;
+    free(probe);
+    if (found)
+      return dir;
+    free(dir);
+  }
+  return xstrdup(".");
+}
+
+/* Prefix from --name, or the output's base name made a C identifier. */
+static char *model_prefix(const Options *o, Diag *d) {
+  if (o->name) {
+    bool ok = (isalpha((unsigned char)o->name[0]) || o->name[0] == '_');
+    for (const char *p = o->name; *p; p++)
+      ok = ok && (isalnum((unsigned char)*p) || *p == '_');
+    if (!ok || strlen(o->name) > 64) {
+      diag(d, DIAG_ERROR, "--name '%s' is not a C identifier of at most 64 characters", o->name);
+      return NULL;
+    }
+    return xstrdup(o->name);
+  }
+  const char *base = strrchr(o->out_c, '/');
+  base = base ? base + 1 : o->out_c;
+  size_t n = strlen(base);
+  if (n > 2 && strcmp(base + n - 2, ".c") == 0)
+    n -= 2;
+  if (n == 0 || n > 64) {
+    diag(d, DIAG_ERROR, "cannot make a C identifier of output name '%s'; use --name", base);
+    return NULL;
+  }
+  char *id = xstrfmt("%s%.*s", isdigit((unsigned char)base[0]) ? "m_" : "", (int)n, base);
+  for (char *p = id; *p; p++)
+    if (!isalnum((unsigned char)*p))
+      *p = '_';
+  return id;
+}
+
+typedef bool (*PassFn)(Graph *g, Diag *d);
+
+static const Options *weights_options; /* the one pass that needs options */
+
+static bool load_weights(Graph *g, Diag *d) {
+  if (weights_options->weights)
+    return weights_load_safetensors(g, weights_options->weights, d);
+  weights_random(g, weights_options->seed);
+  return true;
+}
+
+static bool dump_wanted(const char *list, const char *pass) {
+  if (!list)
+    return false;
+  if (strcmp(list, "all") == 0)
+    return true;
+  size_t n = strlen(pass);
+  for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+    if (strncmp(p, pass, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+      return true;
+  return false;
+}
+
+/* The pipeline. Passes run in this order; --dump=NAME prints the IR after NAME. */
+static bool compile(Graph *g, const Options *o, Diag *d) {
+  static const struct {
+    const char *name;
+    PassFn fn;
+  } passes[] = {
+      {"build", build_graph},         /* spec -> unfused graph, timm names */
+      {"shape", infer_shapes},        /* NHWC shapes, size checks */
+      {"weights", load_weights},      /* safetensors or seeded random */
+      {"fold", fold_bn},              /* BN into conv weight and bias */
+      {"fuse", fuse_ops},             /* activations, SE + residual + act */
+      {"plan", plan_memory},          /* arena offsets by liveness */
+      {"select", select_kernels},     /* kernel and tile per node */
+      {"pack", pack_weights},         /* weights into kernel layouts */
+  };
+  weights_options = o;
+  if (o->dump && strcmp(o->dump, "all") != 0)
+    for (const char *p = o->dump; p; p = strchr(p, ','), p = p ? p + 1 : NULL) {
+      bool known = false;
+      for (size_t i = 0; i < sizeof passes / sizeof *passes; i++)
+        known = known || (strncmp(p, passes[i].name, strlen(passes[i].name)) == 0 &&
+                          (p[strlen(passes[i].name)] == ',' || !p[strlen(passes[i].name)]));
+      if (!known) {
+        diag(d, DIAG_ERROR, "--dump: unknown pass in '%s' (passes: build shape weights fold "
+             "fuse plan select pack)", o->dump);
+        return false;
+      }
+    }
+  for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
+    if (!passes[i].fn(g, d))
+      return false;
+    graph_check(g);
+    if (dump_wanted(o->dump, passes[i].name)) {
+      printf("# after %s\n", passes[i].name);
+      graph_dump(g, stdout);
+    }
+  }
+  return true;
+}
+
+static void print_stats(const Graph *g, const char *out_c) {
+  int layers = 0, kernels = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead || n->op == OP_INPUT)
+      continue;
+    layers++;
+    bool first = true;
+    for (int j = 0; j < i && first; j++)
+      first = g->nodes[j].dead || !g->nodes[j].kernel || strcmp(g->nodes[j].kernel, n->kernel);
+    kernels += first;
+  }
+  double arena = g->arena_floats * 4.0, bound = g->arena_lower_bound * 4.0;
+  printf("%s: %d layers, %d kernels, weights %.1f MiB, arena %.2f MiB (lower bound %.2f MiB, "
+         "+%.1f%%)\n",
+         out_c ? out_c : "rsc", layers, kernels, g->weight_floats * 4.0 / 1048576, arena / 1048576,
+         bound / 1048576, bound > 0 ? (arena / bound - 1) * 100 : 0.0);
+}
+
+int main(int argc, char **argv) {
+  Diag d;
+  diag_init(&d, stderr);
+  Options o = {0};
+  int rc = parse_args(argc, argv, &o, &d);
+  if (rc)
+    return rc == 1 ? 0 : 1;
+  if (!o.out_c && !o.dump) {
+    diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS); see rsc --help");
+    return 1;
+  }
+  Spec spec;
+  spec_defaults(&spec);
+  SrcFile file = {0}, flags = {.name = "<command line>"};
+  char *file_text = NULL;
+  size_t len = 0;
+  bool ok = true;
+  if (o.spec_path) {
+    file_text = read_file(o.spec_path, &len);
+    if (!file_text) {
+      diag(&d, DIAG_ERROR, "cannot read spec '%s': %s", o.spec_path, strerror(errno));
+      return 1;
+    }
+    file = (SrcFile){.name = o.spec_path, .text = file_text, .len = len};
+    ok = spec_parse(&spec, &file, &d);
+  }
+  flags.text = o.cmdline_spec.buf ? o.cmdline_spec.buf : "";
+  flags.len = o.cmdline_spec.len;
+  ok = ok && spec_parse(&spec, &flags, &d) && spec_finish(&spec, &d);
+  char *prefix = NULL, *datadir = NULL, *weights_note = NULL;
+  Graph g;
+  graph_init(&g, &spec);
+  if (ok)
+    ok = compile(&g, &o, &d);
+  if (ok && o.out_c) {
+    prefix = model_prefix(&o, &d);
+    datadir = find_datadir();
+    weights_note = o.weights ? xstrdup("imported from a timm safetensors state_dict")
+                             : xstrfmt("random, seed %llu", (unsigned long long)o.seed);
+    EmitOptions eo = {.out_c = o.out_c,
+                      .prefix = prefix,
+                      .datadir = datadir,
+                      .manifest = o.manifest,
+                      .with_main = o.with_main,
+                      .cmdline = weights_note};
+    ok = prefix && emit_model(&g, &eo, &d);
+  }
+  if (ok && o.stats)
+    print_stats(&g, o.out_c);
+  graph_free(&g);
+  free(prefix);
+  free(datadir);
+  free(weights_note);
+  free(file_text);
+  sb_free(&o.cmdline_spec);
+  return ok && d.errors == 0 ? 0 : 1;
+}

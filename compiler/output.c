@@ -1,0 +1,110 @@
+/*
+ * output.c - all-or-nothing output. Each file is first written completely to
+ * "<final>.tmp.XXXXXX" in its own directory (so the final rename cannot cross
+ * file systems), flushed to disk, and only when every file of the run has been
+ * written does outputs_commit() rename them into place. A failed or
+ * interrupted run therefore never leaves a half-written .c or .weights, and
+ * never leaves a temporary behind on the paths it controls: every failure
+ * removes what it created, and outputs_abort() removes the rest.
+ *
+ * Signals are main()'s business: with the default SIGXFSZ a file over the size
+ * limit kills the process, ignoring it turns the same thing into EFBIG here.
+ */
+#include "rsc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { MAX_OUTPUTS = (int)(sizeof((Outputs *)0)->final / sizeof(char *)) };
+
+/* mkstemp creates 0600; the final files get what open(..., 0666) would give. */
+static mode_t file_mode(void) {
+  mode_t mask = umask(0);
+  umask(mask);
+  return 0666 & ~mask;
+}
+
+static bool write_all(int fd, const unsigned char *p, size_t len) {
+  while (len > 0) {
+    /* Chunks of 1 GB: some systems refuse single writes over 2 GB. */
+    size_t chunk = len < ((size_t)1 << 30) ? len : (size_t)1 << 30;
+    ssize_t n = write(fd, p, chunk);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    if (n == 0) { /* should not happen for a regular file; do not spin */
+      errno = EIO;
+      return false;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d) {
+  RSC_ASSERT(o->n < MAX_OUTPUTS);
+  char *tmp = xstrfmt("%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    diag(d, DIAG_ERROR, "cannot create '%s': %s", path, strerror(errno));
+    free(tmp);
+    return false;
+  }
+  bool ok = write_all(fd, data, len) && fchmod(fd, file_mode()) == 0 && fsync(fd) == 0;
+  int err = errno;
+  /* close() can be the first to report a failed write (NFS): check it too. */
+  if (close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    diag(d, DIAG_ERROR, "cannot write '%s': %s", path, strerror(err));
+    unlink(tmp);
+    free(tmp);
+    return false;
+  }
+  o->final[o->n] = xstrdup(path);
+  o->temp[o->n] = tmp;
+  o->n++;
+  return true;
+}
+
+static void forget(Outputs *o) {
+  for (int i = 0; i < o->n; i++) {
+    free(o->final[i]);
+    free(o->temp[i]);
+    o->final[i] = o->temp[i] = NULL;
+  }
+  o->n = 0;
+}
+
+/* Renames every temporary onto its final name. If a rename fails, the files
+ * already renamed stay (there is no atomic multi-file rename) and the
+ * remaining temporaries are removed. */
+bool outputs_commit(Outputs *o, Diag *d) {
+  bool ok = true;
+  for (int i = 0; i < o->n; i++) {
+    if (ok && rename(o->temp[i], o->final[i]) != 0) {
+      diag(d, DIAG_ERROR, "cannot rename '%s' to '%s': %s", o->temp[i], o->final[i],
+           strerror(errno));
+      ok = false;
+    }
+    if (!ok)
+      unlink(o->temp[i]);
+  }
+  forget(o);
+  return ok;
+}
+
+void outputs_abort(Outputs *o) {
+  for (int i = 0; i < o->n; i++)
+    unlink(o->temp[i]);
+  forget(o);
+}

@@ -1,0 +1,108 @@
+/*
+ * plan.c - the static memory plan. Every activation the network computes lives
+ * in one arena at an offset fixed here; the input is read from the caller's
+ * buffer and the last node writes straight into the caller's output buffer.
+ *
+ * A tensor is live from the node that defines it to the last node that reads
+ * it, both included, so a kernel's output never overlaps its inputs (kernels
+ * take restrict pointers). Placement is greedy: tensors in decreasing size,
+ * each at the lowest 64-byte-aligned offset that overlaps no placed tensor
+ * with an intersecting live range. The lower bound reported beside it is the
+ * largest total of simultaneously live tensors: no plan can use less.
+ * SE_ADD's per-image scratch (C + M floats) sits after the planned region.
+ */
+#include "rsc.h"
+
+#include <stdlib.h>
+
+enum { ALIGN_FLOATS = 16 }; /* 64 bytes */
+
+static size_t align_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+static size_t node_floats(const Node *n) { return align_up(shape_elems(n->out)); }
+
+static const Graph *sort_graph; /* qsort has no context argument in C11 */
+
+static int by_size_desc(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  size_t sx = node_floats(&sort_graph->nodes[x]), sy = node_floats(&sort_graph->nodes[y]);
+  if (sx != sy)
+    return sx < sy ? 1 : -1;
+  return x - y; /* stable: deterministic plans */
+}
+
+static bool overlaps_time(const Node *a, const Node *b) {
+  return a->first <= b->last && b->first <= a->last;
+}
+
+bool plan_memory(Graph *g, Diag *d) {
+  (void)d;
+  /* Live ranges. */
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    n->first = n->last = n->dead ? -1 : i;
+    n->in_arena = !n->dead && i != g->input && i != g->output;
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int k = 0; k < n->nin; k++)
+      if (g->nodes[n->in[k]].last < i)
+        g->nodes[n->in[k]].last = i;
+  }
+  /* Placement, biggest first. */
+  int *order = xmalloc((size_t)g->nnodes * sizeof *order), norder = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i].in_arena)
+      order[norder++] = i;
+  sort_graph = g;
+  qsort(order, (size_t)norder, sizeof *order, by_size_desc);
+  int *placed = xmalloc((size_t)g->nnodes * sizeof *placed), nplaced = 0;
+  size_t top = 0;
+  for (int k = 0; k < norder; k++) {
+    Node *n = &g->nodes[order[k]];
+    size_t size = node_floats(n), off = 0;
+    /* Raise off past every conflicting placed tensor until none conflicts;
+     * each pass either settles or moves off strictly up, so this ends. */
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (int j = 0; j < nplaced; j++) {
+        const Node *p = &g->nodes[placed[j]];
+        size_t pend = p->offset + node_floats(p);
+        if (overlaps_time(n, p) && off < pend && p->offset < off + size) {
+          off = pend;
+          moved = true;
+        }
+      }
+    }
+    n->offset = off;
+    placed[nplaced++] = order[k];
+    if (off + size > top)
+      top = off + size;
+  }
+  /* Lower bound: the most floats live at any one node. */
+  size_t bound = 0;
+  for (int t = 0; t < g->nnodes; t++) {
+    size_t live = 0;
+    for (int j = 0; j < nplaced; j++) {
+      const Node *p = &g->nodes[placed[j]];
+      if (p->first <= t && t <= p->last)
+        live += node_floats(p);
+    }
+    if (live > bound)
+      bound = live;
+  }
+  size_t scratch = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (!n->dead && n->op == OP_SE_ADD && align_up((size_t)n->out.c + (size_t)n->se_mid) > scratch)
+      scratch = align_up((size_t)n->out.c + (size_t)n->se_mid);
+  }
+  g->scratch_offset = top;
+  g->arena_floats = top + scratch;
+  g->arena_lower_bound = bound + scratch;
+  free(order);
+  free(placed);
+  return true;
+}

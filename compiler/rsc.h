@@ -1,0 +1,428 @@
+/*
+ * rsc.h - the one internal header of the rsc compiler.
+ *
+ * rsc turns a textual ResNet-RS spec into one straight-line C file. The pipeline
+ * (see compile() in main.c) is:
+ *
+ *   spec text --parse.c--> Spec --build.c--> Graph (unfused, timm names)
+ *     --shape.c--> shapes --weights.c--> raw weights (safetensors or seeded random)
+ *     --fold.c--> BN folded --fuse.c--> fused ops --plan.c--> arena offsets
+ *     --select.c--> kernels and tiles --pack.c--> packed weights --emit.c--> .c .h .weights
+ *
+ * Sections below are named after the file that implements them. Stages report
+ * errors through a Diag and return false; only main() exits.
+ */
+#ifndef RSC_H
+#define RSC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RSC_VERSION "0.1.0"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RSC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define RSC_PRINTF(fmt, args)
+#endif
+
+/* Always-on internal invariant check: aborts with file:line. */
+#define RSC_ASSERT(cond)                                                                           \
+  ((cond) ? (void)0 : rsc_assert_fail(#cond, __FILE__, __LINE__))
+
+/* ---------------------------------------------------------------- util.c */
+
+_Noreturn void rsc_assert_fail(const char *cond, const char *file, int line);
+void *xmalloc(size_t n);            /* aborts on out-of-memory */
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrfmt(const char *fmt, ...) RSC_PRINTF(1, 2);
+
+/* Growable byte buffer; buf is always NUL-terminated. */
+typedef struct StrBuf {
+  char *buf;
+  size_t len, cap;
+} StrBuf;
+void sb_putn(StrBuf *sb, const char *s, size_t n);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_printf(StrBuf *sb, const char *fmt, ...) RSC_PRINTF(2, 3);
+void sb_free(StrBuf *sb);
+
+/* Overflow-checked size arithmetic: return false on overflow. */
+bool size_mul(size_t a, size_t b, size_t *out);
+bool size_add(size_t a, size_t b, size_t *out);
+
+/* FNV-1a 64-bit, for fingerprints. */
+#define FNV64_INIT 0xcbf29ce484222325ull
+uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
+
+/* Reads a whole file; returns NULL (errno set) on failure. */
+char *read_file(const char *path, size_t *len);
+
+/* Shortest decimal text that round-trips a double ("%.17g" trimmed). */
+void format_double(char buf[32], double v);
+
+/* ---------------------------------------------------------------- diag.c */
+
+/* A source text the diagnostics can quote from: a spec file or the command line. */
+typedef struct SrcFile {
+  const char *name; /* "specs/resnet-rs-50.spec" or "<command line>" */
+  const char *text; /* NUL-terminated */
+  size_t len;
+} SrcFile;
+
+typedef enum DiagLevel {
+  DIAG_ERROR,   /* "error": the stage fails */
+  DIAG_WARNING, /* "warning" */
+  DIAG_NOTE,    /* "note": attached to the previous error */
+} DiagLevel;
+
+typedef struct Diag {
+  FILE *out; /* where messages go (stderr in rsc, a memstream in tests) */
+  int errors;
+  int warnings;
+} Diag;
+
+void diag_init(Diag *d, FILE *out);
+/* GCC style: "file:line:col: error: msg", then the source line and a caret
+ * (with ~ under the next len-1 columns). line and col are 1-based. */
+void diag_at(Diag *d, DiagLevel lvl, const SrcFile *f, int line, int col, int len,
+             const char *fmt, ...) RSC_PRINTF(7, 8);
+/* Without a location: "rsc: error: msg". */
+void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) RSC_PRINTF(3, 4);
+
+/* ---------------------------------------------------------------- parse.c */
+
+enum { RSC_STAGES = 4, RSC_STEM_CONVS = 3 };
+
+typedef enum ActKind {
+  ACT_NONE,    /* identity */
+  ACT_RELU,    /* max(x, 0) */
+  ACT_SWISH,   /* x * sigmoid(x), a.k.a. silu */
+  ACT_SIGMOID, /* 1 / (1 + exp(-x)); only inside SE */
+  ACT_SOFTMAX, /* over the channel axis; only as classifier activation */
+} ActKind;
+
+typedef enum StemKind {
+  STEM_DEEP,    /* three 3x3 convs (stem_widths), the first one stride 2 (ResNet-D) */
+  STEM_CLASSIC, /* one 7x7 stride-2 conv (torchvision ResNet-50) */
+} StemKind;
+
+typedef enum StemDown {
+  STEM_DOWN_CONV,    /* 3x3 stride-2 conv + BN + act (ResNet-RS) */
+  STEM_DOWN_MAXPOOL, /* 3x3 stride-2 max pool, pad 1 (classic, ResNet-D) */
+} StemDown;
+
+typedef enum ShortcutKind {
+  SHORTCUT_AVGPOOL, /* 2x2/2 avg pool (ceil, in-bounds count) then 1x1 conv + BN (ResNet-D) */
+  SHORTCUT_STRIDED, /* strided 1x1 conv + BN (classic) */
+} ShortcutKind;
+
+typedef enum StrideOn {
+  STRIDE_ON_3X3, /* v1.5 / ResNet-D / ResNet-RS */
+  STRIDE_ON_1X1, /* v1.0: the first 1x1 conv of the block strides */
+} StrideOn;
+
+typedef enum HeadKind {
+  HEAD_DENSE, /* global avg pool + dense classifier: output [N, classes] */
+  HEAD_AVG,   /* global avg pooled features: [N, C] */
+  HEAD_MAX,   /* global max pooled features: [N, C] */
+  HEAD_NONE,  /* the raw final feature map: [N, H, W, C] */
+} HeadKind;
+
+/* Every spec key, in the order docs/spec.md lists them. Each also has a CLI flag:
+ * "--" + key with '_' written as '-'. */
+#define SPEC_KEYS(X)                                                                               \
+  X(DEPTH, "depth")                                                                                \
+  X(BLOCKS, "blocks")                                                                              \
+  X(HEIGHT, "height")                                                                              \
+  X(WIDTH, "width")                                                                                \
+  X(CHANNELS, "channels")                                                                          \
+  X(BATCH, "batch")                                                                                \
+  X(WIDTHS, "widths")                                                                              \
+  X(WIDTH_MULTIPLIER, "width_multiplier")                                                          \
+  X(STEM_WIDTHS, "stem_widths")                                                                    \
+  X(SE_RATIO, "se_ratio")                                                                          \
+  X(STEM, "stem")                                                                                  \
+  X(STEM_DOWNSAMPLE, "stem_downsample")                                                            \
+  X(SHORTCUT, "shortcut")                                                                          \
+  X(STRIDE_ON, "stride_on")                                                                        \
+  X(BN_EPS, "bn_eps")                                                                              \
+  X(ACTIVATION, "activation")                                                                      \
+  X(CLASSES, "classes")                                                                            \
+  X(HEAD, "head")                                                                                  \
+  X(CLASSIFIER_ACTIVATION, "classifier_activation")
+
+typedef enum SpecKey {
+#define X(id, name) KEY_##id,
+  SPEC_KEYS(X)
+#undef X
+  SPEC_KEY_COUNT
+} SpecKey;
+
+const char *spec_key_name(SpecKey k);
+
+/* Where a key was set: file NULL means "never set" (default). */
+typedef struct SpecLoc {
+  const SrcFile *file;
+  int line, col, len; /* of the key word */
+} SpecLoc;
+
+/* A parsed and resolved spec. All fields valid after spec_finish(). */
+typedef struct Spec {
+  int depth;                   /* preset (50..420) or 0 when blocks were given */
+  int blocks[RSC_STAGES];      /* blocks per stage */
+  int height, width, channels; /* input image */
+  int batch;
+  int widths[RSC_STAGES];         /* bottleneck widths ("planes") before the multiplier */
+  double width_multiplier;        /* scales widths and stem widths */
+  int nstem_widths;               /* 3 for a deep stem, 1 for a classic stem */
+  int stem_widths[RSC_STEM_CONVS];/* before the multiplier */
+  double se_ratio;                /* 0 removes SE */
+  StemKind stem;
+  StemDown stem_down;
+  ShortcutKind shortcut;
+  StrideOn stride_on;
+  double bn_eps;
+  ActKind act;     /* ACT_RELU or ACT_SWISH */
+  int classes;
+  HeadKind head;
+  ActKind classifier_act; /* ACT_NONE (logits) or ACT_SOFTMAX */
+  SpecLoc loc[SPEC_KEY_COUNT];
+
+  /* Derived by spec_finish(): */
+  int planes[RSC_STAGES];       /* widths after the multiplier */
+  int stem_out[RSC_STEM_CONVS]; /* stem widths after the multiplier */
+} Spec;
+
+void spec_defaults(Spec *s);
+/* Parses "key value..." lines of f into s. A key given twice in the same file is
+ * an error; a key from a later file (the command line) overrides an earlier one. */
+bool spec_parse(Spec *s, const SrcFile *f, Diag *d);
+/* Resolves depth presets and the multiplier, checks consistency and limits. */
+bool spec_finish(Spec *s, Diag *d);
+/* The canonical text of a resolved spec: every key, one per line, stable order.
+ * Used for the banner of generated code and the model fingerprint. */
+void spec_canonical(const Spec *s, StrBuf *out);
+
+/* ---------------------------------------------------------------- ir.c */
+
+/* The ops of the graph IR. Before fold/fuse the graph holds only the plain ops;
+ * the passes rewrite CONV+BN, CONV+ACT, and the SE tail into fused forms. */
+#define OP_LIST(X)                                                                                 \
+  X(INPUT, "input")             /* the network input [N,H,W,C] */                                  \
+  X(CONV, "conv")               /* 2-D conv, w OIHW, optional bias b, fused act */                 \
+  X(BN, "batchnorm")            /* inference BN: gamma, beta, mean, var, eps */                    \
+  X(ACT, "act")                 /* elementwise activation `act` */                                 \
+  X(MAXPOOL, "maxpool")         /* kh x kw / sh, pads ignored (-inf) */                            \
+  X(AVGPOOL, "avgpool")         /* kh x kw / sh, ceil mode, divides by in-bounds count */          \
+  X(GLOBAL_AVGPOOL, "global_avgpool") /* mean over H,W -> [N,1,1,C] */                             \
+  X(GLOBAL_MAXPOOL, "global_maxpool") /* max over H,W -> [N,1,1,C] */                              \
+  X(DENSE, "dense")             /* [N,1,1,Cin] x w[out][in] + b -> [N,1,1,out] */                  \
+  X(SCALE, "scale")             /* in0 [N,H,W,C] * in1 [N,1,1,C] per channel */                    \
+  X(ADD, "add")                 /* in0 + in1, then fused act */                                    \
+  X(SOFTMAX, "softmax")         /* over C of [N,1,1,C] */                                          \
+  X(SE_ADD, "se_add")           /* fused: act(in0 * sigmoid(fc2(relu(fc1(mean in0)))) + in1) */
+
+typedef enum Op {
+#define X(id, name) OP_##id,
+  OP_LIST(X)
+#undef X
+  OP_COUNT
+} Op;
+
+const char *op_name(Op op);
+const char *act_name(ActKind a);
+
+typedef struct Shape {
+  int n, h, w, c; /* NHWC; vectors are [N,1,1,C] */
+} Shape;
+
+size_t shape_elems(Shape s); /* n*h*w*c; shapes are checked small enough in shape.c */
+
+/* Weight layouts the kernels read (pack.c draws each). */
+typedef enum Layout {
+  LAYOUT_RAW,        /* as imported: conv OIHW, dense [out][in], vectors [C] */
+  LAYOUT_CONV_BLOCK, /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
+  LAYOUT_DENSE_IO,   /* dense and SE fc as [in][out] */
+  LAYOUT_VECTOR,     /* bias [O] zero-padded to a multiple of kb */
+} Layout;
+
+typedef struct Tensor {
+  char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
+  int ndim;
+  int dims[4];
+  float *data; /* dims product floats once loaded; NULL before weights.c runs */
+  bool used;   /* referenced by a live node (set by pack.c) */
+  /* pack.c: */
+  Layout layout;
+  int kb;               /* output-channel block of LAYOUT_CONV_BLOCK / LAYOUT_VECTOR */
+  float *packed;        /* packed_floats floats */
+  size_t packed_floats;
+  size_t offset; /* in floats from the start of the weights payload; multiple of 16 */
+} Tensor;
+
+size_t tensor_elems(const Tensor *t);
+
+typedef struct Node {
+  Op op;
+  char *name;  /* timm module name, e.g. "layer1.0.conv2"; unique */
+  int in[2];   /* producer node ids, -1 if unused */
+  int nin;
+  Shape out;
+  /* CONV, MAXPOOL, AVGPOOL geometry: */
+  int kh, kw, sh, sw;
+  int pad_t, pad_l, pad_b, pad_r;
+  ActKind act; /* ACT: the op; CONV, DENSE, ADD, SE_ADD: fused output activation;
+                  SE_ADD's reduce is always ReLU and its gate sigmoid */
+  double eps;  /* BN */
+  /* Tensor ids, -1 if absent. CONV: w, b. DENSE: w, b. BN: gamma, beta, mean, var in
+   * p[0..3]. SE_ADD: fc1 w, fc1 b, fc2 w, fc2 b in p[0..3]. */
+  int w, b;
+  int p[4];
+  int se_mid; /* SE_ADD: reduced width */
+  bool dead;  /* removed by a pass; skipped by everything after */
+  /* plan.c: */
+  bool in_arena; /* false for the input (caller's buffer) and the output node */
+  size_t offset; /* in floats from the arena start; multiple of 16 */
+  int first, last; /* live range in node order: defined at first, last read at last */
+  /* select.c: */
+  char *kernel; /* name of the specialised kernel function */
+  int kb;       /* output-channel block (CONV) */
+} Node;
+
+typedef struct Graph {
+  Spec spec;
+  Node *nodes; /* in topological (execution) order */
+  int nnodes, cap_nodes;
+  Tensor *tensors;
+  int ntensors, cap_tensors;
+  int input;  /* node id of OP_INPUT */
+  int output; /* node id producing the network output */
+  /* plan.c: */
+  size_t arena_floats;      /* arena size chosen by the plan */
+  size_t arena_lower_bound; /* max over time of the live floats: no plan can do better */
+  size_t scratch_offset;    /* SE_ADD's C+M floats of scratch, at the arena's end */
+  /* pack.c: */
+  size_t weight_floats; /* payload size in floats */
+} Graph;
+
+void graph_init(Graph *g, const Spec *s);
+void graph_free(Graph *g);
+int graph_add_node(Graph *g, Op op, const char *name); /* returns id; fields zero/-1 */
+int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims);
+int graph_find_tensor(const Graph *g, const char *name); /* -1 if absent */
+/* Makes every live reader of node old_id (and g->output) read new_id instead. */
+void graph_replace_uses(Graph *g, int old_id, int new_id);
+/* Number of live nodes reading node id. */
+int graph_use_count(const Graph *g, int id);
+/* Stable text form of the graph (for --dump and the pass tests). */
+void graph_dump(const Graph *g, FILE *out);
+/* Internal invariant checker: aborts (RSC_ASSERT) on a malformed graph. */
+void graph_check(const Graph *g);
+
+/* ---------------------------------------------------------------- build.c */
+
+/* Builds the unfused network from a resolved spec, declaring every weight tensor
+ * with its timm name and PyTorch shape (data still NULL). */
+bool build_graph(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- shape.c */
+
+/* Computes every node's output shape; rejects inputs too small for the network
+ * and sizes over the documented limits. */
+bool infer_shapes(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- weights.c */
+
+/* Fills every declared tensor from a safetensors file (timm names, PyTorch layouts).
+ * Missing, extra, wrongly shaped or typed tensors are errors naming the tensor. */
+bool weights_load_safetensors(Graph *g, const char *path, Diag *d);
+/* Deterministic random weights: He-normal fan-out convs, random BN statistics. */
+void weights_random(Graph *g, uint64_t seed);
+
+/* ---------------------------------------------------------------- fold.c */
+
+/* CONV followed by BN -> CONV with folded weight and bias (computed in double). */
+bool fold_bn(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- fuse.c */
+
+/* ACT into its producing CONV/ADD; GAP->fc1->fc2->SCALE->ADD->ACT into SE_ADD. */
+bool fuse_ops(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- plan.c */
+
+/* Gives every arena tensor an offset by liveness (greedy best fit, biggest first). */
+bool plan_memory(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- pack.c */
+
+/* Draws every live tensor into its kernel layout and assigns blob offsets. */
+bool pack_weights(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- select.c */
+
+/* Chooses each node's kernel and tile (kb) and names the specialised function. */
+bool select_kernels(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- emit.c */
+
+typedef struct EmitOptions {
+  const char *out_c;     /* "dir/rs152.c"; .h, .weights beside it */
+  const char *prefix;    /* C identifier prefix, e.g. "rs152" */
+  const char *datadir;   /* where templates/ and runtime/ are */
+  const char *manifest;  /* optional path of a text manifest of the weights layout */
+  bool with_main;        /* emit a main() behind P_NO_MAIN */
+  const char *cmdline;   /* normalised command line for the banner (no paths) */
+} EmitOptions;
+
+bool emit_model(Graph *g, const EmitOptions *o, Diag *d);
+
+/* ---------------------------------------------------------------- wfile.c */
+
+/* The .weights file: a 64-byte little-endian header, then the payload.
+ *   0  char[8]  magic "RSCWGHT\0"
+ *   8  u32      format version (RSC_WFILE_VERSION)
+ *  12  u32      header size (64)
+ *  16  u64      model fingerprint (same constant in the generated code)
+ *  24  u64      payload size in bytes
+ *  32  u64      payload checksum (wfile_checksum)
+ *  40  24 bytes zero
+ * The generated loader (templates/loader.c.m4) mirrors this. */
+#define RSC_WFILE_MAGIC "RSCWGHT"
+#define RSC_WFILE_VERSION 1u
+#define RSC_WFILE_HEADER 64u
+
+uint64_t wfile_checksum(const void *data, size_t n);
+/* Model fingerprint: the canonical spec plus the weight layout (names, layouts,
+ * shapes, offsets), not the values. */
+uint64_t graph_fingerprint(const Graph *g);
+/* Appends the whole .weights file to out. */
+void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out);
+
+/* ---------------------------------------------------------------- output.c */
+
+/* All-or-nothing output: each file is written to a temporary in its directory;
+ * outputs_commit() renames all of them, outputs_abort() removes them. */
+typedef struct Outputs {
+  int n;
+  char *final[8];
+  char *temp[8];
+} Outputs;
+
+bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d);
+bool outputs_commit(Outputs *o, Diag *d);
+void outputs_abort(Outputs *o);
+
+/* ---------------------------------------------------------------- m4.c */
+
+/* Runs `m4 -P -E` (no shell, syscmd/esyscmd undefined) with -I datadir/templates on
+ * input; the expansion is appended to out. */
+bool m4_expand(const char *datadir, const char *input, size_t len, StrBuf *out, Diag *d);
+
+#endif /* RSC_H */

@@ -1,0 +1,92 @@
+m4_dnl main.c.m4 - the optional command-line driver (rsc --main), compiled unless
+m4_dnl the build defines RSC_UPREFIX<||>_NO_MAIN.
+
+#ifndef RSC_UPREFIX<||>_NO_MAIN
+/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT.f32 OUTPUT.f32
+ * Reads raw little-endian float32 input, writes raw float32 output; with -r N
+ * runs N times and prints the median and minimum latency to stderr. */
+static double RSC_PREFIX<||>_now_ms(void)
+{
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int RSC_PREFIX<||>_cmp_double(const void *x, const void *y)
+{
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+static int RSC_PREFIX<||>_usage(const char *prog)
+{
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT.f32 OUTPUT.f32\n", prog);
+  return 2;
+}
+
+int main(int argc, char **argv)
+{
+  const char *weights = NULL, *in_path = NULL, *out_path = NULL;
+  long repeat = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
+      weights = argv[++i];
+    else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
+      char *end;
+      repeat = strtol(argv[++i], &end, 10);
+      if (*end || repeat < 1 || repeat > 1000000)
+        return RSC_PREFIX<||>_usage(argv[0]);
+    } else if (!in_path)
+      in_path = argv[i];
+    else if (!out_path)
+      out_path = argv[i];
+    else
+      return RSC_PREFIX<||>_usage(argv[0]);
+  }
+  if (!weights || !in_path || !out_path)
+    return RSC_PREFIX<||>_usage(argv[0]);
+  const size_t n_in = (size_t)RSC_UPREFIX<||>_BATCH * RSC_UPREFIX<||>_IN_H * RSC_UPREFIX<||>_IN_W * RSC_UPREFIX<||>_IN_C;
+  const size_t n_out = (size_t)RSC_UPREFIX<||>_BATCH * RSC_UPREFIX<||>_OUT_SIZE;
+  float *in = malloc(n_in * sizeof *in), *out = malloc(n_out * sizeof *out);
+  double *ms = malloc((size_t)repeat * sizeof *ms);
+  if (!in || !out || !ms) {
+    fprintf(stderr, "%s: out of memory\n", argv[0]);
+    return 1;
+  }
+  FILE *f = fopen(in_path, "rb");
+  if (!f || fread(in, sizeof *in, n_in, f) != n_in || fgetc(f) != EOF) {
+    fprintf(stderr, "%s: %s: expected exactly %zu float32 values\n", argv[0], in_path, n_in);
+    return 1;
+  }
+  fclose(f);
+  RSC_PREFIX<||>_model *m;
+  int rc = RSC_PREFIX<||>_open(&m, weights);
+  if (rc) {
+    fprintf(stderr, "%s: %s: %s\n", argv[0], weights, RSC_PREFIX<||>_strerror(rc));
+    return 1;
+  }
+  for (long r = 0; r < repeat; r++) {
+    double t0 = RSC_PREFIX<||>_now_ms();
+    rc = RSC_PREFIX<||>_run(m, in, out);
+    ms[r] = RSC_PREFIX<||>_now_ms() - t0;
+    if (rc) {
+      fprintf(stderr, "%s: run: %s\n", argv[0], RSC_PREFIX<||>_strerror(rc));
+      return 1;
+    }
+  }
+  if (repeat > 1) {
+    qsort(ms, (size_t)repeat, sizeof *ms, RSC_PREFIX<||>_cmp_double);
+    fprintf(stderr, "RSC_PREFIX: %ld runs: median %.3f ms, min %.3f ms\n", repeat, ms[repeat / 2], ms[0]);
+  }
+  f = fopen(out_path, "wb");
+  if (!f || fwrite(out, sizeof *out, n_out, f) != n_out || fclose(f) != 0) {
+    fprintf(stderr, "%s: cannot write %s\n", argv[0], out_path);
+    return 1;
+  }
+  RSC_PREFIX<||>_close(m);
+  free(in);
+  free(out);
+  free(ms);
+  return 0;
+}
+#endif

@@ -1,0 +1,27 @@
+#!/bin/bash
+# run.sh - everything `make test` runs, in order, with one summary line at the
+# end. Each suite prints its own "NAME: N passed, M failed" line.
+set -u
+cd "$(dirname "$0")/.."
+suites=0 failed=0
+run() {
+  echo "== $1"
+  suites=$((suites + 1))
+  if ! "${@:2}"; then failed=$((failed + 1)); echo "!! suite $1 failed"; fi
+}
+run_unit() {
+  local fail=0
+  for t in build/tests/test_*; do
+    [ -x "$t" ] || continue
+    "$t" || fail=1
+  done
+  return $fail
+}
+run unit       run_unit
+run diag       tests/diag.sh
+run e2e        tests/e2e.sh
+run torch      tests/torch_check.sh
+run golden     tools/golden.sh check
+echo "== summary"
+echo "suites: $((suites - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
