@@ -26,8 +26,10 @@
  *   dense bias "fc.bias"                               N(0, 0.01)
  *   BN (a 1-D tensor whose module also has a running_var):
  *     weight (gamma)                                   U(0.5, 1.5)
- *       but in ".bn3." (last BN of a residual branch)  U(0.2, 0.6), so that the
- *       residual stream of a 100+ block network stays in a sane range
+ *       but in ".bn3." (last BN of a residual branch)  U(0.2, 0.6): random BN
+ *       statistics do not normalise, so each block adds to the residual stream;
+ *       the smaller gamma keeps a 100+ block network in range (RS-420's stage 3
+ *       still grows to a std of a few hundred, far from float overflow)
  *     bias (beta), running_mean                        N(0, 0.1)
  *     running_var                                      U(0.5, 1.5)
  *   any other tensor                                   N(0, 0.1)

@@ -1,0 +1,441 @@
+/*
+ * test_kernels.c - the runtime kernels (runtime/rsc_kernels.h) against their
+ * scalar twins (runtime/rsc_kernels_ref.h).
+ *
+ * Inputs are pseudo-random with a fixed seed. Shapes are chosen for the cases
+ * the tiled conv treats specially: odd H and W, C and K no multiple of 16,
+ * K smaller than KB, every KB, stride 2, asymmetric padding, 1x1 / 3x3 / 7x7
+ * windows, 1x1 images, batch 2 (and with it the 1x1 "one long row" view).
+ * Kernel and twin sum in the same order, so they differ only by fused
+ * multiply-adds: outputs must agree to 1e-5 of the output's max-abs. Outputs
+ * get a canary tail that must survive. The ref itself is checked against a
+ * conv on unpacked OIHW weights, and the pooling edge rules against hand
+ * computed examples.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The generated model's context: these headers come first there too. */
+#include "../../runtime/rsc_kernels.h"
+#include "../../runtime/rsc_kernels_ref.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+enum { CANARY = 16 }; /* floats after every output that must stay untouched */
+static const float CANARY_VAL = 12345.0f;
+
+static uint32_t rng_state = 0x2545f491u;
+
+static float rnd(void) { /* xorshift32 -> [-1, 1) */
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 17;
+  rng_state ^= rng_state << 5;
+  return (float)(rng_state >> 8) / 8388608.0f - 1.0f;
+}
+
+static float *rnd_buf(size_t n) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = rnd();
+  return p;
+}
+
+/* An output buffer of n floats poisoned with NaN, plus the canary tail. */
+static float *out_buf(size_t n) {
+  float *p = malloc((n + CANARY) * sizeof *p);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = NAN;
+  for (size_t i = 0; i < CANARY; i++)
+    p[n + i] = CANARY_VAL;
+  return p;
+}
+
+/* got vs want over n floats: |got - want| <= 1e-5 * max|want|, canaries intact. */
+static void check_close(const float *got, const float *want, size_t n, const char *what) {
+  float maxabs = 1e-3f, maxerr = 0.0f;
+  size_t worst = 0;
+  for (size_t i = 0; i < n; i++)
+    if (fabsf(want[i]) > maxabs)
+      maxabs = fabsf(want[i]);
+  for (size_t i = 0; i < n; i++) {
+    float e = fabsf(got[i] - want[i]);
+    if (!(e <= maxerr)) { /* also catches NaN */
+      maxerr = isnan(e) ? INFINITY : e;
+      worst = i;
+    }
+  }
+  if (maxerr > 1e-5f * maxabs)
+    fail_msg("%s: element %zu: got %.9g, want %.9g (max-abs %g)", what, worst, (double)got[worst],
+             (double)want[worst], (double)maxabs);
+  for (size_t i = 0; i < CANARY; i++)
+    if (got[n + i] != CANARY_VAL)
+      fail_msg("%s: wrote past the end of the output (canary %zu)", what, i);
+}
+
+static const char *const ACT_NAMES[] = {"none", "relu", "swish", "sigmoid"};
+
+/* ---------------------------------------------------------------- conv */
+
+typedef struct ConvCase {
+  int n, h, w, c, k, kh, kw, sh, sw, pt, pb, pl, pr, kb, act;
+} ConvCase;
+
+static int out_dim(int in, int k, int s, int p0, int p1) { return (in + p0 + p1 - k) / s + 1; }
+
+/* Packs OIHW weights [K][C][KH][KW] into LAYOUT_CONV_BLOCK, padding with zeros. */
+static float *pack_conv(const float *oihw, int K, int C, int KH, int KW, int KB, size_t *nout) {
+  int nkb = (K + KB - 1) / KB;
+  size_t n = (size_t)nkb * KH * KW * C * KB;
+  float *p = calloc(n, sizeof *p);
+  assert_non_null(p);
+  for (int o = 0; o < K; o++)
+    for (int i = 0; i < C; i++)
+      for (int kh = 0; kh < KH; kh++)
+        for (int kw = 0; kw < KW; kw++)
+          p[(((size_t)(o / KB) * KH + kh) * KW + kw) * C * KB + (size_t)i * KB + o % KB] =
+              oihw[(((size_t)o * C + i) * KH + kh) * KW + kw];
+  *nout = n;
+  return p;
+}
+
+static void run_conv_case(const ConvCase *t) {
+  int oh = out_dim(t->h, t->kh, t->sh, t->pt, t->pb),
+      ow = out_dim(t->w, t->kw, t->sw, t->pl, t->pr);
+  int nkb = (t->k + t->kb - 1) / t->kb;
+  size_t nin = (size_t)t->n * t->h * t->w * t->c, nout = (size_t)t->n * oh * ow * t->k, nw;
+  float *in = rnd_buf(nin);
+  float *raw = rnd_buf((size_t)t->k * t->c * t->kh * t->kw);
+  float *w = pack_conv(raw, t->k, t->c, t->kh, t->kw, t->kb, &nw);
+  float *b = calloc((size_t)nkb * t->kb, sizeof *b);
+  assert_non_null(b);
+  for (int o = 0; o < t->k; o++)
+    b[o] = rnd();
+  float *got = out_buf(nout), *want = out_buf(nout);
+  rsc_conv2d(in, w, b, got, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt,
+             t->pl, t->kb, t->act);
+  rsc_conv2d_ref(in, w, b, want, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh, t->sw,
+                 t->pt, t->pl, t->kb, t->act);
+  char what[160];
+  snprintf(what, sizeof what, "conv n%d %dx%dx%d -> %dx%dx%d k%dx%d s%dx%d p%d,%d,%d,%d kb%d %s",
+           t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pb, t->pl,
+           t->pr, t->kb, ACT_NAMES[t->act]);
+  check_close(got, want, nout, what);
+  free(in);
+  free(raw);
+  free(w);
+  free(b);
+  free(got);
+  free(want);
+}
+
+/* clang-format off */
+static const ConvCase CONV_CASES[] = {
+    /* n  h   w   c   k  kh kw sh sw pt pb pl pr kb act */
+    {1, 7, 7, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1, 8, RSC_ACT_RELU},          /* K < KB */
+    {2, 9, 11, 13, 19, 3, 3, 2, 2, 1, 1, 1, 1, 16, RSC_ACT_SWISH},     /* odd everything */
+    {1, 15, 13, 6, 32, 7, 7, 2, 2, 3, 3, 3, 3, 32, RSC_ACT_NONE},      /* 7x7 stem-like */
+    {2, 8, 8, 24, 70, 1, 1, 1, 1, 0, 0, 0, 0, 64, RSC_ACT_SIGMOID},    /* 1x1 row view, batch 2 */
+    {2, 5, 3, 17, 40, 1, 1, 1, 1, 0, 0, 0, 0, 8, RSC_ACT_RELU},        /* row view across images */
+    {1, 10, 10, 16, 33, 1, 1, 2, 2, 0, 0, 0, 0, 16, RSC_ACT_RELU},     /* strided 1x1 */
+    {1, 9, 9, 16, 24, 1, 1, 2, 2, 0, 0, 0, 0, 8, RSC_ACT_SWISH},       /* strided 1x1, odd */
+    {1, 1, 1, 37, 20, 1, 1, 1, 1, 0, 0, 0, 0, 8, RSC_ACT_NONE},        /* 1x1 image */
+    {2, 1, 1, 20, 9, 3, 3, 1, 1, 1, 1, 1, 1, 8, RSC_ACT_SWISH},        /* 1x1 image, padded 3x3 */
+    {1, 3, 3, 5, 16, 7, 7, 1, 1, 3, 3, 3, 3, 16, RSC_ACT_RELU},        /* window larger than image */
+    {2, 17, 17, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32, RSC_ACT_SWISH},     /* deep-stem first conv */
+    {1, 12, 12, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64, RSC_ACT_RELU},     /* full blocks */
+    {1, 6, 5, 40, 24, 3, 3, 1, 1, 0, 1, 1, 0, 16, RSC_ACT_NONE},       /* asymmetric padding */
+    {1, 7, 9, 12, 20, 3, 3, 2, 2, 0, 1, 0, 1, 16, RSC_ACT_RELU},       /* TF-style "same" s2 */
+    {1, 5, 30, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16, RSC_ACT_SIGMOID},   /* long rows: many 4-tiles */
+    {1, 4, 13, 8, 48, 1, 3, 1, 1, 0, 0, 1, 1, 16, RSC_ACT_NONE},       /* 1x3 window */
+    {1, 9, 6, 5, 8, 3, 1, 2, 1, 1, 1, 0, 0, 8, RSC_ACT_RELU},          /* 3x1, stride 2x1 */
+    {1, 11, 11, 7, 130, 3, 3, 1, 1, 1, 1, 1, 1, 64, RSC_ACT_SWISH},    /* K = 2 blocks + 2 */
+    {1, 8, 10, 9, 50, 3, 3, 1, 1, 1, 1, 1, 1, 24, RSC_ACT_NONE},       /* KB no power of two */
+    {1, 6, 7, 10, 80, 3, 3, 2, 2, 1, 1, 1, 1, 40, RSC_ACT_RELU},       /* KB 40 */
+    {2, 6, 6, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, RSC_ACT_SWISH},         /* KB 1 */
+    {1, 14, 14, 32, 32, 3, 3, 1, 1, 2, 2, 2, 2, 32, RSC_ACT_RELU},     /* padding 2 */
+    {1, 8, 8, 32, 64, 2, 2, 2, 2, 0, 0, 0, 0, 64, RSC_ACT_NONE},       /* 2x2 s2 */
+};
+/* clang-format on */
+
+static void test_conv_cases(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof CONV_CASES / sizeof *CONV_CASES; i++)
+    run_conv_case(&CONV_CASES[i]);
+}
+
+/* Every activation on shapes that exercise both tile paths. */
+static void test_conv_every_act(void **state) {
+  (void)state;
+  for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
+    ConvCase a = {2, 13, 11, 19, 45, 3, 3, 1, 1, 1, 1, 1, 1, 16, act};
+    ConvCase b = {1, 9, 9, 21, 70, 1, 1, 1, 1, 0, 0, 0, 0, 32, act};
+    run_conv_case(&a);
+    run_conv_case(&b);
+  }
+}
+
+/* The ref against a conv written on unpacked OIHW weights: pins the layout. */
+static void test_conv_ref_layout(void **state) {
+  (void)state;
+  const int N = 2, H = 6, W = 5, C = 3, K = 11, KH = 3, KW = 3, S = 2, P = 1, KB = 8;
+  const int OH = out_dim(H, KH, S, P, P), OW = out_dim(W, KW, S, P, P);
+  size_t nw, nout = (size_t)N * OH * OW * K;
+  float *in = rnd_buf((size_t)N * H * W * C), *raw = rnd_buf((size_t)K * C * KH * KW);
+  float *w = pack_conv(raw, K, C, KH, KW, KB, &nw);
+  float b[16] = {0};
+  for (int o = 0; o < K; o++)
+    b[o] = rnd();
+  float *got = out_buf(nout), *want = out_buf(nout);
+  rsc_conv2d_ref(in, w, b, got, N, H, W, C, OH, OW, K, KH, KW, S, S, P, P, KB, RSC_ACT_NONE);
+  for (int n = 0; n < N; n++)
+    for (int y = 0; y < OH; y++)
+      for (int x = 0; x < OW; x++)
+        for (int o = 0; o < K; o++) {
+          double acc = b[o];
+          for (int i = 0; i < C; i++)
+            for (int ky = 0; ky < KH; ky++)
+              for (int kx = 0; kx < KW; kx++) {
+                int iy = y * S - P + ky, ix = x * S - P + kx;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                  acc += (double)in[((n * H + iy) * W + ix) * C + i] *
+                         raw[((o * C + i) * KH + ky) * KW + kx];
+              }
+          want[((n * OH + y) * OW + x) * K + o] = (float)acc;
+        }
+  check_close(got, want, nout, "conv ref vs OIHW");
+  free(in);
+  free(raw);
+  free(w);
+  free(got);
+  free(want);
+}
+
+/* ---------------------------------------------------------------- pools */
+
+typedef struct PoolCase {
+  int n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow;
+} PoolCase;
+
+/* clang-format off */
+static const PoolCase POOL_CASES[] = {
+    /* n h  w  c   kh kw sh sw pt pl oh ow */
+    {2, 9, 8, 13, 3, 3, 2, 2, 1, 1, 5, 4},  /* stem maxpool 3x3/2 pad 1 */
+    {1, 7, 7, 16, 3, 3, 2, 2, 1, 1, 4, 4},
+    {2, 7, 9, 5, 2, 2, 2, 2, 0, 0, 4, 5},   /* ResNet-D shortcut: ceil mode */
+    {1, 8, 8, 24, 2, 2, 2, 2, 0, 0, 4, 4},  /* exact 2x2/2 */
+    {1, 5, 6, 3, 3, 3, 1, 1, 1, 1, 5, 6},   /* 3x3/1 same */
+    {1, 1, 1, 40, 2, 2, 2, 2, 0, 0, 1, 1},  /* 1x1 image */
+    {2, 11, 3, 17, 3, 3, 2, 2, 1, 1, 6, 2},
+};
+/* clang-format on */
+
+static void test_pool_cases(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof POOL_CASES / sizeof *POOL_CASES; i++) {
+    const PoolCase *t = &POOL_CASES[i];
+    size_t nin = (size_t)t->n * t->h * t->w * t->c, nout = (size_t)t->n * t->oh * t->ow * t->c;
+    float *in = rnd_buf(nin), *got = out_buf(nout), *want = out_buf(nout);
+    rsc_maxpool(in, got, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw, t->pt,
+                t->pl);
+    rsc_maxpool_ref(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
+                    t->pt, t->pl);
+    check_close(got, want, nout, "maxpool");
+    rsc_avgpool(in, got, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw, t->pt,
+                t->pl);
+    rsc_avgpool_ref(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
+                    t->pt, t->pl);
+    check_close(got, want, nout, "avgpool");
+    free(in);
+    free(got);
+    free(want);
+  }
+}
+
+/* 2x2/2 ceil mode on a 3x3 image: partial windows divide by their in-bounds count. */
+static void test_avgpool_partial_window(void **state) {
+  (void)state;
+  const float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const float want[4] = {(1 + 2 + 4 + 5) / 4.0f, (3 + 6) / 2.0f, (7 + 8) / 2.0f, 9.0f};
+  float got[4 + CANARY];
+  for (int i = 0; i < CANARY; i++)
+    got[4 + i] = CANARY_VAL;
+  rsc_avgpool(in, got, 1, 3, 3, 1, 2, 2, 2, 2, 2, 2, 0, 0);
+  for (int i = 0; i < 4; i++)
+    assert_float_equal(got[i], want[i], 0.0f);
+  rsc_avgpool_ref(in, got, 1, 3, 3, 1, 2, 2, 2, 2, 2, 2, 0, 0);
+  for (int i = 0; i < 4; i++)
+    assert_float_equal(got[i], want[i], 0.0f);
+  assert_true(got[4] == CANARY_VAL);
+}
+
+/* 3x3/2 pad 1 on an all-negative 3x3 image: zero padding would win every max. */
+static void test_maxpool_padding_ignored(void **state) {
+  (void)state;
+  const float in[9] = {-1, -2, -3, -4, -5, -6, -7, -8, -9};
+  const float want[4] = {-1, -2, -4, -5};
+  float got[4];
+  rsc_maxpool(in, got, 1, 3, 3, 1, 2, 2, 3, 3, 2, 2, 1, 1);
+  for (int i = 0; i < 4; i++)
+    assert_float_equal(got[i], want[i], 0.0f);
+  rsc_maxpool_ref(in, got, 1, 3, 3, 1, 2, 2, 3, 3, 2, 2, 1, 1);
+  for (int i = 0; i < 4; i++)
+    assert_float_equal(got[i], want[i], 0.0f);
+}
+
+static void test_global_pools(void **state) {
+  (void)state;
+  static const int shapes[][3] = {{1, 49, 2048 / 16}, {2, 7, 13}, {2, 1, 37}, {1, 64, 1}};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    int n = shapes[i][0], hw = shapes[i][1], c = shapes[i][2];
+    float *in = rnd_buf((size_t)n * hw * c), *got = out_buf((size_t)n * c),
+          *want = out_buf((size_t)n * c);
+    rsc_global_avgpool(in, got, n, hw, c);
+    rsc_global_avgpool_ref(in, want, n, hw, c);
+    check_close(got, want, (size_t)n * c, "global_avgpool");
+    rsc_global_maxpool(in, got, n, hw, c);
+    rsc_global_maxpool_ref(in, want, n, hw, c);
+    check_close(got, want, (size_t)n * c, "global_maxpool");
+    free(in);
+    free(got);
+    free(want);
+  }
+}
+
+/* ---------------------------------------------------------------- dense and elementwise */
+
+static void test_dense(void **state) {
+  (void)state;
+  static const int shapes[][3] = {{1, 2048, 1000}, {2, 37, 19}, {2, 1, 5}, {1, 13, 1}};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
+      int n = shapes[i][0], cin = shapes[i][1], k = shapes[i][2];
+      float *in = rnd_buf((size_t)n * cin), *w = rnd_buf((size_t)cin * k), *b = rnd_buf((size_t)k);
+      float *got = out_buf((size_t)n * k), *want = out_buf((size_t)n * k);
+      rsc_dense(in, w, b, got, n, cin, k, act);
+      rsc_dense_ref(in, w, b, want, n, cin, k, act);
+      check_close(got, want, (size_t)n * k, "dense");
+      free(in);
+      free(w);
+      free(b);
+      free(got);
+      free(want);
+    }
+}
+
+static void test_add_act(void **state) {
+  (void)state;
+  static const size_t sizes[] = {1, 7, 64, 1001};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+    for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
+      size_t n = sizes[i];
+      float *a = rnd_buf(n), *b = rnd_buf(n), *got = out_buf(n), *want = out_buf(n);
+      rsc_add_act(a, b, got, n, act);
+      rsc_add_act_ref(a, b, want, n, act);
+      check_close(got, want, n, "add_act");
+      free(a);
+      free(b);
+      free(got);
+      free(want);
+    }
+}
+
+static void test_se_add(void **state) {
+  (void)state;
+  static const int shapes[][4] = {{2, 49, 24, 6}, {1, 9, 64, 16}, {2, 1, 13, 1}, {1, 25, 7, 3}};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
+      int n = shapes[i][0], hw = shapes[i][1], c = shapes[i][2], m = shapes[i][3];
+      size_t nx = (size_t)n * hw * c;
+      float *x = rnd_buf(nx), *sc = rnd_buf(nx);
+      float *w1 = rnd_buf((size_t)c * m), *b1 = rnd_buf((size_t)m);
+      float *w2 = rnd_buf((size_t)m * c), *b2 = rnd_buf((size_t)c);
+      float *scr = out_buf((size_t)(c + m)), *scr_ref = out_buf((size_t)(c + m));
+      float *got = out_buf(nx), *want = out_buf(nx);
+      rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, n, hw, c, m, act);
+      rsc_se_add_ref(x, sc, w1, b1, w2, b2, want, scr_ref, n, hw, c, m, act);
+      check_close(got, want, nx, "se_add");
+      check_close(scr, scr_ref, (size_t)(c + m), "se_add scratch bounds");
+      free(x);
+      free(sc);
+      free(w1);
+      free(b1);
+      free(w2);
+      free(b2);
+      free(scr);
+      free(scr_ref);
+      free(got);
+      free(want);
+    }
+}
+
+static void test_softmax(void **state) {
+  (void)state;
+  static const int shapes[][2] = {{3, 10}, {1, 1000}, {2, 1}};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    int n = shapes[i][0], k = shapes[i][1];
+    size_t nx = (size_t)n * k;
+    float *got = out_buf(nx), *want = out_buf(nx);
+    for (size_t j = 0; j < nx; j++)
+      got[j] = want[j] = 20.0f * rnd();
+    rsc_softmax(got, n, k);
+    rsc_softmax_ref(want, n, k);
+    check_close(got, want, nx, "softmax");
+    for (int r = 0; r < n; r++) {
+      float sum = 0.0f;
+      for (int j = 0; j < k; j++)
+        sum += got[(size_t)r * k + j];
+      assert_float_equal(sum, 1.0f, 1e-5f);
+    }
+    free(got);
+    free(want);
+  }
+  /* Logits far beyond expf's range: the row max must be subtracted first. */
+  float big[3] = {1000.0f, 999.0f, -1000.0f};
+  rsc_softmax(big, 1, 3);
+  assert_float_equal(big[0], 1.0f / (1.0f + expf(-1.0f)), 1e-6f);
+  assert_float_equal(big[1], expf(-1.0f) / (1.0f + expf(-1.0f)), 1e-6f);
+  assert_float_equal(big[2], 0.0f, 0.0f);
+}
+
+/* The activation codes are the compiler's ActKind values, which emit.c
+ * spells as these names. */
+static void test_act_codes(void **state) {
+  (void)state;
+  assert_int_equal(RSC_ACT_NONE, 0);
+  assert_int_equal(RSC_ACT_RELU, 1);
+  assert_int_equal(RSC_ACT_SWISH, 2);
+  assert_int_equal(RSC_ACT_SIGMOID, 3);
+  assert_float_equal(rsc_act(-2.0f, RSC_ACT_RELU), 0.0f, 0.0f);
+  assert_float_equal(rsc_act(3.0f, RSC_ACT_SWISH), 3.0f / (1.0f + expf(-3.0f)), 1e-6f);
+  assert_float_equal(rsc_act(0.0f, RSC_ACT_SIGMOID), 0.5f, 0.0f);
+  assert_float_equal(rsc_act(-7.5f, RSC_ACT_NONE), -7.5f, 0.0f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_act_codes),
+      cmocka_unit_test(test_conv_ref_layout),
+      cmocka_unit_test(test_conv_cases),
+      cmocka_unit_test(test_conv_every_act),
+      cmocka_unit_test(test_pool_cases),
+      cmocka_unit_test(test_avgpool_partial_window),
+      cmocka_unit_test(test_maxpool_padding_ignored),
+      cmocka_unit_test(test_global_pools),
+      cmocka_unit_test(test_dense),
+      cmocka_unit_test(test_add_act),
+      cmocka_unit_test(test_se_add),
+      cmocka_unit_test(test_softmax),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
