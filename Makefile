@@ -21,6 +21,7 @@ SRCS    = $(sort $(wildcard compiler/*.c))
 OBJS    = $(SRCS:compiler/%.c=$(B)/obj/%.o)
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 HDRS    = $(wildcard compiler/*.h)
+RT_HDRS = $(wildcard runtime/*.h)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
@@ -38,9 +39,9 @@ $(B)/rsc: $(OBJS)
 	$(CC) $(RSC_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 # Unit tests: one cmocka program per tests/unit/test_*.c, linked with the compiler.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(HDRS)
+$(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(HDRS) $(RT_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(RSC_CFLAGS) -Icompiler -o $@ $< $(LIBOBJS) -lcmocka $(LDLIBS)
+	$(CC) $(RSC_CFLAGS) -Icompiler -Iruntime -o $@ $< $(LIBOBJS) -lcmocka $(LDLIBS)
 
 # The reference evaluator: the unfused network from the spec, naive loops.
 $(B)/tests/refeval: tests/refeval.c $(LIBOBJS) $(HDRS)
