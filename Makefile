@@ -1,6 +1,7 @@
 # rsc - a ResNet-RS model compiler.
 #   make          build build/rsc
-#   make run      compile a shipped model, build it, run it (the main job)
+#   make run      compile the trained digits model, build it, check it against PyTorch (the main job)
+#   make demo-rs50  compile ResNet-RS-50 (random weights), build it, time it
 #   make test     everything CI runs
 #   make golden   rewrite the checked-in generated models under generated/
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -25,7 +26,7 @@ RT_HDRS = $(wildcard runtime/*.h)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit golden install uninstall clean bench
+.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench
 all: $(B)/rsc
 
 deps:
@@ -64,6 +65,9 @@ test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests
 
 run: deps $(B)/rsc
 	tools/run-demo.sh
+
+demo-rs50: deps $(B)/rsc
+	SPEC=specs/resnet-rs-50-i160.spec tools/run-demo.sh
 
 golden: $(B)/rsc
 	tools/golden.sh write

@@ -137,6 +137,40 @@ static bool seen_add(Seen *s, const char *name) {
   return true;
 }
 
+/* The shortest "%g" text that reads back (strtof) as the same float, + "f". */
+static void float_literal(char buf[32], float v) {
+  for (int prec = 1; prec <= 9; prec++) {
+    snprintf(buf, 32, "%.*g", prec, (double)v);
+    if (strtof(buf, NULL) == v)
+      break;
+  }
+  if (!strpbrk(buf, ".e"))
+    strcat(buf, ".0");
+  strcat(buf, "f");
+}
+
+/* The C type of the input P_run reads. */
+static const char *in_ctype(const Spec *s) { return s->input_type == INPUT_U8 ? "uint8_t" : "float"; }
+
+/* OP_ENTRY's call: the conversion plus the shift (entry.c) as constants. */
+static char *entry_call(const Graph *g, Shape out) {
+  const Spec *s = &g->spec;
+  StrBuf sb = {0};
+  if (s->preprocess != PREPROCESS_NONE) {
+    sb_printf(&sb, "static const float shift[%d] = {", out.c);
+    for (int c = 0; c < out.c; c++) {
+      char num[32];
+      float_literal(num, (float)entry_shift(s, c));
+      sb_printf(&sb, "%s%s", c ? ", " : "", num);
+    }
+    sb_printf(&sb, "};\n  ");
+  }
+  sb_printf(&sb, "rsc_entry_%s(in, out, %d, %d, %d, %d, %d, %s)",
+            s->input_type == INPUT_U8 ? "u8" : "f32", out.n, out.h, out.w, out.c,
+            s->input_layout == INPUT_NCHW, s->preprocess != PREPROCESS_NONE ? "shift" : "NULL");
+  return sb.buf;
+}
+
 static const char *const P_UNARY = "const float *restrict in, float *restrict out";
 static const char *const P_WB = "const float *restrict in, const float *restrict w, "
                                 "const float *restrict b, float *restrict out";
@@ -182,6 +216,11 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   case OP_SOFTMAX:
     call = xstrfmt("memcpy(out, in, %zu * sizeof *out);\n  rsc_softmax(out, %d, %d)",
                    shape_elems(out), out.n, out.c);
+    break;
+  case OP_ENTRY:
+    params = g->spec.input_type == INPUT_U8 ? "const uint8_t *restrict in, float *restrict out"
+                                            : P_UNARY;
+    call = entry_call(g, out);
     break;
   case OP_INPUT:
   case OP_BN:
@@ -229,6 +268,7 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
   case OP_GLOBAL_AVGPOOL:
   case OP_GLOBAL_MAXPOOL:
   case OP_SOFTMAX:
+  case OP_ENTRY:
     snprintf(args, sizeof args, "%s, %s", x, dst);
     break;
   case OP_INPUT:
@@ -283,6 +323,13 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   sb_printf(o, "m4_define(<|RSC_IN_H|>, <|%d|>)m4_dnl\n", g->spec.height);
   sb_printf(o, "m4_define(<|RSC_IN_W|>, <|%d|>)m4_dnl\n", g->spec.width);
   sb_printf(o, "m4_define(<|RSC_IN_C|>, <|%d|>)m4_dnl\n", g->spec.channels);
+  sb_printf(o, "m4_define(<|RSC_IN_CTYPE|>, <|%s|>)m4_dnl\n", in_ctype(&g->spec));
+  sb_printf(o, "m4_define(<|RSC_IN_U8|>, <|%d|>)m4_dnl\n", g->spec.input_type == INPUT_U8);
+  sb_printf(o, "m4_define(<|RSC_IN_NCHW|>, <|%d|>)m4_dnl\n", g->spec.input_layout == INPUT_NCHW);
+  sb_printf(o, "m4_define(<|RSC_IN_IMAGENET|>, <|%d|>)m4_dnl\n",
+            g->spec.preprocess == PREPROCESS_IMAGENET);
+  sb_printf(o, "m4_define(<|RSC_IN_SIZE|>, <|%zu|>)m4_dnl\n",
+            (size_t)g->spec.height * (size_t)g->spec.width * (size_t)g->spec.channels);
   sb_printf(o, "m4_define(<|RSC_OUT_H|>, <|%d|>)m4_dnl\n", out->out.h);
   sb_printf(o, "m4_define(<|RSC_OUT_W|>, <|%d|>)m4_dnl\n", out->out.w);
   sb_printf(o, "m4_define(<|RSC_OUT_C|>, <|%d|>)m4_dnl\n", out->out.c);

@@ -167,6 +167,13 @@ void graph_dump(const Graph *g, FILE *out) {
     case OP_SOFTMAX:
     case OP_COUNT:
       break;
+    case OP_ENTRY: {
+      char sh[32];
+      format_double(sh, entry_shift(&g->spec, 0));
+      fprintf(out, " from=%s,%s shift0=%s", g->spec.input_type == INPUT_U8 ? "u8" : "f32",
+              g->spec.input_layout == INPUT_NCHW ? "nchw" : "nhwc", sh);
+      break;
+    }
     }
     if (n->act != ACT_NONE)
       fprintf(out, " act=%s", act_name(n->act));
@@ -220,4 +227,21 @@ void graph_replace_uses(Graph *g, int old_id, int new_id) {
   }
   if (g->output == old_id)
     g->output = new_id;
+}
+
+int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
+  RSC_ASSERT(pos >= 0 && pos <= g->nnodes);
+  int id = graph_add_node(g, op, name);
+  Node n = g->nodes[id];
+  memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(id - pos) * sizeof *g->nodes);
+  g->nodes[pos] = n;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++)
+      if (g->nodes[i].in[k] >= pos)
+        g->nodes[i].in[k]++;
+  if (g->input >= pos)
+    g->input++;
+  if (g->output >= pos)
+    g->output++;
+  return pos;
 }

@@ -44,7 +44,8 @@ static const char usage_text[] =
     "                        prog -w OUT.weights [-r N] IN.f32 OUT.f32\n"
     "      --manifest FILE   write a text manifest of the weights layout\n"
     "      --dump=PASSES     print the IR after each named pass (comma list or\n"
-    "                        'all'): build shape weights fold fuse plan select pack\n"
+    "                        'all'): build shape weights fold entry fuse plan select\n"
+    "                        pack\n"
     "      --stats           print layer, kernel, arena and weight statistics\n"
     "\n"
     "Weights:\n"
@@ -70,6 +71,9 @@ static const char usage_text[] =
     "      --classes N             (1000)\n"
     "      --head dense|avg|max|none\n"
     "      --classifier-activation none|softmax\n"
+    "      --input-type f32|u8     element type of the input P_run reads (f32)\n"
+    "      --input-layout nhwc|nchw\n"
+    "      --preprocess none|imagenet  x/255 then ImageNet mean/std, compiled in\n"
     "\n"
     "Other:\n"
     "  -h, --help            this text\n"
@@ -265,6 +269,7 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
       {"shape", infer_shapes},        /* NHWC shapes, size checks */
       {"weights", load_weights},      /* safetensors or seeded random */
       {"fold", fold_bn},              /* BN into conv weight and bias */
+      {"entry", lower_entry},         /* input type, layout, preprocessing */
       {"fuse", fuse_ops},             /* activations, SE + residual + act */
       {"plan", plan_memory},          /* arena offsets by liveness */
       {"select", select_kernels},     /* kernel and tile per node */
@@ -279,7 +284,7 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
                           (p[strlen(passes[i].name)] == ',' || !p[strlen(passes[i].name)]));
       if (!known) {
         diag(d, DIAG_ERROR, "--dump: unknown pass in '%s' (passes: build shape weights fold "
-             "fuse plan select pack)", o->dump);
+             "entry fuse plan select pack)", o->dump);
         return false;
       }
     }

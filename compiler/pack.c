@@ -91,6 +91,7 @@ bool pack_weights(Graph *g, Diag *d) {
         place(g, n->p[k], &cursor);
       break;
     case OP_INPUT:
+    case OP_ENTRY: /* its shift is a constant of the generated code */
     case OP_BN:
     case OP_ACT:
     case OP_MAXPOOL:

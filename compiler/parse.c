@@ -59,6 +59,11 @@ static const Word act_words[] = {
 static const Word head_words[] = {
     {"dense", HEAD_DENSE}, {"avg", HEAD_AVG}, {"max", HEAD_MAX}, {"none", HEAD_NONE}, {NULL, 0}};
 static const Word cls_act_words[] = {{"none", ACT_NONE}, {"softmax", ACT_SOFTMAX}, {NULL, 0}};
+static const Word input_type_words[] = {{"f32", INPUT_F32}, {"u8", INPUT_U8}, {NULL, 0}};
+static const Word input_layout_words[] = {
+    {"nhwc", INPUT_NHWC}, {"nchw", INPUT_NCHW}, {NULL, 0}};
+static const Word preprocess_words[] = {
+    {"none", PREPROCESS_NONE}, {"imagenet", PREPROCESS_IMAGENET}, {NULL, 0}};
 
 static const char *word_of(const Word *w, int value) {
   for (; w->word; w++)
@@ -89,6 +94,9 @@ void spec_defaults(Spec *s) {
   s->classes = 1000;
   s->head = HEAD_DENSE;
   s->classifier_act = ACT_NONE;
+  s->input_type = INPUT_F32;
+  s->input_layout = INPUT_NHWC;
+  s->preprocess = PREPROCESS_NONE;
 }
 
 /* ---------------------------------------------------------------- lexing */
@@ -460,6 +468,21 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
       return false;
     s->classifier_act = (ActKind)w;
     return true;
+  case KEY_INPUT_TYPE:
+    if (!one_word(p, k, l, input_type_words, &w))
+      return false;
+    s->input_type = (InputType)w;
+    return true;
+  case KEY_INPUT_LAYOUT:
+    if (!one_word(p, k, l, input_layout_words, &w))
+      return false;
+    s->input_layout = (InputLayout)w;
+    return true;
+  case KEY_PREPROCESS:
+    if (!one_word(p, k, l, preprocess_words, &w))
+      return false;
+    s->preprocess = (Preprocess)w;
+    return true;
   case SPEC_KEY_COUNT:
     break;
   }
@@ -555,6 +578,9 @@ static void unset_earlier(Parser *p, SpecKey k) {
   case KEY_BN_EPS:
   case KEY_ACTIVATION:
   case KEY_HEAD:
+  case KEY_INPUT_TYPE:
+  case KEY_INPUT_LAYOUT:
+  case KEY_PREPROCESS:
   case SPEC_KEY_COUNT:
     RSC_ASSERT(!"key without dependents");
   }
@@ -598,6 +624,9 @@ static void override_dependents(Parser *p, SpecKey k) {
   case KEY_ACTIVATION:
   case KEY_CLASSES:
   case KEY_CLASSIFIER_ACTIVATION:
+  case KEY_INPUT_TYPE:
+  case KEY_INPUT_LAYOUT:
+  case KEY_PREPROCESS:
   case SPEC_KEY_COUNT:
     break;
   }
@@ -707,6 +736,15 @@ bool spec_finish(Spec *s, Diag *d) {
     at_loc(&p, DIAG_NOTE, &loc[KEY_HEAD], "'head' set here");
   }
 
+  /* The ImageNet mean and std are per RGB channel. */
+  if (s->preprocess == PREPROCESS_IMAGENET && s->channels != 3) {
+    at_loc(&p, DIAG_ERROR, &loc[KEY_PREPROCESS],
+           "inconsistent settings: 'preprocess imagenet' needs 3 (RGB) channels, not %d",
+           s->channels);
+    if (loc[KEY_CHANNELS].file)
+      at_loc(&p, DIAG_NOTE, &loc[KEY_CHANNELS], "'channels' set here");
+  }
+
   /* The multiplier rounds half up and never reaches zero (timm's make_divisible
    * is not used: ResNet-RS widths are plain). */
   for (int i = 0; i < RSC_STAGES; i++) {
@@ -794,6 +832,15 @@ void spec_canonical(const Spec *s, StrBuf *out) {
       break;
     case KEY_CLASSIFIER_ACTIVATION:
       sb_printf(out, "%s %s\n", key, word_of(cls_act_words, (int)s->classifier_act));
+      break;
+    case KEY_INPUT_TYPE:
+      sb_printf(out, "%s %s\n", key, word_of(input_type_words, (int)s->input_type));
+      break;
+    case KEY_INPUT_LAYOUT:
+      sb_printf(out, "%s %s\n", key, word_of(input_layout_words, (int)s->input_layout));
+      break;
+    case KEY_PREPROCESS:
+      sb_printf(out, "%s %s\n", key, word_of(preprocess_words, (int)s->preprocess));
       break;
     case SPEC_KEY_COUNT:
       break;

@@ -127,6 +127,22 @@ typedef enum StrideOn {
   STRIDE_ON_1X1, /* v1.0: the first 1x1 conv of the block strides */
 } StrideOn;
 
+/* What the caller passes to P_run (docs/spec.md, input_type / input_layout / preprocess). */
+typedef enum InputType {
+  INPUT_F32, /* float */
+  INPUT_U8,  /* uint8_t, e.g. RGB bytes from an image decoder */
+} InputType;
+
+typedef enum InputLayout {
+  INPUT_NHWC, /* [N][H][W][C] (TensorFlow, Keras, image decoders) */
+  INPUT_NCHW, /* [N][C][H][W] (PyTorch) */
+} InputLayout;
+
+typedef enum Preprocess {
+  PREPROCESS_NONE,     /* the input is what the first conv sees */
+  PREPROCESS_IMAGENET, /* Keras include_preprocessing: x/255, then (x - mean)/std per RGB channel */
+} Preprocess;
+
 typedef enum HeadKind {
   HEAD_DENSE, /* global avg pool + dense classifier: output [N, classes] */
   HEAD_AVG,   /* global avg pooled features: [N, C] */
@@ -155,7 +171,10 @@ typedef enum HeadKind {
   X(ACTIVATION, "activation")                                                                      \
   X(CLASSES, "classes")                                                                            \
   X(HEAD, "head")                                                                                  \
-  X(CLASSIFIER_ACTIVATION, "classifier_activation")
+  X(CLASSIFIER_ACTIVATION, "classifier_activation")                                                \
+  X(INPUT_TYPE, "input_type")                                                                      \
+  X(INPUT_LAYOUT, "input_layout")                                                                  \
+  X(PREPROCESS, "preprocess")
 
 typedef enum SpecKey {
 #define X(id, name) KEY_##id,
@@ -192,6 +211,9 @@ typedef struct Spec {
   int classes;
   HeadKind head;
   ActKind classifier_act; /* ACT_NONE (logits) or ACT_SOFTMAX */
+  InputType input_type;
+  InputLayout input_layout;
+  Preprocess preprocess;
   SpecLoc loc[SPEC_KEY_COUNT];
 
   /* Derived by spec_finish(): */
@@ -226,7 +248,8 @@ void spec_canonical(const Spec *s, StrBuf *out);
   X(SCALE, "scale")             /* in0 [N,H,W,C] * in1 [N,1,1,C] per channel */                    \
   X(ADD, "add")                 /* in0 + in1, then fused act */                                    \
   X(SOFTMAX, "softmax")         /* over C of [N,1,1,C] */                                          \
-  X(SE_ADD, "se_add")           /* fused: act(in0 * sigmoid(fc2(relu(fc1(mean in0)))) + in1) */
+  X(SE_ADD, "se_add")           /* fused: act(in0 * sigmoid(fc2(relu(fc1(mean in0)))) + in1) */  \
+  X(ENTRY, "entry")             /* the caller's input (spec type, layout) -> f32 NHWC - shift */
 
 typedef enum Op {
 #define X(id, name) OP_##id,
@@ -318,6 +341,9 @@ int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims);
 int graph_find_tensor(const Graph *g, const char *name); /* -1 if absent */
 /* Makes every live reader of node old_id (and g->output) read new_id instead. */
 void graph_replace_uses(Graph *g, int old_id, int new_id);
+/* Inserts a node at execution position pos (nodes from pos on move one up and
+ * every reference to them is renumbered); returns pos. */
+int graph_insert_node(Graph *g, int pos, Op op, const char *name);
 /* Number of live nodes reading node id. */
 int graph_use_count(const Graph *g, int id);
 /* Stable text form of the graph (for --dump and the pass tests). */
@@ -349,6 +375,19 @@ void weights_random(Graph *g, uint64_t seed);
 
 /* CONV followed by BN -> CONV with folded weight and bias (computed in double). */
 bool fold_bn(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- entry.c */
+
+/* Keras ResNet-RS preprocessing (include_preprocessing=True), per RGB channel. */
+extern const double imagenet_mean[3], imagenet_std[3];
+/* The per-channel value the entry subtracts from the caller's input, in the
+ * input's units: 255 * mean under preprocess imagenet, else 0. */
+double entry_shift(const Spec *s, int c);
+/* Lowers the spec's input format: an OP_ENTRY node right after the input
+ * converts u8 / NCHW to f32 NHWC and subtracts entry_shift(); the preprocessing
+ * scale 1/(255 std) is folded into the weights of the convs reading the input.
+ * No node when the input is f32 NHWC without preprocessing. */
+bool lower_entry(Graph *g, Diag *d);
 
 /* ---------------------------------------------------------------- fuse.c */
 

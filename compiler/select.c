@@ -43,6 +43,10 @@ static char *kernel_name(const Graph *g, const Node *n) {
     return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s", o.n, o.h, o.w, o.c, n->se_mid, act_name(n->act));
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
+  case OP_ENTRY:
+    return xstrfmt("entry_%s_%s_n%d_%dx%dx%d_%s", g->spec.input_type == INPUT_U8 ? "u8" : "f32",
+                   g->spec.input_layout == INPUT_NCHW ? "nchw" : "nhwc", o.n, o.h, o.w, o.c,
+                   g->spec.preprocess == PREPROCESS_IMAGENET ? "imagenet" : "none");
   case OP_INPUT:
     return NULL;
   case OP_BN:

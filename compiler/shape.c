@@ -76,6 +76,7 @@ static int propagate(Graph *g, int in_h, int in_w, bool fill) {
       out = (Shape){in.n, 1, 1, g->tensors[n->w].dims[0]};
       break;
     case OP_SE_ADD:
+    case OP_ENTRY: /* same logical shape as the input it converts */
     case OP_BN:
     case OP_ACT:
     case OP_SCALE:

@@ -2,8 +2,9 @@ m4_dnl main.c.m4 - the optional command-line driver (rsc --main), compiled unles
 m4_dnl the build defines RSC_UPREFIX<||>_NO_MAIN.
 
 #ifndef RSC_UPREFIX<||>_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT.f32 OUTPUT.f32
- * Reads raw little-endian float32 input, writes raw float32 output; with -r N
+/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32
+ * Reads the raw input (RSC_UPREFIX<||>_IN_TYPE elements: float32 little-endian, or bytes)
+ * and writes raw float32 output; with -r N
  * runs N times and prints the median and minimum latency to stderr. */
 static double RSC_PREFIX<||>_now_ms(void)
 {
@@ -20,7 +21,7 @@ static int RSC_PREFIX<||>_cmp_double(const void *x, const void *y)
 
 static int RSC_PREFIX<||>_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT.f32 OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
@@ -47,7 +48,8 @@ int main(int argc, char **argv)
     return RSC_PREFIX<||>_usage(argv[0]);
   const size_t n_in = (size_t)RSC_UPREFIX<||>_BATCH * RSC_UPREFIX<||>_IN_H * RSC_UPREFIX<||>_IN_W * RSC_UPREFIX<||>_IN_C;
   const size_t n_out = (size_t)RSC_UPREFIX<||>_BATCH * RSC_UPREFIX<||>_OUT_SIZE;
-  float *in = malloc(n_in * sizeof *in), *out = malloc(n_out * sizeof *out);
+  RSC_UPREFIX<||>_IN_TYPE *in = malloc(n_in * sizeof *in);
+  float *out = malloc(n_out * sizeof *out);
   double *ms = malloc((size_t)repeat * sizeof *ms);
   if (!in || !out || !ms) {
     fprintf(stderr, "%s: out of memory\n", argv[0]);
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
   }
   FILE *f = fopen(in_path, "rb");
   if (!f || fread(in, sizeof *in, n_in, f) != n_in || fgetc(f) != EOF) {
-    fprintf(stderr, "%s: %s: expected exactly %zu float32 values\n", argv[0], in_path, n_in);
+    fprintf(stderr, "%s: %s: expected exactly %zu values of RSC_IN_CTYPE\n", argv[0], in_path, n_in);
     return 1;
   }
   fclose(f);

@@ -38,7 +38,7 @@ struct RSC_PREFIX<||>_model {
 
 m4_include(<|loader.c.m4|>)m4_dnl
 
-int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *m, const float *input, float *output)
+int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float *output)
 {
   if (!m || !input || !output)
     return RSC_UPREFIX<||>_ERR_ARG;

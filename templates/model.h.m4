@@ -1,7 +1,8 @@
 m4_dnl model.h.m4 - the public header of a generated model. Macros (from emit.c):
 m4_dnl RSC_PREFIX, RSC_UPREFIX (identifier prefix, lower/upper case), RSC_BANNER,
 m4_dnl RSC_BATCH, RSC_IN_H, RSC_IN_W, RSC_IN_C, RSC_OUT_H, RSC_OUT_W, RSC_OUT_C,
-m4_dnl RSC_OUT_SIZE, RSC_ARENA_BYTES, RSC_WEIGHT_BYTES, RSC_OUT_DOC.
+m4_dnl RSC_OUT_SIZE, RSC_ARENA_BYTES, RSC_WEIGHT_BYTES, RSC_OUT_DOC, and the input's
+m4_dnl format: RSC_IN_CTYPE, RSC_IN_U8, RSC_IN_NCHW, RSC_IN_IMAGENET, RSC_IN_SIZE.
 m4_divert(0)m4_dnl
 /*
 RSC_BANNER */
@@ -9,16 +10,26 @@ RSC_BANNER */
 #define RSC_UPREFIX<||>_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Input: float32 NHWC [RSC_UPREFIX<||>_BATCH][RSC_UPREFIX<||>_IN_H][RSC_UPREFIX<||>_IN_W][RSC_UPREFIX<||>_IN_C]. */
+/* Input: RSC_IN_CTYPE m4_ifelse(RSC_IN_NCHW, 1, <|NCHW [RSC_UPREFIX<||>_BATCH][RSC_UPREFIX<||>_IN_C][RSC_UPREFIX<||>_IN_H][RSC_UPREFIX<||>_IN_W]|>, <|NHWC [RSC_UPREFIX<||>_BATCH][RSC_UPREFIX<||>_IN_H][RSC_UPREFIX<||>_IN_W][RSC_UPREFIX<||>_IN_C]|>)m4_ifelse(RSC_IN_IMAGENET, 1, <|,
+ * RGB in [0, 255]: the model applies ImageNet preprocessing itself (x/255, then
+ * (x - mean)/std per channel; spec key preprocess imagenet)|>).
+ * RSC_UPREFIX<||>_IN_TYPE is the element type of RSC_PREFIX<||>_run's input, RSC_UPREFIX<||>_IN_SIZE the elements
+ * per image; RSC_UPREFIX<||>_IN_U8, RSC_UPREFIX<||>_IN_NCHW and RSC_UPREFIX<||>_IN_IMAGENET (0 or 1) are for #if. */
 #define RSC_UPREFIX<||>_BATCH RSC_BATCH
 #define RSC_UPREFIX<||>_IN_H RSC_IN_H
 #define RSC_UPREFIX<||>_IN_W RSC_IN_W
 #define RSC_UPREFIX<||>_IN_C RSC_IN_C
+#define RSC_UPREFIX<||>_IN_SIZE RSC_IN_SIZE
+#define RSC_UPREFIX<||>_IN_TYPE RSC_IN_CTYPE
+#define RSC_UPREFIX<||>_IN_U8 RSC_IN_U8
+#define RSC_UPREFIX<||>_IN_NCHW RSC_IN_NCHW
+#define RSC_UPREFIX<||>_IN_IMAGENET RSC_IN_IMAGENET
 /* Output: float32 [RSC_UPREFIX<||>_BATCH][RSC_UPREFIX<||>_OUT_SIZE]; RSC_OUT_DOC */
 #define RSC_UPREFIX<||>_OUT_H RSC_OUT_H
 #define RSC_UPREFIX<||>_OUT_W RSC_OUT_W
@@ -48,7 +59,7 @@ typedef struct RSC_PREFIX<||>_model RSC_PREFIX<||>_model;
 /* Loads the weights file written beside the .c by rsc; 0 on success. */
 int RSC_PREFIX<||>_open(RSC_PREFIX<||>_model **model, const char *weights_path);
 /* One inference; no allocation. A model is not to be run by two threads at once. */
-int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *model, const float *input, float *output);
+int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *model, const RSC_IN_CTYPE *input, float *output);
 void RSC_PREFIX<||>_close(RSC_PREFIX<||>_model *model);
 const char *RSC_PREFIX<||>_strerror(int code);
 

@@ -25,9 +25,12 @@ case_() {
   if ! $RSC "$d/m.spec" --seed 7 --main -o "$d/m.c" 2>"$d/rsc.err"; then
     echo "FAIL $name: rsc failed:"; cat "$d/rsc.err"; fail=$((fail + 1)); return
   fi
-  local n
+  local n kind=f32
   n=$(awk '/^#define .*_(BATCH|IN_H|IN_W|IN_C) /{p = (p ? p : 1) * $3} END {print p}' "$d/m.h")
-  $GEN "$n" 11 "$d/in.f32"
+  # Bytes for u8 inputs, floats in [0, 255) for preprocessed float inputs.
+  grep -q '^#define .*_IN_IMAGENET 1$' "$d/m.h" && kind=pixels
+  grep -q '^#define .*_IN_U8 1$' "$d/m.h" && kind=u8
+  $GEN "$n" 11 "$d/in.f32" $kind
   if ! $REF "$d/m.spec" --seed 7 "$d/in.f32" "$d/ref.f32" 2>"$d/ref.err"; then
     echo "FAIL $name: refeval failed:"; cat "$d/ref.err"; fail=$((fail + 1)); return
   fi
@@ -77,6 +80,16 @@ case_ head_max     'depth 50; width 48; head max; batch 2'
 case_ head_none    'depth 50; width 50; head none'
 case_ swish        'depth 50; width 48; activation swish'
 case_ custom       'blocks 1 2 1 1; widths 24 40 72 100; stem_widths 8 16 24; se_ratio 0.3; channels 1; width 37; height 29; bn_eps 0.001; classes 7'
+# The input formats (compiler/entry.c): byte and NCHW inputs, and ImageNet
+# preprocessing compiled in; small odd inputs, where most first-conv outputs
+# touch the border (its zero padding is in normalised space).
+case_ in_u8        'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 19; height 23; input_type u8; classes 5'
+case_ in_nchw      'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 19; height 23; channels 2; input_layout nchw; batch 2; head avg'
+case_ in_u8_nchw   'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 21; height 17; input_type u8; input_layout nchw; batch 2'
+case_ pre_f32      'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 17; height 25; preprocess imagenet; head none'
+case_ pre_u8       'depth 50; width 33; width_multiplier 0.25; input_type u8; preprocess imagenet'
+case_ pre_u8_nchw  'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 23; height 19; input_type u8; input_layout nchw; preprocess imagenet; batch 2; activation swish'
+case_ pre_nchw_cls 'blocks 1 1 1 1; widths 8 16 24 32; stem classic; stem_widths 16; stem_downsample maxpool; shortcut strided; width 29; input_layout nchw; preprocess imagenet'
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -9,8 +9,14 @@
  * None of rsc's fold/fuse/plan/select/pack passes or runtime kernels is used, so a
  * mistake there cannot hide in both sides of the comparison.
  *
- * Usage: refeval SPEC (--seed N | --weights FILE.safetensors) IN.f32 OUT.f32
- *   IN.f32   float32 little-endian NHWC [N][H][W][C], exactly the spec's input size
+ * The input is read as the spec's input_type / input_layout say and preprocessed
+ * literally, in double, before the first node (Keras' include_preprocessing:
+ * x/255, then (x - mean)/std per RGB channel, padding zeros in that space), with
+ * constants written here, not taken from the compiler.
+ *
+ * Usage: refeval SPEC (--seed N | --weights FILE.safetensors) IN OUT.f32
+ *   IN       exactly the spec's input: float32 little-endian or bytes (input_type),
+ *            NHWC [N][H][W][C] or NCHW [N][C][H][W] (input_layout)
  *   OUT.f32  float32 [N][...] of the output node (NHWC for a feature map)
  * Exit status: 0 ok, 1 error, 2 usage.
  */
@@ -162,28 +168,49 @@ static void softmax(const Shape is, const double *in, double *out) {
   }
 }
 
-/* Reads the network input: exactly shape_elems(s) little-endian float32s. */
-static double *read_input(const char *path, Shape s) {
-  size_t len, want = shape_elems(s);
+/* Reads the network input, exactly shape_elems(s) elements of the spec's type
+ * in its layout, into NHWC doubles, and preprocesses it. */
+static double *read_input(const char *path, Shape s, const Spec *spec) {
+  size_t len, want = shape_elems(s), esize = spec->input_type == INPUT_U8 ? 1 : 4;
   char *raw = read_file(path, &len);
   if (!raw) {
     fprintf(stderr, "refeval: cannot read '%s': %s\n", path, strerror(errno));
     return NULL;
   }
-  if (len != want * 4) {
+  if (len != want * esize) {
     fprintf(stderr, "refeval: '%s' holds %zu bytes; the input [%d,%d,%d,%d] needs %zu\n", path,
-            len, s.n, s.h, s.w, s.c, want * 4);
+            len, s.n, s.h, s.w, s.c, want * esize);
     free(raw);
     return NULL;
   }
   double *v = xmalloc(want * sizeof *v);
-  for (size_t i = 0; i < want; i++) {
-    const unsigned char *p = (const unsigned char *)raw + 4 * i;
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    v[i] = f;
-  }
+  for (int n = 0; n < s.n; n++)
+    for (int y = 0; y < s.h; y++)
+      for (int x = 0; x < s.w; x++)
+        for (int c = 0; c < s.c; c++) {
+          size_t i = spec->input_layout == INPUT_NCHW
+                         ? (((size_t)n * s.c + c) * s.h + y) * s.w + x
+                         : at(s, n, y, x, c);
+          const unsigned char *p = (const unsigned char *)raw + esize * i;
+          double val;
+          if (esize == 1) {
+            val = p[0];
+          } else {
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            float f;
+            memcpy(&f, &u, sizeof f);
+            val = f;
+          }
+          if (spec->preprocess == PREPROCESS_IMAGENET) {
+            /* Keras: Rescaling(1/255), then Normalization(mean, variance = std^2). */
+            static const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
+            RSC_ASSERT(s.c == 3);
+            val = val / 255.0;
+            val = (val - mean[c]) / sd[c];
+          }
+          v[at(s, n, y, x, c)] = val;
+        }
   free(raw);
   return v;
 }
@@ -231,7 +258,7 @@ static double *evaluate(const Graph *g, const char *in_path) {
       out = xmalloc((m ? m : 1) * sizeof *out);
     switch (nd->op) {
     case OP_INPUT:
-      out = read_input(in_path, nd->out);
+      out = read_input(in_path, nd->out, &g->spec);
       if (!out) {
         free(buf);
         free(last);
@@ -276,6 +303,7 @@ static double *evaluate(const Graph *g, const char *in_path) {
       softmax(is, in0, out);
       break;
     case OP_SE_ADD:
+    case OP_ENTRY:
     case OP_COUNT:
       fprintf(stderr, "refeval: node '%s': op '%s' cannot appear in an unfused graph\n",
               nd->name, nd->op == OP_COUNT ? "?" : op_name(nd->op));

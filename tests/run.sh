@@ -20,6 +20,8 @@ run_unit() {
 run unit       run_unit
 run diag       tests/diag.sh
 run e2e        tests/e2e.sh
+run digits     tests/digits.sh
+run classify   tests/classify.sh
 run torch      tests/torch_check.sh
 run golden     tools/golden.sh check
 echo "== summary"

@@ -5,8 +5,11 @@
 set -eu
 # What each package gives us: m4 (templates), cc/clang (both compilers build the
 # generated code), cmocka (unit tests), cJSON (safetensors headers), python3-torch
-# and numpy (PyTorch cross-check), make.
-PKGS="m4 gcc clang make libcmocka-dev libcjson-dev pkg-config python3 python3-torch python3-numpy"
+# and numpy (PyTorch cross-check), make; libpng/libjpeg (examples/classify decodes
+# images), PIL and torchvision (its Python reference, and the ImageNet labels),
+# scikit-learn (the digits data and test photos, examples/digits/train.py).
+PKGS="m4 gcc clang make libcmocka-dev libcjson-dev pkg-config python3 python3-torch python3-numpy
+  libpng-dev libjpeg-dev python3-pil python3-torchvision python3-sklearn"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 mode=${1:-check}
 RSC=build/rsc
 # dir name | spec | output base name
-GOLDENS="rs50_160:specs/resnet-rs-50-i160.spec:rs50 rs152_256:specs/resnet-rs-152-i256.spec:rs152"
+GOLDENS="rs50_160:specs/resnet-rs-50-i160.spec:rs50 rs152_256:specs/resnet-rs-152-i256.spec:rs152
+  digits:examples/digits/digits.spec:digits"  # u8 input, ImageNet preprocessing: the entry op
 pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

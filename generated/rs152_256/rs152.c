@@ -20,6 +20,9 @@
  *   classes 1000
  *   head dense
  *   classifier_activation none
+ *   input_type f32
+ *   input_layout nhwc
+ *   preprocess none
  * Weights: random, seed 1
  */
 #include "rs152.h"
@@ -466,6 +469,47 @@ RSC_INLINE void rsc_softmax(float *restrict x, int N, int K) {
     for (int k = 0; k < K; k++)
       row[k] = row[k] / sum;
   }
+}
+
+/* ---------------------------------------------------------------- entry */
+
+/* Element i of the caller's input, bytes or floats. */
+RSC_INLINE float rsc_entry_load(const void *restrict in, int u8, size_t i) {
+  return u8 ? (float)((const unsigned char *)in)[i] : ((const float *)in)[i];
+}
+
+/*
+ * The network's entry (the compiler's OP_ENTRY, compiler/entry.c): the
+ * caller's input, bytes or floats, NHWC or NCHW, to the float32 NHWC tensor
+ * the first conv reads, minus a per-channel shift (NULL: none). Under
+ * `preprocess imagenet` the shift is 255 * the ImageNet mean and the conv's
+ * weights carry the 1/(255 std) scale, so the conv's zero padding is exactly
+ * the zero of normalised space.
+ *   in   NHWC [N][H][W][C] (nchw == 0) or NCHW [N][C][H][W] (nchw == 1)
+ *   out  NHWC [N][H][W][C], written in order
+ */
+RSC_INLINE void rsc_entry(const void *restrict in, int u8, float *restrict out, int N, int H,
+                          int W, int C, int nchw, const float *restrict shift) {
+  const size_t hw = (size_t)H * (size_t)W;
+  for (int n = 0; n < N; n++)
+    for (size_t p = 0; p < hw; p++)
+      for (int c = 0; c < C; c++) {
+        const size_t o = ((size_t)n * hw + p) * (size_t)C + (size_t)c;
+        const size_t i = nchw ? ((size_t)n * (size_t)C + (size_t)c) * hw + p : o;
+        const float x = rsc_entry_load(in, u8, i);
+        out[o] = shift ? x - shift[c] : x;
+      }
+}
+
+/* uint8_t is unsigned char wherever it exists; the runtime needs no <stdint.h>. */
+RSC_INLINE void rsc_entry_u8(const unsigned char *restrict in, float *restrict out, int N, int H,
+                             int W, int C, int nchw, const float *restrict shift) {
+  rsc_entry(in, 1, out, N, H, W, C, nchw, shift);
+}
+
+RSC_INLINE void rsc_entry_f32(const float *restrict in, float *restrict out, int N, int H, int W,
+                              int C, int nchw, const float *restrict shift) {
+  rsc_entry(in, 0, out, N, H, W, C, nchw, shift);
 }
 
 #endif /* RSC_KERNELS_H */
@@ -1506,7 +1550,7 @@ static int rs152_read_weights(FILE *f, float *dst)
     return RS152_ERR_MAGIC;
   if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0xc4a6e8dbcf736622))
+  if (rs152_le64(h + 16) != UINT64_C(0x8c9c7b87a770187b))
     return RS152_ERR_MODEL;
   if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
     return RS152_ERR_SIZE;
@@ -1987,8 +2031,9 @@ int rs152_run(rs152_model *m, const float *input, float *output)
 }
 
 #ifndef RS152_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT.f32 OUTPUT.f32
- * Reads raw little-endian float32 input, writes raw float32 output; with -r N
+/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32
+ * Reads the raw input (RS152_IN_TYPE elements: float32 little-endian, or bytes)
+ * and writes raw float32 output; with -r N
  * runs N times and prints the median and minimum latency to stderr. */
 static double rs152_now_ms(void)
 {
@@ -2005,7 +2050,7 @@ static int rs152_cmp_double(const void *x, const void *y)
 
 static int rs152_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT.f32 OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
@@ -2032,7 +2077,8 @@ int main(int argc, char **argv)
     return rs152_usage(argv[0]);
   const size_t n_in = (size_t)RS152_BATCH * RS152_IN_H * RS152_IN_W * RS152_IN_C;
   const size_t n_out = (size_t)RS152_BATCH * RS152_OUT_SIZE;
-  float *in = malloc(n_in * sizeof *in), *out = malloc(n_out * sizeof *out);
+  RS152_IN_TYPE *in = malloc(n_in * sizeof *in);
+  float *out = malloc(n_out * sizeof *out);
   double *ms = malloc((size_t)repeat * sizeof *ms);
   if (!in || !out || !ms) {
     fprintf(stderr, "%s: out of memory\n", argv[0]);
@@ -2040,7 +2086,7 @@ int main(int argc, char **argv)
   }
   FILE *f = fopen(in_path, "rb");
   if (!f || fread(in, sizeof *in, n_in, f) != n_in || fgetc(f) != EOF) {
-    fprintf(stderr, "%s: %s: expected exactly %zu float32 values\n", argv[0], in_path, n_in);
+    fprintf(stderr, "%s: %s: expected exactly %zu values of float\n", argv[0], in_path, n_in);
     return 1;
   }
   fclose(f);

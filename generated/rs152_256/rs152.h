@@ -20,22 +20,33 @@
  *   classes 1000
  *   head dense
  *   classifier_activation none
+ *   input_type f32
+ *   input_layout nhwc
+ *   preprocess none
  * Weights: random, seed 1
  */
 #ifndef RS152_H
 #define RS152_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Input: float32 NHWC [RS152_BATCH][RS152_IN_H][RS152_IN_W][RS152_IN_C]. */
+/* Input: float NHWC [RS152_BATCH][RS152_IN_H][RS152_IN_W][RS152_IN_C].
+ * RS152_IN_TYPE is the element type of rs152_run's input, RS152_IN_SIZE the elements
+ * per image; RS152_IN_U8, RS152_IN_NCHW and RS152_IN_IMAGENET (0 or 1) are for #if. */
 #define RS152_BATCH 1
 #define RS152_IN_H 256
 #define RS152_IN_W 256
 #define RS152_IN_C 3
+#define RS152_IN_SIZE 196608
+#define RS152_IN_TYPE float
+#define RS152_IN_U8 0
+#define RS152_IN_NCHW 0
+#define RS152_IN_IMAGENET 0
 /* Output: float32 [RS152_BATCH][RS152_OUT_SIZE]; class logits */
 #define RS152_OUT_H 1
 #define RS152_OUT_W 1

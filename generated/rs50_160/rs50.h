@@ -20,22 +20,33 @@
  *   classes 1000
  *   head dense
  *   classifier_activation none
+ *   input_type f32
+ *   input_layout nhwc
+ *   preprocess none
  * Weights: random, seed 1
  */
 #ifndef RS50_H
 #define RS50_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Input: float32 NHWC [RS50_BATCH][RS50_IN_H][RS50_IN_W][RS50_IN_C]. */
+/* Input: float NHWC [RS50_BATCH][RS50_IN_H][RS50_IN_W][RS50_IN_C].
+ * RS50_IN_TYPE is the element type of rs50_run's input, RS50_IN_SIZE the elements
+ * per image; RS50_IN_U8, RS50_IN_NCHW and RS50_IN_IMAGENET (0 or 1) are for #if. */
 #define RS50_BATCH 1
 #define RS50_IN_H 160
 #define RS50_IN_W 160
 #define RS50_IN_C 3
+#define RS50_IN_SIZE 76800
+#define RS50_IN_TYPE float
+#define RS50_IN_U8 0
+#define RS50_IN_NCHW 0
+#define RS50_IN_IMAGENET 0
 /* Output: float32 [RS50_BATCH][RS50_OUT_SIZE]; class logits */
 #define RS50_OUT_H 1
 #define RS50_OUT_W 1

@@ -176,7 +176,10 @@ static void test_every_key(void **state) {
                 "activation silu\n"
                 "classes 10\n"
                 "head dense\n"
-                "classifier_activation softmax\n");
+                "classifier_activation softmax\n"
+                "input_type u8\n"
+                "input_layout nchw\n"
+                "preprocess none\n");
   Spec *s = &r.s;
   assert_int_equal(s->depth, 0);
   assert_ints(s->blocks, 1, 2, 3, 4);
@@ -197,6 +200,9 @@ static void test_every_key(void **state) {
   assert_int_equal(s->act, ACT_SWISH);
   assert_int_equal(s->classes, 10);
   assert_int_equal(s->classifier_act, ACT_SOFTMAX);
+  assert_int_equal(s->input_type, INPUT_U8);
+  assert_int_equal(s->input_layout, INPUT_NCHW);
+  assert_int_equal(s->preprocess, PREPROCESS_NONE);
   /* loc is the key word. */
   assert_int_equal(s->loc[KEY_CLASSES].line, 17);
   assert_int_equal(s->loc[KEY_CLASSES].col, 1);
@@ -382,6 +388,38 @@ static void test_bad_words(void **state) {
   expect_error_has("depth 50\nstride_on 3X3\n", "'stride_on' must be '3x3' or '1x1', not '3X3'");
   expect_error_has("depth 50\nclassifier_activation sigmoid\n",
                    "'classifier_activation' must be 'none' or 'softmax', not 'sigmoid'");
+  expect_error_has("depth 50\ninput_type uint8\n", "'input_type' must be 'f32' or 'u8', not 'uint8'");
+  expect_error_has("depth 50\ninput_layout NCHW\n",
+                   "'input_layout' must be 'nhwc' or 'nchw', not 'NCHW'");
+  expect_error_has("depth 50\npreprocess keras\n",
+                   "'preprocess' must be 'none' or 'imagenet', not 'keras'");
+}
+
+static void test_input_format(void **state) {
+  (void)state;
+  Run r;
+  expect_ok(&r, "depth 50\n");
+  assert_int_equal(r.s.input_type, INPUT_F32);
+  assert_int_equal(r.s.input_layout, INPUT_NHWC);
+  assert_int_equal(r.s.preprocess, PREPROCESS_NONE);
+  run_close(&r);
+  expect_ok(&r, "depth 50\ninput_type u8\ninput_layout nchw\npreprocess imagenet\n");
+  assert_int_equal(r.s.input_type, INPUT_U8);
+  assert_int_equal(r.s.input_layout, INPUT_NCHW);
+  assert_int_equal(r.s.preprocess, PREPROCESS_IMAGENET);
+  run_close(&r);
+  /* The ImageNet mean and std have three channels. */
+  expect_error("depth 50\nchannels 1\npreprocess imagenet\n",
+               "t.spec:3:1: error: inconsistent settings: 'preprocess imagenet' needs 3 (RGB) "
+               "channels, not 1\n"
+               " preprocess imagenet\n"
+               " ^~~~~~~~~~\n"
+               "t.spec:2:1: note: 'channels' set here\n"
+               " channels 1\n"
+               " ^~~~~~~~\n");
+  /* Without preprocessing any channel count takes bytes. */
+  expect_ok(&r, "depth 50\nchannels 1\ninput_type u8\n");
+  run_close(&r);
 }
 
 static void test_counts(void **state) {
@@ -624,7 +662,10 @@ static void test_canonical_text(void **state) {
                          "activation swish\n"
                          "classes 1000\n"
                          "head dense\n"
-                         "classifier_activation none\n");
+                         "classifier_activation none\n"
+                         "input_type f32\n"
+                         "input_layout nhwc\n"
+                         "preprocess none\n");
   free(c);
   run_close(&r);
   /* depth and its blocks print the same. */
@@ -648,6 +689,7 @@ static void test_canonical_round_trip(void **state) {
       "blocks 1 2 3 4\nwidth_multiplier 0.1\nbn_eps 0.001\nse_ratio 0.3\nhead none\n",
       "depth 101\nhead avg\nactivation swish\nstride_on 1x1\nbatch 4096\nchannels 4096\n",
       "depth 200\nhead max\nwidth_multiplier 1.7\nstem_widths 3 5 7\nwidths 9 9 9 9\n",
+      "depth 50\ninput_type u8\ninput_layout nchw\npreprocess imagenet\n",
   };
   for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
     Run r1, r2;
@@ -669,6 +711,9 @@ static void test_canonical_round_trip(void **state) {
     assert_int_equal(r1.s.head, r2.s.head);
     assert_int_equal(r1.s.classes, r2.s.classes);
     assert_int_equal(r1.s.classifier_act, r2.s.classifier_act);
+    assert_int_equal(r1.s.input_type, r2.s.input_type);
+    assert_int_equal(r1.s.input_layout, r2.s.input_layout);
+    assert_int_equal(r1.s.preprocess, r2.s.preprocess);
     free(c1);
     free(c2);
     run_close(&r1);
@@ -697,6 +742,7 @@ int main(void) {
       cmocka_unit_test(test_duplicate),
       cmocka_unit_test(test_depth_and_blocks),
       cmocka_unit_test(test_inconsistent),
+      cmocka_unit_test(test_input_format),
       cmocka_unit_test(test_collects_all_errors),
       cmocka_unit_test(test_override),
       cmocka_unit_test(test_canonical_text),

@@ -1,0 +1,74 @@
+/*
+ * entry.c - the network's entry: the input the caller has (input_type u8|f32,
+ * input_layout nhwc|nchw, preprocess imagenet|none) lowered onto the float32
+ * NHWC tensor the graph was built for.
+ *
+ * Preprocessing (Keras ResNet-RS, include_preprocessing=True) is, per RGB
+ * channel c, y = (x/255 - mean_c)/std_c = a_c * (x - m_c) with a_c = 1/(255 std_c)
+ * and m_c = 255 mean_c. The first conv zero-pads y: a padded tap is 0 in
+ * normalised space. So:
+ *   - the scale a_c is folded into the first conv's weights at compile time
+ *     (w[o][c][kh][kw] *= a_c, in double, rounded once), and
+ *   - the shift m_c is subtracted by the entry op, in the input's own units,
+ *     before the conv. The conv then zero-pads x - m_c, whose 0 is exactly
+ *     normalised 0, so border outputs are exact.
+ * Folding the shift into the conv's bias instead would be wrong at the borders
+ * (the padded taps would contribute -a_c * m_c * w where the network has 0),
+ * and fixing that needs a position-dependent bias inside the conv kernel.
+ *
+ * The entry op (OP_ENTRY, one small kernel) also reads u8 and NCHW inputs, so a
+ * model has at most one conversion pass over its input, and none at all when the
+ * input is f32 NHWC without preprocessing. It is a node of its own so that a
+ * conv kernel able to load the caller's format directly can absorb it later.
+ */
+#include "rsc.h"
+
+const double imagenet_mean[3] = {0.485, 0.456, 0.406};
+const double imagenet_std[3] = {0.229, 0.224, 0.225};
+
+double entry_shift(const Spec *s, int c) {
+  if (s->preprocess != PREPROCESS_IMAGENET)
+    return 0.0;
+  RSC_ASSERT(c >= 0 && c < 3);
+  return 255.0 * imagenet_mean[c];
+}
+
+/* w[o][c][kh][kw] *= 1/(255 std_c): the scale half of the preprocessing. */
+static void fold_scale(Graph *g, const Node *conv) {
+  Tensor *w = &g->tensors[conv->w];
+  int cout = w->dims[0], cin = w->dims[1];
+  size_t taps = (size_t)w->dims[2] * (size_t)w->dims[3];
+  RSC_ASSERT(cin == 3 && w->data);
+  for (int o = 0; o < cout; o++)
+    for (int c = 0; c < cin; c++) {
+      double a = 1.0 / (255.0 * imagenet_std[c]);
+      float *p = w->data + ((size_t)o * (size_t)cin + (size_t)c) * taps;
+      for (size_t k = 0; k < taps; k++)
+        p[k] = (float)(p[k] * a);
+    }
+}
+
+bool lower_entry(Graph *g, Diag *d) {
+  (void)d;
+  const Spec *s = &g->spec;
+  if (s->input_type == INPUT_F32 && s->input_layout == INPUT_NHWC &&
+      s->preprocess == PREPROCESS_NONE)
+    return true;
+  if (s->preprocess == PREPROCESS_IMAGENET)
+    for (int i = 0; i < g->nnodes; i++) {
+      const Node *n = &g->nodes[i];
+      if (n->dead || n->nin == 0 || n->in[0] != g->input)
+        continue;
+      /* Every network build.c makes starts with a conv (the stem). */
+      RSC_ASSERT(n->op == OP_CONV && n->nin == 1);
+      fold_scale(g, n);
+    }
+  int e = graph_insert_node(g, g->input + 1, OP_ENTRY, "entry");
+  graph_replace_uses(g, g->input, e);
+  Node *n = &g->nodes[e];
+  n->in[0] = g->input;
+  n->nin = 1;
+  n->out = g->nodes[g->input].out;
+  graph_check(g);
+  return true;
+}
