@@ -15,7 +15,11 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-protot
           -Wswitch-enum -Werror
 CFLAGS  ?= -O2 -g
 RSC_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS)
-LDLIBS  = -lcjson -lm
+# libhdf5 (Keras .h5 weights): Debian's serial build, found through pkg-config,
+# else at Debian's fixed paths.
+H5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+H5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)
+LDLIBS  = -lcjson $(H5_LIBS) -lm
 
 B       = build
 SRCS    = $(sort $(wildcard compiler/*.c))
@@ -26,7 +30,7 @@ RT_HDRS = $(wildcard runtime/*.h)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench
+.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench docs fuzz
 all: $(B)/rsc
 
 deps:
@@ -35,6 +39,8 @@ deps:
 $(B)/obj/%.o: compiler/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) -c $< -o $@
+
+$(B)/obj/weights_h5.o: RSC_CFLAGS += $(H5_CFLAGS)
 
 $(B)/rsc: $(OBJS)
 	$(CC) $(RSC_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
@@ -57,10 +63,35 @@ $(B)/tests/f32gen: tests/f32gen.c
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) -o $@ $<
 
+# Fuzz targets (fuzz/fuzz_*.c). The seed corpus fuzz/corpus/<target>/ is replayed
+# under $(CC) by a plain driver in `make test`; `make fuzz` runs each target under
+# libFuzzer (Debian clang-14 + libclang-rt-14-dev) for FUZZ_SECONDS, into build-fuzz/.
+FUZZ_TARGETS  = spec safetensors
+FUZZ_REPLAYS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+FUZZ_FLAGS    = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined $(H5_CFLAGS) -Icompiler
+
+$(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c $(LIBOBJS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) -Icompiler -o $@ fuzz/driver.c fuzz/fuzz_$*.c $(LIBOBJS) $(LDLIBS)
+
+fuzz: deps
+	@mkdir -p build-fuzz
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -o build-fuzz/fuzz_$$t fuzz/fuzz_$$t.c \
+	    $(filter-out compiler/main.c,$(SRCS)) $(LDLIBS); \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=build-fuzz/crash-$$t- build-fuzz/corpus-$$t fuzz/corpus/$$t; \
+	done
+
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
-test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen
+test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen \
+      $(FUZZ_REPLAYS)
 	tests/run.sh
 
 run: deps $(B)/rsc
@@ -71,6 +102,16 @@ demo-rs50: deps $(B)/rsc
 
 golden: $(B)/rsc
 	tools/golden.sh write
+
+# docs/rs50-{built,fused}.svg: ResNet-RS-50 before and after fusion (rsc --emit=dot),
+# rendered with Debian's graphviz (installed here if missing). --target avx2 pins
+# the kernel names in the labels, so the checked-in files do not depend on the host.
+docs: $(B)/rsc
+	@command -v dot >/dev/null || apt-get install -y graphviz
+	$(B)/rsc specs/resnet-rs-50-i160.spec --target avx2 --emit=dot:built > $(B)/rs50-built.dot
+	$(B)/rsc specs/resnet-rs-50-i160.spec --target avx2 --emit=dot:fused > $(B)/rs50-fused.dot
+	dot -Tsvg $(B)/rs50-built.dot -o docs/rs50-built.svg
+	dot -Tsvg $(B)/rs50-fused.dot -o docs/rs50-fused.svg
 
 bench: deps $(B)/rsc
 	bench/run.sh

@@ -55,7 +55,7 @@ static float vsum(const vec *v) {
 
 /* Independent accumulator chains: at least latency x ports (4 x 2 on most
  * cores), 12 leaves headroom and still fits in 16 registers. */
-#define CHAINS 12
+#define CHAINS 12 /* must match EACH below */
 #define ITERS 20000000L
 
 typedef struct {
@@ -70,24 +70,27 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Twelve named accumulators, written out: an array would be kept in memory by
+ * compilers that do not unroll the chain loop at -O2. */
+#define EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define DECL(c) vec acc##c = VSET(1.0f + (c) * 1e-3f);
+#define STEP(c) acc##c = VFMA(acc##c, a, b);
+#define HOLD(c) KEEP(acc##c);
+#define SUM(c) s += vsum(&acc##c);
+
 static void *work(void *arg) {
   Job *j = arg;
-  vec acc[CHAINS];
-  for (int c = 0; c < CHAINS; c++)
-    acc[c] = VSET(1.0f + c * 1e-3f);
+  EACH(DECL)
   /* a*x+b with a slightly below 1 keeps every value bounded (no inf/denormals). */
   vec a = VSET(0.999999f), b = VSET(1e-6f);
   double t0 = now();
   for (long i = 0; i < j->iters; i++) {
-    for (int c = 0; c < CHAINS; c++)
-      acc[c] = VFMA(acc[c], a, b);
-    for (int c = 0; c < CHAINS; c++)
-      KEEP(acc[c]);
+    EACH(STEP)
+    EACH(HOLD)
   }
   j->seconds = now() - t0;
   float s = 0;
-  for (int c = 0; c < CHAINS; c++)
-    s += vsum(&acc[c]);
+  EACH(SUM)
   j->sink = s;
   return NULL;
 }

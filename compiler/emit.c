@@ -179,13 +179,15 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   Shape in = g->nodes[n->in[0]].out, out = n->out;
   const char *params = P_UNARY;
   char *call = NULL;
+  bool split = false; /* the call divides its work by part/parts itself */
   switch (n->op) {
   case OP_CONV:
     params = P_WB;
-    call = xstrfmt("rsc_conv2d(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "%d, %d, %s)",
+    call = xstrfmt("rsc_conv2d_part(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+                   "%d, %d, %d, %d, %s, part, parts)",
                    out.n, in.h, in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw,
-                   n->pad_t, n->pad_l, n->kb, act_const(n->act));
+                   n->pad_t, n->pad_l, n->kb, n->np, act_const(n->act));
+    split = true;
     break;
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -199,19 +201,24 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     break;
   case OP_DENSE:
     params = P_WB;
-    call = xstrfmt("rsc_dense(in, w, b, out, %d, %d, %d, %s)", out.n, in.c, out.c,
-                   act_const(n->act));
+    call = xstrfmt("rsc_dense_part(in, w, b, out, %d, %d, %d, %s, part, parts)", out.n, in.c,
+                   out.c, act_const(n->act));
+    split = true;
     break;
   case OP_ADD:
     params = "const float *restrict x, const float *restrict y, float *restrict out";
-    call = xstrfmt("rsc_add_act(x, y, out, %zu, %s)", shape_elems(out), act_const(n->act));
+    call = xstrfmt("rsc_add_act_part(x, y, out, %zu, %s, part, parts)", shape_elems(out),
+                   act_const(n->act));
+    split = true;
     break;
   case OP_SE_ADD:
     params = "const float *restrict x, const float *restrict sc, const float *restrict w1, "
              "const float *restrict b1, const float *restrict w2, const float *restrict b2, "
-             "float *restrict out, float *restrict scratch";
-    call = xstrfmt("rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, %d, %d, %d, %d, %s)", out.n,
-                   out.h * out.w, out.c, n->se_mid, act_const(n->act));
+             "float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx";
+    call = xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, %d, %d, %d, %d, %s, "
+                   "part, parts, sync, ctx)",
+                   out.n, out.h * out.w, out.c, n->se_mid, act_const(n->act));
+    split = true;
     break;
   case OP_SOFTMAX:
     call = xstrfmt("memcpy(out, in, %zu * sizeof *out);\n  rsc_softmax(out, %d, %d)",
@@ -229,9 +236,13 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   case OP_COUNT:
     RSC_ASSERT(!"no kernel for an unfused op");
   }
-  sb_printf(o, "RSC_KERNEL(<|%s|>, <|%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s|>, <|%s|>)\n",
+  /* Every kernel runs on every thread (part of parts); one that does not split
+   * its work runs on part 0 while the others go on to the layer's barrier. */
+  char *body = split ? xstrdup(call) : xstrfmt("(void)parts;\n  if (part != 0)\n    return;\n  %s", call);
+  sb_printf(o, "RSC_KERNEL(<|%s|>, <|%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s, int part, int parts|>, <|%s|>)\n",
             n->kernel, op_name(n->op), in.n, in.h, in.w, in.c, out.n, out.h, out.w, out.c,
-            params, call);
+            params, body);
+  free(body);
   free(call);
 }
 
@@ -259,7 +270,8 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     for (int k = 0; k < 4; k++)
       w_expr(g, n->p[k], p[k], sizeof p[k]);
     buf_expr(g, n->in[1], y, sizeof y);
-    snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH", x, y, p[0], p[1],
+    snprintf(args, sizeof args,
+             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, p[0], p[1],
              p[2], p[3], dst);
     break;
   }
@@ -285,6 +297,8 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
             n->name, op_name(n->op), geo, n->act != ACT_NONE ? " +" : "",
             n->act != ACT_NONE ? act_name(n->act) : "", in.n, in.h, in.w, in.c, out.n, out.h,
             out.w, out.c, n->kernel, args);
+  /* The layer's output for -D<PREFIX>_TRACE builds (rsc --verify); no code otherwise. */
+  sb_printf(o, "RSC_TRACE(<|%s|>, <|%s|>, %zu)\n", n->name, dst, shape_elems(out));
 }
 
 static const char *out_doc(const Spec *s) {
@@ -341,15 +355,23 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   sb_printf(o, "m4_define(<|RSC_FINGERPRINT|>, <|UINT64_C(0x%016" PRIx64 ")|>)m4_dnl\n", fp);
   sb_printf(o, "m4_define(<|RSC_SCRATCH|>, <|%zu|>)m4_dnl\n", g->scratch_offset);
   sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime/rsc_kernels.h|>)m4_dnl\n", opt->datadir);
+  sb_printf(o, "m4_define(<|RSC_EMBED|>, <|%d|>)m4_dnl\n", opt->embed_weights);
   free(up);
   sb_free(&spec);
   sb_free(&banner);
 }
 
+static char *with_ext(const char *out_c, const char *ext);
+
 static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t fp,
                      const char *header_name) {
   common_defs(o, g, opt, fp);
   sb_printf(o, "m4_define(<|RSC_HEADER|>, <|%s|>)m4_dnl\n", header_name);
+  if (opt->embed_weights) { /* .incbin's path: the .weights as given, see loader.c.m4 */
+    char *w_path = with_ext(opt->out_c, ".weights");
+    sb_printf(o, "m4_define(<|RSC_WEIGHTS_FILE|>, <|\"%s\"|>)m4_dnl\n", w_path);
+    free(w_path);
+  }
   if (opt->with_main)
     sb_printf(o, "m4_define(<|RSC_WITH_MAIN|>, <|1|>)m4_dnl\n");
   sb_printf(o, "m4_include(<|rsc.m4|>)\n");
@@ -402,6 +424,11 @@ bool emit_model(Graph *g, const EmitOptions *opt, Diag *d) {
   if (g->weight_floats > INT_MAX || g->arena_floats > INT_MAX) {
     diag(d, DIAG_ERROR, "model too large: offsets over %d floats do not fit the generated "
          "code's int offset tables", INT_MAX);
+    return false;
+  }
+  if (opt->embed_weights && strpbrk(opt->out_c, "\"\\\n\r<>|")) {
+    diag(d, DIAG_ERROR, "--embed-weights: output path '%s' cannot be put in an assembler string "
+         "(it contains one of \" \\ < > | or a newline)", opt->out_c);
     return false;
   }
   if (strstr(opt->datadir, "<|") || strstr(opt->datadir, "|>")) {

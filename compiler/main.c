@@ -26,7 +26,15 @@ typedef struct Options {
   uint64_t seed;
   bool with_main;
   bool stats;
+  int target; /* Target, or -1: the host's */
+  const char *summary; /* --summary: NULL, "text" or "json" */
+  Summary *summary_data; /* filled by compile() when summary is set */
+  const char *dot;            /* --emit=dot: NULL, "built" or "fused" */
+  bool verify;                /* --verify */
+  const char *verify_weights; /* --verify-weights: run on this .weights instead */
   StrBuf cmdline_spec; /* spec text made of the spec flags */
+  const char *export_weights; /* --export-weights: safetensors of the raw weights */
+  bool embed_weights;         /* --embed-weights: .incbin the .weights into OUT.c's object */
 } Options;
 
 static const char usage_text[] =
@@ -47,9 +55,38 @@ static const char usage_text[] =
     "                        'all'): build shape weights fold entry fuse plan select\n"
     "                        pack\n"
     "      --stats           print layer, kernel, arena and weight statistics\n"
-    "\n"
+    "      --summary[=json]  print a table of the layers (timm names), the fused op\n"
+    "                        each became, shapes, params and MACs, then totals;\n"
+    "                        works without -o\n"
+    "      --emit=dot[:built|:fused]  print the network as a Graphviz graph:\n"
+    "                        unfused ops by block, or (default) by the fused\n"
+    "                        kernel each became; edges carry shapes; no -o needed\n"
+    "      --verify          compile the generated code with $CC (default cc;\n"
+    "                        flags $CFLAGS, default -O2 -march=native), run it on\n"
+    "                        a random input (--seed) and compare every layer with\n"
+    "                        the reference evaluator; exit 1 on a mismatch.\n"
+    "                        Without -o the code goes to a temporary directory\n"
+    "      --verify-weights FILE  with --verify: load FILE instead of the .weights\n"
+    "                        rsc wrote (checks a deployed weights file)\n"
+    "      --target ISA      tune kernels for avx512, avx2 or generic (default:\n"
+    "                        the host's); the code runs on any CPU its C\n"
+    "                        compiler's flags allow, and open checks the CPU\n"
+    "\n";
+
+/* Split in two: ISO C compilers need only take 4095-character strings. */
+static const char usage_text2[] =
     "Weights:\n"
-    "      --weights FILE    timm state_dict in safetensors format\n"
+    "      --weights FILE    timm state_dict in safetensors format, or Keras\n"
+    "                        save_weights HDF5 (.h5; either Keras naming scheme,\n"
+    "                        with or without the top)\n"
+    "      --export-weights FILE  write the weights as imported (timm names,\n"
+    "                        PyTorch layouts, F32, before folding) as safetensors;\n"
+    "                        works without -o\n"
+    "      --embed-weights   the object file of OUT.c carries OUT.weights (an\n"
+    "                        assembler .incbin of the path given to -o, read when\n"
+    "                        OUT.c is compiled: from rsc's directory, or define\n"
+    "                        OUT_WEIGHTS_FILE); OUT_open(&m, NULL) then uses it\n"
+
     "      --seed N          seed of the random weights used without --weights (1)\n"
     "\n"
     "Spec flags (each sets the spec key of the same name; lists take commas):\n"
@@ -126,6 +163,7 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
     int key;
     if (IS("-h") || IS("--help")) {
       fputs(usage_text, stdout);
+      fputs(usage_text2, stdout);
       return 1;
     } else if (IS("--version")) {
       printf("rsc %s\n", RSC_VERSION);
@@ -139,6 +177,11 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
     } else if (IS("--weights")) {
       if (!(o->weights = VALUE()))
         return 2;
+    } else if (IS("--export-weights")) {
+      if (!(o->export_weights = VALUE()))
+        return 2;
+    } else if (IS("--embed-weights")) {
+      o->embed_weights = true;
     } else if (IS("--manifest")) {
       if (!(o->manifest = VALUE()))
         return 2;
@@ -157,6 +200,43 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
       o->with_main = true;
     } else if (IS("--stats")) {
       o->stats = true;
+    } else if (IS("--emit")) {
+      const char *v = VALUE();
+      if (!v)
+        return 2;
+      if (strcmp(v, "dot") == 0 || strcmp(v, "dot:fused") == 0)
+        o->dot = "fused";
+      else if (strcmp(v, "dot:built") == 0)
+        o->dot = "built";
+      else {
+        diag(d, DIAG_ERROR, "--emit takes dot, dot:built or dot:fused, not '%s'", v);
+        return 2;
+      }
+    } else if (IS("--verify")) {
+      o->verify = true;
+    } else if (IS("--verify-weights")) {
+      if (!(o->verify_weights = VALUE()))
+        return 2;
+    } else if (IS("--summary")) {
+      o->summary = eq ? eq + 1 : "text";
+      if (strcmp(o->summary, "text") != 0 && strcmp(o->summary, "json") != 0) {
+        diag(d, DIAG_ERROR, "--summary takes 'text' or 'json', not '%s'", o->summary);
+        return 2;
+      }
+    } else if (IS("--target")) {
+      const char *v = VALUE();
+      if (!v)
+        return 2;
+      if (strcmp(v, "avx512") == 0)
+        o->target = TARGET_AVX512;
+      else if (strcmp(v, "avx2") == 0)
+        o->target = TARGET_AVX2;
+      else if (strcmp(v, "generic") == 0)
+        o->target = TARGET_GENERIC;
+      else {
+        diag(d, DIAG_ERROR, "--target must be avx512, avx2 or generic, not '%s'", v);
+        return 2;
+      }
     } else if ((key = spec_flag(a)) >= 0) {
       const char *v = VALUE();
       if (!v)
@@ -239,12 +319,24 @@ static char *model_prefix(const Options *o, Diag *d) {
 typedef bool (*PassFn)(Graph *g, Diag *d);
 
 static const Options *weights_options; /* the one pass that needs options */
+static Outputs export_out;             /* --export-weights' temporary until the end */
 
 static bool load_weights(Graph *g, Diag *d) {
-  if (weights_options->weights)
-    return weights_load_safetensors(g, weights_options->weights, d);
-  weights_random(g, weights_options->seed);
-  return true;
+  const Options *o = weights_options;
+  if (o->weights) {
+    if (!weights_load_file(g, o->weights, d))
+      return false;
+  } else {
+    weights_random(g, o->seed);
+  }
+  if (!o->export_weights)
+    return true;
+  /* Now, before fold rewrites them; committed at the end with the other outputs. */
+  StrBuf sb = {0};
+  weights_export_safetensors(g, &sb);
+  bool ok = outputs_write(&export_out, o->export_weights, sb.buf, sb.len, d);
+  sb_free(&sb);
+  return ok;
 }
 
 static bool dump_wanted(const char *list, const char *pass) {
@@ -291,7 +383,13 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
   for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
     if (!passes[i].fn(g, d))
       return false;
+    /* --export-weights alone needs nothing after the import. */
+    if (strcmp(passes[i].name, "weights") == 0 && !o->out_c && !o->dump && !o->summary &&
+        !o->dot)
+      return true;
     graph_check(g);
+    if (o->summary_data && strcmp(passes[i].name, "shape") == 0)
+      summary_collect(o->summary_data, g); /* the network before any rewrite */
     if (dump_wanted(o->dump, passes[i].name)) {
       printf("# after %s\n", passes[i].name);
       graph_dump(g, stdout);
@@ -319,15 +417,37 @@ static void print_stats(const Graph *g, const char *out_c) {
          bound / 1048576, bound > 0 ? (arena / bound - 1) * 100 : 0.0);
 }
 
+/* The target --target defaults to: what the CPU running rsc has. */
+static Target host_target(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return TARGET_AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return TARGET_AVX2;
+#endif
+  return TARGET_GENERIC;
+}
+
 int main(int argc, char **argv) {
   Diag d;
   diag_init(&d, stderr);
   Options o = {0};
+  o.target = -1;
   int rc = parse_args(argc, argv, &o, &d);
   if (rc)
     return rc == 1 ? 0 : 1;
-  if (!o.out_c && !o.dump) {
-    diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS); see rsc --help");
+  if (o.verify_weights && !o.verify) {
+    diag(&d, DIAG_ERROR, "--verify-weights needs --verify");
+    return 1;
+  }
+  char *verify_dir = NULL, *verify_c = NULL;
+  if (o.verify && (!(verify_dir = verify_workdir(&d))))
+    return 1;
+  if (o.verify && !o.out_c)
+    o.out_c = verify_c = xstrfmt("%s/model.c", verify_dir);
+  if (!o.out_c && !o.dump && !o.summary && !o.dot && !o.export_weights) {
+    diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary); see rsc --help");
     return 1;
   }
   Spec spec;
@@ -351,23 +471,74 @@ int main(int argc, char **argv) {
   char *prefix = NULL, *datadir = NULL, *weights_note = NULL;
   Graph g;
   graph_init(&g, &spec);
+  g.target = o.target >= 0 ? (Target)o.target : host_target();
+  Summary summary = {0};
+  if (o.summary || o.verify || o.dot)
+    o.summary_data = &summary;
   if (ok)
     ok = compile(&g, &o, &d);
   if (ok && o.out_c) {
     prefix = model_prefix(&o, &d);
     datadir = find_datadir();
-    weights_note = o.weights ? xstrdup("imported from a timm safetensors state_dict")
-                             : xstrfmt("random, seed %llu", (unsigned long long)o.seed);
+    weights_note = !o.weights             ? xstrfmt("random, seed %llu", (unsigned long long)o.seed)
+                   : weights_is_h5(o.weights) ? xstrdup("imported from Keras HDF5 weights")
+                                              : xstrdup("imported from a timm safetensors state_dict");
     EmitOptions eo = {.out_c = o.out_c,
                       .prefix = prefix,
                       .datadir = datadir,
                       .manifest = o.manifest,
                       .with_main = o.with_main,
+                      .embed_weights = o.embed_weights,
                       .cmdline = weights_note};
     ok = prefix && emit_model(&g, &eo, &d);
   }
   if (ok && o.stats)
     print_stats(&g, o.out_c);
+  if (ok && (o.summary || o.verify || o.dot))
+    summary_attach(&summary, &g);
+  if (ok && o.dot)
+    dot_write(&g, &summary, strcmp(o.dot, "fused") == 0, stdout);
+  if (ok && o.summary) {
+    const char *model = prefix ? prefix : o.name ? o.name : o.spec_path ? o.spec_path : "rsc";
+    if (strcmp(o.summary, "json") == 0)
+      summary_print_json(&summary, &g, model, stdout);
+    else
+      summary_print(&summary, &g, model, stdout);
+  }
+  if (ok && o.verify) {
+    char *wfile = xstrfmt("%.*s.weights", (int)(strlen(o.out_c) - 2), o.out_c);
+    VerifyOptions vo = {.workdir = verify_dir,
+                        .out_c = o.out_c,
+                        .prefix = prefix,
+                        .weights_file = o.verify_weights ? o.verify_weights : wfile,
+                        .safetensors = o.weights,
+                        .seed = o.seed,
+                        .input_seed = o.seed};
+    ok = verify_model(&g, &summary, &vo, &d);
+    free(wfile);
+  }
+  if (verify_c) { /* the model was only written to be verified */
+    char *base = xstrfmt("%s/model", verify_dir);
+    static const char *const ext[] = {".c", ".h", ".weights"};
+    for (int i = 0; i < 3; i++) {
+      char *f = xstrfmt("%s%s", base, ext[i]);
+      remove(f);
+      free(f);
+    }
+    free(base);
+    free(verify_c);
+  }
+  if (verify_dir) {
+    rmdir(verify_dir);
+    free(verify_dir);
+  }
+  if (o.export_weights) {
+    if (ok && d.errors == 0)
+      ok = outputs_commit(&export_out, &d);
+    else
+      outputs_abort(&export_out);
+  }
+  summary_free(&summary);
   graph_free(&g);
   free(prefix);
   free(datadir);

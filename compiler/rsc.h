@@ -316,10 +316,15 @@ typedef struct Node {
   /* select.c: */
   char *kernel; /* name of the specialised kernel function */
   int kb;       /* output-channel block (CONV) */
+  int np;       /* CONV: output pixels per register tile */
 } Node;
+
+/* The instruction set generated code is tuned and checked for (--target). */
+typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512 } Target;
 
 typedef struct Graph {
   Spec spec;
+  Target target; /* main.c: --target, default the host's */
   Node *nodes; /* in topological (execution) order */
   int nnodes, cap_nodes;
   Tensor *tensors;
@@ -371,6 +376,22 @@ bool weights_load_safetensors(Graph *g, const char *path, Diag *d);
 /* Deterministic random weights: He-normal fan-out convs, random BN statistics. */
 void weights_random(Graph *g, uint64_t seed);
 
+/* ---------------------------------------------------------------- weights_h5.c */
+
+/* Is path a Keras HDF5 file (.h5 / .hdf5 name, or the HDF5 signature)? */
+bool weights_is_h5(const char *path);
+/* Fills every declared tensor from Keras save_weights HDF5 (either naming scheme
+ * of docs/resnet-rs.md), converting HWIO / [in,out] to the graph's layouts. */
+bool weights_load_h5(Graph *g, const char *path, Diag *d);
+/* --weights: the Keras importer for HDF5 files, else the safetensors one. */
+bool weights_load_file(Graph *g, const char *path, Diag *d);
+
+/* ---------------------------------------------------------------- export.c */
+
+/* The graph's raw tensors (timm names, PyTorch layouts, F32; as imported,
+ * before any folding) as a safetensors file, appended to out. */
+void weights_export_safetensors(const Graph *g, StrBuf *out);
+
 /* ---------------------------------------------------------------- fold.c */
 
 /* CONV followed by BN -> CONV with folded weight and bias (computed in double). */
@@ -417,6 +438,7 @@ typedef struct EmitOptions {
   const char *datadir;   /* where templates/ and runtime/ are */
   const char *manifest;  /* optional path of a text manifest of the weights layout */
   bool with_main;        /* emit a main() behind P_NO_MAIN */
+  bool embed_weights;    /* .incbin the .weights (path as in out_c) into the object file */
   const char *cmdline;   /* normalised command line for the banner (no paths) */
 } EmitOptions;
 
@@ -463,5 +485,78 @@ void outputs_abort(Outputs *o);
 /* Runs `m4 -P -E` (no shell, syscmd/esyscmd undefined) with -I datadir/templates on
  * input; the expansion is appended to out. */
 bool m4_expand(const char *datadir, const char *input, size_t len, StrBuf *out, Diag *d);
+
+/* ---------------------------------------------------------------- reference.c */
+
+/* The reference evaluator runs the built, shaped graph with raw (unfolded)
+ * weights loaded, in double, with naive loops: the oracle of --verify and tests. */
+typedef void (*ReferenceTap)(void *ctx, int node, const double *values, size_t n);
+/* Bytes of the network input as the spec's input_type and layout say. */
+size_t reference_input_bytes(const Graph *g);
+/* That input as NHWC doubles, preprocessed (caller frees). */
+double *reference_input(const Graph *g, const void *raw);
+/* Runs every node; tap (if not NULL) sees each node's output right after it is
+ * computed. Returns the output node's values (caller frees). */
+double *reference_eval(const Graph *g, const double *input, ReferenceTap tap, void *ctx);
+
+/* ---------------------------------------------------------------- summary.c */
+
+/* One layer of the built (unfused) graph, for --summary. */
+typedef struct SummaryRow {
+  char *name; /* timm name */
+  Op op;
+  ActKind act;
+  Shape out;
+  int in0, in1, consumer; /* built node ids: inputs, first reader; -1 if none */
+  uint64_t trainable;  /* conv/dense weights and biases, BN gamma and beta */
+  uint64_t statistics; /* BN running mean and variance */
+  uint64_t macs;       /* multiply-adds (convs and dense only) */
+  int fused;           /* final node it became part of, -1 if none (summary_attach) */
+} SummaryRow;
+
+typedef struct Summary {
+  SummaryRow *rows; /* one per built node, in built order */
+  int nrows;
+  uint64_t trainable, statistics, macs;
+  uint64_t weight_bytes, arena_bytes, arena_bound_bytes; /* summary_attach */
+  bool attached;
+} Summary;
+
+/* Counts params and MACs of the graph as built and shaped (before weights/fold). */
+void summary_collect(Summary *s, const Graph *g);
+/* After the whole pipeline: maps each row to the fused node it became; packed
+ * weight and arena sizes. */
+void summary_attach(Summary *s, const Graph *g);
+void summary_print(const Summary *s, const Graph *g, const char *model, FILE *out);
+void summary_print_json(const Summary *s, const Graph *g, const char *model, FILE *out);
+void summary_free(Summary *s);
+
+/* ---------------------------------------------------------------- dot.c */
+
+/* Graphviz text of the network (--emit=dot[:built|:fused]). built: the unfused
+ * ops, clustered by block, edges labelled with the tensor shape. fused: the same
+ * ops clustered by the fused node (kernel) each became; only edges between
+ * clusters are tensors in memory (solid, with shapes), those inside are not
+ * (dashed). s must be attached (summary_attach). */
+void dot_write(const Graph *g, const Summary *s, bool fused, FILE *out);
+
+/* ---------------------------------------------------------------- verify.c */
+
+typedef struct VerifyOptions {
+  const char *workdir;      /* from verify_workdir(); its temporaries are removed */
+  const char *out_c;        /* the generated model to check */
+  const char *prefix;       /* its C prefix */
+  const char *weights_file; /* the .weights the generated code loads */
+  const char *safetensors;  /* the reference's weights: this file, or seed */
+  uint64_t seed;
+  uint64_t input_seed;      /* of the random input */
+} VerifyOptions;
+
+/* A fresh temporary directory (caller frees the name and removes it). */
+char *verify_workdir(Diag *d);
+/* Compiles and runs the generated code with its trace hook, runs the reference
+ * evaluator on the same input, prints per-layer errors and a PASS/FAIL line.
+ * g is the compiled graph, s its attached summary. */
+bool verify_model(const Graph *g, const Summary *s, const VerifyOptions *vo, Diag *d);
 
 #endif /* RSC_H */

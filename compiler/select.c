@@ -2,31 +2,98 @@
  * select.c - kernel selection. Every live compute node gets the name of a
  * kernel specialised to its exact shape; nodes with the same name share one
  * emitted function. Names say everything, XNNPACK-style:
- *   conv3x3s2p1x1_n1_160x160x3_80x80x32_kb32_relu
- *   op, window, stride, leading pads, batch, input HxWxC, output HxWxC, tile, epilogue.
+ *   conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu
+ *   op, window, strides, leading pads, batch, input HxWxC, output HxWxC,
+ *   register tile (output channels x pixels), epilogue.
  *
- * Tile choice for convs (kb = output channels per register block): the largest
- * of 64, 32, 16 that divides K, so no lane is wasted; otherwise 16 (or 8 for
- * K <= 8) with the last block zero-padded by pack.c.
+ * Tile choice for convs: the cost model of docs/kernels.md. A conv's work is
+ * ceil(K/kb) output-channel blocks x ceil(P/np) tiles of np output pixels
+ * (P = N*OH*OW); one tile keeps np x (kb/VL) vector accumulators in
+ * registers and, per input channel of each tap, loads kb/VL weight vectors
+ * and broadcasts np inputs. For every (np, kb) that fits the target's
+ * register file we estimate cycles as
+ *   units * taps * C * max(np*v / FMAS, (np + v) / LOADS, LAT)   inner loop
+ * + units * taps * (2*np + 4)                               tap set-up
+ * + units * np * v * 2                                      epilogue
+ * + nkb * (tiles - 1) * block_bytes / L3_BW  if a block's weights exceed L2/2
+ * + nkb * input_bytes / L3_BW             if the input exceeds L2/2
+ * with v = kb/VL, units = blocks x tiles; padded lanes and pixel slots past
+ * P are counted as work, which is what makes the model prefer tiles that
+ * divide the shape. The smallest estimate wins; ties go to the larger tile.
+ * Only the layer's constant shape and the target enter: no measurement.
  */
 #include "rsc.h"
 
+#include <math.h>
 #include <stdlib.h>
 
-static int conv_tile(int k) {
-  static const int tiles[] = {64, 32, 16};
-  for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++)
-    if (k % tiles[i] == 0)
-      return tiles[i];
-  return k <= 8 ? 8 : 16;
+/* What the cost model knows about a target. */
+typedef struct TargetModel {
+  int vl;        /* floats per vector register */
+  int regs;      /* vector registers */
+  double fmas;   /* vector FMAs per cycle */
+  double loads;  /* loads (vector or broadcast) per cycle */
+  double lat;    /* FMA latency in cycles: the fewest cycles per channel step */
+  double l2;     /* bytes of L2 per core */
+  double l3_bw;  /* bytes per cycle from L3 */
+} TargetModel;
+
+static TargetModel target_model(Target t) {
+  switch (t) {
+  case TARGET_AVX512: /* Zen 4 / Ice Lake class */
+    return (TargetModel){16, 32, 2.0, 1.5, 4.0, 1 << 20, 16.0};
+  case TARGET_AVX2:
+    return (TargetModel){8, 16, 2.0, 1.5, 4.0, 512 << 10, 16.0};
+  case TARGET_GENERIC: /* 128-bit SIMD with 16 registers (SSE, NEON) */
+    break;
+  }
+  return (TargetModel){4, 16, 2.0, 1.5, 4.0, 256 << 10, 8.0};
+}
+
+/* Largest v per tile and np the runtime supports (RSC_V_MAX, RSC_NP_MAX). */
+enum { V_MAX = 4, NP_MAX = 16 };
+
+static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, int v) {
+  int kb = v * tm->vl;
+  double P = (double)n->out.n * n->out.h * n->out.w, taps = (double)n->kh * n->kw;
+  double nkb = (n->out.c + kb - 1) / kb, tiles = ceil(P / np), units = nkb * tiles;
+  double acc = (double)np * v, step = acc / tm->fmas;
+  if ((np + v) / tm->loads > step)
+    step = (np + v) / tm->loads;
+  if (tm->lat > step)
+    step = tm->lat;
+  double cyc = units * taps * in.c * step + units * taps * (2.0 * np + 4) + units * acc * 2;
+  double wblock = taps * in.c * kb * 4.0;
+  if (wblock > tm->l2 / 2) /* every tile after the first re-streams the block */
+    cyc += nkb * (tiles - 1) * wblock / tm->l3_bw;
+  double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
+  if (inbytes > tm->l2 / 2)
+    cyc += nkb * inbytes / tm->l3_bw;
+  return cyc;
+}
+
+static void conv_tile(Node *n, Shape in, Target t) {
+  TargetModel tm = target_model(t);
+  double best = 0;
+  for (int v = 1; v <= V_MAX; v++)
+    for (int np = 1; np <= NP_MAX; np++) {
+      if (np * v + v + 1 > tm.regs)
+        continue;
+      double c = conv_cost(n, in, &tm, np, v);
+      if (best == 0 || c < best || (c == best && np * v > n->np * n->kb / tm.vl)) {
+        best = c;
+        n->np = np;
+        n->kb = v * tm.vl;
+      }
+    }
 }
 
 static char *kernel_name(const Graph *g, const Node *n) {
   Shape in = n->nin ? g->nodes[n->in[0]].out : n->out, o = n->out;
   switch (n->op) {
   case OP_CONV:
-    return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_%s", n->kh, n->kw, n->sh,
-                   n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
+    return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d_%s", n->kh, n->kw, n->sh,
+                   n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb, n->np,
                    act_name(n->act));
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -65,7 +132,7 @@ bool select_kernels(Graph *g, Diag *d) {
     if (n->dead || n->op == OP_INPUT)
       continue;
     if (n->op == OP_CONV)
-      n->kb = conv_tile(n->out.c);
+      conv_tile(n, g->nodes[n->in[0]].out, g->target);
     free(n->kernel);
     n->kernel = kernel_name(g, n);
     if (!n->kernel) {

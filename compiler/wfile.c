@@ -115,10 +115,18 @@ static void put_le(unsigned char *p, uint64_t v, int bytes) {
 }
 
 /* Appends n zero bytes to sb in one allocation (the payload can be 770 MB, so
- * no doubling) and returns where they start. */
+ * no doubling) and returns where they start. An empty sb gets calloc'd
+ * memory: large blocks come straight from the kernel already zero, so the
+ * pages are not written twice (once by memset, once by the packing). */
 static unsigned char *sb_zeros(StrBuf *sb, size_t n) {
   size_t len, need;
   RSC_ASSERT(size_add(sb->len, n, &len) && size_add(len, 1, &need));
+  if (!sb->buf) {
+    sb->buf = xcalloc(need, 1);
+    sb->cap = need;
+    sb->len = len;
+    return (unsigned char *)sb->buf;
+  }
   if (need > sb->cap) {
     sb->buf = xrealloc(sb->buf, need);
     sb->cap = need;
@@ -130,12 +138,21 @@ static unsigned char *sb_zeros(StrBuf *sb, size_t n) {
   return p;
 }
 
+static bool host_is_little_endian(void) {
+  const uint32_t one = 1;
+  unsigned char b;
+  memcpy(&b, &one, 1);
+  return b == 1;
+}
+
 void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out) {
-  size_t payload;
+  size_t payload, total;
   RSC_ASSERT(size_mul(g->weight_floats, 4, &payload));
+  RSC_ASSERT(size_add(payload, RSC_WFILE_HEADER, &total));
   size_t start = out->len;
-  sb_zeros(out, RSC_WFILE_HEADER);
-  unsigned char *p = sb_zeros(out, payload); /* gaps stay zero */
+  /* Header and payload in one go: gaps stay zero. */
+  unsigned char *p = sb_zeros(out, total) + RSC_WFILE_HEADER;
+  bool native = host_is_little_endian();
   for (int i = 0; i < g->ntensors; i++) {
     const Tensor *t = &g->tensors[i];
     if (!t->used)
@@ -145,6 +162,11 @@ void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out) {
     RSC_ASSERT(size_add(t->offset, t->packed_floats, &end) && end <= g->weight_floats);
     RSC_ASSERT(t->packed || t->packed_floats == 0);
     unsigned char *dst = p + 4 * t->offset;
+    if (native) { /* the file's byte order already: one copy */
+      if (t->packed_floats)
+        memcpy(dst, t->packed, 4 * t->packed_floats);
+      continue;
+    }
     for (size_t k = 0; k < t->packed_floats; k++) {
       uint32_t u;
       memcpy(&u, &t->packed[k], 4);

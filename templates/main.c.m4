@@ -2,10 +2,11 @@ m4_dnl main.c.m4 - the optional command-line driver (rsc --main), compiled unles
 m4_dnl the build defines RSC_UPREFIX<||>_NO_MAIN.
 
 #ifndef RSC_UPREFIX<||>_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32
+/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32
  * Reads the raw input (RSC_UPREFIX<||>_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
- * runs N times and prints the median and minimum latency to stderr. */
+ * runs N times and prints the median and minimum latency to stderr; -t N runs
+ * on N threads (RSC_PREFIX<||>_set_threads; the output is the same for any N). */
 static double RSC_PREFIX<||>_now_ms(void)
 {
   struct timespec ts;
@@ -21,18 +22,23 @@ static int RSC_PREFIX<||>_cmp_double(const void *x, const void *y)
 
 static int RSC_PREFIX<||>_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *weights = NULL, *in_path = NULL, *out_path = NULL;
-  long repeat = 1;
+  long repeat = 1, threads = 1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
       weights = argv[++i];
-    else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
+    else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
+      char *end;
+      threads = strtol(argv[++i], &end, 10);
+      if (*end || threads < 1 || threads > RSC_UPREFIX<||>_MAX_THREADS)
+        return RSC_PREFIX<||>_usage(argv[0]);
+    } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
       char *end;
       repeat = strtol(argv[++i], &end, 10);
       if (*end || repeat < 1 || repeat > 1000000)
@@ -44,7 +50,7 @@ int main(int argc, char **argv)
     else
       return RSC_PREFIX<||>_usage(argv[0]);
   }
-  if (!weights || !in_path || !out_path)
+  if (m4_ifelse(RSC_EMBED, 1, , <|!weights || |>)!in_path || !out_path)
     return RSC_PREFIX<||>_usage(argv[0]);
   const size_t n_in = (size_t)RSC_UPREFIX<||>_BATCH * RSC_UPREFIX<||>_IN_H * RSC_UPREFIX<||>_IN_W * RSC_UPREFIX<||>_IN_C;
   const size_t n_out = (size_t)RSC_UPREFIX<||>_BATCH * RSC_UPREFIX<||>_OUT_SIZE;
@@ -64,7 +70,12 @@ int main(int argc, char **argv)
   RSC_PREFIX<||>_model *m;
   int rc = RSC_PREFIX<||>_open(&m, weights);
   if (rc) {
-    fprintf(stderr, "%s: %s: %s\n", argv[0], weights, RSC_PREFIX<||>_strerror(rc));
+    fprintf(stderr, "%s: %s: %s\n", argv[0], weights ? weights : "embedded weights", RSC_PREFIX<||>_strerror(rc));
+    return 1;
+  }
+  rc = RSC_PREFIX<||>_set_threads(m, (int)threads);
+  if (rc) {
+    fprintf(stderr, "%s: -t %ld: %s\n", argv[0], threads, RSC_PREFIX<||>_strerror(rc));
     return 1;
   }
   for (long r = 0; r < repeat; r++) {

@@ -31,22 +31,86 @@ m4_undivert(2)m4_dnl
 
 /* ---- kernels specialised to this model's shapes ---- */
 m4_undivert(3)
+/* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
+#if !defined(RSC_UPREFIX<||>_NO_THREADS) && !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
+#define RSC_UPREFIX<||>_HAVE_THREADS 1
+#include <stdatomic.h>
+#include <threads.h>
+#else
+#define RSC_UPREFIX<||>_HAVE_THREADS 0
+#endif
+
+#if RSC_UPREFIX<||>_HAVE_THREADS
+typedef struct RSC_PREFIX<||>_team {
+  thrd_t thr[RSC_UPREFIX<||>_MAX_THREADS];
+  struct RSC_PREFIX<||>_model *self[RSC_UPREFIX<||>_MAX_THREADS]; /* worker i's argument: &self[i] */
+  mtx_t mu; /* parks idle workers */
+  cnd_t cv;
+  atomic_uint gen;     /* bumped once per run */
+  atomic_int stop;     /* set by close / set_threads */
+  atomic_int done;     /* workers finished with this run */
+  atomic_int arrived;  /* layer barrier: threads arrived */
+  atomic_uint phase;   /* layer barrier: generation */
+  const RSC_IN_CTYPE *input; /* this run's arguments */
+  float *output;
+} RSC_PREFIX<||>_team;
+#endif
+
 struct RSC_PREFIX<||>_model {
   float *weights; /* RSC_UPREFIX<||>_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RSC_UPREFIX<||>_ARENA_BYTES, 64-byte aligned */
+  int threads;    /* team size, the caller included; 1 after open */
+#if RSC_UPREFIX<||>_HAVE_THREADS
+  RSC_PREFIX<||>_team team;
+#endif
 };
 
+static void RSC_PREFIX<||>_stop_team(RSC_PREFIX<||>_model *m);
+static void RSC_PREFIX<||>_sync(RSC_PREFIX<||>_model *m);
+
+/* The team's barrier as the runtime's kernels call it (rsc_se_add_part). */
+static void rsc_team_sync(void *m)
+{
+  RSC_PREFIX<||>_sync(m);
+}
+
 m4_include(<|loader.c.m4|>)m4_dnl
+
+/* Build with -D<||>RSC_UPREFIX<||>_TRACE=fn, fn(const char *name, const float *out,
+ * size_t n), to see every layer's output once the whole team has made it (rsc
+ * --verify does, to compare layer by layer). Without it the hook is no code. */
+#ifdef RSC_UPREFIX<||>_TRACE
+#define RSC_UPREFIX<||>_TRACE_LAYER(name, out, n) \
+  do { \
+    if (part == 0) \
+      RSC_UPREFIX<||>_TRACE(name, out, n); \
+  } while (0)
+#else
+#define RSC_UPREFIX<||>_TRACE_LAYER(name, out, n) ((void)0)
+#endif
+
+/* The layers, run by every thread of the team: thread `part` of `parts`
+ * does its share of each layer, then waits for the others. */
+static void RSC_PREFIX<||>_body(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float *output, int part, int parts)
+{
+  float *const a = m->arena;
+  const float *const w = m->weights;
+  (void)a;
+  (void)w;
+  (void)rsc_team_sync; /* used by SE layers only */
+m4_undivert(4)m4_dnl
+}
+
+m4_include(<|threads.c.m4|>)m4_dnl
 
 int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float *output)
 {
   if (!m || !input || !output)
     return RSC_UPREFIX<||>_ERR_ARG;
-  float *const a = m->arena;
-  const float *const w = m->weights;
-  (void)a;
-  (void)w;
-m4_undivert(4)m4_dnl
+  if (m->threads > 1)
+    RSC_PREFIX<||>_run_team(m, input, output);
+  else
+    RSC_PREFIX<||>_body(m, input, output, 0, 1);
   return RSC_UPREFIX<||>_OK;
 }
 m4_ifdef(<|RSC_WITH_MAIN|>, <|m4_include(<|main.c.m4|>)|>)m4_dnl

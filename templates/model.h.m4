@@ -51,15 +51,28 @@ enum {
   RSC_UPREFIX<||>_ERR_MODEL = 7,     /* weights of another model (fingerprint differs) */
   RSC_UPREFIX<||>_ERR_TRUNCATED = 8, /* shorter than its header says */
   RSC_UPREFIX<||>_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
-  RSC_UPREFIX<||>_ERR_CHECKSUM = 10  /* payload corrupted */
+  RSC_UPREFIX<||>_ERR_CHECKSUM = 10, /* payload corrupted */
+  RSC_UPREFIX<||>_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
+  RSC_UPREFIX<||>_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
 };
+/* The most threads RSC_PREFIX<||>_set_threads accepts. */
+#define RSC_UPREFIX<||>_MAX_THREADS 64
 
 typedef struct RSC_PREFIX<||>_model RSC_PREFIX<||>_model;
 
-/* Loads the weights file written beside the .c by rsc; 0 on success. */
+/* Loads the weights file written beside the .c by rsc; 0 on success.m4_ifelse(RSC_EMBED, 1, <|
+ * The weights are also inside the object (rsc --embed-weights): weights_path
+ * NULL opens that copy, checked like a file and used in place.|>) */
 int RSC_PREFIX<||>_open(RSC_PREFIX<||>_model **model, const char *weights_path);
-/* One inference; no allocation. A model is not to be run by two threads at once. */
+/* One inference; no allocation. A model is not to be run by two threads at once.
+ * Debug hook: compiling the .c with -D<||>RSC_UPREFIX<||>_TRACE=fn calls
+ * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
+ * --verify uses it); without that define there is no such code. */
 int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *model, const RSC_IN_CTYPE *input, float *output);
+/* Runs the model on n threads (the caller's and n-1 workers kept for the model's
+ * life; 1 after open, which starts none). Outputs are bit-identical for every n.
+ * ERR_THREADS if built with -DRSC_UPREFIX<||>_NO_THREADS and n > 1. */
+int RSC_PREFIX<||>_set_threads(RSC_PREFIX<||>_model *model, int n);
 void RSC_PREFIX<||>_close(RSC_PREFIX<||>_model *model);
 const char *RSC_PREFIX<||>_strerror(int code);
 

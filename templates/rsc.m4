@@ -33,7 +33,16 @@ static void k_$1($3)
 }
 m4_divert(-1)|>)
 
-m4_dnl RSC_LAYER(provenance, kernel, args): one step of the run function.
+m4_dnl RSC_TRACE(timm name, output expression, floats): hands the layer's output
+m4_dnl to the trace hook; the macro it expands to is empty unless <PREFIX>_TRACE is
+m4_dnl defined (model.c.m4).
+m4_define(<|RSC_TRACE|>, <|RSC_ARITY(<|RSC_TRACE|>, 3, $#)m4_divert(4)  RSC_UPREFIX<||>_TRACE_LAYER("$1", $2, $3);
+m4_divert(-1)|>)
+
+m4_dnl RSC_LAYER(provenance, kernel, args): one step of the body: this thread's
+m4_dnl part of the layer, then the team's barrier (none for a lone thread).
 m4_define(<|RSC_LAYER|>, <|RSC_ARITY(<|RSC_LAYER|>, 3, $#)m4_divert(4)  /* $1 */
-  k_$2($3);
+  k_$2($3, part, parts);
+  if (parts > 1)
+    RSC_PREFIX<||>_sync(m);
 m4_divert(-1)|>)

@@ -15,6 +15,7 @@ mkdir -p build/test-logs
 : >"$log"
 CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off"
 COMPILERS=${E2E_COMPILERS:-"gcc clang"}
+RSCX="" CCX="" # extra rsc and cc flags: the --target cases at the end set them
 pass=0 fail=0
 
 # case NAME 'spec; lines; separated; by; semicolons'
@@ -22,7 +23,7 @@ case_() {
   local name=$1 spec=$2 d=$tmp/$1
   mkdir -p "$d"
   printf '%s\n' "$spec" | tr ';' '\n' | sed 's/^ *//' >"$d/m.spec"
-  if ! $RSC "$d/m.spec" --seed 7 --main -o "$d/m.c" 2>"$d/rsc.err"; then
+  if ! $RSC "$d/m.spec" --seed 7 --main $RSCX -o "$d/m.c" 2>"$d/rsc.err"; then
     echo "FAIL $name: rsc failed:"; cat "$d/rsc.err"; fail=$((fail + 1)); return
   fi
   local n kind=f32
@@ -35,12 +36,19 @@ case_() {
     echo "FAIL $name: refeval failed:"; cat "$d/ref.err"; fail=$((fail + 1)); return
   fi
   for cc in $COMPILERS; do
-    if ! $cc $CCFLAGS -o "$d/m_$cc" "$d/m.c" -lm 2>"$d/cc.err"; then
+    if ! $cc $CCFLAGS $CCX -o "$d/m_$cc" "$d/m.c" -lm 2>"$d/cc.err"; then
       echo "FAIL $name: $cc failed to build the generated code:"; head -20 "$d/cc.err"
       fail=$((fail + 1)); continue
     fi
     if ! "$d/m_$cc" -w "$d/m.weights" "$d/in.f32" "$d/out.f32" 2>"$d/run.err"; then
       echo "FAIL $name ($cc): the model failed:"; cat "$d/run.err"; fail=$((fail + 1)); continue
+    fi
+    # The thread team must not change a single bit of the output.
+    if ! "$d/m_$cc" -t 2 -w "$d/m.weights" "$d/in.f32" "$d/out2.f32" 2>"$d/run.err"; then
+      echo "FAIL $name ($cc): the model failed with -t 2:"; cat "$d/run.err"; fail=$((fail + 1)); continue
+    fi
+    if ! cmp -s "$d/out.f32" "$d/out2.f32"; then
+      echo "FAIL $name ($cc): -t 2 output differs from -t 1"; fail=$((fail + 1)); continue
     fi
     local res
     if res=$($CMP "$d/out.f32" "$d/ref.f32" 1e-4); then
@@ -90,6 +98,25 @@ case_ pre_f32      'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width
 case_ pre_u8       'depth 50; width 33; width_multiplier 0.25; input_type u8; preprocess imagenet'
 case_ pre_u8_nchw  'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 23; height 19; input_type u8; input_layout nchw; preprocess imagenet; batch 2; activation swish'
 case_ pre_nchw_cls 'blocks 1 1 1 1; widths 8 16 24 32; stem classic; stem_widths 16; stem_downsample maxpool; shortcut strided; width 29; input_layout nchw; preprocess imagenet'
+
+# Each kernel variant (rsc --target tunes the tiles, the cc flags pick the
+# vector code) against the reference; the host-tuned cases above ran the
+# portable variant (no -m flags). AVX2/AVX-512 only where this CPU has them.
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+RSCX="--target generic"
+case_ t_generic  'depth 50; width 45; width_multiplier 0.5; batch 2'
+if [[ $flags == *" avx2 "* && $flags == *" fma "* ]]; then
+  RSCX="--target avx2" CCX="-mavx2 -mfma"
+  case_ t_avx2     'depth 50; width 45; width_multiplier 0.5; batch 2'
+  case_ t_avx2_sw  'depth 50; width 37; height 29; activation swish; stem_downsample maxpool'
+fi
+if [[ $flags == *" avx512f "* ]]; then
+  RSCX="--target avx512" CCX="-mavx512f -mavx2 -mfma"
+  case_ t_avx512   'depth 50; width 45; width_multiplier 0.5; batch 2'
+  case_ t_avx512_sw 'depth 50; width 37; height 29; activation swish; stem_downsample maxpool'
+  case_ t_avx512_k 'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 19; height 23; classes 5'
+fi
+RSCX="" CCX=""
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

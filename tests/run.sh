@@ -19,7 +19,13 @@ run_unit() {
 }
 run unit       run_unit
 run diag       tests/diag.sh
+run fuzz_corpus tests/fuzz_replay.sh
+run robustness tests/robustness.sh
 run e2e        tests/e2e.sh
+run keras_h5   tests/keras_h5.sh
+run embed      tests/embed.sh
+run integration tests/integration.sh
+run verify     tests/verify.sh
 run digits     tests/digits.sh
 run classify   tests/classify.sh
 run torch      tests/torch_check.sh

@@ -7,9 +7,12 @@ set -eu
 # generated code), cmocka (unit tests), cJSON (safetensors headers), python3-torch
 # and numpy (PyTorch cross-check), make; libpng/libjpeg (examples/classify decodes
 # images), PIL and torchvision (its Python reference, and the ImageNet labels),
-# scikit-learn (the digits data and test photos, examples/digits/train.py).
+# scikit-learn (the digits data and test photos, examples/digits/train.py);
+# libhdf5 (Keras .h5 weights) and h5py (tests write .h5 files), cmake
+# (examples/integration/cmake); libclang-rt-14-dev (libFuzzer, `make fuzz`), valgrind.
 PKGS="m4 gcc clang make libcmocka-dev libcjson-dev pkg-config python3 python3-torch python3-numpy
-  libpng-dev libjpeg-dev python3-pil python3-torchvision python3-sklearn"
+  libpng-dev libjpeg-dev python3-pil python3-torchvision python3-sklearn
+  libhdf5-dev python3-h5py cmake libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -41,13 +41,15 @@
  *
  * rsc pastes this file verbatim into every generated model .c file, after
  * <math.h>, <stddef.h> and <string.h>, then emits one small wrapper per layer
- * shape that calls a kernel with nothing but constants besides the pointers:
- *   static void k_conv3x3s2...(in, w, b, out)
- *   { rsc_conv2d(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1, 32, RSC_ACT_RELU); }
+ * shape that calls a kernel with nothing but constants besides the pointers
+ * and the thread team's part / parts:
+ *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
+ *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
+ *                     32, 14, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
- * kernel specialised to its shape: loop bounds become constants, the
- * activation switch folds away, and the fixed-size inner tiles over output
- * channels vectorise at -O2 without any intrinsics.
+ * kernel specialised to its shape: loop bounds become constants, the register
+ * tile unrolls completely and the activation switch folds away. Layouts,
+ * tiling and threading: docs/kernels.md.
  *
  * Invariants the compiler relies on:
  *   - All activations are NHWC float32, batch outermost; strides below are in
@@ -87,28 +89,6 @@
 #define RSC_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* Output channels per accumulator row of rsc_conv2d's tile: two SIMD
- * registers of the target, so that its 4-pixel tile keeps 8 independent
- * accumulators in registers: enough to hide the FMA latency, few enough not
- * to spill (four registers per row halved the speed on AVX2). */
-#ifndef RSC_LANES
-#if defined(__AVX512F__)
-#define RSC_LANES 32
-#elif defined(__AVX__)
-#define RSC_LANES 16
-#else
-#define RSC_LANES 8
-#endif
-#endif
-
-/* clang fully unrolls the short lane loops first and would then vectorise
- * the channel loop across pixels with gathers; keep it on the lanes. */
-#if defined(__clang__)
-#define RSC_NO_VECTORIZE _Pragma("clang loop vectorize(disable)")
-#else
-#define RSC_NO_VECTORIZE
-#endif
-
 RSC_INLINE float rsc_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* act(x) for an activation code; the switch folds when act is a constant. */
@@ -125,95 +105,216 @@ RSC_INLINE float rsc_act(float x, int act) {
   }
 }
 
+/*
+ * The vector unit of the target the generated file is compiled for:
+ * RSC_VL floats per register. AVX-512 and AVX2 use intrinsics (a fused
+ * multiply-add, exactly what fmaf computes per lane); everything else a
+ * 4-float struct whose lane loops any compiler turns into its own SIMD. The
+ * compiler (select.c) sizes each conv's register tile for the target named
+ * by --target; this choice only has to agree for speed, never for results.
+ */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define RSC_VL 16
+typedef __m512 rsc_vf;
+RSC_INLINE rsc_vf rsc_vload(const float *p) { return _mm512_loadu_ps(p); }
+RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm512_storeu_ps(p, v); }
+RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm512_set1_ps(x); }
+RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm512_fmadd_ps(a, b, c); }
+RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define RSC_VL 8
+typedef __m256 rsc_vf;
+RSC_INLINE rsc_vf rsc_vload(const float *p) { return _mm256_loadu_ps(p); }
+RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm256_storeu_ps(p, v); }
+RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm256_set1_ps(x); }
+RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm256_fmadd_ps(a, b, c); }
+RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+#else
+#define RSC_VL 4
+typedef struct rsc_vf {
+  float f[RSC_VL];
+} rsc_vf;
+RSC_INLINE rsc_vf rsc_vload(const float *p) {
+  rsc_vf v;
+  for (int i = 0; i < RSC_VL; i++)
+    v.f[i] = p[i];
+  return v;
+}
+RSC_INLINE void rsc_vstore(float *p, rsc_vf v) {
+  for (int i = 0; i < RSC_VL; i++)
+    p[i] = v.f[i];
+}
+RSC_INLINE rsc_vf rsc_vset1(float x) {
+  rsc_vf v;
+  for (int i = 0; i < RSC_VL; i++)
+    v.f[i] = x;
+  return v;
+}
+RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) {
+  for (int i = 0; i < RSC_VL; i++)
+    c.f[i] = RSC_FMA(a.f[i], b.f[i], c.f[i]);
+  return c;
+}
+RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] = a.f[i] > 0.0f ? a.f[i] : 0.0f;
+  return a;
+}
+#endif
+
+/* Full unrolling of the loops over a tile's accumulators (constant trip
+ * counts after inlining). Without it clang (14) leaves the large epilogue
+ * rolled, indexes the accumulator array dynamically there, and so keeps the
+ * whole tile in memory: stores after every FMA, convs 3x slower. gcc unrolls
+ * them by itself. Where the counts are not constants (a test calling a
+ * kernel with run-time shapes) clang cannot unroll and would say so: that is
+ * expected, hence the warning is off. */
+#if defined(__clang__)
+#define RSC_UNROLL _Pragma("clang loop unroll(full)")
+#pragma clang diagnostic ignored "-Wpass-failed"
+#else
+#define RSC_UNROLL
+#endif
+
+/* Register-tile limits: pixels x vectors of accumulators. The compiler stays
+ * inside them (select.c); the kernel clamps anyway, so that any call works. */
+#define RSC_NP_MAX 16
+#define RSC_V_MAX 4
+
+/* Zeros that a tap outside the image reads instead of the input. */
+#define RSC_ZERO_N 1024
+static const float rsc_zero[RSC_ZERO_N]
+#if defined(__GNUC__)
+    __attribute__((unused, aligned(64)))
+#endif
+    = {0.0f};
+
 /* ---------------------------------------------------------------- conv2d */
 
-/* Lanes per accumulator row for a block of KB channels: at most RSC_LANES
- * and a divisor of KB, so that no row straddles two blocks. Folds to a
- * constant for the compiler's KBs (powers of two). */
-RSC_INLINE int rsc_conv_lanes(int KB) {
-  if (KB <= RSC_LANES)
-    return KB;
-  if (KB % RSC_LANES == 0)
-    return RSC_LANES;
-  for (int l = RSC_LANES - 1; l > 1; l--)
-    if (KB % l == 0)
-      return l;
+/* Vectors per accumulator row for a block of KB = V*RSC_VL channels: the
+ * largest divisor of V that is at most RSC_V_MAX. Folds to a constant. */
+RSC_INLINE int rsc_conv_vc(int V) {
+  for (int v = RSC_V_MAX; v > 1; v--)
+    if (V % v == 0)
+      return v;
   return 1;
 }
 
 /*
- * One conv tile: np output pixels (1 or 4) of one output-channel block, the
- * pixels np consecutive output columns of one row.
- *   img  this image [H][W][C]; the first pixel's window starts at row ih0,
- *        column iw0 (either may be negative), pixel r's r*SW columns later
- *   wb   this block's weights [KH][KW][C][KB]
- *   bb   this block's bias [KB]
- *   o    output of the first pixel; pixel r at o + r*K; channels [0, kn)
- *        are stored, the rest of the block is padding
- * With np == 4 every tap of every pixel must be inside the image
- * horizontally; with np == 1 taps outside [0,H) x [0,W) are skipped (read as
- * zero). Rows outside [0,H) are skipped either way.
- * The block is done RSC_LANES channels at a time: np rows of accumulators
- * a0..a3, each updated by one broadcast input value times the same weight
- * vector wc[0..L).
+ * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
+ * across rows and images) of one block of KB output channels.
+ *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
+ *                          for a slot past the last pixel (not stored)
+ *   wb  this block's weights [KH][KW][C][KB]; bb its bias [KB]
+ *   o[r] where pixel r's channels [0, kn) go
+ * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
+ * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
+ * Each output is bias + sum over (kh, kw, c) in that order whatever the
+ * tile, so NP, the split over threads and the target never change a result
+ * (only FMA vs separate multiply-add could, and that is fixed per target).
  */
-RSC_INLINE void rsc_conv_tile(const float *restrict img, const float *restrict wb,
-                              const float *restrict bb, float *restrict o, int H, int W, int C,
-                              int K, int KH, int KW, int SW, int KB, int ih0, int iw0, int np,
-                              int kn, int act) {
-  const int L = rsc_conv_lanes(KB);
-  const size_t ps = (size_t)SW * (size_t)C; /* from one pixel's input to the next */
-  for (int j0 = 0; j0 < kn; j0 += L) {
-    float a0[RSC_LANES], a1[RSC_LANES], a2[RSC_LANES], a3[RSC_LANES];
-    for (int j = 0; j < L; j++)
-      a0[j] = a1[j] = a2[j] = a3[j] = bb[j0 + j];
-    for (int kh = 0; kh < KH; kh++) {
-      if (ih0 + kh < 0 || ih0 + kh >= H)
+RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[RSC_NP_MAX],
+                              const int iw0[RSC_NP_MAX], const float *restrict wb,
+                              const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
+                              int C, int KH, int KW, int KB, int NP, int kn, int act) {
+  if (KB % RSC_VL != 0) {
+    /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
+    for (int r = 0; r < NP; r++) {
+      if (!xb[r])
         continue;
+      for (int j = 0; j < kn; j++) {
+        float acc = bb[j];
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = ih0[r] + kh;
+          if (ih < 0 || ih >= H)
+            continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = iw0[r] + kw;
+            if (iw < 0 || iw >= W)
+              continue;
+            const float *restrict x = xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C;
+            const float *restrict wk =
+                wb + ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB + (size_t)j;
+            for (int c = 0; c < C; c++)
+              acc = RSC_FMA(x[c], wk[(size_t)c * (size_t)KB], acc);
+          }
+        }
+        o[r][j] = rsc_act(acc, act);
+      }
+    }
+    return;
+  }
+  const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
+  for (int v0 = 0; v0 < V; v0 += VC) {
+    rsc_vf acc[RSC_NP_MAX][RSC_V_MAX];
+    RSC_UNROLL
+    for (int r = 0; r < NP; r++)
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++)
+        acc[r][v] = rsc_vload(bb + (v0 + v) * RSC_VL);
+    for (int kh = 0; kh < KH; kh++)
       for (int kw = 0; kw < KW; kw++) {
-        if (np == 1 && (iw0 + kw < 0 || iw0 + kw >= W))
-          continue;
-        const float *restrict x =
-            img + ((size_t)(ih0 + kh) * (size_t)W + (size_t)(iw0 + kw)) * (size_t)C;
-        const float *restrict wk =
-            wb + ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB + (size_t)j0;
-        RSC_NO_VECTORIZE
-        for (int c = 0; c < C; c++) {
-          const float *restrict wc = wk + (size_t)c * (size_t)KB;
-          const float x0 = x[c];
-          for (int j = 0; j < L; j++)
-            a0[j] = RSC_FMA(x0, wc[j], a0[j]);
-          if (np == 4) {
-            const float x1 = x[ps + (size_t)c], x2 = x[2 * ps + (size_t)c],
-                        x3 = x[3 * ps + (size_t)c];
-            for (int j = 0; j < L; j++)
-              a1[j] = RSC_FMA(x1, wc[j], a1[j]);
-            for (int j = 0; j < L; j++)
-              a2[j] = RSC_FMA(x2, wc[j], a2[j]);
-            for (int j = 0; j < L; j++)
-              a3[j] = RSC_FMA(x3, wc[j], a3[j]);
+        const float *restrict wk = wb +
+                                   ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB +
+                                   (size_t)v0 * RSC_VL;
+        /* Channels in chunks that rsc_zero covers (one chunk for C <= 1024). */
+        for (int c0 = 0; c0 < C; c0 += RSC_ZERO_N) {
+          const int cn = C - c0 < RSC_ZERO_N ? C - c0 : RSC_ZERO_N;
+          const float *x[RSC_NP_MAX];
+          for (int r = 0; r < NP; r++) {
+            const int ih = ih0[r] + kh, iw = iw0[r] + kw;
+            x[r] = xb[r] && ih >= 0 && ih < H && iw >= 0 && iw < W
+                       ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
+                       : rsc_zero;
+          }
+          const float *restrict wc = wk + (size_t)c0 * (size_t)KB;
+          for (int c = 0; c < cn; c++, wc += KB) {
+            rsc_vf wv[RSC_V_MAX];
+            RSC_UNROLL
+            for (int v = 0; v < VC; v++)
+              wv[v] = rsc_vload(wc + v * RSC_VL);
+            RSC_UNROLL
+            for (int r = 0; r < NP; r++) {
+              const rsc_vf xv = rsc_vset1(x[r][c]);
+              RSC_UNROLL
+              for (int v = 0; v < VC; v++)
+                acc[r][v] = rsc_vfma(xv, wv[v], acc[r][v]);
+            }
           }
         }
       }
-    }
-    /* Only the last block of a K that is no multiple of KB stores fewer lanes. */
-    const int ln = kn - j0 < L ? kn - j0 : L;
-    for (int r = 0; r < np; r++) {
-      const float *a = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3;
-      float *restrict op = o + (size_t)r * (size_t)K + (size_t)j0;
-      if (ln == L) {
-        for (int j = 0; j < L; j++)
-          op[j] = rsc_act(a[j], act);
-      } else {
-        for (int j = 0; j < ln; j++)
-          op[j] = rsc_act(a[j], act);
+    /* Epilogue: activation and store; a block's padded lanes are dropped. */
+    RSC_UNROLL
+    for (int r = 0; r < NP; r++) {
+      if (!xb[r])
+        continue;
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++) {
+        const int j = (v0 + v) * RSC_VL;
+        if (j >= kn)
+          break;
+        if (act == RSC_ACT_RELU)
+          acc[r][v] = rsc_vrelu(acc[r][v]);
+        if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
+          rsc_vstore(o[r] + j, acc[r][v]);
+        } else {
+          float t[RSC_VL];
+          rsc_vstore(t, acc[r][v]);
+          /* A fixed trip count: gcc's range analysis of an unrolled
+           * `l < kn - j` bound warns of a huge memcpy (-Wstringop-overread). */
+          for (int l = 0; l < RSC_VL; l++)
+            if (j + l < kn)
+              o[r][j + l] = act == RSC_ACT_RELU ? t[l] : rsc_act(t[l], act);
+        }
       }
     }
   }
 }
 
 /*
- * out = act(conv(in, w) + bias), zero padding.
+ * out = act(conv(in, w) + bias), zero padding; part `part` of `parts`.
  *   in   [N][H][W][C]                 pixel (n,h,w) at ((n*H + h)*W + w)*C
  *   out  [N][OH][OW][K]               pixel (n,h,w) at ((n*OH + h)*OW + w)*K
  *   w    [ceil(K/KB)][KH][KW][C][KB]  OIHW element (o,i,kh,kw) at
@@ -222,63 +323,48 @@ RSC_INLINE void rsc_conv_tile(const float *restrict img, const float *restrict w
  *   bias [ceil(K/KB)*KB]              zero-padded
  * Output (oh,ow) reads input rows oh*SH - PT + kh and columns ow*SW - PL + kw;
  * taps outside the image read zero (bottom/right padding is implied by OH, OW).
- * KB is any positive constant; the compiler uses 8, 16, 32 or 64, and tiles
- * vectorise best when KB is a multiple of RSC_LANES or smaller than it.
- *
- * Columns whose whole window is inside the image are computed 4 at a time,
- * sharing every weight-vector load; border and leftover columns one at a time
- * with bounds checks. Each output is bias + sum over (kh, kw, c) in that order,
- * whatever the tile, so results depend on the shapes only.
+ * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, block-major
+ * (a block's weights stay in cache while its tiles run); part p of P gets the
+ * p-th of P contiguous, near-equal ranges of those units. Any split gives the
+ * same bytes: no output's sum is split.
  */
+RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
+                                const float *restrict bias, float *restrict out, int N, int H,
+                                int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
+                                int PT, int PL, int KB, int NP, int act, int part, int parts) {
+  if (NP < 1)
+    NP = 1;
+  if (NP > RSC_NP_MAX)
+    NP = RSC_NP_MAX;
+  const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
+  const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
+  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  for (long u = u0; u < u1; u++) {
+    const long kb = u / tiles, p0 = (u % tiles) * NP;
+    const float *xb[RSC_NP_MAX];
+    float *o[RSC_NP_MAX];
+    int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
+    for (int r = 0; r < NP; r++) {
+      const long p = p0 + r;
+      const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
+      xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
+      o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
+      ih0[r] = (int)oh * SH - PT;
+      iw0[r] = (int)ow * SW - PL;
+    }
+    const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
+    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
+                  bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act);
+  }
+}
+
+/* The whole conv on one thread, with a 4-pixel tile. */
 RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  /* A 1x1, stride-1, unpadded conv is a matrix product over all N*H*W pixels:
-   * view them as one image row so that 4-pixel tiles run across rows. */
-  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
-    W = N * H * W;
-    OW = W;
-    N = H = OH = 1;
-  }
-  const int nkb = (K + KB - 1) / KB;
-  /* Interior columns [ow_lo, ow_hi): ow*SW - PL >= 0 and ow*SW - PL + KW <= W. */
-  int ow_lo = (PL + SW - 1) / SW;
-  int ow_hi = W - KW + PL >= 0 ? (W - KW + PL) / SW + 1 : 0;
-  if (ow_lo > OW)
-    ow_lo = OW;
-  if (ow_hi > OW)
-    ow_hi = OW;
-  if (ow_hi < ow_lo)
-    ow_hi = ow_lo;
-  for (int n = 0; n < N; n++) {
-    const float *restrict img = in + (size_t)n * (size_t)H * (size_t)W * (size_t)C;
-    for (int kb = 0; kb < nkb; kb++) {
-      /* Block-major: this block's weights stay in cache over the image. */
-      const float *restrict wb = w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB;
-      const float *restrict bb = bias + (size_t)kb * (size_t)KB;
-      const int kn = K - kb * KB < KB ? K - kb * KB : KB;
-      for (int oh = 0; oh < OH; oh++) {
-        const int ih0 = oh * SH - PT;
-        float *restrict orow = out +
-                               ((size_t)n * (size_t)OH + (size_t)oh) * (size_t)OW * (size_t)K +
-                               (size_t)kb * (size_t)KB;
-        int ow = 0;
-        while (ow < OW) {
-          float *restrict o = orow + (size_t)ow * (size_t)K;
-          if (ow >= ow_lo && ow + 4 <= ow_hi) {
-            rsc_conv_tile(img, wb, bb, o, H, W, C, K, KH, KW, SW, KB, ih0, ow * SW - PL, 4, kn,
-                          act);
-            ow += 4;
-          } else {
-            rsc_conv_tile(img, wb, bb, o, H, W, C, K, KH, KW, SW, KB, ih0, ow * SW - PL, 1, kn,
-                          act);
-            ow += 1;
-          }
-        }
-      }
-    }
-  }
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
+                  1);
 }
 
 /* ---------------------------------------------------------------- pools */
@@ -422,6 +508,15 @@ RSC_INLINE void rsc_add_act(const float *restrict a, const float *restrict b, fl
     out[i] = rsc_act(a[i] + b[i], act);
 }
 
+/* Part `part` of `parts` of rsc_add_act: a contiguous, 16-float aligned range. */
+RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict b,
+                                 float *restrict out, size_t n, int act, int part, int parts) {
+  const size_t v = (n + 15) / 16, i0 = v * (size_t)part / (size_t)parts * 16,
+               i1 = v * ((size_t)part + 1) / (size_t)parts * 16;
+  const size_t lo = i0 < n ? i0 : n, hi = i1 < n ? i1 : n;
+  rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
+}
+
 /*
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
  * residual add and the block's activation. Per image:
@@ -447,6 +542,86 @@ RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
     rsc_dense(m, w2, b2, s, 1, M, C, RSC_ACT_SIGMOID);
     for (int p = 0; p < HW; p++) {
       const size_t at = base + (size_t)p * (size_t)C;
+      for (int c = 0; c < C; c++)
+        out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], s[c], sc[at + (size_t)c]), act);
+    }
+  }
+}
+
+/* Range [lo, hi) of `part` of `parts` when n items are split evenly. */
+RSC_INLINE void rsc_range(size_t n, int part, int parts, size_t *lo, size_t *hi) {
+  *lo = n * (size_t)part / (size_t)parts;
+  *hi = n * ((size_t)part + 1) / (size_t)parts;
+}
+
+/* Outputs [k0, k1) of rsc_dense for one row: the same per-output order. */
+RSC_INLINE void rsc_dense_cols(const float *restrict x, const float *restrict w,
+                               const float *restrict b, float *restrict o, int CIN, int K,
+                               size_t k0, size_t k1, int act) {
+  for (size_t k = k0; k < k1; k++)
+    o[k] = b[k];
+  for (int i = 0; i < CIN; i++) {
+    const float a = x[i];
+    const float *restrict wi = w + (size_t)i * (size_t)K;
+    for (size_t k = k0; k < k1; k++)
+      o[k] = RSC_FMA(a, wi[k], o[k]);
+  }
+  for (size_t k = k0; k < k1; k++)
+    o[k] = rsc_act(o[k], act);
+}
+
+/* rsc_dense split over output columns: part `part` of `parts`. */
+RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
+                               const float *restrict b, float *restrict out, int N, int CIN, int K,
+                               int act, int part, int parts) {
+  size_t k0, k1;
+  rsc_range((size_t)K, part, parts, &k0, &k1);
+  for (int n = 0; n < N; n++)
+    rsc_dense_cols(in + (size_t)n * (size_t)CIN, w, b, out + (size_t)n * (size_t)K, CIN, K, k0,
+                   k1, act);
+}
+
+/*
+ * rsc_se_add on a team: each phase (pool over channels, reduce, gate, scale
+ * and add over pixels) is split into `parts` ranges of independent outputs,
+ * with sync(ctx) (a barrier of all parts) between phases that read another
+ * part's results. Every value is computed exactly as rsc_se_add does, so the
+ * output is the same for any number of parts.
+ */
+RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
+                                const float *restrict w1, const float *restrict b1,
+                                const float *restrict w2, const float *restrict b2,
+                                float *restrict out, float *restrict scratch, int N, int HW, int C,
+                                int M, int act, int part, int parts, void (*sync)(void *),
+                                void *ctx) {
+  float *restrict s = scratch;
+  float *restrict m = scratch + C;
+  size_t c0, c1, j0, j1, p0, p1;
+  rsc_range((size_t)C, part, parts, &c0, &c1);
+  rsc_range((size_t)M, part, parts, &j0, &j1);
+  rsc_range((size_t)HW, part, parts, &p0, &p1);
+  for (int n = 0; n < N; n++) {
+    const size_t base = (size_t)n * (size_t)HW * (size_t)C;
+    if (n > 0 && parts > 1)
+      sync(ctx); /* the previous image's gate is still being read */
+    for (size_t c = c0; c < c1; c++)
+      s[c] = 0.0f;
+    for (int p = 0; p < HW; p++)
+      for (size_t c = c0; c < c1; c++)
+        s[c] += x[base + (size_t)p * (size_t)C + c];
+    for (size_t c = c0; c < c1; c++)
+      s[c] = s[c] / (float)HW;
+    if (parts > 1)
+      sync(ctx);
+    rsc_dense_cols(s, w1, b1, m, C, M, j0, j1, RSC_ACT_RELU);
+    if (parts > 1)
+      sync(ctx);
+    /* s is dead once m exists: the gate reuses its room. */
+    rsc_dense_cols(m, w2, b2, s, M, C, c0, c1, RSC_ACT_SIGMOID);
+    if (parts > 1)
+      sync(ctx);
+    for (size_t p = p0; p < p1; p++) {
+      const size_t at = base + p * (size_t)C;
       for (int c = 0; c < C; c++)
         out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], s[c], sc[at + (size_t)c]), act);
     }
@@ -524,54 +699,54 @@ enum {
   W_conv1_6_bias = 7376, /* conv1.6.bias [32] -> vector */
   W_maxpool_0_weight = 7408, /* maxpool.0.weight [32,32,3,3] -> conv_block kb=32 */
   W_maxpool_0_bias = 16624, /* maxpool.0.bias [32] -> vector */
-  W_layer1_0_conv1_weight = 16656, /* layer1.0.conv1.weight [8,32,1,1] -> conv_block kb=8 */
-  W_layer1_0_conv1_bias = 16912, /* layer1.0.conv1.bias [8] -> vector */
-  W_layer1_0_conv2_weight = 16928, /* layer1.0.conv2.weight [8,8,3,3] -> conv_block kb=8 */
-  W_layer1_0_conv2_bias = 17504, /* layer1.0.conv2.bias [8] -> vector */
-  W_layer1_0_conv3_weight = 17520, /* layer1.0.conv3.weight [32,8,1,1] -> conv_block kb=32 */
-  W_layer1_0_conv3_bias = 17776, /* layer1.0.conv3.bias [32] -> vector */
-  W_layer1_0_se_fc1_weight = 17808, /* layer1.0.se.fc1.weight [8,32,1,1] -> dense_io */
-  W_layer1_0_se_fc1_bias = 18064, /* layer1.0.se.fc1.bias [8] -> vector */
-  W_layer1_0_se_fc2_weight = 18080, /* layer1.0.se.fc2.weight [32,8,1,1] -> dense_io */
-  W_layer1_0_se_fc2_bias = 18336, /* layer1.0.se.fc2.bias [32] -> vector */
-  W_layer2_0_downsample_1_weight = 18368, /* layer2.0.downsample.1.weight [64,32,1,1] -> conv_block kb=64 */
-  W_layer2_0_downsample_1_bias = 20416, /* layer2.0.downsample.1.bias [64] -> vector */
-  W_layer2_0_conv1_weight = 20480, /* layer2.0.conv1.weight [16,32,1,1] -> conv_block kb=16 */
-  W_layer2_0_conv1_bias = 20992, /* layer2.0.conv1.bias [16] -> vector */
-  W_layer2_0_conv2_weight = 21008, /* layer2.0.conv2.weight [16,16,3,3] -> conv_block kb=16 */
-  W_layer2_0_conv2_bias = 23312, /* layer2.0.conv2.bias [16] -> vector */
-  W_layer2_0_conv3_weight = 23328, /* layer2.0.conv3.weight [64,16,1,1] -> conv_block kb=64 */
-  W_layer2_0_conv3_bias = 24352, /* layer2.0.conv3.bias [64] -> vector */
-  W_layer2_0_se_fc1_weight = 24416, /* layer2.0.se.fc1.weight [16,64,1,1] -> dense_io */
-  W_layer2_0_se_fc1_bias = 25440, /* layer2.0.se.fc1.bias [16] -> vector */
-  W_layer2_0_se_fc2_weight = 25456, /* layer2.0.se.fc2.weight [64,16,1,1] -> dense_io */
-  W_layer2_0_se_fc2_bias = 26480, /* layer2.0.se.fc2.bias [64] -> vector */
-  W_layer3_0_downsample_1_weight = 26544, /* layer3.0.downsample.1.weight [128,64,1,1] -> conv_block kb=64 */
-  W_layer3_0_downsample_1_bias = 34736, /* layer3.0.downsample.1.bias [128] -> vector */
-  W_layer3_0_conv1_weight = 34864, /* layer3.0.conv1.weight [32,64,1,1] -> conv_block kb=32 */
-  W_layer3_0_conv1_bias = 36912, /* layer3.0.conv1.bias [32] -> vector */
-  W_layer3_0_conv2_weight = 36944, /* layer3.0.conv2.weight [32,32,3,3] -> conv_block kb=32 */
-  W_layer3_0_conv2_bias = 46160, /* layer3.0.conv2.bias [32] -> vector */
-  W_layer3_0_conv3_weight = 46192, /* layer3.0.conv3.weight [128,32,1,1] -> conv_block kb=64 */
-  W_layer3_0_conv3_bias = 50288, /* layer3.0.conv3.bias [128] -> vector */
-  W_layer3_0_se_fc1_weight = 50416, /* layer3.0.se.fc1.weight [32,128,1,1] -> dense_io */
-  W_layer3_0_se_fc1_bias = 54512, /* layer3.0.se.fc1.bias [32] -> vector */
-  W_layer3_0_se_fc2_weight = 54544, /* layer3.0.se.fc2.weight [128,32,1,1] -> dense_io */
-  W_layer3_0_se_fc2_bias = 58640, /* layer3.0.se.fc2.bias [128] -> vector */
-  W_layer4_0_downsample_1_weight = 58768, /* layer4.0.downsample.1.weight [256,128,1,1] -> conv_block kb=64 */
-  W_layer4_0_downsample_1_bias = 91536, /* layer4.0.downsample.1.bias [256] -> vector */
-  W_layer4_0_conv1_weight = 91792, /* layer4.0.conv1.weight [64,128,1,1] -> conv_block kb=64 */
-  W_layer4_0_conv1_bias = 99984, /* layer4.0.conv1.bias [64] -> vector */
-  W_layer4_0_conv2_weight = 100048, /* layer4.0.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer4_0_conv2_bias = 136912, /* layer4.0.conv2.bias [64] -> vector */
-  W_layer4_0_conv3_weight = 136976, /* layer4.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer4_0_conv3_bias = 153360, /* layer4.0.conv3.bias [256] -> vector */
-  W_layer4_0_se_fc1_weight = 153616, /* layer4.0.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer4_0_se_fc1_bias = 170000, /* layer4.0.se.fc1.bias [64] -> vector */
-  W_layer4_0_se_fc2_weight = 170064, /* layer4.0.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer4_0_se_fc2_bias = 186448, /* layer4.0.se.fc2.bias [256] -> vector */
-  W_fc_weight = 186704, /* fc.weight [10,256] -> dense_io */
-  W_fc_bias = 189264, /* fc.bias [10] -> vector */
+  W_layer1_0_conv1_weight = 16656, /* layer1.0.conv1.weight [8,32,1,1] -> conv_block kb=16 */
+  W_layer1_0_conv1_bias = 17168, /* layer1.0.conv1.bias [8] -> vector */
+  W_layer1_0_conv2_weight = 17184, /* layer1.0.conv2.weight [8,8,3,3] -> conv_block kb=16 */
+  W_layer1_0_conv2_bias = 18336, /* layer1.0.conv2.bias [8] -> vector */
+  W_layer1_0_conv3_weight = 18352, /* layer1.0.conv3.weight [32,8,1,1] -> conv_block kb=32 */
+  W_layer1_0_conv3_bias = 18608, /* layer1.0.conv3.bias [32] -> vector */
+  W_layer1_0_se_fc1_weight = 18640, /* layer1.0.se.fc1.weight [8,32,1,1] -> dense_io */
+  W_layer1_0_se_fc1_bias = 18896, /* layer1.0.se.fc1.bias [8] -> vector */
+  W_layer1_0_se_fc2_weight = 18912, /* layer1.0.se.fc2.weight [32,8,1,1] -> dense_io */
+  W_layer1_0_se_fc2_bias = 19168, /* layer1.0.se.fc2.bias [32] -> vector */
+  W_layer2_0_downsample_1_weight = 19200, /* layer2.0.downsample.1.weight [64,32,1,1] -> conv_block kb=64 */
+  W_layer2_0_downsample_1_bias = 21248, /* layer2.0.downsample.1.bias [64] -> vector */
+  W_layer2_0_conv1_weight = 21312, /* layer2.0.conv1.weight [16,32,1,1] -> conv_block kb=16 */
+  W_layer2_0_conv1_bias = 21824, /* layer2.0.conv1.bias [16] -> vector */
+  W_layer2_0_conv2_weight = 21840, /* layer2.0.conv2.weight [16,16,3,3] -> conv_block kb=16 */
+  W_layer2_0_conv2_bias = 24144, /* layer2.0.conv2.bias [16] -> vector */
+  W_layer2_0_conv3_weight = 24160, /* layer2.0.conv3.weight [64,16,1,1] -> conv_block kb=64 */
+  W_layer2_0_conv3_bias = 25184, /* layer2.0.conv3.bias [64] -> vector */
+  W_layer2_0_se_fc1_weight = 25248, /* layer2.0.se.fc1.weight [16,64,1,1] -> dense_io */
+  W_layer2_0_se_fc1_bias = 26272, /* layer2.0.se.fc1.bias [16] -> vector */
+  W_layer2_0_se_fc2_weight = 26288, /* layer2.0.se.fc2.weight [64,16,1,1] -> dense_io */
+  W_layer2_0_se_fc2_bias = 27312, /* layer2.0.se.fc2.bias [64] -> vector */
+  W_layer3_0_downsample_1_weight = 27376, /* layer3.0.downsample.1.weight [128,64,1,1] -> conv_block kb=64 */
+  W_layer3_0_downsample_1_bias = 35568, /* layer3.0.downsample.1.bias [128] -> vector */
+  W_layer3_0_conv1_weight = 35696, /* layer3.0.conv1.weight [32,64,1,1] -> conv_block kb=32 */
+  W_layer3_0_conv1_bias = 37744, /* layer3.0.conv1.bias [32] -> vector */
+  W_layer3_0_conv2_weight = 37776, /* layer3.0.conv2.weight [32,32,3,3] -> conv_block kb=32 */
+  W_layer3_0_conv2_bias = 46992, /* layer3.0.conv2.bias [32] -> vector */
+  W_layer3_0_conv3_weight = 47024, /* layer3.0.conv3.weight [128,32,1,1] -> conv_block kb=64 */
+  W_layer3_0_conv3_bias = 51120, /* layer3.0.conv3.bias [128] -> vector */
+  W_layer3_0_se_fc1_weight = 51248, /* layer3.0.se.fc1.weight [32,128,1,1] -> dense_io */
+  W_layer3_0_se_fc1_bias = 55344, /* layer3.0.se.fc1.bias [32] -> vector */
+  W_layer3_0_se_fc2_weight = 55376, /* layer3.0.se.fc2.weight [128,32,1,1] -> dense_io */
+  W_layer3_0_se_fc2_bias = 59472, /* layer3.0.se.fc2.bias [128] -> vector */
+  W_layer4_0_downsample_1_weight = 59600, /* layer4.0.downsample.1.weight [256,128,1,1] -> conv_block kb=64 */
+  W_layer4_0_downsample_1_bias = 92368, /* layer4.0.downsample.1.bias [256] -> vector */
+  W_layer4_0_conv1_weight = 92624, /* layer4.0.conv1.weight [64,128,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv1_bias = 100816, /* layer4.0.conv1.bias [64] -> vector */
+  W_layer4_0_conv2_weight = 100880, /* layer4.0.conv2.weight [64,64,3,3] -> conv_block kb=64 */
+  W_layer4_0_conv2_bias = 137744, /* layer4.0.conv2.bias [64] -> vector */
+  W_layer4_0_conv3_weight = 137808, /* layer4.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv3_bias = 154192, /* layer4.0.conv3.bias [256] -> vector */
+  W_layer4_0_se_fc1_weight = 154448, /* layer4.0.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer4_0_se_fc1_bias = 170832, /* layer4.0.se.fc1.bias [64] -> vector */
+  W_layer4_0_se_fc2_weight = 170896, /* layer4.0.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer4_0_se_fc2_bias = 187280, /* layer4.0.se.fc2.bias [256] -> vector */
+  W_fc_weight = 187536, /* fc.weight [10,256] -> dense_io */
+  W_fc_bias = 190096, /* fc.bias [10] -> vector */
   W_END_ = 0
 };
 
@@ -611,184 +786,237 @@ enum {
 /* ---- kernels specialised to this model's shapes ---- */
 
 /* entry [1,32,32,3] -> [1,32,32,3] */
-static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, float *restrict out)
+static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   static const float shift[3] = {123.675f, 116.28f, 103.53f};
   rsc_entry_u8(in, out, 1, 32, 32, 3, 0, shift);
 }
 
 /* conv [1,32,32,3] -> [1,16,16,16] */
-static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,16] */
-static void k_conv3x3s1x1p1x1_n1_16x16x16_16x16x16_kb16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_16x16x16_16x16x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 16, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,32] */
-static void k_conv3x3s1x1p1x1_n1_16x16x16_16x16x32_kb32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_16x16x16_16x16x32_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1, 32, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,32] -> [1,8,8,32] */
-static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,8] */
-static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 8, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,8] */
-static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 8, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,32] */
-static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,32] -> [1,8,8,32] */
-static void k_se_add_n1_8x8x32_m8_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_8x8x32_m8_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 64, 32, 8, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 64, 32, 8, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,8,8,32] -> [1,4,4,32] */
-static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *restrict out)
+static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_avgpool(in, out, 1, 8, 8, 32, 4, 4, 2, 2, 2, 2, 0, 0);
 }
 
 /* conv [1,4,4,32] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,16] */
-static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,16] -> [1,4,4,16] */
-static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,16] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,4,4,64] -> [1,4,4,64] */
-static void k_se_add_n1_4x4x64_m16_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_4x4x64_m16_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 16, 64, 16, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 16, 64, 16, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,4,4,64] -> [1,2,2,64] */
-static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *restrict out)
+static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_avgpool(in, out, 1, 4, 4, 64, 2, 2, 2, 2, 2, 2, 0, 0);
 }
 
 /* conv [1,2,2,64] -> [1,2,2,128] */
-static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,4,4,64] -> [1,4,4,32] */
-static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,2,2,32] */
-static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,32] -> [1,2,2,128] */
-static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,2,2,128] -> [1,2,2,128] */
-static void k_se_add_n1_2x2x128_m32_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_2x2x128_m32_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 4, 128, 32, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 4, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,2,2,128] -> [1,1,1,128] */
-static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float *restrict out)
+static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_avgpool(in, out, 1, 2, 2, 128, 1, 1, 2, 2, 2, 2, 0, 0);
 }
 
 /* conv [1,1,1,128] -> [1,1,1,256] */
-static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
-static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
-static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,1,1,64] -> [1,1,1,256] */
-static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,1,1,256] -> [1,1,1,256] */
-static void k_se_add_n1_1x1x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_1x1x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 1, 256, 64, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 1, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* global_avgpool [1,1,1,256] -> [1,1,1,256] */
-static void k_global_avgpool_n1_1x1x256(const float *restrict in, float *restrict out)
+static void k_global_avgpool_n1_1x1x256(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_global_avgpool(in, out, 1, 1, 256);
 }
 
 /* dense [1,1,1,256] -> [1,1,1,10] */
-static void k_dense_n1_256_10_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_dense_n1_256_10_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_dense(in, w, b, out, 1, 256, 10, RSC_ACT_NONE);
+  rsc_dense_part(in, w, b, out, 1, 256, 10, RSC_ACT_NONE, part, parts);
 }
+
+/* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
+#if !defined(DIGITS_NO_THREADS) && !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
+#define DIGITS_HAVE_THREADS 1
+#include <stdatomic.h>
+#include <threads.h>
+#else
+#define DIGITS_HAVE_THREADS 0
+#endif
+
+#if DIGITS_HAVE_THREADS
+typedef struct digits_team {
+  thrd_t thr[DIGITS_MAX_THREADS];
+  struct digits_model *self[DIGITS_MAX_THREADS]; /* worker i's argument: &self[i] */
+  mtx_t mu; /* parks idle workers */
+  cnd_t cv;
+  atomic_uint gen;     /* bumped once per run */
+  atomic_int stop;     /* set by close / set_threads */
+  atomic_int done;     /* workers finished with this run */
+  atomic_int arrived;  /* layer barrier: threads arrived */
+  atomic_uint phase;   /* layer barrier: generation */
+  const uint8_t *input; /* this run's arguments */
+  float *output;
+} digits_team;
+#endif
 
 struct digits_model {
   float *weights; /* DIGITS_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* DIGITS_ARENA_BYTES, 64-byte aligned */
+  int threads;    /* team size, the caller included; 1 after open */
+#if DIGITS_HAVE_THREADS
+  digits_team team;
+#endif
 };
+
+static void digits_stop_team(digits_model *m);
+static void digits_sync(digits_model *m);
+
+/* The team's barrier as the runtime's kernels call it (rsc_se_add_part). */
+static void rsc_team_sync(void *m)
+{
+  digits_sync(m);
+}
 
 static uint64_t digits_le64(const unsigned char *p)
 {
@@ -827,6 +1055,31 @@ static uint64_t digits_checksum(const unsigned char *p, size_t n)
   return h;
 }
 
+/* The instruction set this file was compiled for (the compiler's flags decide
+ * which kernel variant of rsc_kernels.h is in the binary), and whether the CPU
+ * running it has it: open fails cleanly instead of dying on an illegal
+ * instruction in the first run. */
+#if defined(__AVX512F__)
+#define DIGITS_ISA "avx512f"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define DIGITS_ISA "avx2+fma"
+#else
+#define DIGITS_ISA "generic"
+#endif
+
+static int digits_cpu_ok(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+#if defined(__AVX512F__)
+  return __builtin_cpu_supports("avx512f") != 0;
+#elif defined(__AVX2__) && defined(__FMA__)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#endif
+  return 1;
+}
+
 static void *digits_alloc64(size_t bytes)
 {
   /* aligned_alloc wants a multiple of the alignment. */
@@ -847,6 +1100,8 @@ const char *digits_strerror(int code)
   case DIGITS_ERR_TRUNCATED: return "weights file is truncated";
   case DIGITS_ERR_SIZE: return "weights file has the wrong size for this model";
   case DIGITS_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
+  case DIGITS_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
+  case DIGITS_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" DIGITS_ISA ")";
   default: return "unknown error code";
   }
 }
@@ -855,9 +1110,24 @@ void digits_close(digits_model *m)
 {
   if (!m)
     return;
+  digits_stop_team(m);
   free(m->weights);
   free(m->arena);
   free(m);
+}
+
+/* The 64-byte header against this model; OK or the first mismatch. */
+static int digits_check_header(const unsigned char *h)
+{
+  if (memcmp(h, "RSCWGHT", 8) != 0)
+    return DIGITS_ERR_MAGIC;
+  if ((digits_le64(h + 8) & 0xffffffffu) != 1u || (digits_le64(h + 8) >> 32) != 64u)
+    return DIGITS_ERR_VERSION;
+  if (digits_le64(h + 16) != UINT64_C(0xfc48abf980614178))
+    return DIGITS_ERR_MODEL;
+  if (digits_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)
+    return DIGITS_ERR_SIZE;
+  return DIGITS_OK;
 }
 
 static int digits_read_weights(FILE *f, float *dst)
@@ -865,14 +1135,9 @@ static int digits_read_weights(FILE *f, float *dst)
   unsigned char h[64];
   if (fread(h, 1, sizeof h, f) != sizeof h)
     return ferror(f) ? DIGITS_ERR_READ : DIGITS_ERR_MAGIC;
-  if (memcmp(h, "RSCWGHT", 8) != 0)
-    return DIGITS_ERR_MAGIC;
-  if ((digits_le64(h + 8) & 0xffffffffu) != 1u || (digits_le64(h + 8) >> 32) != 64u)
-    return DIGITS_ERR_VERSION;
-  if (digits_le64(h + 16) != UINT64_C(0x77518e9c1690a309))
-    return DIGITS_ERR_MODEL;
-  if (digits_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)
-    return DIGITS_ERR_SIZE;
+  int hrc = digits_check_header(h);
+  if (hrc != DIGITS_OK)
+    return hrc;
   size_t got = fread(dst, 1, DIGITS_WEIGHT_BYTES, f);
   if (got != (size_t)DIGITS_WEIGHT_BYTES)
     return ferror(f) ? DIGITS_ERR_READ : DIGITS_ERR_TRUNCATED;
@@ -888,9 +1153,12 @@ int digits_open(digits_model **model, const char *weights_path)
   if (!model || !weights_path)
     return DIGITS_ERR_ARG;
   *model = NULL;
+  if (!digits_cpu_ok())
+    return DIGITS_ERR_CPU;
   digits_model *m = calloc(1, sizeof *m);
   if (!m)
     return DIGITS_ERR_NOMEM;
+  m->threads = 1;
   m->weights = digits_alloc64(DIGITS_WEIGHT_BYTES);
   m->arena = digits_alloc64(DIGITS_ARENA_BYTES);
   if (!m->weights || !m->arena) {
@@ -912,80 +1180,344 @@ int digits_open(digits_model **model, const char *weights_path)
   return DIGITS_OK;
 }
 
-int digits_run(digits_model *m, const uint8_t *input, float *output)
+/* Build with -DDIGITS_TRACE=fn, fn(const char *name, const float *out,
+ * size_t n), to see every layer's output once the whole team has made it (rsc
+ * --verify does, to compare layer by layer). Without it the hook is no code. */
+#ifdef DIGITS_TRACE
+#define DIGITS_TRACE_LAYER(name, out, n) \
+  do { \
+    if (part == 0) \
+      DIGITS_TRACE(name, out, n); \
+  } while (0)
+#else
+#define DIGITS_TRACE_LAYER(name, out, n) ((void)0)
+#endif
+
+/* The layers, run by every thread of the team: thread `part` of `parts`
+ * does its share of each layer, then waits for the others. */
+static void digits_body(digits_model *m, const uint8_t *input, float *output, int part, int parts)
 {
-  if (!m || !input || !output)
-    return DIGITS_ERR_ARG;
   float *const a = m->arena;
   const float *const w = m->weights;
   (void)a;
   (void)w;
+  (void)rsc_team_sync; /* used by SE layers only */
   /* entry: entry [1,32,32,3] -> [1,32,32,3] */
-  k_entry_u8_nhwc_n1_32x32x3_imagenet(input, a + A_entry);
+  k_entry_u8_nhwc_n1_32x32x3_imagenet(input, a + A_entry, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("entry", a + A_entry, 3072);
   /* conv1.0: conv 3x3/2 +relu [1,32,32,3] -> [1,16,16,16] */
-  k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0);
+  k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("conv1.0", a + A_conv1_0, 4096);
   /* conv1.3: conv 3x3/1 +relu [1,16,16,16] -> [1,16,16,16] */
-  k_conv3x3s1x1p1x1_n1_16x16x16_16x16x16_kb16_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3);
+  k_conv3x3s1x1p1x1_n1_16x16x16_16x16x16_kb16_np16_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("conv1.3", a + A_conv1_3, 4096);
   /* conv1.6: conv 3x3/1 +relu [1,16,16,16] -> [1,16,16,32] */
-  k_conv3x3s1x1p1x1_n1_16x16x16_16x16x32_kb32_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6);
+  k_conv3x3s1x1p1x1_n1_16x16x16_16x16x32_kb32_np8_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("conv1.6", a + A_conv1_6, 8192);
   /* maxpool.0: conv 3x3/2 +relu [1,16,16,32] -> [1,8,8,32] */
-  k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0);
+  k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 2048);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,8] */
-  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb8_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1);
+  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 512);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,8,8,8] -> [1,8,8,8] */
-  k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb8_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2);
+  k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 512);
   /* layer1.0.conv3: conv 1x1/1 [1,8,8,8] -> [1,8,8,32] */
-  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3);
+  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 2048);
   /* layer1.0.se: se_add +relu [1,8,8,32] -> [1,8,8,32] */
-  k_se_add_n1_8x8x32_m8_relu(a + A_layer1_0_conv3, a + A_maxpool_0, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH);
+  k_se_add_n1_8x8x32_m8_relu(a + A_layer1_0_conv3, a + A_maxpool_0, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 2048);
   /* layer2.0.downsample.0: avgpool 2x2/2 [1,8,8,32] -> [1,4,4,32] */
-  k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(a + A_layer1_0_se, a + A_layer2_0_downsample_0);
+  k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(a + A_layer1_0_se, a + A_layer2_0_downsample_0, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 512);
   /* layer2.0.downsample.1: conv 1x1/1 [1,4,4,32] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 1024);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,16] */
-  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1);
+  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 1024);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,8,8,16] -> [1,4,4,16] */
-  k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2);
+  k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 256);
   /* layer2.0.conv3: conv 1x1/1 [1,4,4,16] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3);
+  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 1024);
   /* layer2.0.se: se_add +relu [1,4,4,64] -> [1,4,4,64] */
-  k_se_add_n1_4x4x64_m16_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH);
+  k_se_add_n1_4x4x64_m16_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 1024);
   /* layer3.0.downsample.0: avgpool 2x2/2 [1,4,4,64] -> [1,2,2,64] */
-  k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(a + A_layer2_0_se, a + A_layer3_0_downsample_0);
+  k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(a + A_layer2_0_se, a + A_layer3_0_downsample_0, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 256);
   /* layer3.0.downsample.1: conv 1x1/1 [1,2,2,64] -> [1,2,2,128] */
-  k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 512);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,4,4,64] -> [1,4,4,32] */
-  k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1);
+  k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 512);
   /* layer3.0.conv2: conv 3x3/2 +relu [1,4,4,32] -> [1,2,2,32] */
-  k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2);
+  k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 128);
   /* layer3.0.conv3: conv 1x1/1 [1,2,2,32] -> [1,2,2,128] */
-  k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3);
+  k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 512);
   /* layer3.0.se: se_add +relu [1,2,2,128] -> [1,2,2,128] */
-  k_se_add_n1_2x2x128_m32_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH);
+  k_se_add_n1_2x2x128_m32_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 512);
   /* layer4.0.downsample.0: avgpool 2x2/2 [1,2,2,128] -> [1,1,1,128] */
-  k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(a + A_layer3_0_se, a + A_layer4_0_downsample_0);
+  k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(a + A_layer3_0_se, a + A_layer4_0_downsample_0, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 128);
   /* layer4.0.downsample.1: conv 1x1/1 [1,1,1,128] -> [1,1,1,256] */
-  k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 256);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,2,2,128] -> [1,2,2,64] */
-  k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_relu(a + A_layer3_0_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1);
+  k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(a + A_layer3_0_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 256);
   /* layer4.0.conv2: conv 3x3/2 +relu [1,2,2,64] -> [1,1,1,64] */
-  k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2);
+  k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 64);
   /* layer4.0.conv3: conv 1x1/1 [1,1,1,64] -> [1,1,1,256] */
-  k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3);
+  k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 256);
   /* layer4.0.se: se_add +relu [1,1,1,256] -> [1,1,1,256] */
-  k_se_add_n1_1x1x256_m64_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH);
+  k_se_add_n1_1x1x256_m64_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 256);
   /* global_pool: global_avgpool [1,1,1,256] -> [1,1,1,256] */
-  k_global_avgpool_n1_1x1x256(a + A_layer4_0_se, a + A_global_pool);
+  k_global_avgpool_n1_1x1x256(a + A_layer4_0_se, a + A_global_pool, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("global_pool", a + A_global_pool, 256);
   /* fc: dense [1,1,1,256] -> [1,1,1,10] */
-  k_dense_n1_256_10_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output);
+  k_dense_n1_256_10_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output, part, parts);
+  if (parts > 1)
+    digits_sync(m);
+  DIGITS_TRACE_LAYER("fc", output, 10);
+}
+
+#if DIGITS_HAVE_THREADS
+static void digits_pause(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_ia32_pause();
+#endif
+}
+
+/* One step of a wait loop: pause while the wait is young, then give the core
+ * away, so that a team sharing its cores with other work does not spin while
+ * the thread it waits for is descheduled. */
+static void digits_wait_step(int *spins)
+{
+  if (++*spins < 4096)
+    digits_pause();
+  else
+    thrd_yield();
+}
+
+/* Sense-free central barrier: the last to arrive bumps the phase. The phase is
+ * read before arriving, so it cannot move on before this thread is counted. */
+static void digits_sync(digits_model *m)
+{
+  digits_team *t = &m->team;
+  const unsigned ph = atomic_load(&t->phase);
+  if (atomic_fetch_add(&t->arrived, 1) == m->threads - 1) {
+    atomic_store(&t->arrived, 0);
+    atomic_fetch_add(&t->phase, 1u);
+  } else {
+    int spins = 0;
+    while (atomic_load(&t->phase) == ph)
+      digits_wait_step(&spins);
+  }
+}
+
+/* Spins (about a millisecond) before a worker parks between runs. */
+enum { DIGITS_SPINS = 1 << 16 };
+
+static int digits_worker(void *arg)
+{
+  digits_model *m = *(digits_model **)arg;
+  digits_team *t = &m->team;
+  const int part = (int)((digits_model **)arg - t->self);
+  unsigned seen = 0;
+  for (;;) {
+    unsigned g;
+    int spins = 0;
+    while ((g = atomic_load(&t->gen)) == seen && !atomic_load(&t->stop)) {
+      if (++spins < DIGITS_SPINS) {
+        digits_pause();
+        continue;
+      }
+      mtx_lock(&t->mu);
+      while (atomic_load(&t->gen) == seen && !atomic_load(&t->stop))
+        cnd_wait(&t->cv, &t->mu);
+      mtx_unlock(&t->mu);
+    }
+    if (atomic_load(&t->stop))
+      return 0;
+    seen = g;
+    digits_body(m, t->input, t->output, part, m->threads);
+    atomic_fetch_add(&t->done, 1);
+  }
+}
+
+static void digits_stop_team(digits_model *m)
+{
+  digits_team *t = &m->team;
+  if (m->threads <= 1)
+    return;
+  mtx_lock(&t->mu);
+  atomic_store(&t->stop, 1);
+  cnd_broadcast(&t->cv);
+  mtx_unlock(&t->mu);
+  for (int i = 1; i < m->threads; i++)
+    thrd_join(t->thr[i], NULL);
+  mtx_destroy(&t->mu);
+  cnd_destroy(&t->cv);
+  m->threads = 1;
+}
+
+int digits_set_threads(digits_model *m, int n)
+{
+  if (!m || n < 1 || n > DIGITS_MAX_THREADS)
+    return DIGITS_ERR_ARG;
+  if (n == m->threads)
+    return DIGITS_OK;
+  digits_stop_team(m);
+  if (n == 1)
+    return DIGITS_OK;
+  digits_team *t = &m->team;
+  atomic_store(&t->stop, 0);
+  atomic_store(&t->gen, 0u);
+  atomic_store(&t->arrived, 0);
+  atomic_store(&t->phase, 0u);
+  if (mtx_init(&t->mu, mtx_plain) != thrd_success)
+    return DIGITS_ERR_THREADS;
+  if (cnd_init(&t->cv) != thrd_success) {
+    mtx_destroy(&t->mu);
+    return DIGITS_ERR_THREADS;
+  }
+  m->threads = n; /* before the workers start: they read it */
+  for (int i = 1; i < n; i++) {
+    t->self[i] = m;
+    if (thrd_create(&t->thr[i], digits_worker, &t->self[i]) != thrd_success) {
+      m->threads = i; /* stop the ones already running */
+      digits_stop_team(m);
+      return DIGITS_ERR_THREADS;
+    }
+  }
+  return DIGITS_OK;
+}
+
+static void digits_run_team(digits_model *m, const uint8_t *input, float *output)
+{
+  digits_team *t = &m->team;
+  t->input = input;
+  t->output = output;
+  atomic_store(&t->done, 0);
+  mtx_lock(&t->mu);
+  atomic_fetch_add(&t->gen, 1u);
+  cnd_broadcast(&t->cv);
+  mtx_unlock(&t->mu);
+  digits_body(m, input, output, 0, m->threads);
+  int spins = 0;
+  while (atomic_load(&t->done) != m->threads - 1)
+    digits_wait_step(&spins);
+}
+#else
+static void digits_sync(digits_model *m)
+{
+  (void)m;
+}
+
+static void digits_stop_team(digits_model *m)
+{
+  (void)m;
+}
+
+int digits_set_threads(digits_model *m, int n)
+{
+  if (!m || n < 1 || n > DIGITS_MAX_THREADS)
+    return DIGITS_ERR_ARG;
+  return n == 1 ? DIGITS_OK : DIGITS_ERR_THREADS;
+}
+
+static void digits_run_team(digits_model *m, const uint8_t *input, float *output)
+{
+  digits_body(m, input, output, 0, 1);
+}
+#endif
+
+int digits_run(digits_model *m, const uint8_t *input, float *output)
+{
+  if (!m || !input || !output)
+    return DIGITS_ERR_ARG;
+  if (m->threads > 1)
+    digits_run_team(m, input, output);
+  else
+    digits_body(m, input, output, 0, 1);
   return DIGITS_OK;
 }
 
 #ifndef DIGITS_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32
+/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32
  * Reads the raw input (DIGITS_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
- * runs N times and prints the median and minimum latency to stderr. */
+ * runs N times and prints the median and minimum latency to stderr; -t N runs
+ * on N threads (digits_set_threads; the output is the same for any N). */
 static double digits_now_ms(void)
 {
   struct timespec ts;
@@ -1001,18 +1533,23 @@ static int digits_cmp_double(const void *x, const void *y)
 
 static int digits_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *weights = NULL, *in_path = NULL, *out_path = NULL;
-  long repeat = 1;
+  long repeat = 1, threads = 1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
       weights = argv[++i];
-    else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
+    else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
+      char *end;
+      threads = strtol(argv[++i], &end, 10);
+      if (*end || threads < 1 || threads > DIGITS_MAX_THREADS)
+        return digits_usage(argv[0]);
+    } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
       char *end;
       repeat = strtol(argv[++i], &end, 10);
       if (*end || repeat < 1 || repeat > 1000000)
@@ -1044,7 +1581,12 @@ int main(int argc, char **argv)
   digits_model *m;
   int rc = digits_open(&m, weights);
   if (rc) {
-    fprintf(stderr, "%s: %s: %s\n", argv[0], weights, digits_strerror(rc));
+    fprintf(stderr, "%s: %s: %s\n", argv[0], weights ? weights : "embedded weights", digits_strerror(rc));
+    return 1;
+  }
+  rc = digits_set_threads(m, (int)threads);
+  if (rc) {
+    fprintf(stderr, "%s: -t %ld: %s\n", argv[0], threads, digits_strerror(rc));
     return 1;
   }
   for (long r = 0; r < repeat; r++) {

@@ -56,7 +56,7 @@ extern "C" {
 #define DIGITS_OUT_SIZE 10
 /* Memory: the activation arena allocated by digits_open, and the weights payload. */
 #define DIGITS_ARENA_BYTES 50432
-#define DIGITS_WEIGHT_BYTES 757120
+#define DIGITS_WEIGHT_BYTES 760448
 
 /* Return codes of digits_open and digits_run; digits_strerror explains each. */
 enum {
@@ -70,15 +70,26 @@ enum {
   DIGITS_ERR_MODEL = 7,     /* weights of another model (fingerprint differs) */
   DIGITS_ERR_TRUNCATED = 8, /* shorter than its header says */
   DIGITS_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
-  DIGITS_ERR_CHECKSUM = 10  /* payload corrupted */
+  DIGITS_ERR_CHECKSUM = 10, /* payload corrupted */
+  DIGITS_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
+  DIGITS_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
 };
+/* The most threads digits_set_threads accepts. */
+#define DIGITS_MAX_THREADS 64
 
 typedef struct digits_model digits_model;
 
 /* Loads the weights file written beside the .c by rsc; 0 on success. */
 int digits_open(digits_model **model, const char *weights_path);
-/* One inference; no allocation. A model is not to be run by two threads at once. */
+/* One inference; no allocation. A model is not to be run by two threads at once.
+ * Debug hook: compiling the .c with -DDIGITS_TRACE=fn calls
+ * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
+ * --verify uses it); without that define there is no such code. */
 int digits_run(digits_model *model, const uint8_t *input, float *output);
+/* Runs the model on n threads (the caller's and n-1 workers kept for the model's
+ * life; 1 after open, which starts none). Outputs are bit-identical for every n.
+ * ERR_THREADS if built with -DRSC_UPREFIX_NO_THREADS and n > 1. */
+int digits_set_threads(digits_model *model, int n);
 void digits_close(digits_model *model);
 const char *digits_strerror(int code);
 

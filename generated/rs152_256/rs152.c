@@ -41,13 +41,15 @@
  *
  * rsc pastes this file verbatim into every generated model .c file, after
  * <math.h>, <stddef.h> and <string.h>, then emits one small wrapper per layer
- * shape that calls a kernel with nothing but constants besides the pointers:
- *   static void k_conv3x3s2...(in, w, b, out)
- *   { rsc_conv2d(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1, 32, RSC_ACT_RELU); }
+ * shape that calls a kernel with nothing but constants besides the pointers
+ * and the thread team's part / parts:
+ *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
+ *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
+ *                     32, 14, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
- * kernel specialised to its shape: loop bounds become constants, the
- * activation switch folds away, and the fixed-size inner tiles over output
- * channels vectorise at -O2 without any intrinsics.
+ * kernel specialised to its shape: loop bounds become constants, the register
+ * tile unrolls completely and the activation switch folds away. Layouts,
+ * tiling and threading: docs/kernels.md.
  *
  * Invariants the compiler relies on:
  *   - All activations are NHWC float32, batch outermost; strides below are in
@@ -87,28 +89,6 @@
 #define RSC_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* Output channels per accumulator row of rsc_conv2d's tile: two SIMD
- * registers of the target, so that its 4-pixel tile keeps 8 independent
- * accumulators in registers: enough to hide the FMA latency, few enough not
- * to spill (four registers per row halved the speed on AVX2). */
-#ifndef RSC_LANES
-#if defined(__AVX512F__)
-#define RSC_LANES 32
-#elif defined(__AVX__)
-#define RSC_LANES 16
-#else
-#define RSC_LANES 8
-#endif
-#endif
-
-/* clang fully unrolls the short lane loops first and would then vectorise
- * the channel loop across pixels with gathers; keep it on the lanes. */
-#if defined(__clang__)
-#define RSC_NO_VECTORIZE _Pragma("clang loop vectorize(disable)")
-#else
-#define RSC_NO_VECTORIZE
-#endif
-
 RSC_INLINE float rsc_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* act(x) for an activation code; the switch folds when act is a constant. */
@@ -125,95 +105,216 @@ RSC_INLINE float rsc_act(float x, int act) {
   }
 }
 
+/*
+ * The vector unit of the target the generated file is compiled for:
+ * RSC_VL floats per register. AVX-512 and AVX2 use intrinsics (a fused
+ * multiply-add, exactly what fmaf computes per lane); everything else a
+ * 4-float struct whose lane loops any compiler turns into its own SIMD. The
+ * compiler (select.c) sizes each conv's register tile for the target named
+ * by --target; this choice only has to agree for speed, never for results.
+ */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define RSC_VL 16
+typedef __m512 rsc_vf;
+RSC_INLINE rsc_vf rsc_vload(const float *p) { return _mm512_loadu_ps(p); }
+RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm512_storeu_ps(p, v); }
+RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm512_set1_ps(x); }
+RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm512_fmadd_ps(a, b, c); }
+RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define RSC_VL 8
+typedef __m256 rsc_vf;
+RSC_INLINE rsc_vf rsc_vload(const float *p) { return _mm256_loadu_ps(p); }
+RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm256_storeu_ps(p, v); }
+RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm256_set1_ps(x); }
+RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm256_fmadd_ps(a, b, c); }
+RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+#else
+#define RSC_VL 4
+typedef struct rsc_vf {
+  float f[RSC_VL];
+} rsc_vf;
+RSC_INLINE rsc_vf rsc_vload(const float *p) {
+  rsc_vf v;
+  for (int i = 0; i < RSC_VL; i++)
+    v.f[i] = p[i];
+  return v;
+}
+RSC_INLINE void rsc_vstore(float *p, rsc_vf v) {
+  for (int i = 0; i < RSC_VL; i++)
+    p[i] = v.f[i];
+}
+RSC_INLINE rsc_vf rsc_vset1(float x) {
+  rsc_vf v;
+  for (int i = 0; i < RSC_VL; i++)
+    v.f[i] = x;
+  return v;
+}
+RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) {
+  for (int i = 0; i < RSC_VL; i++)
+    c.f[i] = RSC_FMA(a.f[i], b.f[i], c.f[i]);
+  return c;
+}
+RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] = a.f[i] > 0.0f ? a.f[i] : 0.0f;
+  return a;
+}
+#endif
+
+/* Full unrolling of the loops over a tile's accumulators (constant trip
+ * counts after inlining). Without it clang (14) leaves the large epilogue
+ * rolled, indexes the accumulator array dynamically there, and so keeps the
+ * whole tile in memory: stores after every FMA, convs 3x slower. gcc unrolls
+ * them by itself. Where the counts are not constants (a test calling a
+ * kernel with run-time shapes) clang cannot unroll and would say so: that is
+ * expected, hence the warning is off. */
+#if defined(__clang__)
+#define RSC_UNROLL _Pragma("clang loop unroll(full)")
+#pragma clang diagnostic ignored "-Wpass-failed"
+#else
+#define RSC_UNROLL
+#endif
+
+/* Register-tile limits: pixels x vectors of accumulators. The compiler stays
+ * inside them (select.c); the kernel clamps anyway, so that any call works. */
+#define RSC_NP_MAX 16
+#define RSC_V_MAX 4
+
+/* Zeros that a tap outside the image reads instead of the input. */
+#define RSC_ZERO_N 1024
+static const float rsc_zero[RSC_ZERO_N]
+#if defined(__GNUC__)
+    __attribute__((unused, aligned(64)))
+#endif
+    = {0.0f};
+
 /* ---------------------------------------------------------------- conv2d */
 
-/* Lanes per accumulator row for a block of KB channels: at most RSC_LANES
- * and a divisor of KB, so that no row straddles two blocks. Folds to a
- * constant for the compiler's KBs (powers of two). */
-RSC_INLINE int rsc_conv_lanes(int KB) {
-  if (KB <= RSC_LANES)
-    return KB;
-  if (KB % RSC_LANES == 0)
-    return RSC_LANES;
-  for (int l = RSC_LANES - 1; l > 1; l--)
-    if (KB % l == 0)
-      return l;
+/* Vectors per accumulator row for a block of KB = V*RSC_VL channels: the
+ * largest divisor of V that is at most RSC_V_MAX. Folds to a constant. */
+RSC_INLINE int rsc_conv_vc(int V) {
+  for (int v = RSC_V_MAX; v > 1; v--)
+    if (V % v == 0)
+      return v;
   return 1;
 }
 
 /*
- * One conv tile: np output pixels (1 or 4) of one output-channel block, the
- * pixels np consecutive output columns of one row.
- *   img  this image [H][W][C]; the first pixel's window starts at row ih0,
- *        column iw0 (either may be negative), pixel r's r*SW columns later
- *   wb   this block's weights [KH][KW][C][KB]
- *   bb   this block's bias [KB]
- *   o    output of the first pixel; pixel r at o + r*K; channels [0, kn)
- *        are stored, the rest of the block is padding
- * With np == 4 every tap of every pixel must be inside the image
- * horizontally; with np == 1 taps outside [0,H) x [0,W) are skipped (read as
- * zero). Rows outside [0,H) are skipped either way.
- * The block is done RSC_LANES channels at a time: np rows of accumulators
- * a0..a3, each updated by one broadcast input value times the same weight
- * vector wc[0..L).
+ * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
+ * across rows and images) of one block of KB output channels.
+ *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
+ *                          for a slot past the last pixel (not stored)
+ *   wb  this block's weights [KH][KW][C][KB]; bb its bias [KB]
+ *   o[r] where pixel r's channels [0, kn) go
+ * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
+ * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
+ * Each output is bias + sum over (kh, kw, c) in that order whatever the
+ * tile, so NP, the split over threads and the target never change a result
+ * (only FMA vs separate multiply-add could, and that is fixed per target).
  */
-RSC_INLINE void rsc_conv_tile(const float *restrict img, const float *restrict wb,
-                              const float *restrict bb, float *restrict o, int H, int W, int C,
-                              int K, int KH, int KW, int SW, int KB, int ih0, int iw0, int np,
-                              int kn, int act) {
-  const int L = rsc_conv_lanes(KB);
-  const size_t ps = (size_t)SW * (size_t)C; /* from one pixel's input to the next */
-  for (int j0 = 0; j0 < kn; j0 += L) {
-    float a0[RSC_LANES], a1[RSC_LANES], a2[RSC_LANES], a3[RSC_LANES];
-    for (int j = 0; j < L; j++)
-      a0[j] = a1[j] = a2[j] = a3[j] = bb[j0 + j];
-    for (int kh = 0; kh < KH; kh++) {
-      if (ih0 + kh < 0 || ih0 + kh >= H)
+RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[RSC_NP_MAX],
+                              const int iw0[RSC_NP_MAX], const float *restrict wb,
+                              const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
+                              int C, int KH, int KW, int KB, int NP, int kn, int act) {
+  if (KB % RSC_VL != 0) {
+    /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
+    for (int r = 0; r < NP; r++) {
+      if (!xb[r])
         continue;
+      for (int j = 0; j < kn; j++) {
+        float acc = bb[j];
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = ih0[r] + kh;
+          if (ih < 0 || ih >= H)
+            continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = iw0[r] + kw;
+            if (iw < 0 || iw >= W)
+              continue;
+            const float *restrict x = xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C;
+            const float *restrict wk =
+                wb + ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB + (size_t)j;
+            for (int c = 0; c < C; c++)
+              acc = RSC_FMA(x[c], wk[(size_t)c * (size_t)KB], acc);
+          }
+        }
+        o[r][j] = rsc_act(acc, act);
+      }
+    }
+    return;
+  }
+  const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
+  for (int v0 = 0; v0 < V; v0 += VC) {
+    rsc_vf acc[RSC_NP_MAX][RSC_V_MAX];
+    RSC_UNROLL
+    for (int r = 0; r < NP; r++)
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++)
+        acc[r][v] = rsc_vload(bb + (v0 + v) * RSC_VL);
+    for (int kh = 0; kh < KH; kh++)
       for (int kw = 0; kw < KW; kw++) {
-        if (np == 1 && (iw0 + kw < 0 || iw0 + kw >= W))
-          continue;
-        const float *restrict x =
-            img + ((size_t)(ih0 + kh) * (size_t)W + (size_t)(iw0 + kw)) * (size_t)C;
-        const float *restrict wk =
-            wb + ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB + (size_t)j0;
-        RSC_NO_VECTORIZE
-        for (int c = 0; c < C; c++) {
-          const float *restrict wc = wk + (size_t)c * (size_t)KB;
-          const float x0 = x[c];
-          for (int j = 0; j < L; j++)
-            a0[j] = RSC_FMA(x0, wc[j], a0[j]);
-          if (np == 4) {
-            const float x1 = x[ps + (size_t)c], x2 = x[2 * ps + (size_t)c],
-                        x3 = x[3 * ps + (size_t)c];
-            for (int j = 0; j < L; j++)
-              a1[j] = RSC_FMA(x1, wc[j], a1[j]);
-            for (int j = 0; j < L; j++)
-              a2[j] = RSC_FMA(x2, wc[j], a2[j]);
-            for (int j = 0; j < L; j++)
-              a3[j] = RSC_FMA(x3, wc[j], a3[j]);
+        const float *restrict wk = wb +
+                                   ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB +
+                                   (size_t)v0 * RSC_VL;
+        /* Channels in chunks that rsc_zero covers (one chunk for C <= 1024). */
+        for (int c0 = 0; c0 < C; c0 += RSC_ZERO_N) {
+          const int cn = C - c0 < RSC_ZERO_N ? C - c0 : RSC_ZERO_N;
+          const float *x[RSC_NP_MAX];
+          for (int r = 0; r < NP; r++) {
+            const int ih = ih0[r] + kh, iw = iw0[r] + kw;
+            x[r] = xb[r] && ih >= 0 && ih < H && iw >= 0 && iw < W
+                       ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
+                       : rsc_zero;
+          }
+          const float *restrict wc = wk + (size_t)c0 * (size_t)KB;
+          for (int c = 0; c < cn; c++, wc += KB) {
+            rsc_vf wv[RSC_V_MAX];
+            RSC_UNROLL
+            for (int v = 0; v < VC; v++)
+              wv[v] = rsc_vload(wc + v * RSC_VL);
+            RSC_UNROLL
+            for (int r = 0; r < NP; r++) {
+              const rsc_vf xv = rsc_vset1(x[r][c]);
+              RSC_UNROLL
+              for (int v = 0; v < VC; v++)
+                acc[r][v] = rsc_vfma(xv, wv[v], acc[r][v]);
+            }
           }
         }
       }
-    }
-    /* Only the last block of a K that is no multiple of KB stores fewer lanes. */
-    const int ln = kn - j0 < L ? kn - j0 : L;
-    for (int r = 0; r < np; r++) {
-      const float *a = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3;
-      float *restrict op = o + (size_t)r * (size_t)K + (size_t)j0;
-      if (ln == L) {
-        for (int j = 0; j < L; j++)
-          op[j] = rsc_act(a[j], act);
-      } else {
-        for (int j = 0; j < ln; j++)
-          op[j] = rsc_act(a[j], act);
+    /* Epilogue: activation and store; a block's padded lanes are dropped. */
+    RSC_UNROLL
+    for (int r = 0; r < NP; r++) {
+      if (!xb[r])
+        continue;
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++) {
+        const int j = (v0 + v) * RSC_VL;
+        if (j >= kn)
+          break;
+        if (act == RSC_ACT_RELU)
+          acc[r][v] = rsc_vrelu(acc[r][v]);
+        if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
+          rsc_vstore(o[r] + j, acc[r][v]);
+        } else {
+          float t[RSC_VL];
+          rsc_vstore(t, acc[r][v]);
+          /* A fixed trip count: gcc's range analysis of an unrolled
+           * `l < kn - j` bound warns of a huge memcpy (-Wstringop-overread). */
+          for (int l = 0; l < RSC_VL; l++)
+            if (j + l < kn)
+              o[r][j + l] = act == RSC_ACT_RELU ? t[l] : rsc_act(t[l], act);
+        }
       }
     }
   }
 }
 
 /*
- * out = act(conv(in, w) + bias), zero padding.
+ * out = act(conv(in, w) + bias), zero padding; part `part` of `parts`.
  *   in   [N][H][W][C]                 pixel (n,h,w) at ((n*H + h)*W + w)*C
  *   out  [N][OH][OW][K]               pixel (n,h,w) at ((n*OH + h)*OW + w)*K
  *   w    [ceil(K/KB)][KH][KW][C][KB]  OIHW element (o,i,kh,kw) at
@@ -222,63 +323,48 @@ RSC_INLINE void rsc_conv_tile(const float *restrict img, const float *restrict w
  *   bias [ceil(K/KB)*KB]              zero-padded
  * Output (oh,ow) reads input rows oh*SH - PT + kh and columns ow*SW - PL + kw;
  * taps outside the image read zero (bottom/right padding is implied by OH, OW).
- * KB is any positive constant; the compiler uses 8, 16, 32 or 64, and tiles
- * vectorise best when KB is a multiple of RSC_LANES or smaller than it.
- *
- * Columns whose whole window is inside the image are computed 4 at a time,
- * sharing every weight-vector load; border and leftover columns one at a time
- * with bounds checks. Each output is bias + sum over (kh, kw, c) in that order,
- * whatever the tile, so results depend on the shapes only.
+ * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, block-major
+ * (a block's weights stay in cache while its tiles run); part p of P gets the
+ * p-th of P contiguous, near-equal ranges of those units. Any split gives the
+ * same bytes: no output's sum is split.
  */
+RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
+                                const float *restrict bias, float *restrict out, int N, int H,
+                                int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
+                                int PT, int PL, int KB, int NP, int act, int part, int parts) {
+  if (NP < 1)
+    NP = 1;
+  if (NP > RSC_NP_MAX)
+    NP = RSC_NP_MAX;
+  const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
+  const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
+  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  for (long u = u0; u < u1; u++) {
+    const long kb = u / tiles, p0 = (u % tiles) * NP;
+    const float *xb[RSC_NP_MAX];
+    float *o[RSC_NP_MAX];
+    int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
+    for (int r = 0; r < NP; r++) {
+      const long p = p0 + r;
+      const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
+      xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
+      o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
+      ih0[r] = (int)oh * SH - PT;
+      iw0[r] = (int)ow * SW - PL;
+    }
+    const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
+    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
+                  bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act);
+  }
+}
+
+/* The whole conv on one thread, with a 4-pixel tile. */
 RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  /* A 1x1, stride-1, unpadded conv is a matrix product over all N*H*W pixels:
-   * view them as one image row so that 4-pixel tiles run across rows. */
-  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
-    W = N * H * W;
-    OW = W;
-    N = H = OH = 1;
-  }
-  const int nkb = (K + KB - 1) / KB;
-  /* Interior columns [ow_lo, ow_hi): ow*SW - PL >= 0 and ow*SW - PL + KW <= W. */
-  int ow_lo = (PL + SW - 1) / SW;
-  int ow_hi = W - KW + PL >= 0 ? (W - KW + PL) / SW + 1 : 0;
-  if (ow_lo > OW)
-    ow_lo = OW;
-  if (ow_hi > OW)
-    ow_hi = OW;
-  if (ow_hi < ow_lo)
-    ow_hi = ow_lo;
-  for (int n = 0; n < N; n++) {
-    const float *restrict img = in + (size_t)n * (size_t)H * (size_t)W * (size_t)C;
-    for (int kb = 0; kb < nkb; kb++) {
-      /* Block-major: this block's weights stay in cache over the image. */
-      const float *restrict wb = w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB;
-      const float *restrict bb = bias + (size_t)kb * (size_t)KB;
-      const int kn = K - kb * KB < KB ? K - kb * KB : KB;
-      for (int oh = 0; oh < OH; oh++) {
-        const int ih0 = oh * SH - PT;
-        float *restrict orow = out +
-                               ((size_t)n * (size_t)OH + (size_t)oh) * (size_t)OW * (size_t)K +
-                               (size_t)kb * (size_t)KB;
-        int ow = 0;
-        while (ow < OW) {
-          float *restrict o = orow + (size_t)ow * (size_t)K;
-          if (ow >= ow_lo && ow + 4 <= ow_hi) {
-            rsc_conv_tile(img, wb, bb, o, H, W, C, K, KH, KW, SW, KB, ih0, ow * SW - PL, 4, kn,
-                          act);
-            ow += 4;
-          } else {
-            rsc_conv_tile(img, wb, bb, o, H, W, C, K, KH, KW, SW, KB, ih0, ow * SW - PL, 1, kn,
-                          act);
-            ow += 1;
-          }
-        }
-      }
-    }
-  }
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
+                  1);
 }
 
 /* ---------------------------------------------------------------- pools */
@@ -422,6 +508,15 @@ RSC_INLINE void rsc_add_act(const float *restrict a, const float *restrict b, fl
     out[i] = rsc_act(a[i] + b[i], act);
 }
 
+/* Part `part` of `parts` of rsc_add_act: a contiguous, 16-float aligned range. */
+RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict b,
+                                 float *restrict out, size_t n, int act, int part, int parts) {
+  const size_t v = (n + 15) / 16, i0 = v * (size_t)part / (size_t)parts * 16,
+               i1 = v * ((size_t)part + 1) / (size_t)parts * 16;
+  const size_t lo = i0 < n ? i0 : n, hi = i1 < n ? i1 : n;
+  rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
+}
+
 /*
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
  * residual add and the block's activation. Per image:
@@ -447,6 +542,86 @@ RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
     rsc_dense(m, w2, b2, s, 1, M, C, RSC_ACT_SIGMOID);
     for (int p = 0; p < HW; p++) {
       const size_t at = base + (size_t)p * (size_t)C;
+      for (int c = 0; c < C; c++)
+        out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], s[c], sc[at + (size_t)c]), act);
+    }
+  }
+}
+
+/* Range [lo, hi) of `part` of `parts` when n items are split evenly. */
+RSC_INLINE void rsc_range(size_t n, int part, int parts, size_t *lo, size_t *hi) {
+  *lo = n * (size_t)part / (size_t)parts;
+  *hi = n * ((size_t)part + 1) / (size_t)parts;
+}
+
+/* Outputs [k0, k1) of rsc_dense for one row: the same per-output order. */
+RSC_INLINE void rsc_dense_cols(const float *restrict x, const float *restrict w,
+                               const float *restrict b, float *restrict o, int CIN, int K,
+                               size_t k0, size_t k1, int act) {
+  for (size_t k = k0; k < k1; k++)
+    o[k] = b[k];
+  for (int i = 0; i < CIN; i++) {
+    const float a = x[i];
+    const float *restrict wi = w + (size_t)i * (size_t)K;
+    for (size_t k = k0; k < k1; k++)
+      o[k] = RSC_FMA(a, wi[k], o[k]);
+  }
+  for (size_t k = k0; k < k1; k++)
+    o[k] = rsc_act(o[k], act);
+}
+
+/* rsc_dense split over output columns: part `part` of `parts`. */
+RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
+                               const float *restrict b, float *restrict out, int N, int CIN, int K,
+                               int act, int part, int parts) {
+  size_t k0, k1;
+  rsc_range((size_t)K, part, parts, &k0, &k1);
+  for (int n = 0; n < N; n++)
+    rsc_dense_cols(in + (size_t)n * (size_t)CIN, w, b, out + (size_t)n * (size_t)K, CIN, K, k0,
+                   k1, act);
+}
+
+/*
+ * rsc_se_add on a team: each phase (pool over channels, reduce, gate, scale
+ * and add over pixels) is split into `parts` ranges of independent outputs,
+ * with sync(ctx) (a barrier of all parts) between phases that read another
+ * part's results. Every value is computed exactly as rsc_se_add does, so the
+ * output is the same for any number of parts.
+ */
+RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
+                                const float *restrict w1, const float *restrict b1,
+                                const float *restrict w2, const float *restrict b2,
+                                float *restrict out, float *restrict scratch, int N, int HW, int C,
+                                int M, int act, int part, int parts, void (*sync)(void *),
+                                void *ctx) {
+  float *restrict s = scratch;
+  float *restrict m = scratch + C;
+  size_t c0, c1, j0, j1, p0, p1;
+  rsc_range((size_t)C, part, parts, &c0, &c1);
+  rsc_range((size_t)M, part, parts, &j0, &j1);
+  rsc_range((size_t)HW, part, parts, &p0, &p1);
+  for (int n = 0; n < N; n++) {
+    const size_t base = (size_t)n * (size_t)HW * (size_t)C;
+    if (n > 0 && parts > 1)
+      sync(ctx); /* the previous image's gate is still being read */
+    for (size_t c = c0; c < c1; c++)
+      s[c] = 0.0f;
+    for (int p = 0; p < HW; p++)
+      for (size_t c = c0; c < c1; c++)
+        s[c] += x[base + (size_t)p * (size_t)C + c];
+    for (size_t c = c0; c < c1; c++)
+      s[c] = s[c] / (float)HW;
+    if (parts > 1)
+      sync(ctx);
+    rsc_dense_cols(s, w1, b1, m, C, M, j0, j1, RSC_ACT_RELU);
+    if (parts > 1)
+      sync(ctx);
+    /* s is dead once m exists: the gate reuses its room. */
+    rsc_dense_cols(m, w2, b2, s, M, C, c0, c1, RSC_ACT_SIGMOID);
+    if (parts > 1)
+      sync(ctx);
+    for (size_t p = p0; p < p1; p++) {
+      const size_t at = base + p * (size_t)C;
       for (int c = 0; c < C; c++)
         out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], s[c], sc[at + (size_t)c]), act);
     }
@@ -642,7 +817,7 @@ enum {
   W_layer3_0_downsample_1_bias = 4290400, /* layer3.0.downsample.1.bias [1024] -> vector */
   W_layer3_0_conv1_weight = 4291424, /* layer3.0.conv1.weight [256,512,1,1] -> conv_block kb=64 */
   W_layer3_0_conv1_bias = 4422496, /* layer3.0.conv1.bias [256] -> vector */
-  W_layer3_0_conv2_weight = 4422752, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_0_conv2_weight = 4422752, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_0_conv2_bias = 5012576, /* layer3.0.conv2.bias [256] -> vector */
   W_layer3_0_conv3_weight = 5012832, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_0_conv3_bias = 5274976, /* layer3.0.conv3.bias [1024] -> vector */
@@ -652,7 +827,7 @@ enum {
   W_layer3_0_se_fc2_bias = 5800544, /* layer3.0.se.fc2.bias [1024] -> vector */
   W_layer3_1_conv1_weight = 5801568, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_1_conv1_bias = 6063712, /* layer3.1.conv1.bias [256] -> vector */
-  W_layer3_1_conv2_weight = 6063968, /* layer3.1.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_1_conv2_weight = 6063968, /* layer3.1.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_1_conv2_bias = 6653792, /* layer3.1.conv2.bias [256] -> vector */
   W_layer3_1_conv3_weight = 6654048, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_1_conv3_bias = 6916192, /* layer3.1.conv3.bias [1024] -> vector */
@@ -662,7 +837,7 @@ enum {
   W_layer3_1_se_fc2_bias = 7441760, /* layer3.1.se.fc2.bias [1024] -> vector */
   W_layer3_2_conv1_weight = 7442784, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_2_conv1_bias = 7704928, /* layer3.2.conv1.bias [256] -> vector */
-  W_layer3_2_conv2_weight = 7705184, /* layer3.2.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_2_conv2_weight = 7705184, /* layer3.2.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_2_conv2_bias = 8295008, /* layer3.2.conv2.bias [256] -> vector */
   W_layer3_2_conv3_weight = 8295264, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_2_conv3_bias = 8557408, /* layer3.2.conv3.bias [1024] -> vector */
@@ -672,7 +847,7 @@ enum {
   W_layer3_2_se_fc2_bias = 9082976, /* layer3.2.se.fc2.bias [1024] -> vector */
   W_layer3_3_conv1_weight = 9084000, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_3_conv1_bias = 9346144, /* layer3.3.conv1.bias [256] -> vector */
-  W_layer3_3_conv2_weight = 9346400, /* layer3.3.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_3_conv2_weight = 9346400, /* layer3.3.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_3_conv2_bias = 9936224, /* layer3.3.conv2.bias [256] -> vector */
   W_layer3_3_conv3_weight = 9936480, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_3_conv3_bias = 10198624, /* layer3.3.conv3.bias [1024] -> vector */
@@ -682,7 +857,7 @@ enum {
   W_layer3_3_se_fc2_bias = 10724192, /* layer3.3.se.fc2.bias [1024] -> vector */
   W_layer3_4_conv1_weight = 10725216, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_4_conv1_bias = 10987360, /* layer3.4.conv1.bias [256] -> vector */
-  W_layer3_4_conv2_weight = 10987616, /* layer3.4.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_4_conv2_weight = 10987616, /* layer3.4.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_4_conv2_bias = 11577440, /* layer3.4.conv2.bias [256] -> vector */
   W_layer3_4_conv3_weight = 11577696, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_4_conv3_bias = 11839840, /* layer3.4.conv3.bias [1024] -> vector */
@@ -692,7 +867,7 @@ enum {
   W_layer3_4_se_fc2_bias = 12365408, /* layer3.4.se.fc2.bias [1024] -> vector */
   W_layer3_5_conv1_weight = 12366432, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_5_conv1_bias = 12628576, /* layer3.5.conv1.bias [256] -> vector */
-  W_layer3_5_conv2_weight = 12628832, /* layer3.5.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_5_conv2_weight = 12628832, /* layer3.5.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_5_conv2_bias = 13218656, /* layer3.5.conv2.bias [256] -> vector */
   W_layer3_5_conv3_weight = 13218912, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_5_conv3_bias = 13481056, /* layer3.5.conv3.bias [1024] -> vector */
@@ -702,7 +877,7 @@ enum {
   W_layer3_5_se_fc2_bias = 14006624, /* layer3.5.se.fc2.bias [1024] -> vector */
   W_layer3_6_conv1_weight = 14007648, /* layer3.6.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_6_conv1_bias = 14269792, /* layer3.6.conv1.bias [256] -> vector */
-  W_layer3_6_conv2_weight = 14270048, /* layer3.6.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_6_conv2_weight = 14270048, /* layer3.6.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_6_conv2_bias = 14859872, /* layer3.6.conv2.bias [256] -> vector */
   W_layer3_6_conv3_weight = 14860128, /* layer3.6.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_6_conv3_bias = 15122272, /* layer3.6.conv3.bias [1024] -> vector */
@@ -712,7 +887,7 @@ enum {
   W_layer3_6_se_fc2_bias = 15647840, /* layer3.6.se.fc2.bias [1024] -> vector */
   W_layer3_7_conv1_weight = 15648864, /* layer3.7.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_7_conv1_bias = 15911008, /* layer3.7.conv1.bias [256] -> vector */
-  W_layer3_7_conv2_weight = 15911264, /* layer3.7.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_7_conv2_weight = 15911264, /* layer3.7.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_7_conv2_bias = 16501088, /* layer3.7.conv2.bias [256] -> vector */
   W_layer3_7_conv3_weight = 16501344, /* layer3.7.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_7_conv3_bias = 16763488, /* layer3.7.conv3.bias [1024] -> vector */
@@ -722,7 +897,7 @@ enum {
   W_layer3_7_se_fc2_bias = 17289056, /* layer3.7.se.fc2.bias [1024] -> vector */
   W_layer3_8_conv1_weight = 17290080, /* layer3.8.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_8_conv1_bias = 17552224, /* layer3.8.conv1.bias [256] -> vector */
-  W_layer3_8_conv2_weight = 17552480, /* layer3.8.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_8_conv2_weight = 17552480, /* layer3.8.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_8_conv2_bias = 18142304, /* layer3.8.conv2.bias [256] -> vector */
   W_layer3_8_conv3_weight = 18142560, /* layer3.8.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_8_conv3_bias = 18404704, /* layer3.8.conv3.bias [1024] -> vector */
@@ -732,7 +907,7 @@ enum {
   W_layer3_8_se_fc2_bias = 18930272, /* layer3.8.se.fc2.bias [1024] -> vector */
   W_layer3_9_conv1_weight = 18931296, /* layer3.9.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_9_conv1_bias = 19193440, /* layer3.9.conv1.bias [256] -> vector */
-  W_layer3_9_conv2_weight = 19193696, /* layer3.9.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_9_conv2_weight = 19193696, /* layer3.9.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_9_conv2_bias = 19783520, /* layer3.9.conv2.bias [256] -> vector */
   W_layer3_9_conv3_weight = 19783776, /* layer3.9.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_9_conv3_bias = 20045920, /* layer3.9.conv3.bias [1024] -> vector */
@@ -742,7 +917,7 @@ enum {
   W_layer3_9_se_fc2_bias = 20571488, /* layer3.9.se.fc2.bias [1024] -> vector */
   W_layer3_10_conv1_weight = 20572512, /* layer3.10.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_10_conv1_bias = 20834656, /* layer3.10.conv1.bias [256] -> vector */
-  W_layer3_10_conv2_weight = 20834912, /* layer3.10.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_10_conv2_weight = 20834912, /* layer3.10.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_10_conv2_bias = 21424736, /* layer3.10.conv2.bias [256] -> vector */
   W_layer3_10_conv3_weight = 21424992, /* layer3.10.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_10_conv3_bias = 21687136, /* layer3.10.conv3.bias [1024] -> vector */
@@ -752,7 +927,7 @@ enum {
   W_layer3_10_se_fc2_bias = 22212704, /* layer3.10.se.fc2.bias [1024] -> vector */
   W_layer3_11_conv1_weight = 22213728, /* layer3.11.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_11_conv1_bias = 22475872, /* layer3.11.conv1.bias [256] -> vector */
-  W_layer3_11_conv2_weight = 22476128, /* layer3.11.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_11_conv2_weight = 22476128, /* layer3.11.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_11_conv2_bias = 23065952, /* layer3.11.conv2.bias [256] -> vector */
   W_layer3_11_conv3_weight = 23066208, /* layer3.11.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_11_conv3_bias = 23328352, /* layer3.11.conv3.bias [1024] -> vector */
@@ -762,7 +937,7 @@ enum {
   W_layer3_11_se_fc2_bias = 23853920, /* layer3.11.se.fc2.bias [1024] -> vector */
   W_layer3_12_conv1_weight = 23854944, /* layer3.12.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_12_conv1_bias = 24117088, /* layer3.12.conv1.bias [256] -> vector */
-  W_layer3_12_conv2_weight = 24117344, /* layer3.12.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_12_conv2_weight = 24117344, /* layer3.12.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_12_conv2_bias = 24707168, /* layer3.12.conv2.bias [256] -> vector */
   W_layer3_12_conv3_weight = 24707424, /* layer3.12.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_12_conv3_bias = 24969568, /* layer3.12.conv3.bias [1024] -> vector */
@@ -772,7 +947,7 @@ enum {
   W_layer3_12_se_fc2_bias = 25495136, /* layer3.12.se.fc2.bias [1024] -> vector */
   W_layer3_13_conv1_weight = 25496160, /* layer3.13.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_13_conv1_bias = 25758304, /* layer3.13.conv1.bias [256] -> vector */
-  W_layer3_13_conv2_weight = 25758560, /* layer3.13.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_13_conv2_weight = 25758560, /* layer3.13.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_13_conv2_bias = 26348384, /* layer3.13.conv2.bias [256] -> vector */
   W_layer3_13_conv3_weight = 26348640, /* layer3.13.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_13_conv3_bias = 26610784, /* layer3.13.conv3.bias [1024] -> vector */
@@ -782,7 +957,7 @@ enum {
   W_layer3_13_se_fc2_bias = 27136352, /* layer3.13.se.fc2.bias [1024] -> vector */
   W_layer3_14_conv1_weight = 27137376, /* layer3.14.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_14_conv1_bias = 27399520, /* layer3.14.conv1.bias [256] -> vector */
-  W_layer3_14_conv2_weight = 27399776, /* layer3.14.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_14_conv2_weight = 27399776, /* layer3.14.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_14_conv2_bias = 27989600, /* layer3.14.conv2.bias [256] -> vector */
   W_layer3_14_conv3_weight = 27989856, /* layer3.14.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_14_conv3_bias = 28252000, /* layer3.14.conv3.bias [1024] -> vector */
@@ -792,7 +967,7 @@ enum {
   W_layer3_14_se_fc2_bias = 28777568, /* layer3.14.se.fc2.bias [1024] -> vector */
   W_layer3_15_conv1_weight = 28778592, /* layer3.15.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_15_conv1_bias = 29040736, /* layer3.15.conv1.bias [256] -> vector */
-  W_layer3_15_conv2_weight = 29040992, /* layer3.15.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_15_conv2_weight = 29040992, /* layer3.15.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_15_conv2_bias = 29630816, /* layer3.15.conv2.bias [256] -> vector */
   W_layer3_15_conv3_weight = 29631072, /* layer3.15.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_15_conv3_bias = 29893216, /* layer3.15.conv3.bias [1024] -> vector */
@@ -802,7 +977,7 @@ enum {
   W_layer3_15_se_fc2_bias = 30418784, /* layer3.15.se.fc2.bias [1024] -> vector */
   W_layer3_16_conv1_weight = 30419808, /* layer3.16.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_16_conv1_bias = 30681952, /* layer3.16.conv1.bias [256] -> vector */
-  W_layer3_16_conv2_weight = 30682208, /* layer3.16.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_16_conv2_weight = 30682208, /* layer3.16.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_16_conv2_bias = 31272032, /* layer3.16.conv2.bias [256] -> vector */
   W_layer3_16_conv3_weight = 31272288, /* layer3.16.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_16_conv3_bias = 31534432, /* layer3.16.conv3.bias [1024] -> vector */
@@ -812,7 +987,7 @@ enum {
   W_layer3_16_se_fc2_bias = 32060000, /* layer3.16.se.fc2.bias [1024] -> vector */
   W_layer3_17_conv1_weight = 32061024, /* layer3.17.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_17_conv1_bias = 32323168, /* layer3.17.conv1.bias [256] -> vector */
-  W_layer3_17_conv2_weight = 32323424, /* layer3.17.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_17_conv2_weight = 32323424, /* layer3.17.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_17_conv2_bias = 32913248, /* layer3.17.conv2.bias [256] -> vector */
   W_layer3_17_conv3_weight = 32913504, /* layer3.17.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_17_conv3_bias = 33175648, /* layer3.17.conv3.bias [1024] -> vector */
@@ -822,7 +997,7 @@ enum {
   W_layer3_17_se_fc2_bias = 33701216, /* layer3.17.se.fc2.bias [1024] -> vector */
   W_layer3_18_conv1_weight = 33702240, /* layer3.18.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_18_conv1_bias = 33964384, /* layer3.18.conv1.bias [256] -> vector */
-  W_layer3_18_conv2_weight = 33964640, /* layer3.18.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_18_conv2_weight = 33964640, /* layer3.18.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_18_conv2_bias = 34554464, /* layer3.18.conv2.bias [256] -> vector */
   W_layer3_18_conv3_weight = 34554720, /* layer3.18.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_18_conv3_bias = 34816864, /* layer3.18.conv3.bias [1024] -> vector */
@@ -832,7 +1007,7 @@ enum {
   W_layer3_18_se_fc2_bias = 35342432, /* layer3.18.se.fc2.bias [1024] -> vector */
   W_layer3_19_conv1_weight = 35343456, /* layer3.19.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_19_conv1_bias = 35605600, /* layer3.19.conv1.bias [256] -> vector */
-  W_layer3_19_conv2_weight = 35605856, /* layer3.19.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_19_conv2_weight = 35605856, /* layer3.19.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_19_conv2_bias = 36195680, /* layer3.19.conv2.bias [256] -> vector */
   W_layer3_19_conv3_weight = 36195936, /* layer3.19.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_19_conv3_bias = 36458080, /* layer3.19.conv3.bias [1024] -> vector */
@@ -842,7 +1017,7 @@ enum {
   W_layer3_19_se_fc2_bias = 36983648, /* layer3.19.se.fc2.bias [1024] -> vector */
   W_layer3_20_conv1_weight = 36984672, /* layer3.20.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_20_conv1_bias = 37246816, /* layer3.20.conv1.bias [256] -> vector */
-  W_layer3_20_conv2_weight = 37247072, /* layer3.20.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_20_conv2_weight = 37247072, /* layer3.20.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_20_conv2_bias = 37836896, /* layer3.20.conv2.bias [256] -> vector */
   W_layer3_20_conv3_weight = 37837152, /* layer3.20.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_20_conv3_bias = 38099296, /* layer3.20.conv3.bias [1024] -> vector */
@@ -852,7 +1027,7 @@ enum {
   W_layer3_20_se_fc2_bias = 38624864, /* layer3.20.se.fc2.bias [1024] -> vector */
   W_layer3_21_conv1_weight = 38625888, /* layer3.21.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_21_conv1_bias = 38888032, /* layer3.21.conv1.bias [256] -> vector */
-  W_layer3_21_conv2_weight = 38888288, /* layer3.21.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_21_conv2_weight = 38888288, /* layer3.21.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_21_conv2_bias = 39478112, /* layer3.21.conv2.bias [256] -> vector */
   W_layer3_21_conv3_weight = 39478368, /* layer3.21.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_21_conv3_bias = 39740512, /* layer3.21.conv3.bias [1024] -> vector */
@@ -862,7 +1037,7 @@ enum {
   W_layer3_21_se_fc2_bias = 40266080, /* layer3.21.se.fc2.bias [1024] -> vector */
   W_layer3_22_conv1_weight = 40267104, /* layer3.22.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_22_conv1_bias = 40529248, /* layer3.22.conv1.bias [256] -> vector */
-  W_layer3_22_conv2_weight = 40529504, /* layer3.22.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_22_conv2_weight = 40529504, /* layer3.22.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_22_conv2_bias = 41119328, /* layer3.22.conv2.bias [256] -> vector */
   W_layer3_22_conv3_weight = 41119584, /* layer3.22.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_22_conv3_bias = 41381728, /* layer3.22.conv3.bias [1024] -> vector */
@@ -872,7 +1047,7 @@ enum {
   W_layer3_22_se_fc2_bias = 41907296, /* layer3.22.se.fc2.bias [1024] -> vector */
   W_layer3_23_conv1_weight = 41908320, /* layer3.23.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_23_conv1_bias = 42170464, /* layer3.23.conv1.bias [256] -> vector */
-  W_layer3_23_conv2_weight = 42170720, /* layer3.23.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_23_conv2_weight = 42170720, /* layer3.23.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_23_conv2_bias = 42760544, /* layer3.23.conv2.bias [256] -> vector */
   W_layer3_23_conv3_weight = 42760800, /* layer3.23.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_23_conv3_bias = 43022944, /* layer3.23.conv3.bias [1024] -> vector */
@@ -882,7 +1057,7 @@ enum {
   W_layer3_23_se_fc2_bias = 43548512, /* layer3.23.se.fc2.bias [1024] -> vector */
   W_layer3_24_conv1_weight = 43549536, /* layer3.24.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_24_conv1_bias = 43811680, /* layer3.24.conv1.bias [256] -> vector */
-  W_layer3_24_conv2_weight = 43811936, /* layer3.24.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_24_conv2_weight = 43811936, /* layer3.24.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_24_conv2_bias = 44401760, /* layer3.24.conv2.bias [256] -> vector */
   W_layer3_24_conv3_weight = 44402016, /* layer3.24.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_24_conv3_bias = 44664160, /* layer3.24.conv3.bias [1024] -> vector */
@@ -892,7 +1067,7 @@ enum {
   W_layer3_24_se_fc2_bias = 45189728, /* layer3.24.se.fc2.bias [1024] -> vector */
   W_layer3_25_conv1_weight = 45190752, /* layer3.25.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_25_conv1_bias = 45452896, /* layer3.25.conv1.bias [256] -> vector */
-  W_layer3_25_conv2_weight = 45453152, /* layer3.25.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_25_conv2_weight = 45453152, /* layer3.25.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_25_conv2_bias = 46042976, /* layer3.25.conv2.bias [256] -> vector */
   W_layer3_25_conv3_weight = 46043232, /* layer3.25.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_25_conv3_bias = 46305376, /* layer3.25.conv3.bias [1024] -> vector */
@@ -902,7 +1077,7 @@ enum {
   W_layer3_25_se_fc2_bias = 46830944, /* layer3.25.se.fc2.bias [1024] -> vector */
   W_layer3_26_conv1_weight = 46831968, /* layer3.26.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_26_conv1_bias = 47094112, /* layer3.26.conv1.bias [256] -> vector */
-  W_layer3_26_conv2_weight = 47094368, /* layer3.26.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_26_conv2_weight = 47094368, /* layer3.26.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_26_conv2_bias = 47684192, /* layer3.26.conv2.bias [256] -> vector */
   W_layer3_26_conv3_weight = 47684448, /* layer3.26.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_26_conv3_bias = 47946592, /* layer3.26.conv3.bias [1024] -> vector */
@@ -912,7 +1087,7 @@ enum {
   W_layer3_26_se_fc2_bias = 48472160, /* layer3.26.se.fc2.bias [1024] -> vector */
   W_layer3_27_conv1_weight = 48473184, /* layer3.27.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_27_conv1_bias = 48735328, /* layer3.27.conv1.bias [256] -> vector */
-  W_layer3_27_conv2_weight = 48735584, /* layer3.27.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_27_conv2_weight = 48735584, /* layer3.27.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_27_conv2_bias = 49325408, /* layer3.27.conv2.bias [256] -> vector */
   W_layer3_27_conv3_weight = 49325664, /* layer3.27.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_27_conv3_bias = 49587808, /* layer3.27.conv3.bias [1024] -> vector */
@@ -922,7 +1097,7 @@ enum {
   W_layer3_27_se_fc2_bias = 50113376, /* layer3.27.se.fc2.bias [1024] -> vector */
   W_layer3_28_conv1_weight = 50114400, /* layer3.28.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_28_conv1_bias = 50376544, /* layer3.28.conv1.bias [256] -> vector */
-  W_layer3_28_conv2_weight = 50376800, /* layer3.28.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_28_conv2_weight = 50376800, /* layer3.28.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_28_conv2_bias = 50966624, /* layer3.28.conv2.bias [256] -> vector */
   W_layer3_28_conv3_weight = 50966880, /* layer3.28.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_28_conv3_bias = 51229024, /* layer3.28.conv3.bias [1024] -> vector */
@@ -932,7 +1107,7 @@ enum {
   W_layer3_28_se_fc2_bias = 51754592, /* layer3.28.se.fc2.bias [1024] -> vector */
   W_layer3_29_conv1_weight = 51755616, /* layer3.29.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_29_conv1_bias = 52017760, /* layer3.29.conv1.bias [256] -> vector */
-  W_layer3_29_conv2_weight = 52018016, /* layer3.29.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_29_conv2_weight = 52018016, /* layer3.29.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_29_conv2_bias = 52607840, /* layer3.29.conv2.bias [256] -> vector */
   W_layer3_29_conv3_weight = 52608096, /* layer3.29.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_29_conv3_bias = 52870240, /* layer3.29.conv3.bias [1024] -> vector */
@@ -942,7 +1117,7 @@ enum {
   W_layer3_29_se_fc2_bias = 53395808, /* layer3.29.se.fc2.bias [1024] -> vector */
   W_layer3_30_conv1_weight = 53396832, /* layer3.30.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_30_conv1_bias = 53658976, /* layer3.30.conv1.bias [256] -> vector */
-  W_layer3_30_conv2_weight = 53659232, /* layer3.30.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_30_conv2_weight = 53659232, /* layer3.30.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_30_conv2_bias = 54249056, /* layer3.30.conv2.bias [256] -> vector */
   W_layer3_30_conv3_weight = 54249312, /* layer3.30.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_30_conv3_bias = 54511456, /* layer3.30.conv3.bias [1024] -> vector */
@@ -952,7 +1127,7 @@ enum {
   W_layer3_30_se_fc2_bias = 55037024, /* layer3.30.se.fc2.bias [1024] -> vector */
   W_layer3_31_conv1_weight = 55038048, /* layer3.31.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_31_conv1_bias = 55300192, /* layer3.31.conv1.bias [256] -> vector */
-  W_layer3_31_conv2_weight = 55300448, /* layer3.31.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_31_conv2_weight = 55300448, /* layer3.31.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_31_conv2_bias = 55890272, /* layer3.31.conv2.bias [256] -> vector */
   W_layer3_31_conv3_weight = 55890528, /* layer3.31.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_31_conv3_bias = 56152672, /* layer3.31.conv3.bias [1024] -> vector */
@@ -962,7 +1137,7 @@ enum {
   W_layer3_31_se_fc2_bias = 56678240, /* layer3.31.se.fc2.bias [1024] -> vector */
   W_layer3_32_conv1_weight = 56679264, /* layer3.32.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_32_conv1_bias = 56941408, /* layer3.32.conv1.bias [256] -> vector */
-  W_layer3_32_conv2_weight = 56941664, /* layer3.32.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_32_conv2_weight = 56941664, /* layer3.32.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_32_conv2_bias = 57531488, /* layer3.32.conv2.bias [256] -> vector */
   W_layer3_32_conv3_weight = 57531744, /* layer3.32.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_32_conv3_bias = 57793888, /* layer3.32.conv3.bias [1024] -> vector */
@@ -972,7 +1147,7 @@ enum {
   W_layer3_32_se_fc2_bias = 58319456, /* layer3.32.se.fc2.bias [1024] -> vector */
   W_layer3_33_conv1_weight = 58320480, /* layer3.33.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_33_conv1_bias = 58582624, /* layer3.33.conv1.bias [256] -> vector */
-  W_layer3_33_conv2_weight = 58582880, /* layer3.33.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_33_conv2_weight = 58582880, /* layer3.33.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_33_conv2_bias = 59172704, /* layer3.33.conv2.bias [256] -> vector */
   W_layer3_33_conv3_weight = 59172960, /* layer3.33.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_33_conv3_bias = 59435104, /* layer3.33.conv3.bias [1024] -> vector */
@@ -982,7 +1157,7 @@ enum {
   W_layer3_33_se_fc2_bias = 59960672, /* layer3.33.se.fc2.bias [1024] -> vector */
   W_layer3_34_conv1_weight = 59961696, /* layer3.34.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_34_conv1_bias = 60223840, /* layer3.34.conv1.bias [256] -> vector */
-  W_layer3_34_conv2_weight = 60224096, /* layer3.34.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_34_conv2_weight = 60224096, /* layer3.34.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_34_conv2_bias = 60813920, /* layer3.34.conv2.bias [256] -> vector */
   W_layer3_34_conv3_weight = 60814176, /* layer3.34.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_34_conv3_bias = 61076320, /* layer3.34.conv3.bias [1024] -> vector */
@@ -992,7 +1167,7 @@ enum {
   W_layer3_34_se_fc2_bias = 61601888, /* layer3.34.se.fc2.bias [1024] -> vector */
   W_layer3_35_conv1_weight = 61602912, /* layer3.35.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
   W_layer3_35_conv1_bias = 61865056, /* layer3.35.conv1.bias [256] -> vector */
-  W_layer3_35_conv2_weight = 61865312, /* layer3.35.conv2.weight [256,256,3,3] -> conv_block kb=64 */
+  W_layer3_35_conv2_weight = 61865312, /* layer3.35.conv2.weight [256,256,3,3] -> conv_block kb=32 */
   W_layer3_35_conv2_bias = 62455136, /* layer3.35.conv2.bias [256] -> vector */
   W_layer3_35_conv3_weight = 62455392, /* layer3.35.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
   W_layer3_35_conv3_bias = 62717536, /* layer3.35.conv3.bias [1024] -> vector */
@@ -1004,7 +1179,7 @@ enum {
   W_layer4_0_downsample_1_bias = 65341280, /* layer4.0.downsample.1.bias [2048] -> vector */
   W_layer4_0_conv1_weight = 65343328, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
   W_layer4_0_conv1_bias = 65867616, /* layer4.0.conv1.bias [512] -> vector */
-  W_layer4_0_conv2_weight = 65868128, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=64 */
+  W_layer4_0_conv2_weight = 65868128, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=16 */
   W_layer4_0_conv2_bias = 68227424, /* layer4.0.conv2.bias [512] -> vector */
   W_layer4_0_conv3_weight = 68227936, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_0_conv3_bias = 69276512, /* layer4.0.conv3.bias [2048] -> vector */
@@ -1014,7 +1189,7 @@ enum {
   W_layer4_0_se_fc2_bias = 71376224, /* layer4.0.se.fc2.bias [2048] -> vector */
   W_layer4_1_conv1_weight = 71378272, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
   W_layer4_1_conv1_bias = 72426848, /* layer4.1.conv1.bias [512] -> vector */
-  W_layer4_1_conv2_weight = 72427360, /* layer4.1.conv2.weight [512,512,3,3] -> conv_block kb=64 */
+  W_layer4_1_conv2_weight = 72427360, /* layer4.1.conv2.weight [512,512,3,3] -> conv_block kb=16 */
   W_layer4_1_conv2_bias = 74786656, /* layer4.1.conv2.bias [512] -> vector */
   W_layer4_1_conv3_weight = 74787168, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_1_conv3_bias = 75835744, /* layer4.1.conv3.bias [2048] -> vector */
@@ -1024,7 +1199,7 @@ enum {
   W_layer4_1_se_fc2_bias = 77935456, /* layer4.1.se.fc2.bias [2048] -> vector */
   W_layer4_2_conv1_weight = 77937504, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
   W_layer4_2_conv1_bias = 78986080, /* layer4.2.conv1.bias [512] -> vector */
-  W_layer4_2_conv2_weight = 78986592, /* layer4.2.conv2.weight [512,512,3,3] -> conv_block kb=64 */
+  W_layer4_2_conv2_weight = 78986592, /* layer4.2.conv2.weight [512,512,3,3] -> conv_block kb=16 */
   W_layer4_2_conv2_bias = 81345888, /* layer4.2.conv2.bias [512] -> vector */
   W_layer4_2_conv3_weight = 81346400, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_2_conv3_bias = 82394976, /* layer4.2.conv3.bias [2048] -> vector */
@@ -1257,219 +1432,269 @@ enum {
 /* ---- kernels specialised to this model's shapes ---- */
 
 /* conv [1,256,256,3] -> [1,128,128,32] */
-static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
-static void k_conv3x3s1x1p1x1_n1_128x128x32_128x128x32_kb32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_128x128x32_128x128x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 128, 128, 32, 128, 128, 32, 3, 3, 1, 1, 1, 1, 32, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 32, 128, 128, 32, 3, 3, 1, 1, 1, 1, 32, 14, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,64] */
-static void k_conv3x3s1x1p1x1_n1_128x128x32_128x128x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_128x128x32_128x128x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 128, 128, 32, 128, 128, 64, 3, 3, 1, 1, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 32, 128, 128, 64, 3, 3, 1, 1, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,64] -> [1,64,64,64] */
-static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
-static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
-static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
-static void k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 3, 3, 1, 1, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 3, 3, 1, 1, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* se_add [1,64,64,256] -> [1,64,64,256] */
-static void k_se_add_n1_64x64x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_64x64x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 4096, 256, 64, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 4096, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,64] */
-static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,64,64,256] -> [1,32,32,256] */
-static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, float *restrict out)
+static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_avgpool(in, out, 1, 64, 64, 256, 32, 32, 2, 2, 2, 2, 0, 0);
 }
 
 /* conv [1,32,32,256] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
-static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
-static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
-static void k_se_add_n1_32x32x512_m128_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_32x32x512_m128_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 1024, 512, 128, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
-static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
-static void k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 128, 32, 32, 128, 3, 3, 1, 1, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 128, 3, 3, 1, 1, 1, 1, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,32,32,512] -> [1,16,16,512] */
-static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, float *restrict out)
+static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_avgpool(in, out, 1, 32, 32, 512, 16, 16, 2, 2, 2, 2, 0, 0);
 }
 
 /* conv [1,16,16,512] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
-static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
-static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
-static void k_se_add_n1_16x16x1024_m256_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_16x16x1024_m256_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 256, 1024, 256, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 256, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
-static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
-static void k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 256, 16, 16, 256, 3, 3, 1, 1, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 256, 3, 3, 1, 1, 1, 1, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,16,16,1024] -> [1,8,8,1024] */
-static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, float *restrict out)
+static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_avgpool(in, out, 1, 16, 16, 1024, 8, 8, 2, 2, 2, 2, 0, 0);
 }
 
 /* conv [1,8,8,1024] -> [1,8,8,2048] */
-static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
-static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
-static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,2048] */
-static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_NONE);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
-static void k_se_add_n1_8x8x2048_m512_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch)
+static void k_se_add_n1_8x8x2048_m512_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add(x, sc, w1, b1, w2, b2, out, scratch, 1, 64, 2048, 512, RSC_ACT_RELU);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 64, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
-static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
-static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 64, RSC_ACT_RELU);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
-static void k_global_avgpool_n1_8x8x2048(const float *restrict in, float *restrict out)
+static void k_global_avgpool_n1_8x8x2048(const float *restrict in, float *restrict out, int part, int parts)
 {
+  (void)parts;
+  if (part != 0)
+    return;
   rsc_global_avgpool(in, out, 1, 64, 2048);
 }
 
 /* dense [1,1,1,2048] -> [1,1,1,1000] */
-static void k_dense_n1_2048_1000_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out)
+static void k_dense_n1_2048_1000_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_dense(in, w, b, out, 1, 2048, 1000, RSC_ACT_NONE);
+  rsc_dense_part(in, w, b, out, 1, 2048, 1000, RSC_ACT_NONE, part, parts);
 }
+
+/* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
+#if !defined(RS152_NO_THREADS) && !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
+#define RS152_HAVE_THREADS 1
+#include <stdatomic.h>
+#include <threads.h>
+#else
+#define RS152_HAVE_THREADS 0
+#endif
+
+#if RS152_HAVE_THREADS
+typedef struct rs152_team {
+  thrd_t thr[RS152_MAX_THREADS];
+  struct rs152_model *self[RS152_MAX_THREADS]; /* worker i's argument: &self[i] */
+  mtx_t mu; /* parks idle workers */
+  cnd_t cv;
+  atomic_uint gen;     /* bumped once per run */
+  atomic_int stop;     /* set by close / set_threads */
+  atomic_int done;     /* workers finished with this run */
+  atomic_int arrived;  /* layer barrier: threads arrived */
+  atomic_uint phase;   /* layer barrier: generation */
+  const float *input; /* this run's arguments */
+  float *output;
+} rs152_team;
+#endif
 
 struct rs152_model {
   float *weights; /* RS152_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RS152_ARENA_BYTES, 64-byte aligned */
+  int threads;    /* team size, the caller included; 1 after open */
+#if RS152_HAVE_THREADS
+  rs152_team team;
+#endif
 };
+
+static void rs152_stop_team(rs152_model *m);
+static void rs152_sync(rs152_model *m);
+
+/* The team's barrier as the runtime's kernels call it (rsc_se_add_part). */
+static void rsc_team_sync(void *m)
+{
+  rs152_sync(m);
+}
 
 static uint64_t rs152_le64(const unsigned char *p)
 {
@@ -1508,6 +1733,31 @@ static uint64_t rs152_checksum(const unsigned char *p, size_t n)
   return h;
 }
 
+/* The instruction set this file was compiled for (the compiler's flags decide
+ * which kernel variant of rsc_kernels.h is in the binary), and whether the CPU
+ * running it has it: open fails cleanly instead of dying on an illegal
+ * instruction in the first run. */
+#if defined(__AVX512F__)
+#define RS152_ISA "avx512f"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define RS152_ISA "avx2+fma"
+#else
+#define RS152_ISA "generic"
+#endif
+
+static int rs152_cpu_ok(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+#if defined(__AVX512F__)
+  return __builtin_cpu_supports("avx512f") != 0;
+#elif defined(__AVX2__) && defined(__FMA__)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#endif
+  return 1;
+}
+
 static void *rs152_alloc64(size_t bytes)
 {
   /* aligned_alloc wants a multiple of the alignment. */
@@ -1528,6 +1778,8 @@ const char *rs152_strerror(int code)
   case RS152_ERR_TRUNCATED: return "weights file is truncated";
   case RS152_ERR_SIZE: return "weights file has the wrong size for this model";
   case RS152_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
+  case RS152_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
+  case RS152_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" RS152_ISA ")";
   default: return "unknown error code";
   }
 }
@@ -1536,9 +1788,24 @@ void rs152_close(rs152_model *m)
 {
   if (!m)
     return;
+  rs152_stop_team(m);
   free(m->weights);
   free(m->arena);
   free(m);
+}
+
+/* The 64-byte header against this model; OK or the first mismatch. */
+static int rs152_check_header(const unsigned char *h)
+{
+  if (memcmp(h, "RSCWGHT", 8) != 0)
+    return RS152_ERR_MAGIC;
+  if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
+    return RS152_ERR_VERSION;
+  if (rs152_le64(h + 16) != UINT64_C(0xfec7ceac1b444091))
+    return RS152_ERR_MODEL;
+  if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
+    return RS152_ERR_SIZE;
+  return RS152_OK;
 }
 
 static int rs152_read_weights(FILE *f, float *dst)
@@ -1546,14 +1813,9 @@ static int rs152_read_weights(FILE *f, float *dst)
   unsigned char h[64];
   if (fread(h, 1, sizeof h, f) != sizeof h)
     return ferror(f) ? RS152_ERR_READ : RS152_ERR_MAGIC;
-  if (memcmp(h, "RSCWGHT", 8) != 0)
-    return RS152_ERR_MAGIC;
-  if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
-    return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0x8c9c7b87a770187b))
-    return RS152_ERR_MODEL;
-  if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
-    return RS152_ERR_SIZE;
+  int hrc = rs152_check_header(h);
+  if (hrc != RS152_OK)
+    return hrc;
   size_t got = fread(dst, 1, RS152_WEIGHT_BYTES, f);
   if (got != (size_t)RS152_WEIGHT_BYTES)
     return ferror(f) ? RS152_ERR_READ : RS152_ERR_TRUNCATED;
@@ -1569,9 +1831,12 @@ int rs152_open(rs152_model **model, const char *weights_path)
   if (!model || !weights_path)
     return RS152_ERR_ARG;
   *model = NULL;
+  if (!rs152_cpu_ok())
+    return RS152_ERR_CPU;
   rs152_model *m = calloc(1, sizeof *m);
   if (!m)
     return RS152_ERR_NOMEM;
+  m->threads = 1;
   m->weights = rs152_alloc64(RS152_WEIGHT_BYTES);
   m->arena = rs152_alloc64(RS152_ARENA_BYTES);
   if (!m->weights || !m->arena) {
@@ -1593,448 +1858,1264 @@ int rs152_open(rs152_model **model, const char *weights_path)
   return RS152_OK;
 }
 
-int rs152_run(rs152_model *m, const float *input, float *output)
+/* Build with -DRS152_TRACE=fn, fn(const char *name, const float *out,
+ * size_t n), to see every layer's output once the whole team has made it (rsc
+ * --verify does, to compare layer by layer). Without it the hook is no code. */
+#ifdef RS152_TRACE
+#define RS152_TRACE_LAYER(name, out, n) \
+  do { \
+    if (part == 0) \
+      RS152_TRACE(name, out, n); \
+  } while (0)
+#else
+#define RS152_TRACE_LAYER(name, out, n) ((void)0)
+#endif
+
+/* The layers, run by every thread of the team: thread `part` of `parts`
+ * does its share of each layer, then waits for the others. */
+static void rs152_body(rs152_model *m, const float *input, float *output, int part, int parts)
 {
-  if (!m || !input || !output)
-    return RS152_ERR_ARG;
   float *const a = m->arena;
   const float *const w = m->weights;
   (void)a;
   (void)w;
+  (void)rsc_team_sync; /* used by SE layers only */
   /* conv1.0: conv 3x3/2 +relu [1,256,256,3] -> [1,128,128,32] */
-  k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0);
+  k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("conv1.0", a + A_conv1_0, 524288);
   /* conv1.3: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,32] */
-  k_conv3x3s1x1p1x1_n1_128x128x32_128x128x32_kb32_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3);
+  k_conv3x3s1x1p1x1_n1_128x128x32_128x128x32_kb32_np14_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("conv1.3", a + A_conv1_3, 524288);
   /* conv1.6: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,64] */
-  k_conv3x3s1x1p1x1_n1_128x128x32_128x128x64_kb64_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6);
+  k_conv3x3s1x1p1x1_n1_128x128x32_128x128x64_kb64_np6_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("conv1.6", a + A_conv1_6, 1048576);
   /* maxpool.0: conv 3x3/2 +relu [1,128,128,64] -> [1,64,64,64] */
-  k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0);
+  k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 262144);
   /* layer1.0.downsample.1: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.0.downsample.1", a + A_layer1_0_downsample_1, 1048576);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 262144);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2);
+  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 262144);
   /* layer1.0.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 1048576);
   /* layer1.0.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH);
+  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 1048576);
   /* layer1.1.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,64] */
-  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1);
+  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 262144);
   /* layer1.1.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2);
+  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 262144);
   /* layer1.1.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 1048576);
   /* layer1.1.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH);
+  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 1048576);
   /* layer1.2.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,64] */
-  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1);
+  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 262144);
   /* layer1.2.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2);
+  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 262144);
   /* layer1.2.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 1048576);
   /* layer1.2.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH);
+  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer1.2.se", a + A_layer1_2_se, 1048576);
   /* layer2.0.downsample.0: avgpool 2x2/2 [1,64,64,256] -> [1,32,32,256] */
-  k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(a + A_layer1_2_se, a + A_layer2_0_downsample_0);
+  k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(a + A_layer1_2_se, a + A_layer2_0_downsample_0, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 262144);
   /* layer2.0.downsample.1: conv 1x1/1 [1,32,32,256] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 524288);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,128] */
-  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1);
+  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 524288);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,64,64,128] -> [1,32,32,128] */
-  k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2);
+  k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 131072);
   /* layer2.0.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 524288);
   /* layer2.0.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 524288);
   /* layer2.1.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 131072);
   /* layer2.1.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 131072);
   /* layer2.1.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 524288);
   /* layer2.1.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 524288);
   /* layer2.2.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 131072);
   /* layer2.2.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 131072);
   /* layer2.2.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 524288);
   /* layer2.2.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 524288);
   /* layer2.3.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 131072);
   /* layer2.3.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 131072);
   /* layer2.3.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 524288);
   /* layer2.3.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 524288);
   /* layer2.4.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.4.conv1", a + A_layer2_4_conv1, 131072);
   /* layer2.4.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.4.conv2", a + A_layer2_4_conv2, 131072);
   /* layer2.4.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.4.conv3", a + A_layer2_4_conv3, 524288);
   /* layer2.4.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_4_conv3, a + A_layer2_3_se, w + W_layer2_4_se_fc1_weight, w + W_layer2_4_se_fc1_bias, w + W_layer2_4_se_fc2_weight, w + W_layer2_4_se_fc2_bias, a + A_layer2_4_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_4_conv3, a + A_layer2_3_se, w + W_layer2_4_se_fc1_weight, w + W_layer2_4_se_fc1_bias, w + W_layer2_4_se_fc2_weight, w + W_layer2_4_se_fc2_bias, a + A_layer2_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.4.se", a + A_layer2_4_se, 524288);
   /* layer2.5.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.5.conv1", a + A_layer2_5_conv1, 131072);
   /* layer2.5.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.5.conv2", a + A_layer2_5_conv2, 131072);
   /* layer2.5.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.5.conv3", a + A_layer2_5_conv3, 524288);
   /* layer2.5.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_5_conv3, a + A_layer2_4_se, w + W_layer2_5_se_fc1_weight, w + W_layer2_5_se_fc1_bias, w + W_layer2_5_se_fc2_weight, w + W_layer2_5_se_fc2_bias, a + A_layer2_5_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_5_conv3, a + A_layer2_4_se, w + W_layer2_5_se_fc1_weight, w + W_layer2_5_se_fc1_bias, w + W_layer2_5_se_fc2_weight, w + W_layer2_5_se_fc2_bias, a + A_layer2_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.5.se", a + A_layer2_5_se, 524288);
   /* layer2.6.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.6.conv1", a + A_layer2_6_conv1, 131072);
   /* layer2.6.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.6.conv2", a + A_layer2_6_conv2, 131072);
   /* layer2.6.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.6.conv3", a + A_layer2_6_conv3, 524288);
   /* layer2.6.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_6_conv3, a + A_layer2_5_se, w + W_layer2_6_se_fc1_weight, w + W_layer2_6_se_fc1_bias, w + W_layer2_6_se_fc2_weight, w + W_layer2_6_se_fc2_bias, a + A_layer2_6_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_6_conv3, a + A_layer2_5_se, w + W_layer2_6_se_fc1_weight, w + W_layer2_6_se_fc1_bias, w + W_layer2_6_se_fc2_weight, w + W_layer2_6_se_fc2_bias, a + A_layer2_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.6.se", a + A_layer2_6_se, 524288);
   /* layer2.7.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.7.conv1", a + A_layer2_7_conv1, 131072);
   /* layer2.7.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2);
+  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.7.conv2", a + A_layer2_7_conv2, 131072);
   /* layer2.7.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_none(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.7.conv3", a + A_layer2_7_conv3, 524288);
   /* layer2.7.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_7_conv3, a + A_layer2_6_se, w + W_layer2_7_se_fc1_weight, w + W_layer2_7_se_fc1_bias, w + W_layer2_7_se_fc2_weight, w + W_layer2_7_se_fc2_bias, a + A_layer2_7_se, a + A_SCRATCH);
+  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_7_conv3, a + A_layer2_6_se, w + W_layer2_7_se_fc1_weight, w + W_layer2_7_se_fc1_bias, w + W_layer2_7_se_fc2_weight, w + W_layer2_7_se_fc2_bias, a + A_layer2_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer2.7.se", a + A_layer2_7_se, 524288);
   /* layer3.0.downsample.0: avgpool 2x2/2 [1,32,32,512] -> [1,16,16,512] */
-  k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(a + A_layer2_7_se, a + A_layer3_0_downsample_0);
+  k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(a + A_layer2_7_se, a + A_layer3_0_downsample_0, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 131072);
   /* layer3.0.downsample.1: conv 1x1/1 [1,16,16,512] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 262144);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,256] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 262144);
   /* layer3.0.conv2: conv 3x3/2 +relu [1,32,32,256] -> [1,16,16,256] */
-  k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2);
+  k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb32_np8_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 65536);
   /* layer3.0.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 262144);
   /* layer3.0.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 262144);
   /* layer3.1.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 65536);
   /* layer3.1.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 65536);
   /* layer3.1.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 262144);
   /* layer3.1.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 262144);
   /* layer3.2.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 65536);
   /* layer3.2.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 65536);
   /* layer3.2.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 262144);
   /* layer3.2.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 262144);
   /* layer3.3.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 65536);
   /* layer3.3.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 65536);
   /* layer3.3.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 262144);
   /* layer3.3.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 262144);
   /* layer3.4.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 65536);
   /* layer3.4.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 65536);
   /* layer3.4.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 262144);
   /* layer3.4.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 262144);
   /* layer3.5.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 65536);
   /* layer3.5.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 65536);
   /* layer3.5.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 262144);
   /* layer3.5.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 262144);
   /* layer3.6.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.6.conv1", a + A_layer3_6_conv1, 65536);
   /* layer3.6.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_6_conv1, w + W_layer3_6_conv2_weight, w + W_layer3_6_conv2_bias, a + A_layer3_6_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_6_conv1, w + W_layer3_6_conv2_weight, w + W_layer3_6_conv2_bias, a + A_layer3_6_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.6.conv2", a + A_layer3_6_conv2, 65536);
   /* layer3.6.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.6.conv3", a + A_layer3_6_conv3, 262144);
   /* layer3.6.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_6_conv3, a + A_layer3_5_se, w + W_layer3_6_se_fc1_weight, w + W_layer3_6_se_fc1_bias, w + W_layer3_6_se_fc2_weight, w + W_layer3_6_se_fc2_bias, a + A_layer3_6_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_6_conv3, a + A_layer3_5_se, w + W_layer3_6_se_fc1_weight, w + W_layer3_6_se_fc1_bias, w + W_layer3_6_se_fc2_weight, w + W_layer3_6_se_fc2_bias, a + A_layer3_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.6.se", a + A_layer3_6_se, 262144);
   /* layer3.7.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.7.conv1", a + A_layer3_7_conv1, 65536);
   /* layer3.7.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_7_conv1, w + W_layer3_7_conv2_weight, w + W_layer3_7_conv2_bias, a + A_layer3_7_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_7_conv1, w + W_layer3_7_conv2_weight, w + W_layer3_7_conv2_bias, a + A_layer3_7_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.7.conv2", a + A_layer3_7_conv2, 65536);
   /* layer3.7.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.7.conv3", a + A_layer3_7_conv3, 262144);
   /* layer3.7.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_7_conv3, a + A_layer3_6_se, w + W_layer3_7_se_fc1_weight, w + W_layer3_7_se_fc1_bias, w + W_layer3_7_se_fc2_weight, w + W_layer3_7_se_fc2_bias, a + A_layer3_7_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_7_conv3, a + A_layer3_6_se, w + W_layer3_7_se_fc1_weight, w + W_layer3_7_se_fc1_bias, w + W_layer3_7_se_fc2_weight, w + W_layer3_7_se_fc2_bias, a + A_layer3_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.7.se", a + A_layer3_7_se, 262144);
   /* layer3.8.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.8.conv1", a + A_layer3_8_conv1, 65536);
   /* layer3.8.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_8_conv1, w + W_layer3_8_conv2_weight, w + W_layer3_8_conv2_bias, a + A_layer3_8_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_8_conv1, w + W_layer3_8_conv2_weight, w + W_layer3_8_conv2_bias, a + A_layer3_8_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.8.conv2", a + A_layer3_8_conv2, 65536);
   /* layer3.8.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.8.conv3", a + A_layer3_8_conv3, 262144);
   /* layer3.8.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_8_conv3, a + A_layer3_7_se, w + W_layer3_8_se_fc1_weight, w + W_layer3_8_se_fc1_bias, w + W_layer3_8_se_fc2_weight, w + W_layer3_8_se_fc2_bias, a + A_layer3_8_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_8_conv3, a + A_layer3_7_se, w + W_layer3_8_se_fc1_weight, w + W_layer3_8_se_fc1_bias, w + W_layer3_8_se_fc2_weight, w + W_layer3_8_se_fc2_bias, a + A_layer3_8_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.8.se", a + A_layer3_8_se, 262144);
   /* layer3.9.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.9.conv1", a + A_layer3_9_conv1, 65536);
   /* layer3.9.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_9_conv1, w + W_layer3_9_conv2_weight, w + W_layer3_9_conv2_bias, a + A_layer3_9_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_9_conv1, w + W_layer3_9_conv2_weight, w + W_layer3_9_conv2_bias, a + A_layer3_9_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.9.conv2", a + A_layer3_9_conv2, 65536);
   /* layer3.9.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.9.conv3", a + A_layer3_9_conv3, 262144);
   /* layer3.9.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_9_conv3, a + A_layer3_8_se, w + W_layer3_9_se_fc1_weight, w + W_layer3_9_se_fc1_bias, w + W_layer3_9_se_fc2_weight, w + W_layer3_9_se_fc2_bias, a + A_layer3_9_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_9_conv3, a + A_layer3_8_se, w + W_layer3_9_se_fc1_weight, w + W_layer3_9_se_fc1_bias, w + W_layer3_9_se_fc2_weight, w + W_layer3_9_se_fc2_bias, a + A_layer3_9_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.9.se", a + A_layer3_9_se, 262144);
   /* layer3.10.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.10.conv1", a + A_layer3_10_conv1, 65536);
   /* layer3.10.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_10_conv1, w + W_layer3_10_conv2_weight, w + W_layer3_10_conv2_bias, a + A_layer3_10_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_10_conv1, w + W_layer3_10_conv2_weight, w + W_layer3_10_conv2_bias, a + A_layer3_10_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.10.conv2", a + A_layer3_10_conv2, 65536);
   /* layer3.10.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.10.conv3", a + A_layer3_10_conv3, 262144);
   /* layer3.10.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_10_conv3, a + A_layer3_9_se, w + W_layer3_10_se_fc1_weight, w + W_layer3_10_se_fc1_bias, w + W_layer3_10_se_fc2_weight, w + W_layer3_10_se_fc2_bias, a + A_layer3_10_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_10_conv3, a + A_layer3_9_se, w + W_layer3_10_se_fc1_weight, w + W_layer3_10_se_fc1_bias, w + W_layer3_10_se_fc2_weight, w + W_layer3_10_se_fc2_bias, a + A_layer3_10_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.10.se", a + A_layer3_10_se, 262144);
   /* layer3.11.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.11.conv1", a + A_layer3_11_conv1, 65536);
   /* layer3.11.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_11_conv1, w + W_layer3_11_conv2_weight, w + W_layer3_11_conv2_bias, a + A_layer3_11_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_11_conv1, w + W_layer3_11_conv2_weight, w + W_layer3_11_conv2_bias, a + A_layer3_11_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.11.conv2", a + A_layer3_11_conv2, 65536);
   /* layer3.11.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.11.conv3", a + A_layer3_11_conv3, 262144);
   /* layer3.11.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_11_conv3, a + A_layer3_10_se, w + W_layer3_11_se_fc1_weight, w + W_layer3_11_se_fc1_bias, w + W_layer3_11_se_fc2_weight, w + W_layer3_11_se_fc2_bias, a + A_layer3_11_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_11_conv3, a + A_layer3_10_se, w + W_layer3_11_se_fc1_weight, w + W_layer3_11_se_fc1_bias, w + W_layer3_11_se_fc2_weight, w + W_layer3_11_se_fc2_bias, a + A_layer3_11_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.11.se", a + A_layer3_11_se, 262144);
   /* layer3.12.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.12.conv1", a + A_layer3_12_conv1, 65536);
   /* layer3.12.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_12_conv1, w + W_layer3_12_conv2_weight, w + W_layer3_12_conv2_bias, a + A_layer3_12_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_12_conv1, w + W_layer3_12_conv2_weight, w + W_layer3_12_conv2_bias, a + A_layer3_12_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.12.conv2", a + A_layer3_12_conv2, 65536);
   /* layer3.12.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.12.conv3", a + A_layer3_12_conv3, 262144);
   /* layer3.12.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_12_conv3, a + A_layer3_11_se, w + W_layer3_12_se_fc1_weight, w + W_layer3_12_se_fc1_bias, w + W_layer3_12_se_fc2_weight, w + W_layer3_12_se_fc2_bias, a + A_layer3_12_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_12_conv3, a + A_layer3_11_se, w + W_layer3_12_se_fc1_weight, w + W_layer3_12_se_fc1_bias, w + W_layer3_12_se_fc2_weight, w + W_layer3_12_se_fc2_bias, a + A_layer3_12_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.12.se", a + A_layer3_12_se, 262144);
   /* layer3.13.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.13.conv1", a + A_layer3_13_conv1, 65536);
   /* layer3.13.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_13_conv1, w + W_layer3_13_conv2_weight, w + W_layer3_13_conv2_bias, a + A_layer3_13_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_13_conv1, w + W_layer3_13_conv2_weight, w + W_layer3_13_conv2_bias, a + A_layer3_13_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.13.conv2", a + A_layer3_13_conv2, 65536);
   /* layer3.13.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.13.conv3", a + A_layer3_13_conv3, 262144);
   /* layer3.13.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_13_conv3, a + A_layer3_12_se, w + W_layer3_13_se_fc1_weight, w + W_layer3_13_se_fc1_bias, w + W_layer3_13_se_fc2_weight, w + W_layer3_13_se_fc2_bias, a + A_layer3_13_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_13_conv3, a + A_layer3_12_se, w + W_layer3_13_se_fc1_weight, w + W_layer3_13_se_fc1_bias, w + W_layer3_13_se_fc2_weight, w + W_layer3_13_se_fc2_bias, a + A_layer3_13_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.13.se", a + A_layer3_13_se, 262144);
   /* layer3.14.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.14.conv1", a + A_layer3_14_conv1, 65536);
   /* layer3.14.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_14_conv1, w + W_layer3_14_conv2_weight, w + W_layer3_14_conv2_bias, a + A_layer3_14_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_14_conv1, w + W_layer3_14_conv2_weight, w + W_layer3_14_conv2_bias, a + A_layer3_14_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.14.conv2", a + A_layer3_14_conv2, 65536);
   /* layer3.14.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.14.conv3", a + A_layer3_14_conv3, 262144);
   /* layer3.14.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_14_conv3, a + A_layer3_13_se, w + W_layer3_14_se_fc1_weight, w + W_layer3_14_se_fc1_bias, w + W_layer3_14_se_fc2_weight, w + W_layer3_14_se_fc2_bias, a + A_layer3_14_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_14_conv3, a + A_layer3_13_se, w + W_layer3_14_se_fc1_weight, w + W_layer3_14_se_fc1_bias, w + W_layer3_14_se_fc2_weight, w + W_layer3_14_se_fc2_bias, a + A_layer3_14_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.14.se", a + A_layer3_14_se, 262144);
   /* layer3.15.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.15.conv1", a + A_layer3_15_conv1, 65536);
   /* layer3.15.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_15_conv1, w + W_layer3_15_conv2_weight, w + W_layer3_15_conv2_bias, a + A_layer3_15_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_15_conv1, w + W_layer3_15_conv2_weight, w + W_layer3_15_conv2_bias, a + A_layer3_15_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.15.conv2", a + A_layer3_15_conv2, 65536);
   /* layer3.15.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.15.conv3", a + A_layer3_15_conv3, 262144);
   /* layer3.15.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_15_conv3, a + A_layer3_14_se, w + W_layer3_15_se_fc1_weight, w + W_layer3_15_se_fc1_bias, w + W_layer3_15_se_fc2_weight, w + W_layer3_15_se_fc2_bias, a + A_layer3_15_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_15_conv3, a + A_layer3_14_se, w + W_layer3_15_se_fc1_weight, w + W_layer3_15_se_fc1_bias, w + W_layer3_15_se_fc2_weight, w + W_layer3_15_se_fc2_bias, a + A_layer3_15_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.15.se", a + A_layer3_15_se, 262144);
   /* layer3.16.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.16.conv1", a + A_layer3_16_conv1, 65536);
   /* layer3.16.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_16_conv1, w + W_layer3_16_conv2_weight, w + W_layer3_16_conv2_bias, a + A_layer3_16_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_16_conv1, w + W_layer3_16_conv2_weight, w + W_layer3_16_conv2_bias, a + A_layer3_16_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.16.conv2", a + A_layer3_16_conv2, 65536);
   /* layer3.16.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.16.conv3", a + A_layer3_16_conv3, 262144);
   /* layer3.16.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_16_conv3, a + A_layer3_15_se, w + W_layer3_16_se_fc1_weight, w + W_layer3_16_se_fc1_bias, w + W_layer3_16_se_fc2_weight, w + W_layer3_16_se_fc2_bias, a + A_layer3_16_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_16_conv3, a + A_layer3_15_se, w + W_layer3_16_se_fc1_weight, w + W_layer3_16_se_fc1_bias, w + W_layer3_16_se_fc2_weight, w + W_layer3_16_se_fc2_bias, a + A_layer3_16_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.16.se", a + A_layer3_16_se, 262144);
   /* layer3.17.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.17.conv1", a + A_layer3_17_conv1, 65536);
   /* layer3.17.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_17_conv1, w + W_layer3_17_conv2_weight, w + W_layer3_17_conv2_bias, a + A_layer3_17_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_17_conv1, w + W_layer3_17_conv2_weight, w + W_layer3_17_conv2_bias, a + A_layer3_17_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.17.conv2", a + A_layer3_17_conv2, 65536);
   /* layer3.17.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.17.conv3", a + A_layer3_17_conv3, 262144);
   /* layer3.17.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_17_conv3, a + A_layer3_16_se, w + W_layer3_17_se_fc1_weight, w + W_layer3_17_se_fc1_bias, w + W_layer3_17_se_fc2_weight, w + W_layer3_17_se_fc2_bias, a + A_layer3_17_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_17_conv3, a + A_layer3_16_se, w + W_layer3_17_se_fc1_weight, w + W_layer3_17_se_fc1_bias, w + W_layer3_17_se_fc2_weight, w + W_layer3_17_se_fc2_bias, a + A_layer3_17_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.17.se", a + A_layer3_17_se, 262144);
   /* layer3.18.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.18.conv1", a + A_layer3_18_conv1, 65536);
   /* layer3.18.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_18_conv1, w + W_layer3_18_conv2_weight, w + W_layer3_18_conv2_bias, a + A_layer3_18_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_18_conv1, w + W_layer3_18_conv2_weight, w + W_layer3_18_conv2_bias, a + A_layer3_18_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.18.conv2", a + A_layer3_18_conv2, 65536);
   /* layer3.18.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.18.conv3", a + A_layer3_18_conv3, 262144);
   /* layer3.18.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_18_conv3, a + A_layer3_17_se, w + W_layer3_18_se_fc1_weight, w + W_layer3_18_se_fc1_bias, w + W_layer3_18_se_fc2_weight, w + W_layer3_18_se_fc2_bias, a + A_layer3_18_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_18_conv3, a + A_layer3_17_se, w + W_layer3_18_se_fc1_weight, w + W_layer3_18_se_fc1_bias, w + W_layer3_18_se_fc2_weight, w + W_layer3_18_se_fc2_bias, a + A_layer3_18_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.18.se", a + A_layer3_18_se, 262144);
   /* layer3.19.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.19.conv1", a + A_layer3_19_conv1, 65536);
   /* layer3.19.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_19_conv1, w + W_layer3_19_conv2_weight, w + W_layer3_19_conv2_bias, a + A_layer3_19_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_19_conv1, w + W_layer3_19_conv2_weight, w + W_layer3_19_conv2_bias, a + A_layer3_19_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.19.conv2", a + A_layer3_19_conv2, 65536);
   /* layer3.19.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.19.conv3", a + A_layer3_19_conv3, 262144);
   /* layer3.19.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_19_conv3, a + A_layer3_18_se, w + W_layer3_19_se_fc1_weight, w + W_layer3_19_se_fc1_bias, w + W_layer3_19_se_fc2_weight, w + W_layer3_19_se_fc2_bias, a + A_layer3_19_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_19_conv3, a + A_layer3_18_se, w + W_layer3_19_se_fc1_weight, w + W_layer3_19_se_fc1_bias, w + W_layer3_19_se_fc2_weight, w + W_layer3_19_se_fc2_bias, a + A_layer3_19_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.19.se", a + A_layer3_19_se, 262144);
   /* layer3.20.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.20.conv1", a + A_layer3_20_conv1, 65536);
   /* layer3.20.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_20_conv1, w + W_layer3_20_conv2_weight, w + W_layer3_20_conv2_bias, a + A_layer3_20_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_20_conv1, w + W_layer3_20_conv2_weight, w + W_layer3_20_conv2_bias, a + A_layer3_20_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.20.conv2", a + A_layer3_20_conv2, 65536);
   /* layer3.20.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.20.conv3", a + A_layer3_20_conv3, 262144);
   /* layer3.20.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_20_conv3, a + A_layer3_19_se, w + W_layer3_20_se_fc1_weight, w + W_layer3_20_se_fc1_bias, w + W_layer3_20_se_fc2_weight, w + W_layer3_20_se_fc2_bias, a + A_layer3_20_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_20_conv3, a + A_layer3_19_se, w + W_layer3_20_se_fc1_weight, w + W_layer3_20_se_fc1_bias, w + W_layer3_20_se_fc2_weight, w + W_layer3_20_se_fc2_bias, a + A_layer3_20_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.20.se", a + A_layer3_20_se, 262144);
   /* layer3.21.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.21.conv1", a + A_layer3_21_conv1, 65536);
   /* layer3.21.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_21_conv1, w + W_layer3_21_conv2_weight, w + W_layer3_21_conv2_bias, a + A_layer3_21_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_21_conv1, w + W_layer3_21_conv2_weight, w + W_layer3_21_conv2_bias, a + A_layer3_21_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.21.conv2", a + A_layer3_21_conv2, 65536);
   /* layer3.21.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.21.conv3", a + A_layer3_21_conv3, 262144);
   /* layer3.21.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_21_conv3, a + A_layer3_20_se, w + W_layer3_21_se_fc1_weight, w + W_layer3_21_se_fc1_bias, w + W_layer3_21_se_fc2_weight, w + W_layer3_21_se_fc2_bias, a + A_layer3_21_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_21_conv3, a + A_layer3_20_se, w + W_layer3_21_se_fc1_weight, w + W_layer3_21_se_fc1_bias, w + W_layer3_21_se_fc2_weight, w + W_layer3_21_se_fc2_bias, a + A_layer3_21_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.21.se", a + A_layer3_21_se, 262144);
   /* layer3.22.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.22.conv1", a + A_layer3_22_conv1, 65536);
   /* layer3.22.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_22_conv1, w + W_layer3_22_conv2_weight, w + W_layer3_22_conv2_bias, a + A_layer3_22_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_22_conv1, w + W_layer3_22_conv2_weight, w + W_layer3_22_conv2_bias, a + A_layer3_22_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.22.conv2", a + A_layer3_22_conv2, 65536);
   /* layer3.22.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.22.conv3", a + A_layer3_22_conv3, 262144);
   /* layer3.22.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_22_conv3, a + A_layer3_21_se, w + W_layer3_22_se_fc1_weight, w + W_layer3_22_se_fc1_bias, w + W_layer3_22_se_fc2_weight, w + W_layer3_22_se_fc2_bias, a + A_layer3_22_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_22_conv3, a + A_layer3_21_se, w + W_layer3_22_se_fc1_weight, w + W_layer3_22_se_fc1_bias, w + W_layer3_22_se_fc2_weight, w + W_layer3_22_se_fc2_bias, a + A_layer3_22_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.22.se", a + A_layer3_22_se, 262144);
   /* layer3.23.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.23.conv1", a + A_layer3_23_conv1, 65536);
   /* layer3.23.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_23_conv1, w + W_layer3_23_conv2_weight, w + W_layer3_23_conv2_bias, a + A_layer3_23_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_23_conv1, w + W_layer3_23_conv2_weight, w + W_layer3_23_conv2_bias, a + A_layer3_23_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.23.conv2", a + A_layer3_23_conv2, 65536);
   /* layer3.23.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.23.conv3", a + A_layer3_23_conv3, 262144);
   /* layer3.23.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_23_conv3, a + A_layer3_22_se, w + W_layer3_23_se_fc1_weight, w + W_layer3_23_se_fc1_bias, w + W_layer3_23_se_fc2_weight, w + W_layer3_23_se_fc2_bias, a + A_layer3_23_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_23_conv3, a + A_layer3_22_se, w + W_layer3_23_se_fc1_weight, w + W_layer3_23_se_fc1_bias, w + W_layer3_23_se_fc2_weight, w + W_layer3_23_se_fc2_bias, a + A_layer3_23_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.23.se", a + A_layer3_23_se, 262144);
   /* layer3.24.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.24.conv1", a + A_layer3_24_conv1, 65536);
   /* layer3.24.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_24_conv1, w + W_layer3_24_conv2_weight, w + W_layer3_24_conv2_bias, a + A_layer3_24_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_24_conv1, w + W_layer3_24_conv2_weight, w + W_layer3_24_conv2_bias, a + A_layer3_24_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.24.conv2", a + A_layer3_24_conv2, 65536);
   /* layer3.24.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.24.conv3", a + A_layer3_24_conv3, 262144);
   /* layer3.24.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_24_conv3, a + A_layer3_23_se, w + W_layer3_24_se_fc1_weight, w + W_layer3_24_se_fc1_bias, w + W_layer3_24_se_fc2_weight, w + W_layer3_24_se_fc2_bias, a + A_layer3_24_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_24_conv3, a + A_layer3_23_se, w + W_layer3_24_se_fc1_weight, w + W_layer3_24_se_fc1_bias, w + W_layer3_24_se_fc2_weight, w + W_layer3_24_se_fc2_bias, a + A_layer3_24_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.24.se", a + A_layer3_24_se, 262144);
   /* layer3.25.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.25.conv1", a + A_layer3_25_conv1, 65536);
   /* layer3.25.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_25_conv1, w + W_layer3_25_conv2_weight, w + W_layer3_25_conv2_bias, a + A_layer3_25_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_25_conv1, w + W_layer3_25_conv2_weight, w + W_layer3_25_conv2_bias, a + A_layer3_25_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.25.conv2", a + A_layer3_25_conv2, 65536);
   /* layer3.25.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.25.conv3", a + A_layer3_25_conv3, 262144);
   /* layer3.25.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_25_conv3, a + A_layer3_24_se, w + W_layer3_25_se_fc1_weight, w + W_layer3_25_se_fc1_bias, w + W_layer3_25_se_fc2_weight, w + W_layer3_25_se_fc2_bias, a + A_layer3_25_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_25_conv3, a + A_layer3_24_se, w + W_layer3_25_se_fc1_weight, w + W_layer3_25_se_fc1_bias, w + W_layer3_25_se_fc2_weight, w + W_layer3_25_se_fc2_bias, a + A_layer3_25_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.25.se", a + A_layer3_25_se, 262144);
   /* layer3.26.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.26.conv1", a + A_layer3_26_conv1, 65536);
   /* layer3.26.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_26_conv1, w + W_layer3_26_conv2_weight, w + W_layer3_26_conv2_bias, a + A_layer3_26_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_26_conv1, w + W_layer3_26_conv2_weight, w + W_layer3_26_conv2_bias, a + A_layer3_26_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.26.conv2", a + A_layer3_26_conv2, 65536);
   /* layer3.26.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.26.conv3", a + A_layer3_26_conv3, 262144);
   /* layer3.26.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_26_conv3, a + A_layer3_25_se, w + W_layer3_26_se_fc1_weight, w + W_layer3_26_se_fc1_bias, w + W_layer3_26_se_fc2_weight, w + W_layer3_26_se_fc2_bias, a + A_layer3_26_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_26_conv3, a + A_layer3_25_se, w + W_layer3_26_se_fc1_weight, w + W_layer3_26_se_fc1_bias, w + W_layer3_26_se_fc2_weight, w + W_layer3_26_se_fc2_bias, a + A_layer3_26_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.26.se", a + A_layer3_26_se, 262144);
   /* layer3.27.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.27.conv1", a + A_layer3_27_conv1, 65536);
   /* layer3.27.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_27_conv1, w + W_layer3_27_conv2_weight, w + W_layer3_27_conv2_bias, a + A_layer3_27_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_27_conv1, w + W_layer3_27_conv2_weight, w + W_layer3_27_conv2_bias, a + A_layer3_27_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.27.conv2", a + A_layer3_27_conv2, 65536);
   /* layer3.27.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.27.conv3", a + A_layer3_27_conv3, 262144);
   /* layer3.27.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_27_conv3, a + A_layer3_26_se, w + W_layer3_27_se_fc1_weight, w + W_layer3_27_se_fc1_bias, w + W_layer3_27_se_fc2_weight, w + W_layer3_27_se_fc2_bias, a + A_layer3_27_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_27_conv3, a + A_layer3_26_se, w + W_layer3_27_se_fc1_weight, w + W_layer3_27_se_fc1_bias, w + W_layer3_27_se_fc2_weight, w + W_layer3_27_se_fc2_bias, a + A_layer3_27_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.27.se", a + A_layer3_27_se, 262144);
   /* layer3.28.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.28.conv1", a + A_layer3_28_conv1, 65536);
   /* layer3.28.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_28_conv1, w + W_layer3_28_conv2_weight, w + W_layer3_28_conv2_bias, a + A_layer3_28_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_28_conv1, w + W_layer3_28_conv2_weight, w + W_layer3_28_conv2_bias, a + A_layer3_28_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.28.conv2", a + A_layer3_28_conv2, 65536);
   /* layer3.28.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.28.conv3", a + A_layer3_28_conv3, 262144);
   /* layer3.28.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_28_conv3, a + A_layer3_27_se, w + W_layer3_28_se_fc1_weight, w + W_layer3_28_se_fc1_bias, w + W_layer3_28_se_fc2_weight, w + W_layer3_28_se_fc2_bias, a + A_layer3_28_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_28_conv3, a + A_layer3_27_se, w + W_layer3_28_se_fc1_weight, w + W_layer3_28_se_fc1_bias, w + W_layer3_28_se_fc2_weight, w + W_layer3_28_se_fc2_bias, a + A_layer3_28_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.28.se", a + A_layer3_28_se, 262144);
   /* layer3.29.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.29.conv1", a + A_layer3_29_conv1, 65536);
   /* layer3.29.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_29_conv1, w + W_layer3_29_conv2_weight, w + W_layer3_29_conv2_bias, a + A_layer3_29_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_29_conv1, w + W_layer3_29_conv2_weight, w + W_layer3_29_conv2_bias, a + A_layer3_29_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.29.conv2", a + A_layer3_29_conv2, 65536);
   /* layer3.29.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.29.conv3", a + A_layer3_29_conv3, 262144);
   /* layer3.29.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_29_conv3, a + A_layer3_28_se, w + W_layer3_29_se_fc1_weight, w + W_layer3_29_se_fc1_bias, w + W_layer3_29_se_fc2_weight, w + W_layer3_29_se_fc2_bias, a + A_layer3_29_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_29_conv3, a + A_layer3_28_se, w + W_layer3_29_se_fc1_weight, w + W_layer3_29_se_fc1_bias, w + W_layer3_29_se_fc2_weight, w + W_layer3_29_se_fc2_bias, a + A_layer3_29_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.29.se", a + A_layer3_29_se, 262144);
   /* layer3.30.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.30.conv1", a + A_layer3_30_conv1, 65536);
   /* layer3.30.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_30_conv1, w + W_layer3_30_conv2_weight, w + W_layer3_30_conv2_bias, a + A_layer3_30_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_30_conv1, w + W_layer3_30_conv2_weight, w + W_layer3_30_conv2_bias, a + A_layer3_30_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.30.conv2", a + A_layer3_30_conv2, 65536);
   /* layer3.30.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.30.conv3", a + A_layer3_30_conv3, 262144);
   /* layer3.30.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_30_conv3, a + A_layer3_29_se, w + W_layer3_30_se_fc1_weight, w + W_layer3_30_se_fc1_bias, w + W_layer3_30_se_fc2_weight, w + W_layer3_30_se_fc2_bias, a + A_layer3_30_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_30_conv3, a + A_layer3_29_se, w + W_layer3_30_se_fc1_weight, w + W_layer3_30_se_fc1_bias, w + W_layer3_30_se_fc2_weight, w + W_layer3_30_se_fc2_bias, a + A_layer3_30_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.30.se", a + A_layer3_30_se, 262144);
   /* layer3.31.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.31.conv1", a + A_layer3_31_conv1, 65536);
   /* layer3.31.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_31_conv1, w + W_layer3_31_conv2_weight, w + W_layer3_31_conv2_bias, a + A_layer3_31_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_31_conv1, w + W_layer3_31_conv2_weight, w + W_layer3_31_conv2_bias, a + A_layer3_31_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.31.conv2", a + A_layer3_31_conv2, 65536);
   /* layer3.31.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.31.conv3", a + A_layer3_31_conv3, 262144);
   /* layer3.31.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_31_conv3, a + A_layer3_30_se, w + W_layer3_31_se_fc1_weight, w + W_layer3_31_se_fc1_bias, w + W_layer3_31_se_fc2_weight, w + W_layer3_31_se_fc2_bias, a + A_layer3_31_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_31_conv3, a + A_layer3_30_se, w + W_layer3_31_se_fc1_weight, w + W_layer3_31_se_fc1_bias, w + W_layer3_31_se_fc2_weight, w + W_layer3_31_se_fc2_bias, a + A_layer3_31_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.31.se", a + A_layer3_31_se, 262144);
   /* layer3.32.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.32.conv1", a + A_layer3_32_conv1, 65536);
   /* layer3.32.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_32_conv1, w + W_layer3_32_conv2_weight, w + W_layer3_32_conv2_bias, a + A_layer3_32_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_32_conv1, w + W_layer3_32_conv2_weight, w + W_layer3_32_conv2_bias, a + A_layer3_32_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.32.conv2", a + A_layer3_32_conv2, 65536);
   /* layer3.32.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.32.conv3", a + A_layer3_32_conv3, 262144);
   /* layer3.32.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_32_conv3, a + A_layer3_31_se, w + W_layer3_32_se_fc1_weight, w + W_layer3_32_se_fc1_bias, w + W_layer3_32_se_fc2_weight, w + W_layer3_32_se_fc2_bias, a + A_layer3_32_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_32_conv3, a + A_layer3_31_se, w + W_layer3_32_se_fc1_weight, w + W_layer3_32_se_fc1_bias, w + W_layer3_32_se_fc2_weight, w + W_layer3_32_se_fc2_bias, a + A_layer3_32_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.32.se", a + A_layer3_32_se, 262144);
   /* layer3.33.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.33.conv1", a + A_layer3_33_conv1, 65536);
   /* layer3.33.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_33_conv1, w + W_layer3_33_conv2_weight, w + W_layer3_33_conv2_bias, a + A_layer3_33_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_33_conv1, w + W_layer3_33_conv2_weight, w + W_layer3_33_conv2_bias, a + A_layer3_33_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.33.conv2", a + A_layer3_33_conv2, 65536);
   /* layer3.33.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.33.conv3", a + A_layer3_33_conv3, 262144);
   /* layer3.33.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_33_conv3, a + A_layer3_32_se, w + W_layer3_33_se_fc1_weight, w + W_layer3_33_se_fc1_bias, w + W_layer3_33_se_fc2_weight, w + W_layer3_33_se_fc2_bias, a + A_layer3_33_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_33_conv3, a + A_layer3_32_se, w + W_layer3_33_se_fc1_weight, w + W_layer3_33_se_fc1_bias, w + W_layer3_33_se_fc2_weight, w + W_layer3_33_se_fc2_bias, a + A_layer3_33_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.33.se", a + A_layer3_33_se, 262144);
   /* layer3.34.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.34.conv1", a + A_layer3_34_conv1, 65536);
   /* layer3.34.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_34_conv1, w + W_layer3_34_conv2_weight, w + W_layer3_34_conv2_bias, a + A_layer3_34_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_34_conv1, w + W_layer3_34_conv2_weight, w + W_layer3_34_conv2_bias, a + A_layer3_34_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.34.conv2", a + A_layer3_34_conv2, 65536);
   /* layer3.34.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.34.conv3", a + A_layer3_34_conv3, 262144);
   /* layer3.34.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_34_conv3, a + A_layer3_33_se, w + W_layer3_34_se_fc1_weight, w + W_layer3_34_se_fc1_bias, w + W_layer3_34_se_fc2_weight, w + W_layer3_34_se_fc2_bias, a + A_layer3_34_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_34_conv3, a + A_layer3_33_se, w + W_layer3_34_se_fc1_weight, w + W_layer3_34_se_fc1_bias, w + W_layer3_34_se_fc2_weight, w + W_layer3_34_se_fc2_bias, a + A_layer3_34_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.34.se", a + A_layer3_34_se, 262144);
   /* layer3.35.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.35.conv1", a + A_layer3_35_conv1, 65536);
   /* layer3.35.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb64_relu(a + A_layer3_35_conv1, w + W_layer3_35_conv2_weight, w + W_layer3_35_conv2_bias, a + A_layer3_35_conv2);
+  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_35_conv1, w + W_layer3_35_conv2_weight, w + W_layer3_35_conv2_bias, a + A_layer3_35_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.35.conv2", a + A_layer3_35_conv2, 65536);
   /* layer3.35.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_none(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.35.conv3", a + A_layer3_35_conv3, 262144);
   /* layer3.35.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_35_conv3, a + A_layer3_34_se, w + W_layer3_35_se_fc1_weight, w + W_layer3_35_se_fc1_bias, w + W_layer3_35_se_fc2_weight, w + W_layer3_35_se_fc2_bias, a + A_layer3_35_se, a + A_SCRATCH);
+  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_35_conv3, a + A_layer3_34_se, w + W_layer3_35_se_fc1_weight, w + W_layer3_35_se_fc1_bias, w + W_layer3_35_se_fc2_weight, w + W_layer3_35_se_fc2_bias, a + A_layer3_35_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer3.35.se", a + A_layer3_35_se, 262144);
   /* layer4.0.downsample.0: avgpool 2x2/2 [1,16,16,1024] -> [1,8,8,1024] */
-  k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(a + A_layer3_35_se, a + A_layer4_0_downsample_0);
+  k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(a + A_layer3_35_se, a + A_layer4_0_downsample_0, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 65536);
   /* layer4.0.downsample.1: conv 1x1/1 [1,8,8,1024] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1);
+  k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 131072);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,512] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 131072);
   /* layer4.0.conv2: conv 3x3/2 +relu [1,16,16,512] -> [1,8,8,512] */
-  k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb64_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2);
+  k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb16_np16_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 32768);
   /* layer4.0.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 131072);
   /* layer4.0.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH);
+  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 131072);
   /* layer4.1.conv1: conv 1x1/1 +relu [1,8,8,2048] -> [1,8,8,512] */
-  k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_relu(a + A_layer4_0_se, w + W_layer4_1_conv1_weight, w + W_layer4_1_conv1_bias, a + A_layer4_1_conv1);
+  k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(a + A_layer4_0_se, w + W_layer4_1_conv1_weight, w + W_layer4_1_conv1_bias, a + A_layer4_1_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.1.conv1", a + A_layer4_1_conv1, 32768);
   /* layer4.1.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
-  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb64_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2);
+  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb16_np16_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 32768);
   /* layer4.1.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 131072);
   /* layer4.1.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH);
+  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.1.se", a + A_layer4_1_se, 131072);
   /* layer4.2.conv1: conv 1x1/1 +relu [1,8,8,2048] -> [1,8,8,512] */
-  k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_relu(a + A_layer4_1_se, w + W_layer4_2_conv1_weight, w + W_layer4_2_conv1_bias, a + A_layer4_2_conv1);
+  k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(a + A_layer4_1_se, w + W_layer4_2_conv1_weight, w + W_layer4_2_conv1_bias, a + A_layer4_2_conv1, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.2.conv1", a + A_layer4_2_conv1, 32768);
   /* layer4.2.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
-  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb64_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2);
+  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb16_np16_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 32768);
   /* layer4.2.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 131072);
   /* layer4.2.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH);
+  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("layer4.2.se", a + A_layer4_2_se, 131072);
   /* global_pool: global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
-  k_global_avgpool_n1_8x8x2048(a + A_layer4_2_se, a + A_global_pool);
+  k_global_avgpool_n1_8x8x2048(a + A_layer4_2_se, a + A_global_pool, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("global_pool", a + A_global_pool, 2048);
   /* fc: dense [1,1,1,2048] -> [1,1,1,1000] */
-  k_dense_n1_2048_1000_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output);
+  k_dense_n1_2048_1000_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output, part, parts);
+  if (parts > 1)
+    rs152_sync(m);
+  RS152_TRACE_LAYER("fc", output, 1000);
+}
+
+#if RS152_HAVE_THREADS
+static void rs152_pause(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_ia32_pause();
+#endif
+}
+
+/* One step of a wait loop: pause while the wait is young, then give the core
+ * away, so that a team sharing its cores with other work does not spin while
+ * the thread it waits for is descheduled. */
+static void rs152_wait_step(int *spins)
+{
+  if (++*spins < 4096)
+    rs152_pause();
+  else
+    thrd_yield();
+}
+
+/* Sense-free central barrier: the last to arrive bumps the phase. The phase is
+ * read before arriving, so it cannot move on before this thread is counted. */
+static void rs152_sync(rs152_model *m)
+{
+  rs152_team *t = &m->team;
+  const unsigned ph = atomic_load(&t->phase);
+  if (atomic_fetch_add(&t->arrived, 1) == m->threads - 1) {
+    atomic_store(&t->arrived, 0);
+    atomic_fetch_add(&t->phase, 1u);
+  } else {
+    int spins = 0;
+    while (atomic_load(&t->phase) == ph)
+      rs152_wait_step(&spins);
+  }
+}
+
+/* Spins (about a millisecond) before a worker parks between runs. */
+enum { RS152_SPINS = 1 << 16 };
+
+static int rs152_worker(void *arg)
+{
+  rs152_model *m = *(rs152_model **)arg;
+  rs152_team *t = &m->team;
+  const int part = (int)((rs152_model **)arg - t->self);
+  unsigned seen = 0;
+  for (;;) {
+    unsigned g;
+    int spins = 0;
+    while ((g = atomic_load(&t->gen)) == seen && !atomic_load(&t->stop)) {
+      if (++spins < RS152_SPINS) {
+        rs152_pause();
+        continue;
+      }
+      mtx_lock(&t->mu);
+      while (atomic_load(&t->gen) == seen && !atomic_load(&t->stop))
+        cnd_wait(&t->cv, &t->mu);
+      mtx_unlock(&t->mu);
+    }
+    if (atomic_load(&t->stop))
+      return 0;
+    seen = g;
+    rs152_body(m, t->input, t->output, part, m->threads);
+    atomic_fetch_add(&t->done, 1);
+  }
+}
+
+static void rs152_stop_team(rs152_model *m)
+{
+  rs152_team *t = &m->team;
+  if (m->threads <= 1)
+    return;
+  mtx_lock(&t->mu);
+  atomic_store(&t->stop, 1);
+  cnd_broadcast(&t->cv);
+  mtx_unlock(&t->mu);
+  for (int i = 1; i < m->threads; i++)
+    thrd_join(t->thr[i], NULL);
+  mtx_destroy(&t->mu);
+  cnd_destroy(&t->cv);
+  m->threads = 1;
+}
+
+int rs152_set_threads(rs152_model *m, int n)
+{
+  if (!m || n < 1 || n > RS152_MAX_THREADS)
+    return RS152_ERR_ARG;
+  if (n == m->threads)
+    return RS152_OK;
+  rs152_stop_team(m);
+  if (n == 1)
+    return RS152_OK;
+  rs152_team *t = &m->team;
+  atomic_store(&t->stop, 0);
+  atomic_store(&t->gen, 0u);
+  atomic_store(&t->arrived, 0);
+  atomic_store(&t->phase, 0u);
+  if (mtx_init(&t->mu, mtx_plain) != thrd_success)
+    return RS152_ERR_THREADS;
+  if (cnd_init(&t->cv) != thrd_success) {
+    mtx_destroy(&t->mu);
+    return RS152_ERR_THREADS;
+  }
+  m->threads = n; /* before the workers start: they read it */
+  for (int i = 1; i < n; i++) {
+    t->self[i] = m;
+    if (thrd_create(&t->thr[i], rs152_worker, &t->self[i]) != thrd_success) {
+      m->threads = i; /* stop the ones already running */
+      rs152_stop_team(m);
+      return RS152_ERR_THREADS;
+    }
+  }
+  return RS152_OK;
+}
+
+static void rs152_run_team(rs152_model *m, const float *input, float *output)
+{
+  rs152_team *t = &m->team;
+  t->input = input;
+  t->output = output;
+  atomic_store(&t->done, 0);
+  mtx_lock(&t->mu);
+  atomic_fetch_add(&t->gen, 1u);
+  cnd_broadcast(&t->cv);
+  mtx_unlock(&t->mu);
+  rs152_body(m, input, output, 0, m->threads);
+  int spins = 0;
+  while (atomic_load(&t->done) != m->threads - 1)
+    rs152_wait_step(&spins);
+}
+#else
+static void rs152_sync(rs152_model *m)
+{
+  (void)m;
+}
+
+static void rs152_stop_team(rs152_model *m)
+{
+  (void)m;
+}
+
+int rs152_set_threads(rs152_model *m, int n)
+{
+  if (!m || n < 1 || n > RS152_MAX_THREADS)
+    return RS152_ERR_ARG;
+  return n == 1 ? RS152_OK : RS152_ERR_THREADS;
+}
+
+static void rs152_run_team(rs152_model *m, const float *input, float *output)
+{
+  rs152_body(m, input, output, 0, 1);
+}
+#endif
+
+int rs152_run(rs152_model *m, const float *input, float *output)
+{
+  if (!m || !input || !output)
+    return RS152_ERR_ARG;
+  if (m->threads > 1)
+    rs152_run_team(m, input, output);
+  else
+    rs152_body(m, input, output, 0, 1);
   return RS152_OK;
 }
 
 #ifndef RS152_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32
+/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32
  * Reads the raw input (RS152_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
- * runs N times and prints the median and minimum latency to stderr. */
+ * runs N times and prints the median and minimum latency to stderr; -t N runs
+ * on N threads (rs152_set_threads; the output is the same for any N). */
 static double rs152_now_ms(void)
 {
   struct timespec ts;
@@ -2050,18 +3131,23 @@ static int rs152_cmp_double(const void *x, const void *y)
 
 static int rs152_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] INPUT OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *weights = NULL, *in_path = NULL, *out_path = NULL;
-  long repeat = 1;
+  long repeat = 1, threads = 1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
       weights = argv[++i];
-    else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
+    else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
+      char *end;
+      threads = strtol(argv[++i], &end, 10);
+      if (*end || threads < 1 || threads > RS152_MAX_THREADS)
+        return rs152_usage(argv[0]);
+    } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
       char *end;
       repeat = strtol(argv[++i], &end, 10);
       if (*end || repeat < 1 || repeat > 1000000)
@@ -2093,7 +3179,12 @@ int main(int argc, char **argv)
   rs152_model *m;
   int rc = rs152_open(&m, weights);
   if (rc) {
-    fprintf(stderr, "%s: %s: %s\n", argv[0], weights, rs152_strerror(rc));
+    fprintf(stderr, "%s: %s: %s\n", argv[0], weights ? weights : "embedded weights", rs152_strerror(rc));
+    return 1;
+  }
+  rc = rs152_set_threads(m, (int)threads);
+  if (rc) {
+    fprintf(stderr, "%s: -t %ld: %s\n", argv[0], threads, rs152_strerror(rc));
     return 1;
   }
   for (long r = 0; r < repeat; r++) {

@@ -68,15 +68,26 @@ enum {
   RS50_ERR_MODEL = 7,     /* weights of another model (fingerprint differs) */
   RS50_ERR_TRUNCATED = 8, /* shorter than its header says */
   RS50_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
-  RS50_ERR_CHECKSUM = 10  /* payload corrupted */
+  RS50_ERR_CHECKSUM = 10, /* payload corrupted */
+  RS50_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
+  RS50_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
 };
+/* The most threads rs50_set_threads accepts. */
+#define RS50_MAX_THREADS 64
 
 typedef struct rs50_model rs50_model;
 
 /* Loads the weights file written beside the .c by rsc; 0 on success. */
 int rs50_open(rs50_model **model, const char *weights_path);
-/* One inference; no allocation. A model is not to be run by two threads at once. */
+/* One inference; no allocation. A model is not to be run by two threads at once.
+ * Debug hook: compiling the .c with -DRS50_TRACE=fn calls
+ * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
+ * --verify uses it); without that define there is no such code. */
 int rs50_run(rs50_model *model, const float *input, float *output);
+/* Runs the model on n threads (the caller's and n-1 workers kept for the model's
+ * life; 1 after open, which starts none). Outputs are bit-identical for every n.
+ * ERR_THREADS if built with -DRSC_UPREFIX_NO_THREADS and n > 1. */
+int rs50_set_threads(rs50_model *model, int n);
 void rs50_close(rs50_model *model);
 const char *rs50_strerror(int code);
 

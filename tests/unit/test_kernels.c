@@ -131,6 +131,19 @@ static void run_conv_case(const ConvCase *t) {
            t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pb, t->pl,
            t->pr, t->kb, ACT_NAMES[t->act]);
   check_close(got, want, nout, what);
+  /* Any register tile and any split over threads must give the same bytes:
+   * the sum of every output runs in one fixed order (docs/kernels.md). */
+  static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3};
+  float *alt = out_buf(nout);
+  for (size_t i = 0; i < sizeof NPS / sizeof *NPS; i++)
+    for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++) {
+      for (int part = 0; part < PARTS[j]; part++)
+        rsc_conv2d_part(in, w, b, alt, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh,
+                        t->sw, t->pt, t->pl, t->kb, NPS[i], t->act, part, PARTS[j]);
+      if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
+        fail_msg("%s: np %d in %d parts differs from np 4 in one part", what, NPS[i], PARTS[j]);
+    }
+  free(alt);
   free(in);
   free(raw);
   free(w);

@@ -1,0 +1,60 @@
+#!/bin/bash
+# embed.sh - rsc --embed-weights: the object file carries the .weights (an
+# assembler .incbin), open(&m, NULL) uses it. For gcc and clang under
+# -std=c11 -Wall -Wextra -Wpedantic -Werror: the embedded build's output is
+# bit-identical to the file-loading build's; -w FILE still works; a corrupted
+# blob (checksum) and another model's blob (fingerprint) are refused at open;
+# NAME_WEIGHTS_FILE overrides the path; a missing blob fails the build.
+# Run from the repository root after `make`. Prints "embed: N passed, M failed".
+set -u
+cd "$(dirname "$0")/.."
+RSC=$PWD/build/rsc GEN=$PWD/build/tests/f32gen
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+pass=0 fail=0
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off"
+
+printf 'blocks 1 2 1 1\nwidths 8 16 16 32\nstem_widths 8 8 16\nwidth 32\nclasses 10\n' >s.spec
+mkdir gen
+$RSC s.spec --seed 3 --main -o gen/plain.c || bad "rsc plain"
+$RSC s.spec --seed 3 --main --embed-weights -o gen/emb.c || bad "rsc --embed-weights"
+$RSC s.spec --depth 50 --seed 3 -o gen/other.c || bad "rsc other model"
+$GEN 3072 5 in.f32 f32
+grep -q 'incbin' gen/plain.c && bad "plain model has an .incbin"
+for cc in gcc clang; do
+  $cc $CCFLAGS -o plain_$cc gen/plain.c -lm || { bad "$cc: plain build"; continue; }
+  if ! $cc $CCFLAGS -o emb_$cc gen/emb.c -lm 2>cc.err; then
+    bad "$cc: embedded build: $(head -3 cc.err)"; continue
+  fi
+  ./plain_$cc -w gen/plain.weights in.f32 p.f32
+  if ./emb_$cc in.f32 e.f32 && cmp -s p.f32 e.f32; then
+    ok "$cc: open(NULL) on the embedded weights gives the file build's output"
+  else
+    bad "$cc: embedded output differs"
+  fi
+  ./emb_$cc -w gen/emb.weights in.f32 e2.f32 && cmp -s p.f32 e2.f32 && ok "$cc: -w FILE still works" ||
+    bad "$cc: -w FILE with an embedded build"
+  # The object must not need the blob at run time.
+  mv gen/emb.weights gen/emb.weights.away
+  ./emb_$cc in.f32 e3.f32 && cmp -s p.f32 e3.f32 && ok "$cc: runs without the .weights file" ||
+    bad "$cc: needs the .weights at run time"
+  mv gen/emb.weights.away gen/emb.weights
+  cp gen/emb.weights corrupt.weights
+  printf '\001' | dd of=corrupt.weights bs=1 seek=300 conv=notrunc 2>/dev/null
+  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"corrupt.weights"' -o corrupt gen/emb.c -lm
+  ./corrupt in.f32 x.f32 2>err.txt
+  grep -q 'checksum mismatch' err.txt && ok "$cc: corrupted embedded blob refused (checksum)" ||
+    bad "$cc: corrupted blob: $(cat err.txt)"
+  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"gen/other.weights"' -o other gen/emb.c -lm
+  ./other in.f32 x.f32 2>err.txt
+  grep -q 'fingerprint mismatch' err.txt && ok "$cc: another model's blob refused (fingerprint)" ||
+    bad "$cc: other model's blob: $(cat err.txt)"
+  (cd gen && ! $cc $CCFLAGS -c -o /dev/null emb.c 2>/dev/null) &&
+    ok "$cc: compiling from another directory without the define fails the build" ||
+    bad "$cc: built although .incbin's relative path cannot be found"
+done
+echo "embed: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,22 @@
+#!/bin/bash
+# fuzz_replay.sh - replays the checked-in fuzz seed corpus (fuzz/corpus/<target>/)
+# through each fuzz target built with the plain driver (build/fuzz/replay_*), so
+# inputs that once crashed rsc keep being run in `make test` without libFuzzer.
+# A crash, abort or hang (60 s per target) fails the suite.
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0
+for corpus in fuzz/corpus/*/; do
+  t=$(basename "$corpus")
+  bin=build/fuzz/replay_$t
+  if [ ! -x "$bin" ]; then
+    echo "fuzz_replay: $bin missing (make $bin)"; fail=$((fail + 1)); continue
+  fi
+  if out=$(timeout 60 "$bin" "$corpus" 2>&1); then
+    pass=$((pass + 1)); echo "  $t: $out"
+  else
+    fail=$((fail + 1)); echo "  $t: FAILED"; echo "$out" | tail -n 20
+  fi
+done
+echo "fuzz_replay: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
