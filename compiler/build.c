@@ -220,9 +220,11 @@ bool build_graph(Graph *g, Diag *d) {
   b.cur = g->input;
   b.cur_c = g->spec.channels;
   build_stem(&b);
-  for (int st = 0; st < RSC_STAGES; st++)
+  for (int st = 0; st < RSC_STAGES; st++) {
     for (int i = 0; i < g->spec.blocks[st]; i++)
       build_block(&b, st, i, g->spec.planes[st], i == 0 && st > 0 ? 2 : 1);
+    g->stage_out[st] = b.cur; /* endpoint c2 + st */
+  }
   build_head(&b);
   g->output = b.cur;
   graph_check(g);

@@ -301,7 +301,69 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
   sb_printf(o, "RSC_TRACE(<|%s|>, <|%s|>, %zu)\n", n->name, dst, shape_elems(out));
 }
 
+/* The selected endpoints in API order (their index in P_run_outputs'
+ * outputs[]); returns how many. The last one is g->output (endpoints.c). */
+static int api_endpoints(const Graph *g, Endpoint e[RSC_ENDPOINTS]) {
+  int n = 0;
+  for (int k = 0; k < RSC_ENDPOINTS; k++)
+    if (g->spec.outputs & ENDPOINT_BIT(k))
+      e[n++] = (Endpoint)k;
+  RSC_ASSERT(n > 0 && endpoint_node(g, e[n - 1]) == g->output);
+  return n;
+}
+
+/* What each endpoint is, for the header. */
+static const char *const endpoint_doc[RSC_ENDPOINTS] = {
+    "stage 1 output (timm layer1), 1/4 of the input size",
+    "stage 2 output (timm layer2), 1/8 of the input size",
+    "stage 3 output (timm layer3), 1/16 of the input size",
+    "stage 4 output (timm layer4), 1/32 of the input size",
+    "the head's output: the Output above",
+};
+
+/* The upper-case prefix of the header's macros. */
+static char *upper_prefix(const char *prefix) {
+  char *up = xstrdup(prefix);
+  for (char *p = up; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
+  return up;
+}
+
+/* Endpoints other than g->output are copied to the caller's buffer right after
+ * the layer that computes them, while they are still live in the arena (or,
+ * for c5 under `head none`, in the caller's head buffer). P_run leaves their
+ * pointers NULL: no copy. */
+static void endpoint_copies(StrBuf *o, const Graph *g, int id, const char *up, Seen *kernels) {
+  Endpoint e[RSC_ENDPOINTS];
+  int n = api_endpoints(g, e);
+  for (int k = 0; k < n - 1; k++) {
+    if (endpoint_node(g, e[k]) != id)
+      continue;
+    Shape s = g->nodes[id].out;
+    size_t elems = shape_elems(s);
+    char src[128], *name = xstrdup(endpoint_name(e[k]));
+    buf_expr(g, id, src, sizeof src);
+    for (char *p = name; *p; p++)
+      *p = (char)toupper((unsigned char)*p);
+    char *kname = xstrfmt("copy_%zu", elems);
+    if (seen_add(kernels, kname))
+      sb_printf(o, "RSC_KERNEL(<|copy_%zu|>, <|copy of %zu floats to a caller's buffer|>, "
+                 "<|const float *restrict in, float *restrict out, int part, int parts|>, "
+                 "<|if (!out)\n    return; /* not asked for */\n  const size_t lo = "
+                 "(size_t)%zu * (size_t)part / (size_t)parts, hi = (size_t)%zu * (size_t)(part + "
+                 "1) / (size_t)parts;\n  memcpy(out + lo, in + lo, (hi - lo) * sizeof *out)|>)\n",
+              elems, elems, elems, elems);
+    free(kname);
+    sb_printf(o, "RSC_LAYER(<|output %s: %s [%d,%d,%d,%d]|>, <|copy_%zu|>, "
+                 "<|%s, m->out[%s_OUT_%s]|>)\n",
+              endpoint_name(e[k]), g->nodes[id].name, s.n, s.h, s.w, s.c, elems, src, up, name);
+    free(name);
+  }
+}
+
 static const char *out_doc(const Spec *s) {
+  if (!(s->outputs & ENDPOINT_BIT(ENDPOINT_HEAD)))
+    return "the output of the deepest stage in 'outputs', NHWC [OUT_H][OUT_W][OUT_C]";
   switch (s->head) {
   case HEAD_DENSE:
     return s->classifier_act == ACT_SOFTMAX ? "class probabilities (softmax)" : "class logits";
@@ -356,6 +418,24 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   sb_printf(o, "m4_define(<|RSC_SCRATCH|>, <|%zu|>)m4_dnl\n", g->scratch_offset);
   sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime/rsc_kernels.h|>)m4_dnl\n", opt->datadir);
   sb_printf(o, "m4_define(<|RSC_EMBED|>, <|%d|>)m4_dnl\n", opt->embed_weights);
+  /* `outputs`: the header's endpoint macros and P_run_outputs exist only when
+   * the spec asks for more or other than the head (model.h.m4). */
+  Endpoint e[RSC_ENDPOINTS];
+  int ne = api_endpoints(g, e);
+  sb_printf(o, "m4_define(<|RSC_MULTI|>, <|%d|>)m4_dnl\n", g->spec.outputs != ENDPOINTS_DEFAULT);
+  sb_printf(o, "m4_define(<|RSC_NUM_OUTPUTS|>, <|%d|>)m4_dnl\n", ne);
+  sb_printf(o, "m4_define(<|RSC_OUTPUT_LIST|>, <|");
+  for (int k = 0; k < ne; k++) {
+    Shape s = g->nodes[endpoint_node(g, e[k])].out;
+    char name[8];
+    snprintf(name, sizeof name, "%s", endpoint_name(e[k]));
+    for (char *p = name; *p; p++)
+      *p = (char)toupper((unsigned char)*p);
+    sb_printf(o, "RSC_OUTPUT(<|%s|>, %d, %d, %d, %d, %zu, <|%s|>)", name, k, s.h, s.w, s.c,
+              (size_t)s.h * (size_t)s.w * (size_t)s.c,
+              endpoint_doc[e[k]]);
+  }
+  sb_printf(o, "|>)m4_dnl\n");
   free(up);
   sb_free(&spec);
   sb_free(&banner);
@@ -407,9 +487,17 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
   for (int i = 0; i < seen.n; i++)
     free(seen.names[i]);
   free(seen.names);
+  char *up = upper_prefix(opt->prefix);
+  Seen copies = {0};
   for (int i = 0; i < g->nnodes; i++)
-    if (!g->nodes[i].dead && g->nodes[i].op != OP_INPUT)
+    if (!g->nodes[i].dead && g->nodes[i].op != OP_INPUT) {
       layer_call(o, g, i);
+      endpoint_copies(o, g, i, up, &copies);
+    }
+  for (int i = 0; i < copies.n; i++)
+    free(copies.names[i]);
+  free(copies.names);
+  free(up);
   sb_printf(o, "m4_include(<|model.c.m4|>)m4_dnl\n");
 }
 

@@ -50,6 +50,8 @@ void graph_init(Graph *g, const Spec *s) {
   memset(g, 0, sizeof *g);
   g->spec = *s;
   g->input = g->output = -1;
+  for (int st = 0; st < RSC_STAGES; st++)
+    g->stage_out[st] = -1;
 }
 
 void graph_free(Graph *g) {
@@ -199,6 +201,11 @@ void graph_dump(const Graph *g, FILE *out) {
 void graph_check(const Graph *g) {
   RSC_ASSERT(g->input >= 0 && g->input < g->nnodes);
   RSC_ASSERT(g->output >= 0 && g->output < g->nnodes && !g->nodes[g->output].dead);
+  /* Stage outputs stay alive while they can be endpoints: up to the output. */
+  for (int st = 0; st < RSC_STAGES; st++)
+    RSC_ASSERT(g->stage_out[st] < g->nnodes &&
+               (g->stage_out[st] < 0 || g->stage_out[st] > g->output ||
+                !g->nodes[g->stage_out[st]].dead));
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = &g->nodes[i];
     if (n->dead)
@@ -227,6 +234,9 @@ void graph_replace_uses(Graph *g, int old_id, int new_id) {
   }
   if (g->output == old_id)
     g->output = new_id;
+  for (int st = 0; st < RSC_STAGES; st++)
+    if (g->stage_out[st] == old_id)
+      g->stage_out[st] = new_id;
 }
 
 int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
@@ -243,5 +253,8 @@ int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
     g->input++;
   if (g->output >= pos)
     g->output++;
+  for (int st = 0; st < RSC_STAGES; st++)
+    if (g->stage_out[st] >= pos)
+      g->stage_out[st]++;
   return pos;
 }

@@ -52,8 +52,8 @@ static const char usage_text[] =
     "                        prog -w OUT.weights [-r N] IN.f32 OUT.f32\n"
     "      --manifest FILE   write a text manifest of the weights layout\n"
     "      --dump=PASSES     print the IR after each named pass (comma list or\n"
-    "                        'all'): build shape weights fold entry fuse plan select\n"
-    "                        pack\n"
+    "                        'all'): build shape weights fold entry fuse outputs\n"
+    "                        plan select pack\n"
     "      --stats           print layer, kernel, arena and weight statistics\n"
     "      --summary[=json]  print a table of the layers (timm names), the fused op\n"
     "                        each became, shapes, params and MACs, then totals;\n"
@@ -111,6 +111,9 @@ static const char usage_text2[] =
     "      --input-type f32|u8     element type of the input P_run reads (f32)\n"
     "      --input-layout nhwc|nchw\n"
     "      --preprocess none|imagenet  x/255 then ImageNet mean/std, compiled in\n"
+    "      --outputs LIST          what P_run_outputs writes, each to its own\n"
+    "                              buffer: any of c2,c3,c4,c5 (stage outputs) and\n"
+    "                              head (default: head only)\n"
     "\n"
     "Other:\n"
     "  -h, --help            this text\n"
@@ -363,6 +366,7 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
       {"fold", fold_bn},              /* BN into conv weight and bias */
       {"entry", lower_entry},         /* input type, layout, preprocessing */
       {"fuse", fuse_ops},             /* activations, SE + residual + act */
+      {"outputs", select_outputs},    /* endpoints; without the head, cut it off */
       {"plan", plan_memory},          /* arena offsets by liveness */
       {"select", select_kernels},     /* kernel and tile per node */
       {"pack", pack_weights},         /* weights into kernel layouts */
@@ -376,7 +380,7 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
                           (p[strlen(passes[i].name)] == ',' || !p[strlen(passes[i].name)]));
       if (!known) {
         diag(d, DIAG_ERROR, "--dump: unknown pass in '%s' (passes: build shape weights fold "
-             "entry fuse plan select pack)", o->dump);
+             "entry fuse outputs plan select pack)", o->dump);
         return false;
       }
     }

@@ -65,6 +65,13 @@ static const Word input_layout_words[] = {
 static const Word preprocess_words[] = {
     {"none", PREPROCESS_NONE}, {"imagenet", PREPROCESS_IMAGENET}, {NULL, 0}};
 
+static const char *const endpoint_names[RSC_ENDPOINTS] = {"c2", "c3", "c4", "c5", "head"};
+
+const char *endpoint_name(Endpoint e) {
+  RSC_ASSERT((int)e >= 0 && e < RSC_ENDPOINTS);
+  return endpoint_names[e];
+}
+
 static const char *word_of(const Word *w, int value) {
   for (; w->word; w++)
     if (w->value == value)
@@ -97,14 +104,16 @@ void spec_defaults(Spec *s) {
   s->input_type = INPUT_F32;
   s->input_layout = INPUT_NHWC;
   s->preprocess = PREPROCESS_NONE;
+  s->outputs = ENDPOINTS_DEFAULT;
 }
 
 /* ---------------------------------------------------------------- lexing */
 
 enum { SPEC_MAX_BYTES = 1 << 24 };
 
-/* One more value than any key takes, so "too many" can point at the extra ones. */
-enum { MAX_VALUES = RSC_STAGES + 1 };
+/* One more value than any key takes, so "too many" can point at the extra ones
+ * ('outputs' takes up to RSC_ENDPOINTS). */
+enum { MAX_VALUES = RSC_ENDPOINTS + 1 };
 
 typedef struct Tok {
   const char *p;
@@ -383,6 +392,44 @@ static bool one_word(Parser *p, SpecKey k, const Line *l, const Word *w, int *ou
   return false;
 }
 
+/* 'outputs': 1..RSC_ENDPOINTS distinct endpoint names, in any order, into a bit
+ * set. Every bad value is reported. */
+static bool get_outputs(Parser *p, const Line *l, unsigned *out) {
+  const char *key = spec_key_name(KEY_OUTPUTS);
+  if (l->nv == 0) {
+    error_at(p, l->no, l->key, "missing value for '%s'", key);
+    return false;
+  }
+  if (l->nv > RSC_ENDPOINTS) {
+    error_at(p, l->no, span(l->v[RSC_ENDPOINTS], l->last),
+             "'%s' takes at most %d values (c2 c3 c4 c5 head), got %d", key, RSC_ENDPOINTS,
+             l->nv);
+    return false;
+  }
+  unsigned set = 0;
+  bool ok = true;
+  for (int i = 0; i < l->nv; i++) {
+    Tok t = l->v[i];
+    int e = 0;
+    while (e < RSC_ENDPOINTS && !(strlen(endpoint_names[e]) == (size_t)t.len &&
+                                  memcmp(endpoint_names[e], t.p, (size_t)t.len) == 0))
+      e++;
+    if (e == RSC_ENDPOINTS) {
+      error_at(p, l->no, t, "'%s' values must be 'c2', 'c3', 'c4', 'c5' or 'head', not '%.*s'",
+               key, t.len, t.p);
+      ok = false;
+    } else if (set & ENDPOINT_BIT(e)) {
+      error_at(p, l->no, t, "'%s' lists '%s' twice", key, endpoint_names[e]);
+      ok = false;
+    }
+    if (e < RSC_ENDPOINTS)
+      set |= ENDPOINT_BIT(e);
+  }
+  if (ok)
+    *out = set;
+  return ok;
+}
+
 /* Parses the values of key k on line l into s. False (reported) if they are bad. */
 static bool set_key(Parser *p, SpecKey k, const Line *l) {
   Spec *s = p->s;
@@ -483,6 +530,8 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
       return false;
     s->preprocess = (Preprocess)w;
     return true;
+  case KEY_OUTPUTS:
+    return get_outputs(p, l, &s->outputs);
   case SPEC_KEY_COUNT:
     break;
   }
@@ -581,6 +630,7 @@ static void unset_earlier(Parser *p, SpecKey k) {
   case KEY_INPUT_TYPE:
   case KEY_INPUT_LAYOUT:
   case KEY_PREPROCESS:
+  case KEY_OUTPUTS:
   case SPEC_KEY_COUNT:
     RSC_ASSERT(!"key without dependents");
   }
@@ -627,6 +677,7 @@ static void override_dependents(Parser *p, SpecKey k) {
   case KEY_INPUT_TYPE:
   case KEY_INPUT_LAYOUT:
   case KEY_PREPROCESS:
+  case KEY_OUTPUTS:
   case SPEC_KEY_COUNT:
     break;
   }
@@ -841,6 +892,15 @@ void spec_canonical(const Spec *s, StrBuf *out) {
       break;
     case KEY_PREPROCESS:
       sb_printf(out, "%s %s\n", key, word_of(preprocess_words, (int)s->preprocess));
+      break;
+    case KEY_OUTPUTS:
+      if (s->outputs != ENDPOINTS_DEFAULT) {
+        sb_puts(out, key);
+        for (int e = 0; e < RSC_ENDPOINTS; e++)
+          if (s->outputs & ENDPOINT_BIT(e))
+            sb_printf(out, " %s", endpoint_names[e]);
+        sb_puts(out, "\n");
+      }
       break;
     case SPEC_KEY_COUNT:
       break;

@@ -150,6 +150,20 @@ typedef enum HeadKind {
   HEAD_NONE,  /* the raw final feature map: [N, H, W, C] */
 } HeadKind;
 
+/* The network outputs the `outputs` key can select (docs/spec.md): the outputs
+ * of stages 1..4 (timm layer1..layer4, the detection literature's C2..C5) and
+ * the head's. The generated code orders the selected ones this way too. */
+typedef enum Endpoint {
+  ENDPOINT_C2,
+  ENDPOINT_C3,
+  ENDPOINT_C4,
+  ENDPOINT_C5,
+  ENDPOINT_HEAD,
+  RSC_ENDPOINTS
+} Endpoint;
+#define ENDPOINT_BIT(e) (1u << (e))
+#define ENDPOINTS_DEFAULT ENDPOINT_BIT(ENDPOINT_HEAD)
+
 /* Every spec key, in the order docs/spec.md lists them. Each also has a CLI flag:
  * "--" + key with '_' written as '-'. */
 #define SPEC_KEYS(X)                                                                               \
@@ -174,7 +188,8 @@ typedef enum HeadKind {
   X(CLASSIFIER_ACTIVATION, "classifier_activation")                                                \
   X(INPUT_TYPE, "input_type")                                                                      \
   X(INPUT_LAYOUT, "input_layout")                                                                  \
-  X(PREPROCESS, "preprocess")
+  X(PREPROCESS, "preprocess")                                                                      \
+  X(OUTPUTS, "outputs")
 
 typedef enum SpecKey {
 #define X(id, name) KEY_##id,
@@ -184,6 +199,7 @@ typedef enum SpecKey {
 } SpecKey;
 
 const char *spec_key_name(SpecKey k);
+const char *endpoint_name(Endpoint e); /* "c2" .. "c5", "head" */
 
 /* Where a key was set: file NULL means "never set" (default). */
 typedef struct SpecLoc {
@@ -214,6 +230,7 @@ typedef struct Spec {
   InputType input_type;
   InputLayout input_layout;
   Preprocess preprocess;
+  unsigned outputs; /* ENDPOINT_BITs of the selected outputs; ENDPOINTS_DEFAULT: the head */
   SpecLoc loc[SPEC_KEY_COUNT];
 
   /* Derived by spec_finish(): */
@@ -331,6 +348,7 @@ typedef struct Graph {
   int ntensors, cap_tensors;
   int input;  /* node id of OP_INPUT */
   int output; /* node id producing the network output */
+  int stage_out[RSC_STAGES]; /* node id producing each stage's output (endpoints c2..c5) */
   /* plan.c: */
   size_t arena_floats;      /* arena size chosen by the plan */
   size_t arena_lower_bound; /* max over time of the live floats: no plan can do better */
@@ -414,6 +432,15 @@ bool lower_entry(Graph *g, Diag *d);
 
 /* ACT into its producing CONV/ADD; GAP->fc1->fc2->SCALE->ADD->ACT into SE_ADD. */
 bool fuse_ops(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- endpoints.c */
+
+/* The node an endpoint reads; for a model without its head, g->output is the
+ * deepest selected stage's output (see select_outputs). */
+int endpoint_node(const Graph *g, Endpoint e);
+/* The `outputs` key: without the head among them, the network ends at the
+ * deepest selected stage: g->output moves there and the rest is dead. */
+bool select_outputs(Graph *g, Diag *d);
 
 /* ---------------------------------------------------------------- plan.c */
 

@@ -175,6 +175,21 @@ static const char *fused_text(const Summary *s, const Graph *g, int i, char *buf
   return buf;
 }
 
+/* The endpoints the generated code hands back (spec key outputs), in API order:
+ * "c3 [1,28,28,512] from layer2.3.se, head [1,1,1,1000] from fc". */
+static void outputs_text(const Graph *g, FILE *out) {
+  const char *sep = "";
+  for (int e = 0; e < RSC_ENDPOINTS; e++) {
+    if (!(g->spec.outputs & ENDPOINT_BIT(e)))
+      continue;
+    const Node *n = &g->nodes[endpoint_node(g, (Endpoint)e)];
+    char shape[48];
+    shape_text(n->out, shape, sizeof shape);
+    fprintf(out, "%s%s %s from %s", sep, endpoint_name((Endpoint)e), shape, n->name);
+    sep = ", ";
+  }
+}
+
 void summary_print(const Summary *s, const Graph *g, const char *model, FILE *out) {
   RSC_ASSERT(s->attached);
   const Spec *sp = &g->spec;
@@ -209,8 +224,11 @@ void summary_print(const Summary *s, const Graph *g, const char *model, FILE *ou
           s->weight_bytes / 1048576.0);
   grouped(s->arena_bytes, a);
   grouped(s->arena_bound_bytes, b);
-  fprintf(out, "Arena: %s bytes (%.2f MiB); plan lower bound %s bytes (%.2f MiB)\n%s\n", a,
-          s->arena_bytes / 1048576.0, b, s->arena_bound_bytes / 1048576.0, rule);
+  fprintf(out, "Arena: %s bytes (%.2f MiB); plan lower bound %s bytes (%.2f MiB)\n", a,
+          s->arena_bytes / 1048576.0, b, s->arena_bound_bytes / 1048576.0);
+  fprintf(out, "Outputs: ");
+  outputs_text(g, out);
+  fprintf(out, "\n%s\n", rule);
 }
 
 static cJSON *shape_json(Shape sh) {
@@ -246,6 +264,18 @@ void summary_print_json(const Summary *s, const Graph *g, const char *model, FIL
     cJSON_AddNumberToObject(l, "trainable_params", (double)r->trainable);
     cJSON_AddNumberToObject(l, "macs", (double)r->macs);
     cJSON_AddItemToArray(layers, l);
+  }
+  /* The endpoints, in the order of P_run_outputs' outputs[] (the last is P_run's). */
+  cJSON *outs = cJSON_AddArrayToObject(root, "outputs");
+  for (int e = 0; e < RSC_ENDPOINTS; e++) {
+    if (!(g->spec.outputs & ENDPOINT_BIT(e)))
+      continue;
+    const Node *n = &g->nodes[endpoint_node(g, (Endpoint)e)];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", endpoint_name((Endpoint)e));
+    cJSON_AddStringToObject(o, "node", n->name);
+    cJSON_AddItemToObject(o, "shape", shape_json(n->out));
+    cJSON_AddItemToArray(outs, o);
   }
   cJSON *t = cJSON_AddObjectToObject(root, "totals");
   cJSON_AddNumberToObject(t, "params", (double)(s->trainable + s->statistics));

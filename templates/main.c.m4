@@ -6,7 +6,40 @@ m4_dnl the build defines RSC_UPREFIX<||>_NO_MAIN.
  * Reads the raw input (RSC_UPREFIX<||>_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
  * runs N times and prints the median and minimum latency to stderr; -t N runs
- * on N threads (RSC_PREFIX<||>_set_threads; the output is the same for any N). */
+ * on N threads (RSC_PREFIX<||>_set_threads; the output is the same for any N).m4_ifelse(RSC_MULTI, 1, <|
+ * The other endpoints of the spec's outputs go beside OUTPUT: OUT.f32 ->
+ * OUT.c2.f32 etc. (float32 NHWC, the header's RSC_UPREFIX<||>_OUT_<NAME>_* sizes).|>) */
+m4_ifelse(RSC_MULTI, 1, <|m4_define(<|RSC_OUTPUT|>, <|  {"m4_translit(<|$1|>, <|A-Z|>, <|a-z|>)", RSC_UPREFIX<||>_OUT_$1_SIZE},
+|>)m4_dnl
+/* The endpoints in outputs[] order: name, floats per image. */
+static const struct {
+  const char *name;
+  size_t size;
+} RSC_PREFIX<||>_endpoints[RSC_UPREFIX<||>_NUM_OUTPUTS] = {
+RSC_OUTPUT_LIST<||>};
+
+/* Writes the endpoints but the last (that is OUTPUT) beside out_path. */
+static int RSC_PREFIX<||>_write_endpoints(const char *prog, const char *out_path, float *const outs[])
+{
+  size_t stem = strlen(out_path);
+  if (stem > 4 && strcmp(out_path + stem - 4, ".f32") == 0)
+    stem -= 4;
+  for (int k = 0; k + 1 < RSC_UPREFIX<||>_NUM_OUTPUTS; k++) {
+    char *path = malloc(stem + 16);
+    if (!path)
+      return 1;
+    snprintf(path, stem + 16, "%.*s.%s.f32", (int)stem, out_path, RSC_PREFIX<||>_endpoints[k].name);
+    size_t n = (size_t)RSC_UPREFIX<||>_BATCH * RSC_PREFIX<||>_endpoints[k].size;
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(outs[k], sizeof *outs[k], n, f) != n || fclose(f) != 0) {
+      fprintf(stderr, "%s: cannot write %s\n", prog, path);
+      return 1;
+    }
+    free(path);
+  }
+  return 0;
+}
+|>)m4_dnl
 static double RSC_PREFIX<||>_now_ms(void)
 {
   struct timespec ts;
@@ -61,6 +94,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: out of memory\n", argv[0]);
     return 1;
   }
+m4_ifelse(RSC_MULTI, 1, <|  float *outs[RSC_UPREFIX<||>_NUM_OUTPUTS];
+  for (int k = 0; k < RSC_UPREFIX<||>_NUM_OUTPUTS; k++) {
+    outs[k] = k + 1 < RSC_UPREFIX<||>_NUM_OUTPUTS ? malloc((size_t)RSC_UPREFIX<||>_BATCH * RSC_PREFIX<||>_endpoints[k].size * sizeof *outs[k]) : out;
+    if (!outs[k]) {
+      fprintf(stderr, "%s: out of memory\n", argv[0]);
+      return 1;
+    }
+  }
+|>)m4_dnl
   FILE *f = fopen(in_path, "rb");
   if (!f || fread(in, sizeof *in, n_in, f) != n_in || fgetc(f) != EOF) {
     fprintf(stderr, "%s: %s: expected exactly %zu values of RSC_IN_CTYPE\n", argv[0], in_path, n_in);
@@ -80,7 +122,7 @@ int main(int argc, char **argv)
   }
   for (long r = 0; r < repeat; r++) {
     double t0 = RSC_PREFIX<||>_now_ms();
-    rc = RSC_PREFIX<||>_run(m, in, out);
+    rc = m4_ifelse(RSC_MULTI, 1, <|RSC_PREFIX<||>_run_outputs(m, in, outs)|>, <|RSC_PREFIX<||>_run(m, in, out)|>);
     ms[r] = RSC_PREFIX<||>_now_ms() - t0;
     if (rc) {
       fprintf(stderr, "%s: run: %s\n", argv[0], RSC_PREFIX<||>_strerror(rc));
@@ -96,6 +138,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: cannot write %s\n", argv[0], out_path);
     return 1;
   }
+m4_ifelse(RSC_MULTI, 1, <|  if (RSC_PREFIX<||>_write_endpoints(argv[0], out_path, outs))
+    return 1;
+  for (int k = 0; k + 1 < RSC_UPREFIX<||>_NUM_OUTPUTS; k++)
+    free(outs[k]);
+|>)m4_dnl
   RSC_PREFIX<||>_close(m);
   free(in);
   free(out);

@@ -60,6 +60,8 @@ struct RSC_PREFIX<||>_model {
   float *weights; /* RSC_UPREFIX<||>_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RSC_UPREFIX<||>_ARENA_BYTES, 64-byte aligned */
   int threads;    /* team size, the caller included; 1 after open */
+m4_ifelse(RSC_MULTI, 1, <|  float *out[RSC_UPREFIX<||>_NUM_OUTPUTS]; /* this run's endpoint buffers; NULL: not asked for */
+|>)m4_dnl
 #if RSC_UPREFIX<||>_HAVE_THREADS
   RSC_PREFIX<||>_team team;
 #endif
@@ -107,10 +109,32 @@ int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float
 {
   if (!m || !input || !output)
     return RSC_UPREFIX<||>_ERR_ARG;
+m4_ifelse(RSC_MULTI, 1, <|  memset(m->out, 0, sizeof m->out); /* the output only: no endpoint copies */
+|>)m4_dnl
   if (m->threads > 1)
     RSC_PREFIX<||>_run_team(m, input, output);
   else
     RSC_PREFIX<||>_body(m, input, output, 0, 1);
   return RSC_UPREFIX<||>_OK;
 }
+m4_ifelse(RSC_MULTI, 1, <|
+/* The endpoints other than the last are copied to m->out[] by the body right
+ * after the layer computing them; the last one is the body's output. */
+int RSC_PREFIX<||>_run_outputs(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input,
+                    float *const outputs[RSC_UPREFIX<||>_NUM_OUTPUTS])
+{
+  if (!m || !input || !outputs)
+    return RSC_UPREFIX<||>_ERR_ARG;
+  for (int k = 0; k < RSC_UPREFIX<||>_NUM_OUTPUTS; k++)
+    if (!outputs[k])
+      return RSC_UPREFIX<||>_ERR_ARG;
+  memcpy(m->out, outputs, sizeof m->out);
+  if (m->threads > 1)
+    RSC_PREFIX<||>_run_team(m, input, outputs[RSC_UPREFIX<||>_NUM_OUTPUTS - 1]);
+  else
+    RSC_PREFIX<||>_body(m, input, outputs[RSC_UPREFIX<||>_NUM_OUTPUTS - 1], 0, 1);
+  memset(m->out, 0, sizeof m->out); /* no pointers kept past the call */
+  return RSC_UPREFIX<||>_OK;
+}
+|>)m4_dnl
 m4_ifdef(<|RSC_WITH_MAIN|>, <|m4_include(<|main.c.m4|>)|>)m4_dnl

@@ -2,7 +2,15 @@ m4_dnl model.h.m4 - the public header of a generated model. Macros (from emit.c)
 m4_dnl RSC_PREFIX, RSC_UPREFIX (identifier prefix, lower/upper case), RSC_BANNER,
 m4_dnl RSC_BATCH, RSC_IN_H, RSC_IN_W, RSC_IN_C, RSC_OUT_H, RSC_OUT_W, RSC_OUT_C,
 m4_dnl RSC_OUT_SIZE, RSC_ARENA_BYTES, RSC_WEIGHT_BYTES, RSC_OUT_DOC, and the input's
-m4_dnl format: RSC_IN_CTYPE, RSC_IN_U8, RSC_IN_NCHW, RSC_IN_IMAGENET, RSC_IN_SIZE.
+m4_dnl format: RSC_IN_CTYPE, RSC_IN_U8, RSC_IN_NCHW, RSC_IN_IMAGENET, RSC_IN_SIZE;
+m4_dnl the `outputs` key: RSC_MULTI (1 unless only the head), RSC_NUM_OUTPUTS and
+m4_dnl RSC_OUTPUT_LIST, one RSC_OUTPUT(NAME, index, h, w, c, size, doc) per endpoint.
+m4_define(<|RSC_OUTPUT|>, <|#define RSC_UPREFIX<||>_OUT_$1 $2 /* $7 */
+#define RSC_UPREFIX<||>_OUT_$1_H $3
+#define RSC_UPREFIX<||>_OUT_$1_W $4
+#define RSC_UPREFIX<||>_OUT_$1_C $5
+#define RSC_UPREFIX<||>_OUT_$1_SIZE $6
+|>)m4_dnl
 m4_divert(0)m4_dnl
 /*
 RSC_BANNER */
@@ -35,6 +43,12 @@ extern "C" {
 #define RSC_UPREFIX<||>_OUT_W RSC_OUT_W
 #define RSC_UPREFIX<||>_OUT_C RSC_OUT_C
 #define RSC_UPREFIX<||>_OUT_SIZE RSC_OUT_SIZE
+m4_ifelse(RSC_MULTI, 1, <|/* Outputs (spec key outputs): RSC_PREFIX<||>_run_outputs writes each of these
+ * endpoints to its own buffer, outputs[RSC_UPREFIX<||>_OUT_<NAME>], float32 NHWC
+ * [RSC_UPREFIX<||>_BATCH][<NAME>_H][<NAME>_W][<NAME>_C], <NAME>_SIZE floats per image.
+ * The last one is the Output above. */
+#define RSC_UPREFIX<||>_NUM_OUTPUTS RSC_NUM_OUTPUTS
+RSC_OUTPUT_LIST<||>|>)m4_dnl
 /* Memory: the activation arena allocated by RSC_PREFIX<||>_open, and the weights payload. */
 #define RSC_UPREFIX<||>_ARENA_BYTES RSC_ARENA_BYTES
 #define RSC_UPREFIX<||>_WEIGHT_BYTES RSC_WEIGHT_BYTES
@@ -69,6 +83,14 @@ int RSC_PREFIX<||>_open(RSC_PREFIX<||>_model **model, const char *weights_path);
  * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
  * --verify uses it); without that define there is no such code. */
 int RSC_PREFIX<||>_run(RSC_PREFIX<||>_model *model, const RSC_IN_CTYPE *input, float *output);
+m4_ifelse(RSC_MULTI, 1, <|/* The same inference, writing every endpoint of the spec's `outputs`:
+ * outputs[RSC_UPREFIX<||>_OUT_<NAME>] receives endpoint NAME (sizes above). All
+ * RSC_UPREFIX<||>_NUM_OUTPUTS pointers must be non-NULL (else ERR_ARG) and the buffers must
+ * not overlap each other or the input. RSC_PREFIX<||>_run above writes only the last
+ * endpoint (its output) and skips the copies of the others. */
+int RSC_PREFIX<||>_run_outputs(RSC_PREFIX<||>_model *model, const RSC_IN_CTYPE *input,
+                    float *const outputs[RSC_UPREFIX<||>_NUM_OUTPUTS]);
+|>)m4_dnl
 /* Runs the model on n threads (the caller's and n-1 workers kept for the model's
  * life; 1 after open, which starts none). Outputs are bit-identical for every n.
  * ERR_THREADS if built with -DRSC_UPREFIX<||>_NO_THREADS and n > 1. */

@@ -22,6 +22,7 @@ run diag       tests/diag.sh
 run fuzz_corpus tests/fuzz_replay.sh
 run robustness tests/robustness.sh
 run e2e        tests/e2e.sh
+run endpoints  tests/endpoints.sh
 run keras_h5   tests/keras_h5.sh
 run embed      tests/embed.sh
 run integration tests/integration.sh

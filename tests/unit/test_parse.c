@@ -179,7 +179,8 @@ static void test_every_key(void **state) {
                 "classifier_activation softmax\n"
                 "input_type u8\n"
                 "input_layout nchw\n"
-                "preprocess none\n");
+                "preprocess none\n"
+                "outputs c3 head\n");
   Spec *s = &r.s;
   assert_int_equal(s->depth, 0);
   assert_ints(s->blocks, 1, 2, 3, 4);
@@ -203,6 +204,7 @@ static void test_every_key(void **state) {
   assert_int_equal(s->input_type, INPUT_U8);
   assert_int_equal(s->input_layout, INPUT_NCHW);
   assert_int_equal(s->preprocess, PREPROCESS_NONE);
+  assert_int_equal(s->outputs, ENDPOINT_BIT(ENDPOINT_C3) | ENDPOINT_BIT(ENDPOINT_HEAD));
   /* loc is the key word. */
   assert_int_equal(s->loc[KEY_CLASSES].line, 17);
   assert_int_equal(s->loc[KEY_CLASSES].col, 1);
@@ -420,6 +422,50 @@ static void test_input_format(void **state) {
   /* Without preprocessing any channel count takes bytes. */
   expect_ok(&r, "depth 50\nchannels 1\ninput_type u8\n");
   run_close(&r);
+}
+
+static void test_outputs(void **state) {
+  (void)state;
+  Run r;
+  expect_ok(&r, "depth 50\n");
+  assert_int_equal(r.s.outputs, ENDPOINTS_DEFAULT);
+  assert_int_equal(ENDPOINTS_DEFAULT, ENDPOINT_BIT(ENDPOINT_HEAD));
+  run_close(&r);
+  /* Any order, any separator; the set is what counts. */
+  expect_ok(&r, "depth 50\noutputs head, c5 c2,c4 ,c3\n");
+  assert_int_equal(r.s.outputs, 0x1f);
+  run_close(&r);
+  expect_ok(&r, "depth 50\noutputs c4\nhead none\n");
+  assert_int_equal(r.s.outputs, ENDPOINT_BIT(ENDPOINT_C4));
+  run_close(&r);
+  static const char *const names[RSC_ENDPOINTS] = {"c2", "c3", "c4", "c5", "head"};
+  for (int e = 0; e < RSC_ENDPOINTS; e++)
+    assert_string_equal(endpoint_name((Endpoint)e), names[e]);
+  /* The command line overrides the file's list, not adds to it. */
+  const char *file = "depth 50\noutputs c2 c3\n";
+  assert_true(run_spec2(&r, file, strlen(file), "outputs c5\n"));
+  assert_int_equal(r.s.outputs, ENDPOINT_BIT(ENDPOINT_C5));
+  run_close(&r);
+  expect_error("depth 50\noutputs\n", "t.spec:2:1: error: missing value for 'outputs'\n"
+                                      " outputs\n"
+                                      " ^~~~~~~\n");
+  expect_error("depth 50\noutputs c1,C3 head\n",
+               "t.spec:2:9: error: 'outputs' values must be 'c2', 'c3', 'c4', 'c5' or 'head', "
+               "not 'c1'\n"
+               " outputs c1,C3 head\n"
+               "         ^~\n"
+               "t.spec:2:12: error: 'outputs' values must be 'c2', 'c3', 'c4', 'c5' or 'head', "
+               "not 'C3'\n"
+               " outputs c1,C3 head\n"
+               "            ^~\n");
+  expect_error("depth 50\noutputs head c3 head\n", "t.spec:2:17: error: 'outputs' lists 'head' twice\n"
+                                                   " outputs head c3 head\n"
+                                                   "                 ^~~~\n");
+  expect_error("depth 50\noutputs c2 c3 c4 c5 head logits\n",
+               "t.spec:2:26: error: 'outputs' takes at most 5 values (c2 c3 c4 c5 head), got 6\n"
+               " outputs c2 c3 c4 c5 head logits\n"
+               "                          ^~~~~~\n");
+  expect_error_has("depth 50\noutputs c2\noutputs c3\n", "duplicate key 'outputs'");
 }
 
 static void test_counts(void **state) {
@@ -678,6 +724,12 @@ static void test_canonical_text(void **state) {
   free(cb);
   run_close(&a);
   run_close(&b);
+  /* outputs: written only when not the default, in API order. */
+  expect_ok(&r, "depth 50\noutputs head,c4 c2\n");
+  c = canonical(&r.s);
+  assert_non_null(strstr(c, "preprocess none\noutputs c2 c4 head\n"));
+  free(c);
+  run_close(&r);
 }
 
 static void test_canonical_round_trip(void **state) {
@@ -690,6 +742,8 @@ static void test_canonical_round_trip(void **state) {
       "depth 101\nhead avg\nactivation swish\nstride_on 1x1\nbatch 4096\nchannels 4096\n",
       "depth 200\nhead max\nwidth_multiplier 1.7\nstem_widths 3 5 7\nwidths 9 9 9 9\n",
       "depth 50\ninput_type u8\ninput_layout nchw\npreprocess imagenet\n",
+      "depth 50\noutputs head c2 c5\n",
+      "depth 50\nhead none\noutputs c4\n",
   };
   for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
     Run r1, r2;
@@ -714,6 +768,7 @@ static void test_canonical_round_trip(void **state) {
     assert_int_equal(r1.s.input_type, r2.s.input_type);
     assert_int_equal(r1.s.input_layout, r2.s.input_layout);
     assert_int_equal(r1.s.preprocess, r2.s.preprocess);
+    assert_int_equal(r1.s.outputs, r2.s.outputs);
     free(c1);
     free(c2);
     run_close(&r1);
@@ -736,6 +791,7 @@ int main(void) {
       cmocka_unit_test(test_bad_numbers),
       cmocka_unit_test(test_out_of_range),
       cmocka_unit_test(test_bad_words),
+      cmocka_unit_test(test_outputs),
       cmocka_unit_test(test_counts),
       cmocka_unit_test(test_commas),
       cmocka_unit_test(test_bad_bytes),
