@@ -3,7 +3,9 @@
 #   make run      compile the trained digits model, build it, check it against PyTorch (the main job)
 #   make demo-rs50  compile ResNet-RS-50 (random weights), build it, time it
 #   make test     everything CI runs
+#   make sanitize the same suite under ASan+UBSan (build-san/; slower, not in make test)
 #   make golden   rewrite the checked-in generated models under generated/
+#   make bench    rsc vs PyTorch side by side -> bench/results.md (BENCH_QUICK=1: RS-50 batch 1 only)
 #   make install  PREFIX=/usr/local DESTDIR=
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -30,7 +32,7 @@ RT_HDRS = $(wildcard runtime/*.h)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench docs fuzz
+.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench docs fuzz sanitize sanitize-tools
 all: $(B)/rsc
 
 deps:
@@ -93,6 +95,17 @@ unit: $(UNIT_BINS)
 test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen \
       $(FUZZ_REPLAYS)
 	tests/run.sh
+
+# make sanitize: the whole suite (tests/run.sh) with rsc, its test tools, the
+# fuzz replays and every generated model the suites compile (GEN_CFLAGS) built
+# under ASan+UBSan, into build-san/. Not part of `make test` (it is slower).
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+sanitize: deps
+	$(MAKE) B=build-san CC=gcc CFLAGS="-O1 -g $(SAN_FLAGS)" sanitize-tools
+	B=build-san GEN_CFLAGS="$(SAN_FLAGS)" UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh
+
+sanitize-tools: $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen \
+      $(FUZZ_REPLAYS)
 
 run: deps $(B)/rsc
 	tools/run-demo.sh

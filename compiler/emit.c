@@ -246,6 +246,19 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   free(call);
 }
 
+/* Multiply-adds of one fused layer: a conv's Cin x KH x KW per output, a
+ * dense layer's Cin; the SE's two small dense layers (<1 %) and pools, adds
+ * and copies count none. From the shapes, since the weights are packed by now. */
+static uint64_t layer_macs(const Node *n, Shape in) {
+  const uint64_t outs = (uint64_t)n->out.n * (uint64_t)n->out.h * (uint64_t)n->out.w *
+                        (uint64_t)n->out.c;
+  if (n->op == OP_CONV)
+    return outs * (uint64_t)in.c * (uint64_t)n->kh * (uint64_t)n->kw;
+  if (n->op == OP_DENSE)
+    return outs * (uint64_t)in.c * (uint64_t)in.h * (uint64_t)in.w;
+  return 0;
+}
+
 static void layer_call(StrBuf *o, const Graph *g, int id) {
   const Node *n = &g->nodes[id];
   Shape in = g->nodes[n->in[0]].out, out = n->out;
@@ -299,6 +312,8 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
             out.w, out.c, n->kernel, args);
   /* The layer's output for -D<PREFIX>_TRACE builds (rsc --verify); no code otherwise. */
   sb_printf(o, "RSC_TRACE(<|%s|>, <|%s|>, %zu)\n", n->name, dst, shape_elems(out));
+  /* The layer's row of the -D<PREFIX>_PROFILE table (bench); no code otherwise. */
+  sb_printf(o, "RSC_PROFILE(<|%s|>, %" PRIu64 ")\n", n->name, layer_macs(n, in));
 }
 
 /* The selected endpoints in API order (their index in P_run_outputs'

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -434,6 +435,9 @@ static Target host_target(void) {
 }
 
 int main(int argc, char **argv) {
+  /* A file over the size limit (ulimit -f) must be a reported write error
+   * (EFBIG) with temporaries removed, not a kill by SIGXFSZ mid-write. */
+  signal(SIGXFSZ, SIG_IGN);
   Diag d;
   diag_init(&d, stderr);
   Options o = {0};

@@ -103,6 +103,9 @@ void RSC_PREFIX<||>_close(RSC_PREFIX<||>_model *m)
 {
   if (!m)
     return;
+#ifdef RSC_UPREFIX<||>_PROFILE
+  RSC_PREFIX<||>_prof_print();
+#endif
   RSC_PREFIX<||>_stop_team(m);
 m4_ifelse(RSC_EMBED, 1, <|  if ((const void *)m->weights != (const void *)(RSC_PREFIX<||>_wblob_ + 64))
     free(m->weights);|>, <|  free(m->weights);|>)

@@ -1,6 +1,6 @@
 m4_dnl model.c.m4 - the skeleton of a generated model .c file. emit.c defines the
 m4_dnl scalar macros (RSC_PREFIX, RSC_UPREFIX, RSC_BANNER, RSC_HEADER, RSC_RUNTIME,
-m4_dnl RSC_FINGERPRINT, RSC_SCRATCH, RSC_IN, RSC_OUT) and fills diversions 1-4
+m4_dnl RSC_FINGERPRINT, RSC_SCRATCH, RSC_IN, RSC_OUT) and fills diversions 1-5
 m4_dnl through rsc.m4's macros before including this file.
 m4_divert(0)m4_dnl
 /*
@@ -76,6 +76,70 @@ static void rsc_team_sync(void *m)
   RSC_PREFIX<||>_sync(m);
 }
 
+/* Build with -D<||>RSC_UPREFIX<||>_PROFILE to time every layer: thread 0 reads the
+ * clock after each layer (its barrier included) and RSC_PREFIX<||>_close prints, to
+ * stderr, each layer's mean time per run, GFLOP/s on its direct-conv FLOPs and
+ * share of the total. The first run is a warm-up and not counted when there
+ * are more. Without the flag none of this is compiled. */
+#ifdef RSC_UPREFIX<||>_PROFILE
+#ifdef RSC_UPREFIX<||>_TRACE
+#error "RSC_UPREFIX<||>_PROFILE and RSC_UPREFIX<||>_TRACE cannot be combined"
+#endif
+static const struct {
+  const char *name;
+  double macs;
+} RSC_PREFIX<||>_prof_layer[] = {
+m4_undivert(5)m4_dnl
+};
+#define RSC_UPREFIX<||>_PROF_N (sizeof RSC_PREFIX<||>_prof_layer / sizeof RSC_PREFIX<||>_prof_layer[0])
+static double RSC_PREFIX<||>_prof_ms[RSC_UPREFIX<||>_PROF_N]; /* summed over the counted runs */
+static double RSC_PREFIX<||>_prof_t;                  /* the clock at the last mark */
+static size_t RSC_PREFIX<||>_prof_i;                  /* the next layer */
+static long RSC_PREFIX<||>_prof_runs;                 /* runs started */
+
+static double RSC_PREFIX<||>_prof_now(void)
+{
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void RSC_PREFIX<||>_prof_start(void)
+{
+  if (++RSC_PREFIX<||>_prof_runs == 2) /* run 1 was the warm-up */
+    memset(RSC_PREFIX<||>_prof_ms, 0, sizeof RSC_PREFIX<||>_prof_ms);
+  RSC_PREFIX<||>_prof_i = 0;
+  RSC_PREFIX<||>_prof_t = RSC_PREFIX<||>_prof_now();
+}
+
+static void RSC_PREFIX<||>_prof_mark(void)
+{
+  double t = RSC_PREFIX<||>_prof_now();
+  if (RSC_PREFIX<||>_prof_i < RSC_UPREFIX<||>_PROF_N)
+    RSC_PREFIX<||>_prof_ms[RSC_PREFIX<||>_prof_i++] += t - RSC_PREFIX<||>_prof_t;
+  RSC_PREFIX<||>_prof_t = t;
+}
+
+static void RSC_PREFIX<||>_prof_print(void)
+{
+  long runs = RSC_PREFIX<||>_prof_runs > 1 ? RSC_PREFIX<||>_prof_runs - 1 : RSC_PREFIX<||>_prof_runs;
+  if (runs < 1)
+    return;
+  double total = 0;
+  for (size_t i = 0; i < RSC_UPREFIX<||>_PROF_N; i++)
+    total += RSC_PREFIX<||>_prof_ms[i] / (double)runs;
+  fprintf(stderr, "profile RSC_PREFIX: %zu layers, mean of %ld runs, %.3f ms\n", RSC_UPREFIX<||>_PROF_N, runs, total);
+  fprintf(stderr, "profile %-32s %10s %9s %7s\n", "layer", "ms", "GFLOP/s", "share");
+  for (size_t i = 0; i < RSC_UPREFIX<||>_PROF_N; i++) {
+    double ms = RSC_PREFIX<||>_prof_ms[i] / (double)runs;
+    double gflops = ms > 0 ? 2 * RSC_PREFIX<||>_prof_layer[i].macs / (ms * 1e6) : 0;
+    fprintf(stderr, "profile %-32s %10.4f %9.2f %6.2f%%\n", RSC_PREFIX<||>_prof_layer[i].name, ms, gflops,
+            total > 0 ? 100 * ms / total : 0);
+  }
+}
+
+#endif
+
 m4_include(<|loader.c.m4|>)m4_dnl
 
 /* Build with -D<||>RSC_UPREFIX<||>_TRACE=fn, fn(const char *name, const float *out,
@@ -91,6 +155,16 @@ m4_include(<|loader.c.m4|>)m4_dnl
 #define RSC_UPREFIX<||>_TRACE_LAYER(name, out, n) ((void)0)
 #endif
 
+#ifdef RSC_UPREFIX<||>_PROFILE /* the profile's clock marks replace the trace hook */
+#undef RSC_UPREFIX<||>_TRACE_LAYER
+#define RSC_UPREFIX<||>_TRACE_LAYER(name, out, n) \
+  do { \
+    (void)(out); \
+    if (part == 0) \
+      RSC_PREFIX<||>_prof_mark(); \
+  } while (0)
+#endif
+
 /* The layers, run by every thread of the team: thread `part` of `parts`
  * does its share of each layer, then waits for the others. */
 static void RSC_PREFIX<||>_body(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float *output, int part, int parts)
@@ -100,6 +174,10 @@ static void RSC_PREFIX<||>_body(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *inp
   (void)a;
   (void)w;
   (void)rsc_team_sync; /* used by SE layers only */
+#ifdef RSC_UPREFIX<||>_PROFILE
+  if (part == 0)
+    RSC_PREFIX<||>_prof_start();
+#endif
 m4_undivert(4)m4_dnl
 }
 

@@ -8,6 +8,7 @@ m4_dnl argument that is not a number or identifier arrives quoted. Each public
 m4_dnl macro checks its arity. Output goes into numbered diversions that
 m4_dnl model.c.m4 pastes in order:
 m4_dnl   1 weight offset table   2 arena offset table   3 kernels   4 run body
+m4_dnl   5 profile table
 m4_divert(-1)
 
 m4_dnl RSC_ARITY(macro, expected, $#): stop m4 (exit 1) on a wrong argument count.
@@ -37,6 +38,11 @@ m4_dnl RSC_TRACE(timm name, output expression, floats): hands the layer's output
 m4_dnl to the trace hook; the macro it expands to is empty unless <PREFIX>_TRACE is
 m4_dnl defined (model.c.m4).
 m4_define(<|RSC_TRACE|>, <|RSC_ARITY(<|RSC_TRACE|>, 3, $#)m4_divert(4)  RSC_UPREFIX<||>_TRACE_LAYER("$1", $2, $3);
+m4_divert(-1)|>)
+
+m4_dnl RSC_PROFILE(timm name, MACs): one row of the -D<PREFIX>_PROFILE layer table
+m4_dnl (diversion 5, pasted inside an #ifdef by model.c.m4), in layer order.
+m4_define(<|RSC_PROFILE|>, <|RSC_ARITY(<|RSC_PROFILE|>, 2, $#)m4_divert(5)  {"$1", $2},
 m4_divert(-1)|>)
 
 m4_dnl RSC_LAYER(provenance, kernel, args): one step of the body: this thread's

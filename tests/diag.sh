@@ -7,7 +7,7 @@
 # Prints "diag: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
-RSC=build/rsc
+RSC=${RSC:-${B:-build}/rsc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0

@@ -10,10 +10,10 @@
 # Prints "digits: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
-RSC=build/rsc DIGITS=examples/digits
+RSC=${RSC:-${B:-build}/rsc} DIGITS=examples/digits
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off"
+CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
 COMPILERS=${DIGITS_COMPILERS:-"gcc clang"}
 pass=0 fail=0
 if ! $RSC "$DIGITS/digits.spec" --weights "$DIGITS/digits.safetensors" --name digits \

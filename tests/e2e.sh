@@ -7,13 +7,13 @@
 # Run from the repository root after `make`. Prints "e2e: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
-RSC=build/rsc REF=build/tests/refeval CMP=build/tests/f32cmp GEN=build/tests/f32gen
+B=${B:-build}; RSC=${RSC:-$B/rsc} REF=$B/tests/refeval CMP=$B/tests/f32cmp GEN=$B/tests/f32gen
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 log=build/test-logs/e2e.txt
 mkdir -p build/test-logs
 : >"$log"
-CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off"
+CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
 COMPILERS=${E2E_COMPILERS:-"gcc clang"}
 RSCX="" CCX="" # extra rsc and cc flags: the --target cases at the end set them
 pass=0 fail=0

@@ -8,14 +8,14 @@
 # Run from the repository root after `make`. Prints "embed: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
-RSC=$PWD/build/rsc GEN=$PWD/build/tests/f32gen
+RSC=$PWD/${B:-build}/rsc GEN=$PWD/${B:-build}/tests/f32gen
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 pass=0 fail=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off"
+CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
 
 printf 'blocks 1 2 1 1\nwidths 8 16 16 32\nstem_widths 8 8 16\nwidth 32\nclasses 10\n' >s.spec
 mkdir gen

@@ -12,10 +12,10 @@
 # Run from the repository root after `make`. Prints "endpoints: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
-RSC=${RSC:-build/rsc} REF=build/tests/refeval CMP=build/tests/f32cmp GEN=build/tests/f32gen
+B=${B:-build}; RSC=${RSC:-$B/rsc} REF=$B/tests/refeval CMP=$B/tests/f32cmp GEN=$B/tests/f32gen
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off"
+CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
 pass=0 fail=0
 
 # case NAME 'spec; lines' [extra rsc flags...]

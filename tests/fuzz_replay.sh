@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 pass=0 fail=0
 for corpus in fuzz/corpus/*/; do
   t=$(basename "$corpus")
-  bin=build/fuzz/replay_$t
+  bin=${B:-build}/fuzz/replay_$t
   if [ ! -x "$bin" ]; then
     echo "fuzz_replay: $bin missing (make $bin)"; fail=$((fail + 1)); continue
   fi

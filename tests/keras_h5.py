@@ -5,7 +5,7 @@ the way tf.keras' save_weights_to_hdf5_group lays it out, for tests of
 the names follow ../shared/docs/resnet-rs.md.
 
   keras_h5.py IN.safetensors OUT.h5 [--scheme apps|converted] [--stem-counter N]
-              [--split K] [--drop LAYER] [--bad-shape LAYER] [--whole-model 1]
+              [--split K] [--drop LAYER] [--bad-shape LAYER] [--int-weight LAYER] [--whole-model 1]
 
 Layout written: root attrs backend, keras_version, layer_names (numpy 'S'
 array; split into layer_names0..K-1 with --split K, as Keras does past
@@ -68,7 +68,7 @@ def main():
     args = sys.argv[1:]
     src, dst = args[0], args[1]
     opts = {"--scheme": "apps", "--stem-counter": "1", "--split": "0", "--drop": None,
-            "--bad-shape": None, "--whole-model": "0"}
+            "--bad-shape": None, "--int-weight": None, "--whole-model": "0"}
     i = 2
     while i < len(args):
         opts[args[i]] = args[i + 1]
@@ -98,6 +98,8 @@ def main():
             continue
         if name == opts["--bad-shape"]:
             ws[0] = (ws[0][0], ws[0][1][..., :-1])
+        if name == opts["--int-weight"]:  # a non-float dataset rsc must refuse
+            ws[0] = (ws[0][0], ws[0][1].astype(np.int32))
         layer_names.append(name)
         groups[name] = ws
         if kind == "batch_norm":  # weightless layers between, as Keras has them
@@ -123,7 +125,7 @@ def main():
             wnames = [f"{name}/{w}:0".encode() for w, _ in ws]
             g.attrs["weight_names"] = np.asarray(wnames, dtype="S" + str(max([len(w) for w in wnames] + [1])))
             for (w, v), wn in zip(ws, wnames):
-                g.create_dataset(wn.decode(), data=np.ascontiguousarray(v, dtype=np.float32))
+                g.create_dataset(wn.decode(), data=np.ascontiguousarray(v, dtype=np.int32 if v.dtype == np.int32 else np.float32))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 # Prints "keras_h5: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
-RSC=$PWD/build/rsc PY=/usr/bin/python3 W=$PWD/tests/keras_h5.py
+RSC=$PWD/${B:-build}/rsc PY=/usr/bin/python3 W=$PWD/tests/keras_h5.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
@@ -83,6 +83,9 @@ err missing_layer top.spec drop.h5 \
 $PY "$W" top.safetensors shape.h5 --scheme converted --bad-shape c2_block_0_conv_1
 err wrong_shape top.spec shape.h5 \
   "shape.h5: layer 'c2_block_0_conv_1': weight 'c2_block_0_conv_1/kernel:0': expected [1,1,16,8] (layer1.0.conv1.weight [8,16,1,1]), file has [1,1,16,7]"
+$PY "$W" top.safetensors int.h5 --scheme converted --int-weight c2_block_0_conv_1
+err non_float top.spec int.h5 \
+  "int.h5: layer 'c2_block_0_conv_1': weight 'c2_block_0_conv_1/kernel:0' is not floating point"
 err top_into_notop notop.spec apps_top.h5 \
   "apps_top.h5: layer 'predictions' (2 weights) matches no layer of the network"
 err notop_into_top top.spec apps_notop.h5 "apps_notop.h5: missing layer 'predictions'"

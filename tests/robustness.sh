@@ -5,7 +5,7 @@
 # the table; a row in the table without a case here, or the reverse, fails.
 set -u
 cd "$(dirname "$0")/.."
-RSC=${RSC:-build/rsc}
+RSC=${RSC:-${B:-build}/rsc}
 W=$(mktemp -d /tmp/rsc-robust.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 pass=0 fail=0 ran=()
@@ -29,7 +29,7 @@ expect() {
   rm -f "$W"/out.* "$W"/PWNED
   local err rc
   err=$(timeout 120 "$RSC" "$@" -o "$W/out.c" 2>&1); rc=$?
-  local left; left=$(ls "$W" | grep -v -E '^in\.' | grep -v '^tmp$' || true)
+  local left; left=$(ls -p "$W" | grep -v / | grep -v -E '^in\.' || true)
   if [ "$rc" -eq 1 ] && grep -q -E -- "$pat" <<<"$err" && [ -z "$left" ]; then
     pass=$((pass + 1))
   else
@@ -58,6 +58,146 @@ safetensors '{}' 0 1099511627776;    expect st-header-len "header length 1099511
 printf '\1\2\3' > "$W/in.safetensors"
                                      expect st-truncated "file too short for a safetensors header" "$DIGITS" --weights "$W/in.safetensors"
 safetensors '{"a":' 0;               expect st-bad-json "header is not a valid JSON object" "$DIGITS" --weights "$W/in.safetensors"
+
+# keep ROW PATTERN LIMIT ARGS...: a good run writes $W/keep/out.*; then rsc ARGS
+# -o the same path (under `ulimit -f LIMIT`, "-" for none, TMPDIR=$W/tmp) must
+# exit 1 with PATTERN, leave the earlier outputs byte-identical and leave no
+# other file in $W/keep or $W/tmp (temporaries, m4 drivers).
+keep() {
+  local row=$1 pat=$2 lim=$3; shift 3
+  ran+=("$row")
+  rm -rf "$W/keep" "$W/tmp"; mkdir -p "$W/keep" "$W/tmp"
+  env -u RSC_M4 "$RSC" "$DIGITS" -o "$W/keep/out.c" 2>/dev/null || { fail=$((fail + 1)); echo "FAIL $row: good run failed"; return; }
+  local before; before=$(cd "$W/keep" && md5sum out.*)
+  local err rc
+  err=$( [ "$lim" = - ] || ulimit -f "$lim"; TMPDIR=$W/tmp timeout 120 "$RSC" "$@" -o "$W/keep/out.c" 2>&1); rc=$?
+  local after; after=$(cd "$W/keep" && md5sum out.*)
+  local left; left=$(ls "$W/tmp"; ls "$W/keep" | grep -v -x -E 'out\.(c|h|weights)')
+  if [ "$rc" -eq 1 ] && grep -q -E -- "$pat" <<<"$err" && [ "$before" = "$after" ] && [ -z "$left" ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $row: rc=$rc, outputs intact: $([ "$before" = "$after" ] && echo yes || echo no), files left: [$left], wanted /$pat/, got:"
+    echo "$err" | head -n 5
+  fi
+}
+printf '\1\2\3' > "$W/in.safetensors"
+                                     keep keep-bad-weights "file too short for a safetensors header" - "$DIGITS" --weights "$W/in.safetensors"
+RSC_M4=false                         keep keep-m4-fails "m4 failed \(false, status 1\)" - "$DIGITS"
+RSC_M4=$W/no-such-m4                 keep keep-m4-missing "cannot run '.*no-such-m4': No such file" - "$DIGITS"
+                                     keep keep-disk-full-driver "cannot write m4 driver .*: File too large" 8 "$DIGITS"
+                                     keep keep-disk-full-output "cannot write '.*out\.weights': File too large" 200 "$DIGITS"
+
+# st_variant MODE: from the digits weights, writes $W/in.safetensors (the
+# variant) and $W/in.ref.safetensors (F32 with the values the variant must convert
+# to exactly). MODE: f16, bf16, f64 (convert), nan, inf, f64-range, overlap,
+# i32 (each damages one tensor, the first conv weight).
+st_variant() {
+  python3 - "$1" examples/digits/digits.safetensors "$W/in.safetensors" "$W/in.ref.safetensors" <<'EOF'
+import json, struct, sys
+mode, src, out, ref = sys.argv[1:]
+b = open(src, 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+hdr = json.loads(b[8:8 + n]); data = b[8 + n:]
+meta = hdr.pop('__metadata__', None)
+names = sorted(hdr, key=lambda k: hdr[k]['data_offsets'][0])
+vals = {k: list(struct.unpack('<%df' % ((hdr[k]['data_offsets'][1] - hdr[k]['data_offsets'][0]) // 4),
+                              data[hdr[k]['data_offsets'][0]:hdr[k]['data_offsets'][1]])) for k in names}
+victim = next(k for k in names if k.endswith('conv.weight') or k == 'conv1.weight' or k.endswith('.weight') and len(hdr[k]['shape']) == 4)
+def bf16(x): return struct.unpack('<I', struct.pack('<f', x))[0] >> 16
+def write(path, dt):
+    h, blob = {}, b''
+    for k in names:
+        v, t = vals[k], dt.get(k, 'F32')
+        if t == 'F32': raw = struct.pack('<%df' % len(v), *v)
+        elif t == 'F16': raw = struct.pack('<%de' % len(v), *v)
+        elif t == 'BF16': raw = struct.pack('<%dH' % len(v), *[bf16(x) for x in v])
+        elif t == 'F64': raw = struct.pack('<%dd' % len(v), *v)
+        elif t == 'I32': raw = struct.pack('<%di' % len(v), *[0] * len(v))
+        h[k] = {'dtype': t, 'shape': hdr[k]['shape'], 'data_offsets': [len(blob), len(blob) + len(raw)]}
+        blob += raw
+    if mode == 'overlap':  # the second tensor starts inside the first
+        a, c = names[0], names[1]
+        h[c]['data_offsets'] = [h[a]['data_offsets'][1] - 4, h[a]['data_offsets'][1] - 4 + h[c]['data_offsets'][1] - h[c]['data_offsets'][0]]
+    j = json.dumps(h).encode()
+    open(path, 'wb').write(struct.pack('<Q', len(j)) + j + blob)
+if mode in ('f16', 'bf16', 'f64'):
+    # Round every value to what the narrow type holds, so the F32 reference is exact.
+    for k in names:
+        if mode == 'f16': vals[k] = list(struct.unpack('<%de' % len(vals[k]), struct.pack('<%de' % len(vals[k]), *vals[k])))
+        if mode == 'bf16': vals[k] = [struct.unpack('<f', struct.pack('<I', bf16(x) << 16))[0] for x in vals[k]]
+    write(ref, {})
+    write(out, {k: mode.upper() for k in names})
+else:
+    if mode == 'nan': vals[victim][5] = float('nan')
+    if mode == 'inf': vals[victim][5] = float('-inf')
+    if mode == 'f64-range': vals[victim][5] = 1e300
+    write(out, {victim: 'F64' if mode == 'f64-range' else 'I32' if mode == 'i32' else 'F32'})
+    print(victim)
+EOF
+}
+# converts ROW MODE: the MODE file and its exact F32 reference give
+# byte-identical .weights (and rsc succeeds on both).
+converts() {
+  local row=$1; ran+=("$row")
+  st_variant "$2" >/dev/null
+  if "$RSC" "$DIGITS" --weights "$W/in.safetensors" -o "$W/cv/a.c" 2>"$W/cv/err" &&
+     "$RSC" "$DIGITS" --weights "$W/in.ref.safetensors" -o "$W/cv/b.c" 2>>"$W/cv/err" &&
+     cmp -s "$W/cv/a.weights" "$W/cv/b.weights" && ! cmp -s "$W/cv/a.weights" "$W/cv/good.weights"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL $row: conversion not exact or refused:"; head -n 3 "$W/cv/err"
+  fi
+}
+mkdir -p "$W/cv"; "$RSC" "$DIGITS" --weights examples/digits/digits.safetensors -o "$W/cv/good.c" || { fail=$((fail + 1)); echo "FAIL converts: good run"; }
+converts st-f16 f16
+converts st-bf16 bf16
+# F64 holding F32 values exactly: same .weights as the original file.
+ran+=(st-f64); st_variant f64 >/dev/null
+if "$RSC" "$DIGITS" --weights "$W/in.safetensors" -o "$W/cv/a.c" 2>"$W/cv/err" && cmp -s "$W/cv/a.weights" "$W/cv/good.weights"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL st-f64:"; head -n 3 "$W/cv/err"; fi
+v=$(st_variant nan);       expect st-nan "tensor '$v': NaN at index 5" "$DIGITS" --weights "$W/in.safetensors"
+v=$(st_variant inf);       expect st-inf "tensor '$v': Inf at index 5" "$DIGITS" --weights "$W/in.safetensors"
+v=$(st_variant f64-range); expect st-f64-range "tensor '$v': value 1e\+300 at index 5 does not fit a float" "$DIGITS" --weights "$W/in.safetensors"
+v=$(st_variant i32);       expect st-dtype-int "tensor '$v': unsupported dtype 'I32' \(F32, F16, BF16 or F64 expected\)" "$DIGITS" --weights "$W/in.safetensors"
+st_variant overlap >/dev/null; expect st-overlap "tensors '.*' \[[0-9]+,[0-9]+\] and '.*' \[[0-9]+,[0-9]+\] overlap" "$DIGITS" --weights "$W/in.safetensors"
+rm -f "$W/in.ref.safetensors"
+
+# The generated loader (P_open): a small model built with --main, its .weights
+# file damaged one way per row; the program must exit 1 (not crash) with the
+# P_strerror message of that damage.
+L=$W/ld; mkdir -p "$L"
+printf 'blocks 1 2 1 1\nwidths 8 16 16 32\nstem_widths 8 8 16\nwidth 32\nclasses 10\n' > "$L/s.spec"
+"$RSC" "$L/s.spec" --seed 3 --main -o "$L/m.c" && "$RSC" "$L/s.spec" --depth 50 --seed 3 -o "$L/other.c" &&
+  ${CC:-cc} -std=c11 -O1 ${GEN_CFLAGS:-} -o "$L/m" "$L/m.c" -lm -lpthread || { fail=$((fail + 1)); echo "FAIL loader: cannot build the model"; }
+head -c $((32 * 32 * 3 * 4)) /dev/zero > "$L/in.f32"
+# damage ROW PATTERN PYTHON: PYTHON edits bytearray b (the good file) into w.weights.
+damage() {
+  local row=$1 pat=$2 py=$3
+  ran+=("$row")
+  python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); o=open(sys.argv[2],'rb').read(); $py; open(sys.argv[3],'wb').write(b)" \
+    "$L/m.weights" "$L/other.weights" "$L/w.weights"
+  local err rc; err=$("$L/m" -w "$L/w.weights" "$L/in.f32" "$L/out.f32" 2>&1); rc=$?
+  if [ "$rc" -eq 1 ] && grep -q -E -- "$pat" <<<"$err"; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL $row: rc=$rc, wanted /$pat/, got:"; echo "$err" | head -n 3
+  fi
+}
+# Control: the undamaged file runs, so each failure below is the damage's.
+"$L/m" -w "$L/m.weights" "$L/in.f32" "$L/out.f32" || { fail=$((fail + 1)); echo "FAIL loader: the good file does not run"; }
+damage ld-truncated "weights file is truncated" "b=b[:-100]"
+damage ld-empty "not an rsc weights file \(bad magic\)" "b=b[:0]"
+damage ld-magic "not an rsc weights file \(bad magic\)" "b[0]^=1"
+damage ld-version "unsupported weights format version" "b[8]=2"
+damage ld-fingerprint "belongs to another model \(fingerprint mismatch\)" "b=bytearray(o)"
+damage ld-checksum "corrupted \(checksum mismatch\)" "b[-1]^=0x40"
+damage ld-trailing "wrong size for this model" "b+=b'x'"
+
+# Rows run by other suites: the named case must still exist there.
+while IFS='|' read -r _ ref _; do
+  suite=${ref%%:*}; suite=${suite# }; case_=${ref#*: }; case_=${case_% }
+  grep -q -F -- "$case_" "$suite" && pass=$((pass + 1)) ||
+    { fail=$((fail + 1)); echo "FAIL docs row '$ref': no case '$case_' in $suite"; }
+done < <(grep -E '^\| tests/[a-z0-9_]+\.sh: ' docs/robustness.md)
 
 # Every row of the table has run, and every case here is in the table.
 rows=$(sed -n 's/^| `\([a-z0-9-]*\)` |.*/\1/p' docs/robustness.md | sort)

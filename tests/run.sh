@@ -11,7 +11,7 @@ run() {
 }
 run_unit() {
   local fail=0
-  for t in build/tests/test_*; do
+  for t in ${B:-build}/tests/test_*; do
     [ -x "$t" ] || continue
     "$t" || fail=1
   done
@@ -21,8 +21,10 @@ run unit       run_unit
 run diag       tests/diag.sh
 run fuzz_corpus tests/fuzz_replay.sh
 run robustness tests/robustness.sh
+run tsan       tests/tsan.sh
 run e2e        tests/e2e.sh
 run endpoints  tests/endpoints.sh
+run profile    tests/profile.sh
 run keras_h5   tests/keras_h5.sh
 run embed      tests/embed.sh
 run integration tests/integration.sh

@@ -13,7 +13,7 @@
 set -u
 cd "$(dirname "$0")/.."
 PY=${TORCH_PYTHON:-/usr/bin/python3}
-RSC=build/rsc REF=build/tests/refeval CMP=build/tests/f32cmp
+B=${B:-build}; RSC=${RSC:-$B/rsc} REF=$B/tests/refeval CMP=$B/tests/f32cmp
 TOL=1e-4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -12,7 +12,7 @@
 # report points at the first layer that read the bad weight.
 set -u
 cd "$(dirname "$0")/.."
-RSC=${RSC:-build/rsc}
+RSC=${RSC:-${B:-build}/rsc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0

@@ -9,7 +9,7 @@
 set -u
 cd "$(dirname "$0")/.."
 mode=${1:-check}
-RSC=build/rsc
+RSC=${RSC:-${B:-build}/rsc}
 # The kernels' tiles depend on --target, whose default is the host: pin it so
 # that the goldens are the same on every machine.
 TARGET="--target avx512"

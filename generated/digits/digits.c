@@ -1018,6 +1018,98 @@ static void rsc_team_sync(void *m)
   digits_sync(m);
 }
 
+/* Build with -DDIGITS_PROFILE to time every layer: thread 0 reads the
+ * clock after each layer (its barrier included) and digits_close prints, to
+ * stderr, each layer's mean time per run, GFLOP/s on its direct-conv FLOPs and
+ * share of the total. The first run is a warm-up and not counted when there
+ * are more. Without the flag none of this is compiled. */
+#ifdef DIGITS_PROFILE
+#ifdef DIGITS_TRACE
+#error "DIGITS_PROFILE and DIGITS_TRACE cannot be combined"
+#endif
+static const struct {
+  const char *name;
+  double macs;
+} digits_prof_layer[] = {
+  {"entry", 0},
+  {"conv1.0", 110592},
+  {"conv1.3", 589824},
+  {"conv1.6", 1179648},
+  {"maxpool.0", 589824},
+  {"layer1.0.conv1", 16384},
+  {"layer1.0.conv2", 36864},
+  {"layer1.0.conv3", 16384},
+  {"layer1.0.se", 0},
+  {"layer2.0.downsample.0", 0},
+  {"layer2.0.downsample.1", 32768},
+  {"layer2.0.conv1", 32768},
+  {"layer2.0.conv2", 36864},
+  {"layer2.0.conv3", 16384},
+  {"layer2.0.se", 0},
+  {"layer3.0.downsample.0", 0},
+  {"layer3.0.downsample.1", 32768},
+  {"layer3.0.conv1", 32768},
+  {"layer3.0.conv2", 36864},
+  {"layer3.0.conv3", 16384},
+  {"layer3.0.se", 0},
+  {"layer4.0.downsample.0", 0},
+  {"layer4.0.downsample.1", 32768},
+  {"layer4.0.conv1", 32768},
+  {"layer4.0.conv2", 36864},
+  {"layer4.0.conv3", 16384},
+  {"layer4.0.se", 0},
+  {"global_pool", 0},
+  {"fc", 2560},
+};
+#define DIGITS_PROF_N (sizeof digits_prof_layer / sizeof digits_prof_layer[0])
+static double digits_prof_ms[DIGITS_PROF_N]; /* summed over the counted runs */
+static double digits_prof_t;                  /* the clock at the last mark */
+static size_t digits_prof_i;                  /* the next layer */
+static long digits_prof_runs;                 /* runs started */
+
+static double digits_prof_now(void)
+{
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void digits_prof_start(void)
+{
+  if (++digits_prof_runs == 2) /* run 1 was the warm-up */
+    memset(digits_prof_ms, 0, sizeof digits_prof_ms);
+  digits_prof_i = 0;
+  digits_prof_t = digits_prof_now();
+}
+
+static void digits_prof_mark(void)
+{
+  double t = digits_prof_now();
+  if (digits_prof_i < DIGITS_PROF_N)
+    digits_prof_ms[digits_prof_i++] += t - digits_prof_t;
+  digits_prof_t = t;
+}
+
+static void digits_prof_print(void)
+{
+  long runs = digits_prof_runs > 1 ? digits_prof_runs - 1 : digits_prof_runs;
+  if (runs < 1)
+    return;
+  double total = 0;
+  for (size_t i = 0; i < DIGITS_PROF_N; i++)
+    total += digits_prof_ms[i] / (double)runs;
+  fprintf(stderr, "profile digits: %zu layers, mean of %ld runs, %.3f ms\n", DIGITS_PROF_N, runs, total);
+  fprintf(stderr, "profile %-32s %10s %9s %7s\n", "layer", "ms", "GFLOP/s", "share");
+  for (size_t i = 0; i < DIGITS_PROF_N; i++) {
+    double ms = digits_prof_ms[i] / (double)runs;
+    double gflops = ms > 0 ? 2 * digits_prof_layer[i].macs / (ms * 1e6) : 0;
+    fprintf(stderr, "profile %-32s %10.4f %9.2f %6.2f%%\n", digits_prof_layer[i].name, ms, gflops,
+            total > 0 ? 100 * ms / total : 0);
+  }
+}
+
+#endif
+
 static uint64_t digits_le64(const unsigned char *p)
 {
   uint64_t v = 0;
@@ -1110,6 +1202,9 @@ void digits_close(digits_model *m)
 {
   if (!m)
     return;
+#ifdef DIGITS_PROFILE
+  digits_prof_print();
+#endif
   digits_stop_team(m);
   free(m->weights);
   free(m->arena);
@@ -1193,6 +1288,16 @@ int digits_open(digits_model **model, const char *weights_path)
 #define DIGITS_TRACE_LAYER(name, out, n) ((void)0)
 #endif
 
+#ifdef DIGITS_PROFILE /* the profile's clock marks replace the trace hook */
+#undef DIGITS_TRACE_LAYER
+#define DIGITS_TRACE_LAYER(name, out, n) \
+  do { \
+    (void)(out); \
+    if (part == 0) \
+      digits_prof_mark(); \
+  } while (0)
+#endif
+
 /* The layers, run by every thread of the team: thread `part` of `parts`
  * does its share of each layer, then waits for the others. */
 static void digits_body(digits_model *m, const uint8_t *input, float *output, int part, int parts)
@@ -1202,6 +1307,10 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
   (void)a;
   (void)w;
   (void)rsc_team_sync; /* used by SE layers only */
+#ifdef DIGITS_PROFILE
+  if (part == 0)
+    digits_prof_start();
+#endif
   /* entry: entry [1,32,32,3] -> [1,32,32,3] */
   k_entry_u8_nhwc_n1_32x32x3_imagenet(input, a + A_entry, part, parts);
   if (parts > 1)

@@ -1696,6 +1696,282 @@ static void rsc_team_sync(void *m)
   rs152_sync(m);
 }
 
+/* Build with -DRS152_PROFILE to time every layer: thread 0 reads the
+ * clock after each layer (its barrier included) and rs152_close prints, to
+ * stderr, each layer's mean time per run, GFLOP/s on its direct-conv FLOPs and
+ * share of the total. The first run is a warm-up and not counted when there
+ * are more. Without the flag none of this is compiled. */
+#ifdef RS152_PROFILE
+#ifdef RS152_TRACE
+#error "RS152_PROFILE and RS152_TRACE cannot be combined"
+#endif
+static const struct {
+  const char *name;
+  double macs;
+} rs152_prof_layer[] = {
+  {"conv1.0", 14155776},
+  {"conv1.3", 150994944},
+  {"conv1.6", 301989888},
+  {"maxpool.0", 150994944},
+  {"layer1.0.downsample.1", 67108864},
+  {"layer1.0.conv1", 16777216},
+  {"layer1.0.conv2", 150994944},
+  {"layer1.0.conv3", 67108864},
+  {"layer1.0.se", 0},
+  {"layer1.1.conv1", 67108864},
+  {"layer1.1.conv2", 150994944},
+  {"layer1.1.conv3", 67108864},
+  {"layer1.1.se", 0},
+  {"layer1.2.conv1", 67108864},
+  {"layer1.2.conv2", 150994944},
+  {"layer1.2.conv3", 67108864},
+  {"layer1.2.se", 0},
+  {"layer2.0.downsample.0", 0},
+  {"layer2.0.downsample.1", 134217728},
+  {"layer2.0.conv1", 134217728},
+  {"layer2.0.conv2", 150994944},
+  {"layer2.0.conv3", 67108864},
+  {"layer2.0.se", 0},
+  {"layer2.1.conv1", 67108864},
+  {"layer2.1.conv2", 150994944},
+  {"layer2.1.conv3", 67108864},
+  {"layer2.1.se", 0},
+  {"layer2.2.conv1", 67108864},
+  {"layer2.2.conv2", 150994944},
+  {"layer2.2.conv3", 67108864},
+  {"layer2.2.se", 0},
+  {"layer2.3.conv1", 67108864},
+  {"layer2.3.conv2", 150994944},
+  {"layer2.3.conv3", 67108864},
+  {"layer2.3.se", 0},
+  {"layer2.4.conv1", 67108864},
+  {"layer2.4.conv2", 150994944},
+  {"layer2.4.conv3", 67108864},
+  {"layer2.4.se", 0},
+  {"layer2.5.conv1", 67108864},
+  {"layer2.5.conv2", 150994944},
+  {"layer2.5.conv3", 67108864},
+  {"layer2.5.se", 0},
+  {"layer2.6.conv1", 67108864},
+  {"layer2.6.conv2", 150994944},
+  {"layer2.6.conv3", 67108864},
+  {"layer2.6.se", 0},
+  {"layer2.7.conv1", 67108864},
+  {"layer2.7.conv2", 150994944},
+  {"layer2.7.conv3", 67108864},
+  {"layer2.7.se", 0},
+  {"layer3.0.downsample.0", 0},
+  {"layer3.0.downsample.1", 134217728},
+  {"layer3.0.conv1", 134217728},
+  {"layer3.0.conv2", 150994944},
+  {"layer3.0.conv3", 67108864},
+  {"layer3.0.se", 0},
+  {"layer3.1.conv1", 67108864},
+  {"layer3.1.conv2", 150994944},
+  {"layer3.1.conv3", 67108864},
+  {"layer3.1.se", 0},
+  {"layer3.2.conv1", 67108864},
+  {"layer3.2.conv2", 150994944},
+  {"layer3.2.conv3", 67108864},
+  {"layer3.2.se", 0},
+  {"layer3.3.conv1", 67108864},
+  {"layer3.3.conv2", 150994944},
+  {"layer3.3.conv3", 67108864},
+  {"layer3.3.se", 0},
+  {"layer3.4.conv1", 67108864},
+  {"layer3.4.conv2", 150994944},
+  {"layer3.4.conv3", 67108864},
+  {"layer3.4.se", 0},
+  {"layer3.5.conv1", 67108864},
+  {"layer3.5.conv2", 150994944},
+  {"layer3.5.conv3", 67108864},
+  {"layer3.5.se", 0},
+  {"layer3.6.conv1", 67108864},
+  {"layer3.6.conv2", 150994944},
+  {"layer3.6.conv3", 67108864},
+  {"layer3.6.se", 0},
+  {"layer3.7.conv1", 67108864},
+  {"layer3.7.conv2", 150994944},
+  {"layer3.7.conv3", 67108864},
+  {"layer3.7.se", 0},
+  {"layer3.8.conv1", 67108864},
+  {"layer3.8.conv2", 150994944},
+  {"layer3.8.conv3", 67108864},
+  {"layer3.8.se", 0},
+  {"layer3.9.conv1", 67108864},
+  {"layer3.9.conv2", 150994944},
+  {"layer3.9.conv3", 67108864},
+  {"layer3.9.se", 0},
+  {"layer3.10.conv1", 67108864},
+  {"layer3.10.conv2", 150994944},
+  {"layer3.10.conv3", 67108864},
+  {"layer3.10.se", 0},
+  {"layer3.11.conv1", 67108864},
+  {"layer3.11.conv2", 150994944},
+  {"layer3.11.conv3", 67108864},
+  {"layer3.11.se", 0},
+  {"layer3.12.conv1", 67108864},
+  {"layer3.12.conv2", 150994944},
+  {"layer3.12.conv3", 67108864},
+  {"layer3.12.se", 0},
+  {"layer3.13.conv1", 67108864},
+  {"layer3.13.conv2", 150994944},
+  {"layer3.13.conv3", 67108864},
+  {"layer3.13.se", 0},
+  {"layer3.14.conv1", 67108864},
+  {"layer3.14.conv2", 150994944},
+  {"layer3.14.conv3", 67108864},
+  {"layer3.14.se", 0},
+  {"layer3.15.conv1", 67108864},
+  {"layer3.15.conv2", 150994944},
+  {"layer3.15.conv3", 67108864},
+  {"layer3.15.se", 0},
+  {"layer3.16.conv1", 67108864},
+  {"layer3.16.conv2", 150994944},
+  {"layer3.16.conv3", 67108864},
+  {"layer3.16.se", 0},
+  {"layer3.17.conv1", 67108864},
+  {"layer3.17.conv2", 150994944},
+  {"layer3.17.conv3", 67108864},
+  {"layer3.17.se", 0},
+  {"layer3.18.conv1", 67108864},
+  {"layer3.18.conv2", 150994944},
+  {"layer3.18.conv3", 67108864},
+  {"layer3.18.se", 0},
+  {"layer3.19.conv1", 67108864},
+  {"layer3.19.conv2", 150994944},
+  {"layer3.19.conv3", 67108864},
+  {"layer3.19.se", 0},
+  {"layer3.20.conv1", 67108864},
+  {"layer3.20.conv2", 150994944},
+  {"layer3.20.conv3", 67108864},
+  {"layer3.20.se", 0},
+  {"layer3.21.conv1", 67108864},
+  {"layer3.21.conv2", 150994944},
+  {"layer3.21.conv3", 67108864},
+  {"layer3.21.se", 0},
+  {"layer3.22.conv1", 67108864},
+  {"layer3.22.conv2", 150994944},
+  {"layer3.22.conv3", 67108864},
+  {"layer3.22.se", 0},
+  {"layer3.23.conv1", 67108864},
+  {"layer3.23.conv2", 150994944},
+  {"layer3.23.conv3", 67108864},
+  {"layer3.23.se", 0},
+  {"layer3.24.conv1", 67108864},
+  {"layer3.24.conv2", 150994944},
+  {"layer3.24.conv3", 67108864},
+  {"layer3.24.se", 0},
+  {"layer3.25.conv1", 67108864},
+  {"layer3.25.conv2", 150994944},
+  {"layer3.25.conv3", 67108864},
+  {"layer3.25.se", 0},
+  {"layer3.26.conv1", 67108864},
+  {"layer3.26.conv2", 150994944},
+  {"layer3.26.conv3", 67108864},
+  {"layer3.26.se", 0},
+  {"layer3.27.conv1", 67108864},
+  {"layer3.27.conv2", 150994944},
+  {"layer3.27.conv3", 67108864},
+  {"layer3.27.se", 0},
+  {"layer3.28.conv1", 67108864},
+  {"layer3.28.conv2", 150994944},
+  {"layer3.28.conv3", 67108864},
+  {"layer3.28.se", 0},
+  {"layer3.29.conv1", 67108864},
+  {"layer3.29.conv2", 150994944},
+  {"layer3.29.conv3", 67108864},
+  {"layer3.29.se", 0},
+  {"layer3.30.conv1", 67108864},
+  {"layer3.30.conv2", 150994944},
+  {"layer3.30.conv3", 67108864},
+  {"layer3.30.se", 0},
+  {"layer3.31.conv1", 67108864},
+  {"layer3.31.conv2", 150994944},
+  {"layer3.31.conv3", 67108864},
+  {"layer3.31.se", 0},
+  {"layer3.32.conv1", 67108864},
+  {"layer3.32.conv2", 150994944},
+  {"layer3.32.conv3", 67108864},
+  {"layer3.32.se", 0},
+  {"layer3.33.conv1", 67108864},
+  {"layer3.33.conv2", 150994944},
+  {"layer3.33.conv3", 67108864},
+  {"layer3.33.se", 0},
+  {"layer3.34.conv1", 67108864},
+  {"layer3.34.conv2", 150994944},
+  {"layer3.34.conv3", 67108864},
+  {"layer3.34.se", 0},
+  {"layer3.35.conv1", 67108864},
+  {"layer3.35.conv2", 150994944},
+  {"layer3.35.conv3", 67108864},
+  {"layer3.35.se", 0},
+  {"layer4.0.downsample.0", 0},
+  {"layer4.0.downsample.1", 134217728},
+  {"layer4.0.conv1", 134217728},
+  {"layer4.0.conv2", 150994944},
+  {"layer4.0.conv3", 67108864},
+  {"layer4.0.se", 0},
+  {"layer4.1.conv1", 67108864},
+  {"layer4.1.conv2", 150994944},
+  {"layer4.1.conv3", 67108864},
+  {"layer4.1.se", 0},
+  {"layer4.2.conv1", 67108864},
+  {"layer4.2.conv2", 150994944},
+  {"layer4.2.conv3", 67108864},
+  {"layer4.2.se", 0},
+  {"global_pool", 0},
+  {"fc", 2048000},
+};
+#define RS152_PROF_N (sizeof rs152_prof_layer / sizeof rs152_prof_layer[0])
+static double rs152_prof_ms[RS152_PROF_N]; /* summed over the counted runs */
+static double rs152_prof_t;                  /* the clock at the last mark */
+static size_t rs152_prof_i;                  /* the next layer */
+static long rs152_prof_runs;                 /* runs started */
+
+static double rs152_prof_now(void)
+{
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void rs152_prof_start(void)
+{
+  if (++rs152_prof_runs == 2) /* run 1 was the warm-up */
+    memset(rs152_prof_ms, 0, sizeof rs152_prof_ms);
+  rs152_prof_i = 0;
+  rs152_prof_t = rs152_prof_now();
+}
+
+static void rs152_prof_mark(void)
+{
+  double t = rs152_prof_now();
+  if (rs152_prof_i < RS152_PROF_N)
+    rs152_prof_ms[rs152_prof_i++] += t - rs152_prof_t;
+  rs152_prof_t = t;
+}
+
+static void rs152_prof_print(void)
+{
+  long runs = rs152_prof_runs > 1 ? rs152_prof_runs - 1 : rs152_prof_runs;
+  if (runs < 1)
+    return;
+  double total = 0;
+  for (size_t i = 0; i < RS152_PROF_N; i++)
+    total += rs152_prof_ms[i] / (double)runs;
+  fprintf(stderr, "profile rs152: %zu layers, mean of %ld runs, %.3f ms\n", RS152_PROF_N, runs, total);
+  fprintf(stderr, "profile %-32s %10s %9s %7s\n", "layer", "ms", "GFLOP/s", "share");
+  for (size_t i = 0; i < RS152_PROF_N; i++) {
+    double ms = rs152_prof_ms[i] / (double)runs;
+    double gflops = ms > 0 ? 2 * rs152_prof_layer[i].macs / (ms * 1e6) : 0;
+    fprintf(stderr, "profile %-32s %10.4f %9.2f %6.2f%%\n", rs152_prof_layer[i].name, ms, gflops,
+            total > 0 ? 100 * ms / total : 0);
+  }
+}
+
+#endif
+
 static uint64_t rs152_le64(const unsigned char *p)
 {
   uint64_t v = 0;
@@ -1788,6 +2064,9 @@ void rs152_close(rs152_model *m)
 {
   if (!m)
     return;
+#ifdef RS152_PROFILE
+  rs152_prof_print();
+#endif
   rs152_stop_team(m);
   free(m->weights);
   free(m->arena);
@@ -1871,6 +2150,16 @@ int rs152_open(rs152_model **model, const char *weights_path)
 #define RS152_TRACE_LAYER(name, out, n) ((void)0)
 #endif
 
+#ifdef RS152_PROFILE /* the profile's clock marks replace the trace hook */
+#undef RS152_TRACE_LAYER
+#define RS152_TRACE_LAYER(name, out, n) \
+  do { \
+    (void)(out); \
+    if (part == 0) \
+      rs152_prof_mark(); \
+  } while (0)
+#endif
+
 /* The layers, run by every thread of the team: thread `part` of `parts`
  * does its share of each layer, then waits for the others. */
 static void rs152_body(rs152_model *m, const float *input, float *output, int part, int parts)
@@ -1880,6 +2169,10 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
   (void)a;
   (void)w;
   (void)rsc_team_sync; /* used by SE layers only */
+#ifdef RS152_PROFILE
+  if (part == 0)
+    rs152_prof_start();
+#endif
   /* conv1.0: conv 3x3/2 +relu [1,256,256,3] -> [1,128,128,32] */
   k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)

@@ -1220,6 +1220,146 @@ static void rsc_team_sync(void *m)
   rs50_sync(m);
 }
 
+/* Build with -DRS50_PROFILE to time every layer: thread 0 reads the
+ * clock after each layer (its barrier included) and rs50_close prints, to
+ * stderr, each layer's mean time per run, GFLOP/s on its direct-conv FLOPs and
+ * share of the total. The first run is a warm-up and not counted when there
+ * are more. Without the flag none of this is compiled. */
+#ifdef RS50_PROFILE
+#ifdef RS50_TRACE
+#error "RS50_PROFILE and RS50_TRACE cannot be combined"
+#endif
+static const struct {
+  const char *name;
+  double macs;
+} rs50_prof_layer[] = {
+  {"conv1.0", 5529600},
+  {"conv1.3", 58982400},
+  {"conv1.6", 117964800},
+  {"maxpool.0", 58982400},
+  {"layer1.0.downsample.1", 26214400},
+  {"layer1.0.conv1", 6553600},
+  {"layer1.0.conv2", 58982400},
+  {"layer1.0.conv3", 26214400},
+  {"layer1.0.se", 0},
+  {"layer1.1.conv1", 26214400},
+  {"layer1.1.conv2", 58982400},
+  {"layer1.1.conv3", 26214400},
+  {"layer1.1.se", 0},
+  {"layer1.2.conv1", 26214400},
+  {"layer1.2.conv2", 58982400},
+  {"layer1.2.conv3", 26214400},
+  {"layer1.2.se", 0},
+  {"layer2.0.downsample.0", 0},
+  {"layer2.0.downsample.1", 52428800},
+  {"layer2.0.conv1", 52428800},
+  {"layer2.0.conv2", 58982400},
+  {"layer2.0.conv3", 26214400},
+  {"layer2.0.se", 0},
+  {"layer2.1.conv1", 26214400},
+  {"layer2.1.conv2", 58982400},
+  {"layer2.1.conv3", 26214400},
+  {"layer2.1.se", 0},
+  {"layer2.2.conv1", 26214400},
+  {"layer2.2.conv2", 58982400},
+  {"layer2.2.conv3", 26214400},
+  {"layer2.2.se", 0},
+  {"layer2.3.conv1", 26214400},
+  {"layer2.3.conv2", 58982400},
+  {"layer2.3.conv3", 26214400},
+  {"layer2.3.se", 0},
+  {"layer3.0.downsample.0", 0},
+  {"layer3.0.downsample.1", 52428800},
+  {"layer3.0.conv1", 52428800},
+  {"layer3.0.conv2", 58982400},
+  {"layer3.0.conv3", 26214400},
+  {"layer3.0.se", 0},
+  {"layer3.1.conv1", 26214400},
+  {"layer3.1.conv2", 58982400},
+  {"layer3.1.conv3", 26214400},
+  {"layer3.1.se", 0},
+  {"layer3.2.conv1", 26214400},
+  {"layer3.2.conv2", 58982400},
+  {"layer3.2.conv3", 26214400},
+  {"layer3.2.se", 0},
+  {"layer3.3.conv1", 26214400},
+  {"layer3.3.conv2", 58982400},
+  {"layer3.3.conv3", 26214400},
+  {"layer3.3.se", 0},
+  {"layer3.4.conv1", 26214400},
+  {"layer3.4.conv2", 58982400},
+  {"layer3.4.conv3", 26214400},
+  {"layer3.4.se", 0},
+  {"layer3.5.conv1", 26214400},
+  {"layer3.5.conv2", 58982400},
+  {"layer3.5.conv3", 26214400},
+  {"layer3.5.se", 0},
+  {"layer4.0.downsample.0", 0},
+  {"layer4.0.downsample.1", 52428800},
+  {"layer4.0.conv1", 52428800},
+  {"layer4.0.conv2", 58982400},
+  {"layer4.0.conv3", 26214400},
+  {"layer4.0.se", 0},
+  {"layer4.1.conv1", 26214400},
+  {"layer4.1.conv2", 58982400},
+  {"layer4.1.conv3", 26214400},
+  {"layer4.1.se", 0},
+  {"layer4.2.conv1", 26214400},
+  {"layer4.2.conv2", 58982400},
+  {"layer4.2.conv3", 26214400},
+  {"layer4.2.se", 0},
+  {"global_pool", 0},
+  {"fc", 2048000},
+};
+#define RS50_PROF_N (sizeof rs50_prof_layer / sizeof rs50_prof_layer[0])
+static double rs50_prof_ms[RS50_PROF_N]; /* summed over the counted runs */
+static double rs50_prof_t;                  /* the clock at the last mark */
+static size_t rs50_prof_i;                  /* the next layer */
+static long rs50_prof_runs;                 /* runs started */
+
+static double rs50_prof_now(void)
+{
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void rs50_prof_start(void)
+{
+  if (++rs50_prof_runs == 2) /* run 1 was the warm-up */
+    memset(rs50_prof_ms, 0, sizeof rs50_prof_ms);
+  rs50_prof_i = 0;
+  rs50_prof_t = rs50_prof_now();
+}
+
+static void rs50_prof_mark(void)
+{
+  double t = rs50_prof_now();
+  if (rs50_prof_i < RS50_PROF_N)
+    rs50_prof_ms[rs50_prof_i++] += t - rs50_prof_t;
+  rs50_prof_t = t;
+}
+
+static void rs50_prof_print(void)
+{
+  long runs = rs50_prof_runs > 1 ? rs50_prof_runs - 1 : rs50_prof_runs;
+  if (runs < 1)
+    return;
+  double total = 0;
+  for (size_t i = 0; i < RS50_PROF_N; i++)
+    total += rs50_prof_ms[i] / (double)runs;
+  fprintf(stderr, "profile rs50: %zu layers, mean of %ld runs, %.3f ms\n", RS50_PROF_N, runs, total);
+  fprintf(stderr, "profile %-32s %10s %9s %7s\n", "layer", "ms", "GFLOP/s", "share");
+  for (size_t i = 0; i < RS50_PROF_N; i++) {
+    double ms = rs50_prof_ms[i] / (double)runs;
+    double gflops = ms > 0 ? 2 * rs50_prof_layer[i].macs / (ms * 1e6) : 0;
+    fprintf(stderr, "profile %-32s %10.4f %9.2f %6.2f%%\n", rs50_prof_layer[i].name, ms, gflops,
+            total > 0 ? 100 * ms / total : 0);
+  }
+}
+
+#endif
+
 static uint64_t rs50_le64(const unsigned char *p)
 {
   uint64_t v = 0;
@@ -1312,6 +1452,9 @@ void rs50_close(rs50_model *m)
 {
   if (!m)
     return;
+#ifdef RS50_PROFILE
+  rs50_prof_print();
+#endif
   rs50_stop_team(m);
   free(m->weights);
   free(m->arena);
@@ -1395,6 +1538,16 @@ int rs50_open(rs50_model **model, const char *weights_path)
 #define RS50_TRACE_LAYER(name, out, n) ((void)0)
 #endif
 
+#ifdef RS50_PROFILE /* the profile's clock marks replace the trace hook */
+#undef RS50_TRACE_LAYER
+#define RS50_TRACE_LAYER(name, out, n) \
+  do { \
+    (void)(out); \
+    if (part == 0) \
+      rs50_prof_mark(); \
+  } while (0)
+#endif
+
 /* The layers, run by every thread of the team: thread `part` of `parts`
  * does its share of each layer, then waits for the others. */
 static void rs50_body(rs50_model *m, const float *input, float *output, int part, int parts)
@@ -1404,6 +1557,10 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
   (void)a;
   (void)w;
   (void)rsc_team_sync; /* used by SE layers only */
+#ifdef RS50_PROFILE
+  if (part == 0)
+    rs50_prof_start();
+#endif
   /* conv1.0: conv 3x3/2 +relu [1,160,160,3] -> [1,80,80,32] */
   k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)

@@ -1,0 +1,118 @@
+#!/bin/bash
+# bench/run.sh - `make bench`: rsc against PyTorch on the same random weights.
+#
+#   1. the machine's FMA peak (bench/fmapeak.c), 1 and 2 threads;
+#   2. per model and batch: random weights from PyTorch (bench/torch_bench.py
+#      weights), rsc --weights --main, cc -O3 -march=native (both timed);
+#   3. torch_bench.py compare: same output check, then rsc and PyTorch's faster
+#      configuration timed alternately for each thread count;
+#   4. peak RSS of each (/usr/bin/time), then bench/results.md (and stdout);
+#      the default run is estimated at 15-20 minutes on an idle 2-core Zen 4;
+#   5. the per-layer profile (-DNET_PROFILE) of the first model, batch 1, 1 thread:
+#      its 10 slowest layers go into results.md, the whole table beside it.
+#
+# Environment:
+#   BENCH_MODELS   "depth@size ..." (default "50@160 101@192 152@256 350@320")
+#   BENCH_BATCHES  (default "1 8")      BENCH_THREADS (default "1,2")
+#   BENCH_RUNS     timed runs per side (default 10; 1 warm-up more)
+#   BENCH_QUICK=1  RS-50@160, batch 1 only (development)
+#   BENCH_DIR      scratch directory (default build/bench)
+#   CC             C compiler (default cc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the tree
+RSC=build/rsc
+CC=${CC:-cc}
+DIR=${BENCH_DIR:-build/bench}
+MODELS=${BENCH_MODELS:-50@160 101@192 152@256 350@320}
+BATCHES=${BENCH_BATCHES:-1 8}
+THREADS=${BENCH_THREADS:-1,2}
+RUNS=${BENCH_RUNS:-10}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  MODELS=50@160
+  BATCHES=1
+fi
+CFLAGS_BENCH="-O3 -march=native -std=c11"
+# The spec of that depth and size, else any of that depth (the size is set by flags anyway).
+spec_of() {
+  if [ -f "specs/resnet-rs-$1-i$2.spec" ]; then echo "specs/resnet-rs-$1-i$2.spec"
+  else ls specs/resnet-rs-"$1"-i*.spec | head -1; fi
+}
+
+[ -x "$RSC" ] || make "$RSC"
+rm -rf "$DIR"
+mkdir -p "$DIR/json"
+start=$(date +%s)
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+echo "== FMA peak (bench/fmapeak.c)"
+$CC -O2 -march=native -std=c11 -ffp-contract=fast -pthread bench/fmapeak.c -o "$DIR/fmapeak"
+"$DIR/fmapeak" 1 2 | tee "$DIR/peak.txt"
+
+for m in $MODELS; do
+  depth=${m%@*} size=${m#*@}
+  spec=$(spec_of "$depth" "$size")
+  label="RS-$depth@$size"
+  w="$DIR/rs$depth-$size.safetensors"
+  echo "== $label: random weights (PyTorch)"
+  $PY bench/torch_bench.py weights --depth "$depth" --size "$size" --weights "$w"
+  for b in $BATCHES; do
+    d="$DIR/rs$depth-$size-b$b"
+    key="RS-$depth-$size-b$b"
+    mkdir -p "$d"
+    flags=("$spec" --width "$size" --height "$size" --batch "$b" --weights "$w")
+    macs=$("$RSC" "${flags[@]}" --summary=json |
+      $PY -c 'import json,sys; print(json.load(sys.stdin)["totals"]["macs"])')
+    t0=$(now)
+    "$RSC" "${flags[@]}" --main --name net -o "$d/net.c"
+    t1=$(now)
+    $CC $CFLAGS_BENCH -fPIC -c "$d/net.c" -o "$d/net.o"
+    t2=$(now)
+    $CC "$d/net.o" -o "$d/net" -lm -pthread
+    $CC -shared "$d/net.o" -o "$d/libnet.so" -lm -pthread
+    echo "== $label batch $b: rsc $(secs "$t0" "$t1") s, cc $(secs "$t1" "$t2") s, $macs MACs"
+    # rsc's peak RSS: the generated main, one run on a zero input.
+    head -c $((4 * b * size * size * 3)) /dev/zero > "$d/zero.f32"
+    /usr/bin/time -f %M -o "$d/rss" "$d/net" -w "$d/net.weights" "$d/zero.f32" "$d/out.f32"
+    {
+      echo "macs=$macs"
+      echo "rsc_s=$(secs "$t0" "$t1")"
+      echo "cc_s=$(secs "$t1" "$t2")"
+      echo "rsc_rss_kb=$(tail -1 "$d/rss")"
+    } > "$DIR/json/$key.txt"
+    rc=0
+    $PY bench/torch_bench.py compare --depth "$depth" --size "$size" --batch "$b" --weights "$w" \
+      --label "$label" --lib "$(realpath "$d/libnet.so")" --rsc-weights "$d/net.weights" \
+      --threads "$THREADS" --runs "$RUNS" --json "$DIR/json/$key.json" || rc=$?
+    [ "$rc" = 0 ] || echo "== $label batch $b: outputs differ, see the check column"
+    # PyTorch's peak RSS: its configuration at the most threads, in a process of its own.
+    t=${THREADS##*,}
+    config=$($PY -c 'import json,sys; print([r["config"] for r in json.load(open(sys.argv[1])) if r["threads"] == int(sys.argv[2])][0])' \
+      "$DIR/json/$key.json" "$t")
+    /usr/bin/time -f %M -o "$d/trss" $PY bench/torch_bench.py rss --depth "$depth" --size "$size" \
+      --batch "$b" --weights "$w" --config "$config" --threads "$t"
+    echo "torch_rss_kb=$(tail -1 "$d/trss")" >> "$DIR/json/$key.txt"
+    rm -f "$d/zero.f32" "$d/out.f32"
+  done
+done
+
+# The per-layer profile of the first model, batch 1, 1 thread.
+m=${MODELS%% *}
+depth=${m%@*} size=${m#*@}
+d="$DIR/profile"
+mkdir -p "$d"
+"$RSC" "$(spec_of "$depth" "$size")" --width "$size" --height "$size" --batch 1 \
+  --weights "$DIR/rs$depth-$size.safetensors" --main --name net -o "$d/net.c"
+$CC $CFLAGS_BENCH -DNET_PROFILE "$d/net.c" -o "$d/net" -lm -pthread
+head -c $((4 * size * size * 3)) /dev/zero > "$d/zero.f32"
+pcmd="net -w net.weights -r 11 -t 1 (cc -DNET_PROFILE)"
+"$d/net" -w "$d/net.weights" -r 11 -t 1 "$d/zero.f32" "$d/out.f32" 2> "$d/profile.txt"
+cp "$d/profile.txt" bench/profile.txt
+
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+$PY bench/torch_bench.py report --json-dir "$DIR/json" --peak "$DIR/peak.txt" \
+  --profile "$d/profile.txt" --profile-label "RS-$depth@$size batch 1, 1 thread" \
+  --profile-cmd "$pcmd" --machine "$machine" --out bench/results.md
+echo "== bench/results.md written; total $(($(date +%s) - start)) s"

@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""torch_bench.py - the PyTorch side of `make bench` (bench/run.sh drives it).
+
+Subcommands (run with /usr/bin/python3, Debian's python3-torch):
+
+  weights  --depth D --size S --weights W.safetensors
+      Random weights from tests/torch_rs.py's torch.nn ResNet-RS (its `randomise`),
+      written as safetensors for `rsc --weights`, so both sides use the same values.
+  compare  --depth D --size S --batch B --weights W --lib libnet.so --threads 1,2
+           --runs N --json OUT.json
+      Loads W into the torch model, feeds rsc (the generated code as a shared
+      library, run in a child process that never imports torch, so PyTorch's
+      OpenMP threads cannot spin on rsc's cores) and PyTorch the same random
+      input, checks the outputs agree (max |diff| / max |out| <= 1e-4), then per
+      thread count picks PyTorch's faster configuration (jit.freeze +
+      optimize_for_inference, or channels-last eager; best of 2 after 2 warm-up
+      runs) and times rsc and PyTorch alternately: 1 warm-up, then N runs each,
+      one of each in turn.
+  rss      --depth D --size S --batch B --weights W --config C --threads T
+      Runs configuration C twice; bench/run.sh wraps it in /usr/bin/time for
+      PyTorch's peak RSS.
+  serve    LIB N_IN N_OUT IN.f32 W
+      The rsc child of `compare`: commands on stdin "t T" (threads), "r" (one
+      timed run; replies the ms), "o PATH" (write the output), "q".
+  report   --json-dir DIR --peak PEAK.txt --profile PROF.txt --out results.md
+      The table (and the profile's 10 slowest layers) as markdown.
+"""
+import argparse
+import ctypes
+import glob
+import json
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOL = 1e-4
+
+
+def torch_model(depth, size, batch):
+    import torch  # noqa: F401  (only the torch-side subcommands need it)
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    import torch_rs
+    a = argparse.Namespace(
+        depth=depth, blocks=torch_rs.DEPTHS[depth], height=size, width=size, channels=3,
+        batch=batch, widths=[64, 128, 256, 512], width_multiplier=1.0,
+        stem_widths=[32, 32, 64], se_ratio=0.25, stem="deep", stem_downsample="conv",
+        shortcut="avgpool", stride_on="3x3", bn_eps=1e-5, activation="relu", classes=1000,
+        head="dense", classifier_activation="none", seed=1)
+    return torch_rs, torch_rs.ResNet(a)
+
+
+def read_safetensors(path):
+    import numpy as np
+    import torch
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    state = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = t["data_offsets"]
+        dt = {"F32": "<f4", "I64": "<i8"}[t["dtype"]]
+        state[name] = torch.from_numpy(np.frombuffer(data[lo:hi], dtype=dt).copy().reshape(t["shape"]))
+    return state
+
+
+def load(a):
+    import torch
+    _, model = torch_model(a.depth, a.size, a.batch)
+    model.load_state_dict(read_safetensors(a.weights))
+    model.eval()
+    return model
+
+
+def configure(model, config, x):
+    """The callable for one PyTorch configuration, and its input."""
+    import torch
+    if config == "jit.freeze":
+        with torch.no_grad():
+            m = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
+        return m, x
+    m = model.to(memory_format=torch.channels_last)
+    return m, x.contiguous(memory_format=torch.channels_last)
+
+
+def cmd_weights(a):
+    import torch
+    torch_rs, model = torch_model(a.depth, a.size, 1)
+    torch.manual_seed(a.seed)
+    torch_rs.randomise(model)
+    torch_rs.write_safetensors(a.weights, model.state_dict())
+
+
+class Rsc:
+    """The generated code in a child process (`serve`)."""
+
+    def __init__(self, a, n_in, n_out, in_path):
+        self.p = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "serve", a.lib, str(n_in), str(n_out),
+             in_path, a.rsc_weights], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        reply = self.p.stdout.readline().strip()
+        if not reply.startswith("ok"):
+            raise SystemExit("torch_bench: rsc child: %r -> %r" % (line, reply))
+        return reply[2:].strip()
+
+    def close(self):
+        self.ask("q")
+        self.p.wait()
+
+
+def cmd_compare(a):
+    import numpy as np
+    import torch
+    model = load(a)
+    torch.manual_seed(7)
+    x = torch.randn(a.batch, a.size, a.size, 3, dtype=torch.float32)
+    in_path = a.json + ".in.f32"
+    x.numpy().astype("<f4").tofile(in_path)
+    x = x.permute(0, 3, 1, 2).contiguous()
+    rsc = Rsc(a, x.numel(), a.batch * 1000, in_path)
+    out_path = a.json + ".out.f32"
+    rsc.ask("t 1")
+    rsc.ask("r")
+    rsc.ask("o " + out_path)
+    y_rsc = np.fromfile(out_path, dtype="<f4").reshape(a.batch, 1000)
+    os.unlink(out_path)
+    os.unlink(in_path)
+    configs = {}
+    check = {}
+    for name in ("jit.freeze", "channels_last"):
+        with torch.no_grad():
+            f, xi = configure(load(a) if name == "channels_last" else model, name, x)
+            y = f(xi).numpy()
+        diff = float(np.abs(y - y_rsc).max() / np.abs(y).max())
+        check[name] = diff
+        configs[name] = (f, xi)
+    ok = all(d <= TOL for d in check.values())
+    rows = []
+    for t in a.threads:
+        torch.set_num_threads(t)
+        rsc.ask("t %d" % t)
+        # PyTorch's faster configuration at this thread count: two warm-up
+        # runs (the profiling executor optimises the frozen graph over its
+        # first two), then the best of two.
+        best = {}
+        with torch.no_grad():
+            for name, (f, xi) in configs.items():
+                for _ in range(2):
+                    f(xi)
+                ts = []
+                for _ in range(2):
+                    t0 = time.perf_counter()
+                    f(xi)
+                    ts.append((time.perf_counter() - t0) * 1e3)
+                best[name] = min(ts)
+        config = min(best, key=best.get)
+        f, xi = configs[config]
+        r_ms, t_ms = [], []
+        with torch.no_grad():
+            for i in range(a.warmup + a.runs):
+                r = float(rsc.ask("r"))
+                t0 = time.perf_counter()
+                f(xi)
+                tt = (time.perf_counter() - t0) * 1e3
+                if i >= a.warmup:
+                    r_ms.append(r)
+                    t_ms.append(tt)
+        rows.append({"model": a.label, "depth": a.depth, "size": a.size, "batch": a.batch,
+                     "threads": t, "rsc_median": statistics.median(r_ms), "rsc_min": min(r_ms),
+                     "torch_median": statistics.median(t_ms), "torch_min": min(t_ms),
+                     "config": config, "config_best_of_3": best, "runs": a.runs,
+                     "check": check, "check_ok": ok})
+        print("torch_bench: %s batch %d threads %d: rsc %.2f ms, PyTorch (%s) %.2f ms, check %s"
+              % (a.label, a.batch, t, rows[-1]["rsc_median"], config, rows[-1]["torch_median"],
+                 " ".join("%s %.2g" % kv for kv in check.items())), flush=True)
+    rsc.close()
+    with open(a.json, "w") as f:
+        json.dump(rows, f, indent=1)
+    if not ok:
+        print("torch_bench: %s batch %d: OUTPUTS DIFFER (relative max diff %s > %g)"
+              % (a.label, a.batch, check, TOL), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rss(a):
+    import torch
+    torch.set_num_threads(a.threads)
+    model = load(a)
+    torch.manual_seed(7)
+    x = torch.randn(a.batch, 3, a.size, a.size, dtype=torch.float32)
+    f, xi = configure(model, a.config, x)
+    with torch.no_grad():
+        for _ in range(2):  # the frozen graph's optimised form exists from the second
+            f(xi)
+
+
+def cmd_serve(a):
+    lib = ctypes.CDLL(a.lib)
+    for fn in ("net_open", "net_set_threads", "net_run"):
+        getattr(lib, fn).restype = ctypes.c_int
+    m = ctypes.c_void_p()
+    if lib.net_open(ctypes.byref(m), a.weights.encode()):
+        print("error open", flush=True)
+        return 1
+    data = open(a.input, "rb").read()
+    if len(data) != 4 * a.n_in:
+        print("error input size", flush=True)
+        return 1
+    inp = ctypes.create_string_buffer(data, len(data))
+    out = (ctypes.c_float * a.n_out)()
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[0] == "t":
+            rc = lib.net_set_threads(m, int(cmd[1]))
+            print("ok" if rc == 0 else "error threads %d" % rc, flush=True)
+        elif cmd[0] == "r":
+            t0 = time.perf_counter()
+            rc = lib.net_run(m, inp, out)
+            ms = (time.perf_counter() - t0) * 1e3
+            print("ok %.6f" % ms if rc == 0 else "error run %d" % rc, flush=True)
+        elif cmd[0] == "o":
+            with open(cmd[1], "wb") as f:
+                f.write(bytes(out))
+            print("ok", flush=True)
+        else:
+            lib.net_close(m)
+            print("ok", flush=True)
+            return 0
+    return 0
+
+
+def cmd_report(a):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(a.json_dir, "*.json"))):
+        with open(path) as f:
+            rows += json.load(f)
+    extra = {}
+    for path in sorted(glob.glob(os.path.join(a.json_dir, "*.txt"))):
+        with open(path) as f:
+            extra[os.path.basename(path)[:-4]] = dict(l.split("=", 1) for l in f.read().split())
+    peak = {}
+    with open(a.peak) as f:
+        for line in f:  # "threads N: G GFLOP/s"
+            w = line.split()
+            peak[int(w[1].rstrip(":"))] = float(w[2])
+    order = {"RS-50": 0, "RS-101": 1, "RS-152": 2, "RS-200": 3, "RS-270": 4, "RS-350": 5, "RS-420": 6}
+    rows.sort(key=lambda r: (order.get(r["model"].split("@")[0], 9), r["model"], r["batch"], r["threads"]))
+    out = ["# rsc vs PyTorch (`make bench`)", "",
+           "Generated by bench/run.sh on %s, %s. FMA peak measured in the same run (bench/fmapeak.c): %s."
+           % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.machine,
+              ", ".join("%d thread%s %.1f GFLOP/s" % (t, "s" if t > 1 else "", g) for t, g in sorted(peak.items()))),
+           "Times: median (min) of %s interleaved runs after warm-up; GFLOP/s on the network's direct-conv FLOPs "
+           "(2 x MACs of `rsc --summary=json`); ratio = PyTorch / rsc (> 1: rsc faster). "
+           "Peak RSS: rsc's generated main (1 run, 1 thread); PyTorch's configuration of the most threads "
+           "in its own process (2 runs, interpreter and libraries included). "
+           "Check: max |rsc - PyTorch| / max |PyTorch| on the same input and weights (must be <= %g)."
+           % (rows[0]["runs"] if rows else "?", TOL), "",
+           "| model | batch | threads | rsc ms | PyTorch ms (config) | ratio | rsc GFLOP/s | % of peak "
+           "| rsc RSS MB | PyTorch RSS MB | rsc s | cc s | check |",
+           "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        key = "%s-b%d" % (r["model"].replace("@", "-"), r["batch"])
+        e = extra.get(key, {})
+        gflops = 2 * float(e.get("macs", "nan")) / (r["rsc_median"] * 1e6)
+        out.append("| %s | %d | %d | %.2f (%.2f) | %.2f (%.2f) (%s) | %.2f | %.1f | %.0f %% | %s | %s | %s | %s | %s |" % (
+            r["model"], r["batch"], r["threads"], r["rsc_median"], r["rsc_min"], r["torch_median"],
+            r["torch_min"], r["config"], r["torch_median"] / r["rsc_median"], gflops,
+            100 * gflops / peak.get(r["threads"], float("nan")),
+            "%.0f" % (int(e["rsc_rss_kb"]) / 1024) if "rsc_rss_kb" in e else "?",
+            "%.0f" % (int(e["torch_rss_kb"]) / 1024) if "torch_rss_kb" in e else "?",
+            e.get("rsc_s", "?"), e.get("cc_s", "?"),
+            "%.1e%s" % (max(r["check"].values()), "" if r["check_ok"] else " FAIL")))
+    if a.profile and os.path.exists(a.profile):
+        with open(a.profile) as f:
+            lines = [l.split() for l in f if l.startswith("profile ")]
+        head = lines[0] if lines else []
+        layers = [l for l in lines[2:] if len(l) == 5]
+        layers.sort(key=lambda l: -float(l[2]))
+        out += ["", "## Profile: %s, the 10 slowest layers" % a.profile_label, "",
+                "`%s` (%s)" % (" ".join(head[1:]), a.profile_cmd), "",
+                "| layer | ms | GFLOP/s | share |", "|---|---:|---:|---:|"]
+        out += ["| %s | %s | %s | %s |" % tuple(l[1:]) for l in layers[:10]]
+    text = "\n".join(out) + "\n"
+    with open(a.out, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def model_args(s):
+        s.add_argument("--depth", type=int, required=True)
+        s.add_argument("--size", type=int, required=True)
+        s.add_argument("--batch", type=int, default=1)
+        s.add_argument("--weights", required=True)
+    s = sub.add_parser("weights")
+    model_args(s)
+    s.add_argument("--seed", type=int, default=1)
+    s = sub.add_parser("compare")
+    model_args(s)
+    s.add_argument("--label", required=True)
+    s.add_argument("--lib", required=True)
+    s.add_argument("--rsc-weights", required=True)
+    s.add_argument("--threads", type=lambda v: [int(t) for t in v.split(",")], default=[1, 2])
+    s.add_argument("--runs", type=int, default=10)
+    s.add_argument("--warmup", type=int, default=1)
+    s.add_argument("--json", required=True)
+    s = sub.add_parser("rss")
+    model_args(s)
+    s.add_argument("--config", required=True)
+    s.add_argument("--threads", type=int, default=1)
+    s = sub.add_parser("serve")
+    s.add_argument("lib")
+    s.add_argument("n_in", type=int)
+    s.add_argument("n_out", type=int)
+    s.add_argument("input")
+    s.add_argument("weights")
+    s = sub.add_parser("report")
+    s.add_argument("--json-dir", required=True)
+    s.add_argument("--peak", required=True)
+    s.add_argument("--profile")
+    s.add_argument("--profile-label", default="")
+    s.add_argument("--profile-cmd", default="")
+    s.add_argument("--machine", default="")
+    s.add_argument("--out", required=True)
+    a = p.parse_args()
+    return {"weights": cmd_weights, "compare": cmd_compare, "rss": cmd_rss, "serve": cmd_serve,
+            "report": cmd_report}[a.cmd](a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
