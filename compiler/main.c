@@ -36,6 +36,7 @@ typedef struct Options {
   StrBuf cmdline_spec; /* spec text made of the spec flags */
   const char *export_weights; /* --export-weights: safetensors of the raw weights */
   bool embed_weights;         /* --embed-weights: .incbin the .weights into OUT.c's object */
+  bool time_passes;           /* --time-passes: wall time of each stage to stderr */
 } Options;
 
 static const char usage_text[] =
@@ -56,6 +57,8 @@ static const char usage_text[] =
     "                        'all'): build shape weights fold entry fuse outputs\n"
     "                        plan select pack\n"
     "      --stats           print layer, kernel, arena and weight statistics\n"
+    "      --time-passes     print the wall time of each pass and of emission\n"
+    "                        to stderr\n"
     "      --summary[=json]  print a table of the layers (timm names), the fused op\n"
     "                        each became, shapes, params and MACs, then totals;\n"
     "                        works without -o\n"
@@ -204,6 +207,8 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
       o->with_main = true;
     } else if (IS("--stats")) {
       o->stats = true;
+    } else if (IS("--time-passes")) {
+      o->time_passes = true;
     } else if (IS("--emit")) {
       const char *v = VALUE();
       if (!v)
@@ -386,7 +391,11 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
       }
     }
   for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
-    if (!passes[i].fn(g, d))
+    double t0 = now_seconds();
+    bool ok = passes[i].fn(g, d);
+    if (o->time_passes)
+      fprintf(stderr, "rsc: time: %-8s %8.3f s\n", passes[i].name, now_seconds() - t0);
+    if (!ok)
       return false;
     /* --export-weights alone needs nothing after the import. */
     if (strcmp(passes[i].name, "weights") == 0 && !o->out_c && !o->dump && !o->summary &&
@@ -442,6 +451,7 @@ int main(int argc, char **argv) {
   diag_init(&d, stderr);
   Options o = {0};
   o.target = -1;
+  double start = now_seconds();
   int rc = parse_args(argc, argv, &o, &d);
   if (rc)
     return rc == 1 ? 0 : 1;
@@ -498,7 +508,10 @@ int main(int argc, char **argv) {
                       .with_main = o.with_main,
                       .embed_weights = o.embed_weights,
                       .cmdline = weights_note};
+    double t0 = now_seconds();
     ok = prefix && emit_model(&g, &eo, &d);
+    if (o.time_passes)
+      fprintf(stderr, "rsc: time: %-8s %8.3f s\n", "emit", now_seconds() - t0);
   }
   if (ok && o.stats)
     print_stats(&g, o.out_c);
@@ -546,6 +559,8 @@ int main(int argc, char **argv) {
     else
       outputs_abort(&export_out);
   }
+  if (o.time_passes)
+    fprintf(stderr, "rsc: time: %-8s %8.3f s\n", "total", now_seconds() - start);
   summary_free(&summary);
   graph_free(&g);
   free(prefix);

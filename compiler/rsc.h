@@ -62,6 +62,8 @@ uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
 
 /* Reads a whole file; returns NULL (errno set) on failure. */
 char *read_file(const char *path, size_t *len);
+/* Monotonic wall-clock seconds, for --time-passes. */
+double now_seconds(void);
 
 /* Shortest decimal text that round-trips a double ("%.17g" trimmed). */
 void format_double(char buf[32], double v);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void rsc_assert_fail(const char *cond, const char *file, int line) {
   fprintf(stderr, "rsc: internal error: %s:%d: assertion '%s' failed\n", file, line, cond);
@@ -136,4 +137,10 @@ void format_double(char buf[32], double v) {
     if (strtod(buf, NULL) == v)
       return;
   }
+}
+
+double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

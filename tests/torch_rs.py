@@ -154,7 +154,7 @@ def randomise(model):
             if m.bias is not None:
                 m.bias.normal_(0, 0.1)
         elif isinstance(m, nn.BatchNorm2d):
-            lo, hi = (0.2, 0.6) if name.endswith(".bn3") else (0.5, 1.5)
+            lo, hi = (0.1, 0.3) if name.endswith(".bn3") else (0.5, 1.5)
             m.weight.uniform_(lo, hi)
             m.bias.normal_(0, 0.1)
             m.running_mean.normal_(0, 0.1)
