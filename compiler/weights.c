@@ -42,10 +42,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <unistd.h>
 
 /* Clang contracts a*b+c into an FMA on targets that have one; the random
@@ -600,6 +602,32 @@ static void rng_seed(Rng *r, uint64_t seed, const char *name) {
 /* Uniform in [0, 1) with 53 random bits. */
 static double rng_unit(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1p-53; }
 
+/* Series coefficients of det_log (1/(2k+1)), and of cos and sin (+-1/k!).
+ * The factorials are exact in double up to 22!, so each is one correctly
+ * rounded quotient. */
+static const double log_c[] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11,
+                               1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+static const double cos_c[] = {1.0,
+                               -1.0 / 2,
+                               1.0 / 24,
+                               -1.0 / 720,
+                               1.0 / 40320,
+                               -1.0 / 3628800,
+                               1.0 / 479001600,
+                               -1.0 / 87178291200.0,
+                               1.0 / 20922789888000.0,
+                               -1.0 / 6402373705728000.0};
+static const double sin_c[] = {1.0,
+                               -1.0 / 6,
+                               1.0 / 120,
+                               -1.0 / 5040,
+                               1.0 / 362880,
+                               -1.0 / 39916800,
+                               1.0 / 6227020800.0,
+                               -1.0 / 1307674368000.0,
+                               1.0 / 355687428096000.0,
+                               -1.0 / 121645100408832000.0};
+
 /* A polynomial sum c[i] x^i (i < n) as two interleaved Horner chains in x^2,
  * even and odd coefficients, which halves the dependency chain. The order of
  * operations is fixed, so the result is too. */
@@ -619,8 +647,6 @@ static double poly(const double *c, int n, double x) {
  * correctly rounded quotients: identical everywhere, and within 1e-15 of libm. */
 static double det_log(double x) {
   RSC_ASSERT(x >= 0x1p-1022); /* normal, positive */
-  static const double c[] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11,
-                             1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
   /* frexp by hand for normal x (all this file passes): x = m 2^e, m in
    * [0.5, 1); exact either way, but this form is cheaper and inlines. */
   uint64_t bits;
@@ -629,60 +655,86 @@ static double det_log(double x) {
   bits = (bits & 0x800fffffffffffffull) | 0x3fe0000000000000ull;
   double m;
   memcpy(&m, &bits, 8);
-  if (m < 0.70710678118654752440) {
-    m *= 2;
-    e--;
-  }
+  /* m < sqrt(1/2): use 2m, 2^(e-1). Branch-free (m * 1 and m * 2 are exact):
+   * the test is a coin toss for random input, so a branch mispredicts often. */
+  int below = m < 0.70710678118654752440;
+  m *= 1.0 + below;
+  e -= below;
   double f = (m - 1) / (m + 1);
-  return 2 * f * poly(c, 12, f * f) + e * 0.69314718055994530942;
+  return 2 * f * poly(log_c, 12, f * f) + e * 0.69314718055994530942;
 }
 
 /* cos and sin of 2 pi t for t in [0, 1). 4t splits exactly into a quadrant and
  * a remainder in [-0.5, 0.5], so the Taylor series (to a^18 and a^19) run on
- * |a| <= pi/4, where they are good to double precision. The factorials are
- * exact in double up to 22!, so each coefficient is one correctly rounded
- * quotient. */
+ * |a| <= pi/4, where they are good to double precision. */
 static void det_cossin_2pi(double t, double *c, double *s) {
-  static const double cc[] = {1.0,
-                              -1.0 / 2,
-                              1.0 / 24,
-                              -1.0 / 720,
-                              1.0 / 40320,
-                              -1.0 / 3628800,
-                              1.0 / 479001600,
-                              -1.0 / 87178291200.0,
-                              1.0 / 20922789888000.0,
-                              -1.0 / 6402373705728000.0};
-  static const double sc[] = {1.0,
-                              -1.0 / 6,
-                              1.0 / 120,
-                              -1.0 / 5040,
-                              1.0 / 362880,
-                              -1.0 / 39916800,
-                              1.0 / 6227020800.0,
-                              -1.0 / 1307674368000.0,
-                              1.0 / 355687428096000.0,
-                              -1.0 / 121645100408832000.0};
   double q4 = 4 * t;
-  double q = floor(q4 + 0.5);
+  /* floor(q4 + 0.5) for q4 + 0.5 in [0.5, 4.5): truncation, exact, and no libm
+   * call where floor is not an instruction (x86-64 before SSE4.1). */
+  int q = (int)(q4 + 0.5);
   double a = (q4 - q) * 1.57079632679489661923;
   double a2 = a * a;
-  double cs = poly(cc, 10, a2), sn = a * poly(sc, 10, a2);
-  switch ((int)q & 3) {
-  case 0:
-    *c = cs, *s = sn;
-    break;
-  case 1:
-    *c = -sn, *s = cs;
-    break;
-  case 2:
-    *c = -cs, *s = -sn;
-    break;
-  default:
-    *c = sn, *s = -cs;
-    break;
-  }
+  double cs = poly(cos_c, 10, a2), sn = a * poly(sin_c, 10, a2);
+  /* Quadrant q: (c, s) = (cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs). Picked by
+   * index and sign tables instead of a switch, which would mispredict 3 times
+   * in 4 on random t; negation by * -1.0 is exact, zeros' signs included. */
+  static const double sign_c[4] = {1, -1, -1, 1}, sign_s[4] = {1, 1, -1, -1};
+  const double v[2] = {cs, sn};
+  int odd = q & 1;
+  *c = v[odd] * sign_c[q & 3];
+  *s = v[!odd] * sign_s[q & 3];
 }
+
+#if defined(__GNUC__) || defined(__clang__)
+/* Two lanes of det_log and det_cossin_2pi in GCC/Clang vector types (SSE2 on
+ * x86-64, NEON on arm64): the same IEEE operations in the same order, so each
+ * lane is bit-identical to the scalar function; only twice as many per
+ * instruction. */
+#define RSC_VEC 1
+typedef double V2d __attribute__((vector_size(16)));
+typedef long long V2i __attribute__((vector_size(16)));
+
+static inline V2d vpoly(const double *c, int n, V2d x) {
+  V2d x2 = x * x, even = {0, 0}, odd = {0, 0};
+  int top = n - 1;
+  for (int i = top - (top % 2); i >= 0; i -= 2)
+    even = even * x2 + c[i];
+  for (int i = top - !(top % 2); i >= 1; i -= 2)
+    odd = odd * x2 + c[i];
+  return even + x * odd;
+}
+
+static inline V2d vlog(V2d x) {
+  V2i bits;
+  memcpy(&bits, &x, sizeof bits);
+  V2i e = ((bits >> 52) & 0x7ff) - 1022;
+  bits = (bits & (long long)0x800fffffffffffffull) | 0x3fe0000000000000ll;
+  V2d m;
+  memcpy(&m, &bits, sizeof m);
+  V2i below = m < 0.70710678118654752440; /* -1 where true */
+  m *= 1.0 - __builtin_convertvector(below, V2d);
+  e += below;
+  V2d f = (m - 1) / (m + 1);
+  return 2 * f * vpoly(log_c, 12, f * f) + __builtin_convertvector(e, V2d) * 0.69314718055994530942;
+}
+
+static inline void vcossin_2pi(V2d t, V2d *c, V2d *s) {
+  V2d q4 = 4 * t;
+  V2i q = __builtin_convertvector(q4 + 0.5, V2i);
+  V2d a = (q4 - __builtin_convertvector(q, V2d)) * 1.57079632679489661923;
+  V2d a2 = a * a;
+  V2d cs = vpoly(cos_c, 10, a2), sn = a * vpoly(sin_c, 10, a2);
+  V2i odd = -(q & 1), csb, snb;
+  memcpy(&csb, &cs, sizeof csb);
+  memcpy(&snb, &sn, sizeof snb);
+  V2i cb = (snb & odd) | (csb & ~odd), sb = (csb & odd) | (snb & ~odd);
+  V2d cv, sv;
+  memcpy(&cv, &cb, sizeof cv);
+  memcpy(&sv, &sb, sizeof sv);
+  *c = cv * (1.0 - __builtin_convertvector((q + 1) & 2, V2d));
+  *s = sv * (1.0 - __builtin_convertvector(q & 2, V2d));
+}
+#endif
 
 /* Standard normal, Box-Muller. */
 static double rng_normal(Rng *r) {
@@ -706,6 +758,21 @@ static void fill_normal(Rng *r, float *p, size_t n, double std) {
   if (r->have_spare && n > 0) {
     p[i++] = (float)(rng_normal(r) * std);
   }
+#ifdef RSC_VEC
+  /* Two pairs at a time, one per vector lane; the square roots stay scalar
+   * (there is no portable vector sqrt) and are cheap next to the rest. */
+  for (; i + 4 <= n; i += 4) {
+    double u1a = 1.0 - rng_unit(r), u2a = rng_unit(r);
+    double u1b = 1.0 - rng_unit(r), u2b = rng_unit(r);
+    V2d lg = vlog((V2d){u1a, u1b}), c, s;
+    vcossin_2pi((V2d){u2a, u2b}, &c, &s);
+    double rad0 = sqrt(-2 * lg[0]), rad1 = sqrt(-2 * lg[1]);
+    p[i] = (float)(rad0 * c[0] * std);
+    p[i + 1] = (float)(rad0 * s[0] * std);
+    p[i + 2] = (float)(rad1 * c[1] * std);
+    p[i + 3] = (float)(rad1 * s[1] * std);
+  }
+#endif
   for (; i + 2 <= n; i += 2) {
     double u1 = 1.0 - rng_unit(r), u2 = rng_unit(r);
     double rad = sqrt(-2 * det_log(u1)), c, s;
@@ -757,13 +824,66 @@ static void random_tensor(const Graph *g, Tensor *t, Rng *r) {
   }
 }
 
+/* weights_random runs on up to MAX_WORKERS threads (RS-420's 770 MB of normals
+ * take seconds on one core). Each tensor has its own generator seeded by its
+ * name, so which thread fills it, and in which order, changes nothing. */
+enum { MAX_WORKERS = 16 };
+
+typedef struct Work {
+  Graph *g;
+  uint64_t seed;
+  const int *order;  /* tensor ids, biggest first: the last ones to go are small */
+  atomic_int next;   /* index into order of the next tensor to fill */
+} Work;
+
+static void fill_tensor(Graph *g, Tensor *t, uint64_t seed) {
+  free(t->data);
+  t->data = xmalloc(tensor_elems(t) * sizeof(float));
+  Rng r;
+  rng_seed(&r, seed, t->name);
+  random_tensor(g, t, &r);
+}
+
+static int worker(void *arg) {
+  Work *w = arg;
+  for (int i; (i = atomic_fetch_add(&w->next, 1)) < w->g->ntensors;)
+    fill_tensor(w->g, &w->g->tensors[w->order[i]], w->seed);
+  return 0;
+}
+
+static const Graph *sort_graph; /* for by_size_desc; qsort has no context */
+
+static int by_size_desc(const void *a, const void *b) {
+  size_t na = tensor_elems(&sort_graph->tensors[*(const int *)a]);
+  size_t nb = tensor_elems(&sort_graph->tensors[*(const int *)b]);
+  if (na != nb)
+    return na > nb ? -1 : 1;
+  return *(const int *)a - *(const int *)b;
+}
+
+/* RSC_THREADS=N, else one per online CPU; at most MAX_WORKERS. */
+static int worker_count(void) {
+  const char *env = getenv("RSC_THREADS");
+  long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+}
+
 void weights_random(Graph *g, uint64_t seed) {
-  for (int i = 0; i < g->ntensors; i++) {
-    Tensor *t = &g->tensors[i];
-    free(t->data);
-    t->data = xmalloc(tensor_elems(t) * sizeof(float));
-    Rng r;
-    rng_seed(&r, seed, t->name);
-    random_tensor(g, t, &r);
-  }
+  int *order = xmalloc((size_t)(g->ntensors ? g->ntensors : 1) * sizeof *order);
+  for (int i = 0; i < g->ntensors; i++)
+    order[i] = i;
+  sort_graph = g;
+  qsort(order, (size_t)g->ntensors, sizeof *order, by_size_desc);
+  Work w = {.g = g, .seed = seed, .order = order};
+  atomic_init(&w.next, 0);
+  thrd_t th[MAX_WORKERS];
+  int started = 0, want = worker_count();
+  /* The calling thread is a worker too; if a thread cannot start, the
+   * others (at least this one) do its share. */
+  while (started + 1 < want && thrd_create(&th[started], worker, &w) == thrd_success)
+    started++;
+  worker(&w);
+  for (int i = 0; i < started; i++)
+    thrd_join(th[i], NULL);
+  free(order);
 }

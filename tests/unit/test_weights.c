@@ -674,6 +674,27 @@ static void test_random_order_independent(void **state) {
   graph_free(&b);
 }
 
+/* weights_random fills tensors on RSC_THREADS threads; how many must not
+ * change a single bit. */
+static void test_random_thread_count(void **state) {
+  (void)state;
+  const char *old = getenv("RSC_THREADS");
+  char *saved = old ? xstrdup(old) : NULL;
+  setenv("RSC_THREADS", "1", 1);
+  Graph a = random_graph(rnames, rdims, NR, 9);
+  setenv("RSC_THREADS", "5", 1);
+  Graph b = random_graph(rnames, rdims, NR, 9);
+  for (int i = 0; i < NR; i++)
+    assert_true(same_values(&a.tensors[i], &b.tensors[i]));
+  if (saved)
+    setenv("RSC_THREADS", saved, 1);
+  else
+    unsetenv("RSC_THREADS");
+  free(saved);
+  graph_free(&a);
+  graph_free(&b);
+}
+
 static void stats(const Tensor *t, double *mean, double *std, double *lo, double *hi) {
   size_t n = tensor_elems(t);
   double s = 0, s2 = 0;
@@ -835,6 +856,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_load_twice, setup, teardown),
       cmocka_unit_test(test_random_deterministic),
       cmocka_unit_test(test_random_order_independent),
+      cmocka_unit_test(test_random_thread_count),
       cmocka_unit_test(test_random_rules),
       cmocka_unit_test(test_random_normal_shape),
       cmocka_unit_test(test_random_golden),
