@@ -516,6 +516,25 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
   sb_printf(o, "m4_include(<|model.c.m4|>)m4_dnl\n");
 }
 
+static bool file_write(void *ctx, const void *data, size_t n) {
+  return outputs_put(ctx, data, n);
+}
+
+static bool file_patch(void *ctx, size_t offset, const void *data, size_t n) {
+  return outputs_put_at(ctx, offset, data, n);
+}
+
+/* The .weights file, streamed from the packed tensors to its temporary: the
+ * payload can be 770 MB (RS-420), not to be copied once more in memory. */
+static bool write_weights(const Graph *g, uint64_t fp, const char *path, Outputs *outs, Diag *d) {
+  OutFile f;
+  if (!outputs_open(&f, path, d))
+    return false;
+  WfileSink sink = {file_write, file_patch, &f};
+  wfile_write(g, fp, &sink); /* a failure is kept in f and reported here: */
+  return outputs_close(outs, &f, d);
+}
+
 static char *with_ext(const char *out_c, const char *ext) {
   size_t n = strlen(out_c);
   if (n >= 2 && strcmp(out_c + n - 2, ".c") == 0)
@@ -543,19 +562,16 @@ bool emit_model(Graph *g, const EmitOptions *opt, Diag *d) {
   const char *slash = strrchr(h_path, '/');
   const char *h_name = slash ? slash + 1 : h_path;
 
-  StrBuf drv_c = {0}, drv_h = {0}, c = {0}, h = {0}, wts = {0}, man = {0};
+  StrBuf drv_c = {0}, drv_h = {0}, c = {0}, h = {0}, man = {0};
   c_driver(&drv_c, g, opt, fp, h_name);
   common_defs(&drv_h, g, opt, fp);
   sb_printf(&drv_h, "m4_include(<|model.h.m4|>)m4_dnl\n");
   Outputs outs = {0};
   bool ok = m4_expand(opt->datadir, drv_c.buf, drv_c.len, &c, d) &&
             m4_expand(opt->datadir, drv_h.buf, drv_h.len, &h, d);
-  if (ok) {
-    wfile_build(g, fp, &wts);
+  if (ok)
     ok = outputs_write(&outs, opt->out_c, c.buf, c.len, d) &&
-         outputs_write(&outs, h_path, h.buf, h.len, d) &&
-         outputs_write(&outs, w_path, wts.buf, wts.len, d);
-  }
+         outputs_write(&outs, h_path, h.buf, h.len, d) && write_weights(g, fp, w_path, &outs, d);
   if (ok && opt->manifest) {
     emit_manifest(g, &man);
     ok = outputs_write(&outs, opt->manifest, man.buf, man.len, d);
@@ -568,7 +584,6 @@ bool emit_model(Graph *g, const EmitOptions *opt, Diag *d) {
   sb_free(&drv_h);
   sb_free(&c);
   sb_free(&h);
-  sb_free(&wts);
   sb_free(&man);
   free(h_path);
   free(w_path);

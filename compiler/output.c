@@ -48,32 +48,74 @@ static bool write_all(int fd, const unsigned char *p, size_t len) {
   return true;
 }
 
-bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d) {
-  RSC_ASSERT(o->n < MAX_OUTPUTS);
-  char *tmp = xstrfmt("%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
+bool outputs_open(OutFile *f, const char *path, Diag *d) {
+  f->path = xstrdup(path);
+  f->temp = xstrfmt("%s.tmp.XXXXXX", path);
+  f->err = 0;
+  f->fd = mkstemp(f->temp);
+  if (f->fd < 0) {
     diag(d, DIAG_ERROR, "cannot create '%s': %s", path, strerror(errno));
-    free(tmp);
+    free(f->path);
+    free(f->temp);
     return false;
   }
-  bool ok = write_all(fd, data, len) && fchmod(fd, file_mode()) == 0 && fsync(fd) == 0;
-  int err = errno;
-  /* close() can be the first to report a failed write (NFS): check it too. */
-  if (close(fd) != 0 && ok) {
+  return true;
+}
+
+bool outputs_put(OutFile *f, const void *data, size_t len) {
+  if (f->err == 0 && !write_all(f->fd, data, len))
+    f->err = errno;
+  return f->err == 0;
+}
+
+bool outputs_put_at(OutFile *f, size_t offset, const void *data, size_t len) {
+  const unsigned char *p = data;
+  while (f->err == 0 && len > 0) {
+    ssize_t n = pwrite(f->fd, p, len, (off_t)offset);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      f->err = n < 0 ? errno : EIO;
+      break;
+    }
+    p += n, offset += (size_t)n, len -= (size_t)n;
+  }
+  return f->err == 0;
+}
+
+bool outputs_close(Outputs *o, OutFile *f, Diag *d) {
+  RSC_ASSERT(o->n < MAX_OUTPUTS);
+  bool ok = f->err == 0;
+  int err = f->err;
+  if (ok && (fchmod(f->fd, file_mode()) != 0 || fsync(f->fd) != 0)) {
     ok = false;
     err = errno;
   }
+  /* close() can be the first to report a failed write (NFS): check it too. */
+  if (close(f->fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok)
+    diag(d, DIAG_ERROR, "cannot write '%s': %s", f->path, strerror(err));
   if (!ok) {
-    diag(d, DIAG_ERROR, "cannot write '%s': %s", path, strerror(err));
-    unlink(tmp);
-    free(tmp);
+    unlink(f->temp);
+    free(f->temp);
+    free(f->path);
     return false;
   }
-  o->final[o->n] = xstrdup(path);
-  o->temp[o->n] = tmp;
+  o->final[o->n] = f->path;
+  o->temp[o->n] = f->temp;
   o->n++;
   return true;
+}
+
+bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d) {
+  OutFile f;
+  if (!outputs_open(&f, path, d))
+    return false;
+  outputs_put(&f, data, len);
+  return outputs_close(o, &f, d);
 }
 
 static void forget(Outputs *o) {

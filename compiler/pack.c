@@ -10,18 +10,65 @@
  *                      input tap into a row of output-channel accumulators.
  *   LAYOUT_VECTOR      bias [O] -> [ceil(O/kb)*kb], zero-padded.
  *   LAYOUT_DENSE_IO    [out][in] (or [out][in][1][1]) -> [in][out].
+ *
+ * Memory: a packer draws into one scratch buffer (packed_buffer), reused for
+ * every tensor, and keep_packed copies the result over the tensor's raw data,
+ * which is then no longer needed, when the sizes match (they do unless O is
+ * padded to a multiple of kb). A fresh buffer per packed tensor would keep a
+ * second full copy of the weights alive and cost a page fault per 4 KB of it
+ * (RS-420: 770 MB, ~190,000 faults); a memcpy of cache-warm memory is cheaper.
+ * After this pass tensors hold packed values only: data is freed.
  */
 #include "rsc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 
+static float *scratch;
+static size_t scratch_cap; /* floats */
+
+/* Sets t->packed to n floats of scratch, zeroed when the packed form has
+ * padding (its size differs from the raw one), else left for the packer to
+ * overwrite completely. keep_packed then gives t its own copy. */
+static void packed_buffer(Tensor *t, size_t n) {
+  if (n > scratch_cap) {
+    free(scratch);
+    scratch = xmalloc(n * sizeof(float));
+    scratch_cap = n;
+  }
+  if (n != tensor_elems(t))
+    memset(scratch, 0, n * sizeof(float));
+  t->packed = scratch;
+  t->packed_floats = n;
+}
+
+/* Moves t's packed values out of scratch: over its raw data when that has the
+ * same size, else into a new block; the raw data is gone either way. */
+static void keep_packed(Tensor *t) {
+  RSC_ASSERT(t->packed == scratch);
+  size_t n = t->packed_floats;
+  float *dst = t->data;
+  if (!dst || tensor_elems(t) != n) {
+    free(t->data);
+    dst = xmalloc(n * sizeof(float));
+  }
+  memcpy(dst, scratch, n * sizeof(float));
+  t->packed = dst;
+  t->data = NULL;
+}
+
+static void scratch_free(void) {
+  free(scratch);
+  scratch = NULL;
+  scratch_cap = 0;
+}
+
 static void pack_conv(Tensor *t, int kb) {
   int O = t->dims[0], I = t->dims[1], KH = t->dims[2], KW = t->dims[3];
   size_t blocks = ((size_t)O + (size_t)kb - 1) / (size_t)kb;
-  t->packed_floats = blocks * (size_t)KH * (size_t)KW * (size_t)I * (size_t)kb;
-  t->packed = xcalloc(t->packed_floats, sizeof(float));
+  packed_buffer(t, blocks * (size_t)KH * (size_t)KW * (size_t)I * (size_t)kb);
   for (int o = 0; o < O; o++)
     for (int i = 0; i < I; i++)
       for (int h = 0; h < KH; h++)
@@ -34,8 +81,7 @@ static void pack_conv(Tensor *t, int kb) {
 
 static void pack_vector(Tensor *t, int kb) {
   size_t n = (size_t)t->dims[0];
-  t->packed_floats = (n + (size_t)kb - 1) / (size_t)kb * (size_t)kb;
-  t->packed = xcalloc(t->packed_floats, sizeof(float));
+  packed_buffer(t, (n + (size_t)kb - 1) / (size_t)kb * (size_t)kb);
   memcpy(t->packed, t->data, n * sizeof(float));
   t->layout = LAYOUT_VECTOR;
   t->kb = kb;
@@ -44,8 +90,7 @@ static void pack_vector(Tensor *t, int kb) {
 static void pack_dense(Tensor *t) {
   /* [out][in] or [out][in][1][1]: the trailing 1x1 of an SE fc changes nothing. */
   size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1];
-  t->packed_floats = O * I;
-  t->packed = xmalloc(t->packed_floats * sizeof(float));
+  packed_buffer(t, O * I);
   for (size_t o = 0; o < O; o++)
     for (size_t i = 0; i < I; i++)
       t->packed[i * O + o] = t->data[o * I + i];
@@ -53,9 +98,11 @@ static void pack_dense(Tensor *t) {
   t->kb = 1;
 }
 
+/* Gives tensor id (just packed) its own memory and the next offset. */
 static void place(Graph *g, int id, size_t *cursor) {
   Tensor *t = &g->tensors[id];
   RSC_ASSERT(!t->used); /* every tensor belongs to exactly one node */
+  keep_packed(t);
   t->used = true;
   t->offset = *cursor;
   *cursor = align16(*cursor + t->packed_floats);
@@ -69,26 +116,28 @@ bool pack_weights(Graph *g, Diag *d) {
     if (n->dead)
       continue;
     switch (n->op) {
+    /* Each tensor is placed right after it is packed: scratch holds one. */
     case OP_CONV:
       RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->kb > 0);
       pack_conv(&g->tensors[n->w], n->kb);
-      pack_vector(&g->tensors[n->b], n->kb);
       place(g, n->w, &cursor);
+      pack_vector(&g->tensors[n->b], n->kb);
       place(g, n->b, &cursor);
       break;
     case OP_DENSE:
       pack_dense(&g->tensors[n->w]);
-      pack_vector(&g->tensors[n->b], 1);
       place(g, n->w, &cursor);
+      pack_vector(&g->tensors[n->b], 1);
       place(g, n->b, &cursor);
       break;
     case OP_SE_ADD:
-      pack_dense(&g->tensors[n->p[0]]);
-      pack_vector(&g->tensors[n->p[1]], 1);
-      pack_dense(&g->tensors[n->p[2]]);
-      pack_vector(&g->tensors[n->p[3]], 1);
-      for (int k = 0; k < 4; k++)
+      for (int k = 0; k < 4; k++) { /* fc1 w, fc1 b, fc2 w, fc2 b */
+        if (k % 2 == 0)
+          pack_dense(&g->tensors[n->p[k]]);
+        else
+          pack_vector(&g->tensors[n->p[k]], 1);
         place(g, n->p[k], &cursor);
+      }
       break;
     case OP_INPUT:
     case OP_ENTRY: /* its shift is a constant of the generated code */
@@ -104,6 +153,13 @@ bool pack_weights(Graph *g, Diag *d) {
     case OP_COUNT:
       break;
     }
+  }
+  scratch_free();
+  /* The raw values of everything else (BN statistics folded away, tensors of
+   * pruned nodes) are not needed any more either. */
+  for (int i = 0; i < g->ntensors; i++) {
+    free(g->tensors[i].data);
+    g->tensors[i].data = NULL;
   }
   g->weight_floats = cursor;
   return true;

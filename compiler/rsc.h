@@ -298,7 +298,8 @@ typedef struct Tensor {
   char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
   int ndim;
   int dims[4];
-  float *data; /* dims product floats once loaded; NULL before weights.c runs */
+  float *data; /* dims product floats once loaded; NULL before weights.c runs and
+                  after pack.c, which frees the raw values once packed */
   bool used;   /* referenced by a live node (set by pack.c) */
   /* pack.c: */
   Layout layout;
@@ -489,10 +490,31 @@ bool emit_model(Graph *g, const EmitOptions *o, Diag *d);
 #define RSC_WFILE_HEADER 64u
 
 uint64_t wfile_checksum(const void *data, size_t n);
+/* The same checksum over data given in pieces of any sizes: init, add each
+ * piece in order, then final. */
+typedef struct WfileSum {
+  uint64_t lane[4];
+  uint64_t n;            /* bytes added so far */
+  unsigned char tail[8]; /* the n % 8 bytes of an unfinished word */
+} WfileSum;
+void wfile_sum_init(WfileSum *s);
+void wfile_sum_add(WfileSum *s, const void *data, size_t n);
+uint64_t wfile_sum_final(const WfileSum *s);
 /* Model fingerprint: the canonical spec plus the weight layout (names, layouts,
  * shapes, offsets), not the values. */
 uint64_t graph_fingerprint(const Graph *g);
-/* Appends the whole .weights file to out. */
+/* Where wfile_write puts the file: write appends n bytes, patch overwrites n
+ * bytes at offset of what was written already. Both return false on failure. */
+typedef struct WfileSink {
+  bool (*write)(void *ctx, const void *data, size_t n);
+  bool (*patch)(void *ctx, size_t offset, const void *data, size_t n);
+  void *ctx;
+} WfileSink;
+/* Streams the .weights file to sink in one pass: the header (its checksum
+ * patched in at the end), then the packed tensors in offset order through a
+ * small staging buffer, so no copy of the whole payload is ever made. */
+bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink);
+/* Appends the whole .weights file to out (wfile_write into memory). */
 void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out);
 
 /* ---------------------------------------------------------------- output.c */
@@ -506,6 +528,21 @@ typedef struct Outputs {
 } Outputs;
 
 bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d);
+
+/* The same for a file written piece by piece: outputs_open creates the
+ * temporary, outputs_put appends, outputs_put_at overwrites bytes already
+ * written, outputs_close flushes the file and adds it to o as outputs_write
+ * would. A failed put is reported by outputs_close (the first error wins),
+ * which then removes the temporary. */
+typedef struct OutFile {
+  char *path, *temp;
+  int fd;
+  int err; /* errno of the first failed put, 0 if none */
+} OutFile;
+bool outputs_open(OutFile *f, const char *path, Diag *d);
+bool outputs_put(OutFile *f, const void *data, size_t len);
+bool outputs_put_at(OutFile *f, size_t offset, const void *data, size_t len);
+bool outputs_close(Outputs *o, OutFile *f, Diag *d);
 bool outputs_commit(Outputs *o, Diag *d);
 void outputs_abort(Outputs *o);
 

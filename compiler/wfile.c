@@ -10,6 +10,7 @@
  */
 #include "rsc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -38,33 +39,59 @@
  */
 #define CK_PRIME 0x100000001b3ull
 
+/* Written out, not as a loop: compilers turn this form into one 8-byte load
+ * (and a byte swap on big-endian hosts), the loop form they do not. */
 static uint64_t load_le64(const unsigned char *p) {
-  uint64_t w = 0;
-  for (int i = 7; i >= 0; i--)
-    w = w << 8 | p[i];
-  return w;
+  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+         (uint64_t)p[7] << 56;
 }
 
-uint64_t wfile_checksum(const void *data, size_t n) {
-  const unsigned char *p = data;
-  uint64_t lane[4];
+void wfile_sum_init(WfileSum *s) {
   for (int k = 0; k < 4; k++)
-    lane[k] = FNV64_INIT ^ (uint64_t)k;
+    s->lane[k] = FNV64_INIT ^ (uint64_t)k;
+  s->n = 0;
+}
+
+/* Word i of the data goes to lane i % 4; s->n / 8 words came before p. */
+void wfile_sum_add(WfileSum *s, const void *data, size_t n) {
+  const unsigned char *p = data;
+  size_t have = (size_t)(s->n % 8);
+  s->n += n;
+  if (have) { /* finish the word an earlier piece began */
+    size_t take = n < 8 - have ? n : 8 - have;
+    memcpy(s->tail + have, p, take);
+    p += take, n -= take;
+    if (have + take < 8)
+      return;
+    uint64_t *l = &s->lane[(s->n - n - 8) / 8 % 4];
+    *l = (*l ^ load_le64(s->tail)) * CK_PRIME;
+  }
   size_t nw = n / 8, i = 0;
-  for (; i + 4 <= nw; i += 4) {
-    lane[0] = (lane[0] ^ load_le64(p + 8 * i)) * CK_PRIME;
-    lane[1] = (lane[1] ^ load_le64(p + 8 * i + 8)) * CK_PRIME;
-    lane[2] = (lane[2] ^ load_le64(p + 8 * i + 16)) * CK_PRIME;
-    lane[3] = (lane[3] ^ load_le64(p + 8 * i + 24)) * CK_PRIME;
+  unsigned k = (unsigned)((s->n - n) / 8 % 4); /* lane of p's first word */
+  for (; i < nw && k % 4; i++, k++) /* up to the next lane-0 word */
+    s->lane[k % 4] = (s->lane[k % 4] ^ load_le64(p + 8 * i)) * CK_PRIME;
+  uint64_t l0 = s->lane[0], l1 = s->lane[1], l2 = s->lane[2], l3 = s->lane[3];
+  for (; i + 4 <= nw; i += 4) { /* four independent chains */
+    l0 = (l0 ^ load_le64(p + 8 * i)) * CK_PRIME;
+    l1 = (l1 ^ load_le64(p + 8 * i + 8)) * CK_PRIME;
+    l2 = (l2 ^ load_le64(p + 8 * i + 16)) * CK_PRIME;
+    l3 = (l3 ^ load_le64(p + 8 * i + 24)) * CK_PRIME;
   }
-  for (; i < nw; i++)
-    lane[i % 4] = (lane[i % 4] ^ load_le64(p + 8 * i)) * CK_PRIME;
-  if (n % 8) {
+  s->lane[0] = l0, s->lane[1] = l1, s->lane[2] = l2, s->lane[3] = l3;
+  for (k = 0; i < nw; i++, k++)
+    s->lane[k] = (s->lane[k] ^ load_le64(p + 8 * i)) * CK_PRIME;
+  memcpy(s->tail, p + 8 * nw, n % 8);
+}
+
+uint64_t wfile_sum_final(const WfileSum *s) {
+  uint64_t lane[4] = {s->lane[0], s->lane[1], s->lane[2], s->lane[3]};
+  if (s->n % 8) { /* the tail, zero-extended */
     unsigned char tail[8] = {0};
-    memcpy(tail, p + 8 * nw, n % 8);
-    lane[nw % 4] = (lane[nw % 4] ^ load_le64(tail)) * CK_PRIME;
+    memcpy(tail, s->tail, (size_t)(s->n % 8));
+    lane[s->n / 8 % 4] = (lane[s->n / 8 % 4] ^ load_le64(tail)) * CK_PRIME;
   }
-  uint64_t h = (uint64_t)n;
+  uint64_t h = s->n;
   for (int k = 0; k < 4; k++)
     h = (h ^ lane[k]) * CK_PRIME;
   h ^= h >> 33;
@@ -73,6 +100,13 @@ uint64_t wfile_checksum(const void *data, size_t n) {
   h *= 0xc4ceb9fe1a85ec53ull;
   h ^= h >> 33;
   return h;
+}
+
+uint64_t wfile_checksum(const void *data, size_t n) {
+  WfileSum s;
+  wfile_sum_init(&s);
+  wfile_sum_add(&s, data, n);
+  return wfile_sum_final(&s);
 }
 
 static const char *layout_name(Layout l) {
@@ -114,30 +148,6 @@ static void put_le(unsigned char *p, uint64_t v, int bytes) {
     p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* Appends n zero bytes to sb in one allocation (the payload can be 770 MB, so
- * no doubling) and returns where they start. An empty sb gets calloc'd
- * memory: large blocks come straight from the kernel already zero, so the
- * pages are not written twice (once by memset, once by the packing). */
-static unsigned char *sb_zeros(StrBuf *sb, size_t n) {
-  size_t len, need;
-  RSC_ASSERT(size_add(sb->len, n, &len) && size_add(len, 1, &need));
-  if (!sb->buf) {
-    sb->buf = xcalloc(need, 1);
-    sb->cap = need;
-    sb->len = len;
-    return (unsigned char *)sb->buf;
-  }
-  if (need > sb->cap) {
-    sb->buf = xrealloc(sb->buf, need);
-    sb->cap = need;
-  }
-  unsigned char *p = (unsigned char *)sb->buf + sb->len;
-  memset(p, 0, n);
-  sb->len = len;
-  sb->buf[len] = '\0';
-  return p;
-}
-
 static bool host_is_little_endian(void) {
   const uint32_t one = 1;
   unsigned char b;
@@ -145,39 +155,133 @@ static bool host_is_little_endian(void) {
   return b == 1;
 }
 
-void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out) {
-  size_t payload, total;
-  RSC_ASSERT(size_mul(g->weight_floats, 4, &payload));
-  RSC_ASSERT(size_add(payload, RSC_WFILE_HEADER, &total));
-  size_t start = out->len;
-  /* Header and payload in one go: gaps stay zero. */
-  unsigned char *p = sb_zeros(out, total) + RSC_WFILE_HEADER;
-  bool native = host_is_little_endian();
-  for (int i = 0; i < g->ntensors; i++) {
-    const Tensor *t = &g->tensors[i];
-    if (!t->used)
-      continue;
-    size_t end;
-    RSC_ASSERT(t->offset % 16 == 0);
-    RSC_ASSERT(size_add(t->offset, t->packed_floats, &end) && end <= g->weight_floats);
-    RSC_ASSERT(t->packed || t->packed_floats == 0);
-    unsigned char *dst = p + 4 * t->offset;
-    if (native) { /* the file's byte order already: one copy */
-      if (t->packed_floats)
-        memcpy(dst, t->packed, 4 * t->packed_floats);
-      continue;
-    }
-    for (size_t k = 0; k < t->packed_floats; k++) {
-      uint32_t u;
-      memcpy(&u, &t->packed[k], 4);
-      put_le(dst + 4 * k, u, 4);
-    }
+/* The payload goes out through a staging buffer of STAGE bytes: small enough
+ * to stay in cache while it is checksummed and written, big enough that the
+ * writes are few. It also turns floats into little-endian bytes on any host. */
+enum { STAGE = 1 << 20 };
+
+typedef struct Stream {
+  const WfileSink *sink;
+  WfileSum sum;
+  unsigned char *buf;
+  size_t len; /* bytes staged */
+  bool native; /* host floats are already little-endian */
+  bool ok;
+} Stream;
+
+static void flush(Stream *s) {
+  wfile_sum_add(&s->sum, s->buf, s->len);
+  s->ok = s->ok && s->sink->write(s->sink->ctx, s->buf, s->len);
+  s->len = 0;
+}
+
+/* n floats of p, or zeros if p is NULL. */
+static void put_floats(Stream *s, const float *p, size_t n) {
+  while (n > 0 && s->ok) {
+    size_t room = (STAGE - s->len) / 4, k = n < room ? n : room;
+    unsigned char *dst = s->buf + s->len;
+    if (!p)
+      memset(dst, 0, 4 * k);
+    else if (s->native)
+      memcpy(dst, p, 4 * k);
+    else
+      for (size_t i = 0; i < k; i++) {
+        uint32_t u;
+        memcpy(&u, &p[i], 4);
+        put_le(dst + 4 * i, u, 4);
+      }
+    s->len += 4 * k;
+    n -= k;
+    p = p ? p + k : NULL;
+    if (s->len + 4 > STAGE)
+      flush(s);
   }
-  unsigned char *h = (unsigned char *)out->buf + start; /* after the last realloc */
+}
+
+static const Graph *sort_g; /* for by_offset; qsort has no context */
+
+static int by_offset(const void *a, const void *b) {
+  const Tensor *ta = &sort_g->tensors[*(const int *)a], *tb = &sort_g->tensors[*(const int *)b];
+  if (ta->offset != tb->offset)
+    return ta->offset < tb->offset ? -1 : 1;
+  return *(const int *)a - *(const int *)b;
+}
+
+/* Ids of the used tensors in payload order; *n of them. */
+static int *payload_order(const Graph *g, int *n) {
+  int *ids = xmalloc((size_t)(g->ntensors ? g->ntensors : 1) * sizeof *ids);
+  *n = 0;
+  for (int i = 0; i < g->ntensors; i++)
+    if (g->tensors[i].used)
+      ids[(*n)++] = i;
+  sort_g = g;
+  qsort(ids, (size_t)*n, sizeof *ids, by_offset);
+  return ids;
+}
+
+static void header(unsigned char h[RSC_WFILE_HEADER], uint64_t fingerprint, uint64_t payload,
+                   uint64_t checksum) {
+  memset(h, 0, RSC_WFILE_HEADER);
   memcpy(h, RSC_WFILE_MAGIC, sizeof RSC_WFILE_MAGIC); /* 7 chars and the NUL */
   put_le(h + 8, RSC_WFILE_VERSION, 4);
   put_le(h + 12, RSC_WFILE_HEADER, 4);
   put_le(h + 16, fingerprint, 8);
-  put_le(h + 24, (uint64_t)payload, 8);
-  put_le(h + 32, wfile_checksum(h + RSC_WFILE_HEADER, payload), 8);
+  put_le(h + 24, payload, 8);
+  put_le(h + 32, checksum, 8);
+}
+
+bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink) {
+  size_t payload;
+  RSC_ASSERT(size_mul(g->weight_floats, 4, &payload));
+  unsigned char h[RSC_WFILE_HEADER];
+  header(h, fingerprint, payload, 0); /* the checksum is patched in below */
+  Stream s = {.sink = sink, .buf = xmalloc(STAGE), .native = host_is_little_endian(), .ok = true};
+  wfile_sum_init(&s.sum);
+  s.ok = sink->write(sink->ctx, h, sizeof h);
+  int n;
+  int *ids = payload_order(g, &n);
+  size_t at = 0; /* floats of payload staged so far */
+  for (int i = 0; i < n; i++) {
+    const Tensor *t = &g->tensors[ids[i]];
+    size_t end;
+    RSC_ASSERT(t->offset % 16 == 0 && t->offset >= at); /* no overlaps */
+    RSC_ASSERT(size_add(t->offset, t->packed_floats, &end) && end <= g->weight_floats);
+    RSC_ASSERT(t->packed || t->packed_floats == 0);
+    put_floats(&s, NULL, t->offset - at); /* alignment gap */
+    put_floats(&s, t->packed, t->packed_floats);
+    at = end;
+  }
+  put_floats(&s, NULL, g->weight_floats - at);
+  if (s.len)
+    flush(&s);
+  free(ids);
+  free(s.buf);
+  RSC_ASSERT(!s.ok || s.sum.n == payload);
+  unsigned char sum[8];
+  put_le(sum, wfile_sum_final(&s.sum), 8);
+  return s.ok && sink->patch(sink->ctx, 32, sum, sizeof sum);
+}
+
+/* wfile_build's sink: the file starts at start in sb, patch offsets are
+ * relative to that. */
+typedef struct SbAt {
+  StrBuf *sb;
+  size_t start;
+} SbAt;
+
+static bool sb_at_write(void *ctx, const void *data, size_t n) {
+  sb_putn(((SbAt *)ctx)->sb, data, n);
+  return true;
+}
+
+static bool sb_at_patch(void *ctx, size_t offset, const void *data, size_t n) {
+  SbAt *a = ctx;
+  memcpy(a->sb->buf + a->start + offset, data, n);
+  return true;
+}
+
+void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out) {
+  SbAt at = {out, out->len};
+  WfileSink sink = {sb_at_write, sb_at_patch, &at};
+  RSC_ASSERT(wfile_write(g, fingerprint, &sink));
 }

@@ -256,6 +256,70 @@ static void test_write_error_cleans_up(void **state) {
   free(small);
 }
 
+/* A file written in pieces: appended, then patched where it was written. */
+static void test_stream(void **state) {
+  Fixture *f = *state;
+  char *w = path_in(f, "m.weights");
+  OutFile of;
+  assert_true(outputs_open(&of, w, &f->d));
+  assert_true(outputs_put(&of, "header--", 8));
+  assert_true(outputs_put(&of, "payload", 7));
+  assert_true(outputs_put_at(&of, 6, "ok", 2));
+  assert_true(outputs_close(&f->o, &of, &f->d));
+  char *names = listing(f->dir); /* only the temporary so far */
+  assert_null(strstr(names, "m.weights\n"));
+  assert_non_null(strstr(names, "m.weights.tmp."));
+  free(names);
+  assert_true(outputs_commit(&f->o, &f->d));
+  size_t len;
+  char *got = slurp(w, &len);
+  assert_int_equal(len, 15);
+  assert_memory_equal(got, "headerokpayload", 15);
+  free(got);
+  free(w);
+}
+
+/* A failed put is kept: later puts do nothing, outputs_close reports the
+ * first error and removes the temporary. Over RLIMIT_FSIZE in a child. */
+static void test_stream_error(void **state) {
+  Fixture *f = *state;
+  char *w = path_in(f, "big.weights");
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {4096, 4096};
+    signal(SIGXFSZ, SIG_IGN);
+    static char data[10000];
+    Outputs o = {0};
+    Diag d;
+    diag_init(&d, f->out);
+    OutFile of;
+    int code = 0;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+      code = 10;
+    else if (!outputs_open(&of, w, &d))
+      code = 11;
+    else if (outputs_put(&of, data, sizeof data) || outputs_put(&of, "x", 1) ||
+             outputs_put_at(&of, 0, "y", 1))
+      code = 12;
+    else if (outputs_close(&o, &of, &d) || o.n != 0)
+      code = 13;
+    fflush(f->out);
+    if (!code && !strstr(f->msgs, "big.weights': File too large"))
+      code = 14;
+    free(w);
+    teardown_child(f);
+    _exit(code);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  expect_listing(f, "");
+  free(w);
+}
+
 /* A failed rename (the final name is a directory) removes the temporaries
  * not yet renamed. */
 static void test_commit_failure(void **state) {
@@ -286,6 +350,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_error_cleans_up, setup, teardown),
       cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream_error, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,24 @@ static void test_checksum_order(void **state) {
     }
 }
 
+/* The streaming form: any split of the data into three pieces (empty ones
+ * and pieces that end inside a word included) gives wfile_checksum's value. */
+static void test_checksum_pieces(void **state) {
+  (void)state;
+  unsigned char buf[200];
+  fill(buf, sizeof buf, 4);
+  for (size_t n = 0; n <= sizeof buf; n += 37)
+    for (size_t a = 0; a <= n; a++)
+      for (size_t b = a; b <= n; b++) {
+        WfileSum s;
+        wfile_sum_init(&s);
+        wfile_sum_add(&s, buf, a);
+        wfile_sum_add(&s, buf + a, b - a);
+        wfile_sum_add(&s, buf + b, n - b);
+        assert_true(wfile_sum_final(&s) == wfile_checksum(buf, n));
+      }
+}
+
 /* ---------------------------------------------------------------- the file */
 
 /* Three tensors: a and c used (packed at 0 and 32), b unused; 48 floats. */
@@ -209,6 +227,54 @@ static void test_wfile_empty_payload(void **state) {
   graph_free(&g);
 }
 
+/* A sink that records what wfile_write sends it, failing once more than
+ * fail_after bytes would have been written. */
+typedef struct Recorder {
+  StrBuf sb;
+  size_t fail_after;
+  int writes;
+} Recorder;
+
+static bool rec_write(void *ctx, const void *data, size_t n) {
+  Recorder *r = ctx;
+  r->writes++;
+  if (r->sb.len + n > r->fail_after)
+    return false;
+  sb_putn(&r->sb, data, n);
+  return true;
+}
+
+static bool rec_patch(void *ctx, size_t offset, const void *data, size_t n) {
+  Recorder *r = ctx;
+  assert_true(offset + n <= r->sb.len); /* only what was written already */
+  memcpy(r->sb.buf + offset, data, n);
+  return true;
+}
+
+/* wfile_write streams exactly the bytes wfile_build assembles, and stops at
+ * (and reports) a failing write. */
+static void test_wfile_stream(void **state) {
+  (void)state;
+  Graph g;
+  make_graph(&g);
+  StrBuf built = {0};
+  wfile_build(&g, 42, &built);
+  Recorder r = {.fail_after = SIZE_MAX};
+  WfileSink sink = {rec_write, rec_patch, &r};
+  assert_true(wfile_write(&g, 42, &sink));
+  assert_int_equal(r.sb.len, built.len);
+  assert_memory_equal(r.sb.buf, built.buf, built.len);
+  sb_free(&r.sb);
+
+  Recorder bad = {.fail_after = 100};
+  WfileSink bad_sink = {rec_write, rec_patch, &bad};
+  assert_false(wfile_write(&g, 42, &bad_sink));
+  assert_int_equal(bad.writes, 2); /* the header, then the failing payload: no more */
+  sb_free(&bad.sb);
+  sb_free(&built);
+  graph_free(&g);
+}
+
 /* ---------------------------------------------------------------- fingerprint */
 
 static void test_fingerprint(void **state) {
@@ -270,8 +336,10 @@ int main(void) {
       cmocka_unit_test(test_checksum_detects_flips),
       cmocka_unit_test(test_checksum_length),
       cmocka_unit_test(test_checksum_order),
+      cmocka_unit_test(test_checksum_pieces),
       cmocka_unit_test(test_wfile_layout),
       cmocka_unit_test(test_wfile_empty_payload),
+      cmocka_unit_test(test_wfile_stream),
       cmocka_unit_test(test_fingerprint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
