@@ -65,16 +65,28 @@ static void scratch_free(void) {
   scratch_cap = 0;
 }
 
+/* The packers go through the source in tiles of TILE input channels: each
+ * tile's destination rows (TILE x KH x KW rows of kb floats) stay in L1 while
+ * every output channel of the block writes its lane of them, and the source
+ * is read in order. */
+enum { TILE = 16 };
+
 static void pack_conv(Tensor *t, int kb) {
-  int O = t->dims[0], I = t->dims[1], KH = t->dims[2], KW = t->dims[3];
-  size_t blocks = ((size_t)O + (size_t)kb - 1) / (size_t)kb;
-  packed_buffer(t, blocks * (size_t)KH * (size_t)KW * (size_t)I * (size_t)kb);
-  for (int o = 0; o < O; o++)
-    for (int i = 0; i < I; i++)
-      for (int h = 0; h < KH; h++)
-        for (int w = 0; w < KW; w++)
-          t->packed[((((size_t)(o / kb) * KH + h) * KW + w) * I + i) * kb + o % kb] =
-              t->data[(((size_t)o * I + i) * KH + h) * KW + w];
+  size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1], KB = (size_t)kb;
+  size_t KHW = (size_t)t->dims[2] * (size_t)t->dims[3];
+  size_t blocks = (O + KB - 1) / KB;
+  packed_buffer(t, blocks * KHW * I * KB);
+  for (size_t o0 = 0; o0 < O; o0 += KB) /* one block: its rows start at o0*KHW*I */
+    for (size_t i0 = 0; i0 < I; i0 += TILE) {
+      size_t i1 = i0 + TILE < I ? i0 + TILE : I;
+      for (size_t lane = 0; lane < KB && o0 + lane < O; lane++) {
+        const float *src = t->data + ((o0 + lane) * I + i0) * KHW; /* (o, i0.., h, w) */
+        float *dst = t->packed + o0 * KHW * I + i0 * KB + lane;
+        for (size_t i = i0; i < i1; i++, dst += KB)
+          for (size_t hw = 0; hw < KHW; hw++)
+            dst[hw * I * KB] = *src++;
+      }
+    }
   t->layout = LAYOUT_CONV_BLOCK;
   t->kb = kb;
 }
@@ -91,9 +103,13 @@ static void pack_dense(Tensor *t) {
   /* [out][in] or [out][in][1][1]: the trailing 1x1 of an SE fc changes nothing. */
   size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1];
   packed_buffer(t, O * I);
-  for (size_t o = 0; o < O; o++)
-    for (size_t i = 0; i < I; i++)
-      t->packed[i * O + o] = t->data[o * I + i];
+  for (size_t o0 = 0; o0 < O; o0 += TILE) /* a transpose, TILE x TILE at a time */
+    for (size_t i0 = 0; i0 < I; i0 += TILE) {
+      size_t o1 = o0 + TILE < O ? o0 + TILE : O, i1 = i0 + TILE < I ? i0 + TILE : I;
+      for (size_t o = o0; o < o1; o++)
+        for (size_t i = i0; i < i1; i++)
+          t->packed[i * O + o] = t->data[o * I + i];
+    }
   t->layout = LAYOUT_DENSE_IO;
   t->kb = 1;
 }
