@@ -67,26 +67,58 @@ $(B)/tests/f32gen: tests/f32gen.c
 
 # Fuzz targets (fuzz/fuzz_*.c). The seed corpus fuzz/corpus/<target>/ is replayed
 # under $(CC) by a plain driver in `make test`; `make fuzz` runs each target under
-# libFuzzer (Debian clang-14 + libclang-rt-14-dev) for FUZZ_SECONDS, into build-fuzz/.
-FUZZ_TARGETS  = spec safetensors
+# libFuzzer (Debian clang-14 + libclang-rt-14-dev) for FUZZ_SECONDS, into
+# $(FUZZ_DIR) (build-fuzz/ for the default B). `make fuzz FUZZ_TARGETS=h5` runs one.
+FUZZ_TARGETS  = spec safetensors loader h5
 FUZZ_REPLAYS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
+FUZZ_DIR     ?= $(B)-fuzz
 FUZZ_CC      ?= clang-14
 FUZZ_FLAGS    = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined $(H5_CFLAGS) -Icompiler
+# fuzz_loader opens weights files with the loader of a model rsc generates from
+# fuzz/loader.spec (prefix fz) into $(B)/fuzz/loader/; it is compiled into the
+# target (FUZZ_SRCS_loader) and the valid fz.weights is the target's reference.
+LOADER_DIR    = $(B)/fuzz/loader
+GEN_WARN      = -std=c11 -Wall -Wextra -Wpedantic -Werror
+FUZZ_EXTRA_loader = -I$(LOADER_DIR) -DFUZZ_LOADER_WEIGHTS='"$(LOADER_DIR)/fz.weights"'
+FUZZ_SRCS_loader  = $(LOADER_DIR)/fz.c
+comma := ,
+FUZZ_EXTRA_h5     = $(H5_CFLAGS)
+
+$(LOADER_DIR)/fz.c: fuzz/loader.spec $(B)/rsc $(wildcard templates/*.m4) $(RT_HDRS)
+	@mkdir -p $(@D)
+	$(B)/rsc fuzz/loader.spec --target generic --seed 1 --name fz -o $@
+
+$(LOADER_DIR)/fz.o: $(LOADER_DIR)/fz.c
+	$(CC) $(GEN_WARN) $(CFLAGS) -c $< -o $@
 
 $(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c $(LIBOBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(RSC_CFLAGS) -Icompiler -o $@ fuzz/driver.c fuzz/fuzz_$*.c $(LIBOBJS) $(LDLIBS)
+	$(CC) $(RSC_CFLAGS) -Icompiler $(FUZZ_EXTRA_$*) -o $@ fuzz/driver.c fuzz/fuzz_$*.c \
+	  $(FUZZ_SRCS_$*:.c=.o) $(LIBOBJS) $(LDLIBS)
 
-fuzz: deps
-	@mkdir -p build-fuzz
+$(B)/fuzz/replay_loader: $(LOADER_DIR)/fz.o
+
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) -o $@ fuzz/fuzz_$*.c $(FUZZ_OBJS_$*) \
+	  $(filter-out compiler/main.c,$(SRCS)) $(LDLIBS)
+
+# The generated model keeps edge coverage but not comparison tracing: the
+# kernels' loop compares would otherwise take a third of the time per input.
+FUZZ_OBJS_loader = $(FUZZ_DIR)/fz.o
+$(FUZZ_DIR)/fuzz_loader: $(FUZZ_DIR)/fz.o
+$(FUZZ_DIR)/fz.o: $(LOADER_DIR)/fz.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_FLAGS)) \
+	  -fno-sanitize-coverage=trace-cmp -c $< -o $@
+
+fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	set -e; for t in $(FUZZ_TARGETS); do \
-	  $(FUZZ_CC) $(FUZZ_FLAGS) -o build-fuzz/fuzz_$$t fuzz/fuzz_$$t.c \
-	    $(filter-out compiler/main.c,$(SRCS)) $(LDLIBS); \
-	  mkdir -p build-fuzz/corpus-$$t; \
-	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
-	    -artifact_prefix=build-fuzz/crash-$$t- build-fuzz/corpus-$$t fuzz/corpus/$$t; \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+	  RSC_FUZZ_H5_RAW=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t; \
 	done
 
 unit: $(UNIT_BINS)

@@ -378,12 +378,15 @@ static void match_layer(H5Import *im, hid_t root, const Strings *layers, int ind
   bool present;
   if (!read_keras_list(grp, "weight_names", &wn, &present)) {
     problem(im, "layer '%s': cannot read its weight_names attribute", layer);
+    strings_free(&wn);
     H5Oclose(grp);
     return;
   }
   H5Oclose(grp);
-  if (wn.n == 0) /* input, activation, pooling, dropout, preprocessing... */
+  if (wn.n == 0) { /* input, activation, pooling, dropout, preprocessing... */
+    strings_free(&wn);
     return;
+  }
   char *norm = normalise(layer);
   Expect *e = NULL;
   for (int i = 0; i < im->nex && !e; i++)
