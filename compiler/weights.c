@@ -686,54 +686,74 @@ static void det_cossin_2pi(double t, double *c, double *s) {
 }
 
 #if defined(__GNUC__) || defined(__clang__)
-/* Two lanes of det_log and det_cossin_2pi in GCC/Clang vector types (SSE2 on
- * x86-64, NEON on arm64): the same IEEE operations in the same order, so each
- * lane is bit-identical to the scalar function; only twice as many per
- * instruction. */
+/* det_log and det_cossin_2pi on LANES values at once, in GCC/Clang vector
+ * types: the same IEEE operations in the same order, so each lane is
+ * bit-identical to the scalar functions. The compiler splits the vectors
+ * into what the target has (SSE2: 2 lanes, AVX-512: 8), see fill_normal.
+ * Vectors go by pointer: by value they would change the ABI with the ISA
+ * (-Wpsabi), and these are always inlined anyway. */
 #define RSC_VEC 1
-typedef double V2d __attribute__((vector_size(16)));
-typedef long long V2i __attribute__((vector_size(16)));
+enum { LANES = 8 };
+typedef double Vd __attribute__((vector_size(8 * LANES)));
+typedef long long Vi __attribute__((vector_size(8 * LANES)));
+#define VINLINE __attribute__((always_inline)) static inline
 
-static inline V2d vpoly(const double *c, int n, V2d x) {
-  V2d x2 = x * x, even = {0, 0}, odd = {0, 0};
+VINLINE void vpoly(const double *c, int n, const Vd *xp, Vd *out) {
+  Vd x = *xp, x2 = x * x, even = {0}, odd = {0};
   int top = n - 1;
   for (int i = top - (top % 2); i >= 0; i -= 2)
     even = even * x2 + c[i];
   for (int i = top - !(top % 2); i >= 1; i -= 2)
     odd = odd * x2 + c[i];
-  return even + x * odd;
+  *out = even + x * odd;
 }
 
-static inline V2d vlog(V2d x) {
-  V2i bits;
-  memcpy(&bits, &x, sizeof bits);
-  V2i e = ((bits >> 52) & 0x7ff) - 1022;
+VINLINE void vlog(const Vd *xp, Vd *out) {
+  Vi bits;
+  memcpy(&bits, xp, sizeof bits);
+  Vi e = ((bits >> 52) & 0x7ff) - 1022;
   bits = (bits & (long long)0x800fffffffffffffull) | 0x3fe0000000000000ll;
-  V2d m;
+  Vd m;
   memcpy(&m, &bits, sizeof m);
-  V2i below = m < 0.70710678118654752440; /* -1 where true */
-  m *= 1.0 - __builtin_convertvector(below, V2d);
+  Vi below = m < 0.70710678118654752440; /* -1 where true */
+  m *= 1.0 - __builtin_convertvector(below, Vd);
   e += below;
-  V2d f = (m - 1) / (m + 1);
-  return 2 * f * vpoly(log_c, 12, f * f) + __builtin_convertvector(e, V2d) * 0.69314718055994530942;
+  Vd f = (m - 1) / (m + 1), f2 = f * f, p;
+  vpoly(log_c, 12, &f2, &p);
+  *out = 2 * f * p + __builtin_convertvector(e, Vd) * 0.69314718055994530942;
 }
 
-static inline void vcossin_2pi(V2d t, V2d *c, V2d *s) {
-  V2d q4 = 4 * t;
-  V2i q = __builtin_convertvector(q4 + 0.5, V2i);
-  V2d a = (q4 - __builtin_convertvector(q, V2d)) * 1.57079632679489661923;
-  V2d a2 = a * a;
-  V2d cs = vpoly(cos_c, 10, a2), sn = a * vpoly(sin_c, 10, a2);
-  V2i odd = -(q & 1), csb, snb;
+VINLINE void vcossin_2pi(const Vd *t, Vd *c, Vd *s) {
+  Vd q4 = 4 * *t;
+  Vi q = __builtin_convertvector(q4 + 0.5, Vi);
+  Vd a = (q4 - __builtin_convertvector(q, Vd)) * 1.57079632679489661923;
+  Vd a2 = a * a, cs, sn;
+  vpoly(cos_c, 10, &a2, &cs);
+  vpoly(sin_c, 10, &a2, &sn);
+  sn = a * sn;
+  /* Odd quadrants swap cos and sin (a bitwise select), then the signs:
+   * cos < 0 in quadrants 1, 2, sin < 0 in 2, 3. */
+  Vi odd = -(q & 1), csb, snb;
   memcpy(&csb, &cs, sizeof csb);
   memcpy(&snb, &sn, sizeof snb);
-  V2i cb = (snb & odd) | (csb & ~odd), sb = (csb & odd) | (snb & ~odd);
-  V2d cv, sv;
+  Vi cb = (snb & odd) | (csb & ~odd), sb = (csb & odd) | (snb & ~odd);
+  Vd cv, sv;
   memcpy(&cv, &cb, sizeof cv);
   memcpy(&sv, &sb, sizeof sv);
-  *c = cv * (1.0 - __builtin_convertvector((q + 1) & 2, V2d));
-  *s = sv * (1.0 - __builtin_convertvector(q & 2, V2d));
+  *c = cv * (1.0 - __builtin_convertvector((q + 1) & 2, Vd));
+  *s = sv * (1.0 - __builtin_convertvector(q & 2, Vd));
 }
+#endif
+
+/* fill_normal is compiled twice where GCC can dispatch on the CPU (ifunc):
+ * for x86-64-v4 (AVX-512: one instruction per 8 lanes, int64 conversions
+ * included; AVX2 lacks those and is slower than SSE2 here) and the baseline.
+ * Both give the same bits: IEEE operations, no contraction into FMA. */
+#if defined(RSC_VEC) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) &&         \
+    __GNUC__ >= 12
+#define FILL_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define FILL_CLONES
 #endif
 
 /* Standard normal, Box-Muller. */
@@ -753,24 +773,27 @@ static double rng_normal(Rng *r) {
 
 /* Same sequence as n calls of rng_normal, a pair per Box-Muller step without
  * the spare bookkeeping (this loop makes most of the random weights). */
-static void fill_normal(Rng *r, float *p, size_t n, double std) {
+FILL_CLONES static void fill_normal(Rng *r, float *p, size_t n, double std) {
   size_t i = 0;
   if (r->have_spare && n > 0) {
     p[i++] = (float)(rng_normal(r) * std);
   }
 #ifdef RSC_VEC
-  /* Two pairs at a time, one per vector lane; the square roots stay scalar
-   * (there is no portable vector sqrt) and are cheap next to the rest. */
-  for (; i + 4 <= n; i += 4) {
-    double u1a = 1.0 - rng_unit(r), u2a = rng_unit(r);
-    double u1b = 1.0 - rng_unit(r), u2b = rng_unit(r);
-    V2d lg = vlog((V2d){u1a, u1b}), c, s;
-    vcossin_2pi((V2d){u2a, u2b}, &c, &s);
-    double rad0 = sqrt(-2 * lg[0]), rad1 = sqrt(-2 * lg[1]);
-    p[i] = (float)(rad0 * c[0] * std);
-    p[i + 1] = (float)(rad0 * s[0] * std);
-    p[i + 2] = (float)(rad1 * c[1] * std);
-    p[i + 3] = (float)(rad1 * s[1] * std);
+  /* LANES pairs at a time; the square roots stay scalar (there is no
+   * portable vector sqrt) and are cheap next to the rest. */
+  for (; i + 2 * LANES <= n; i += 2 * LANES) {
+    Vd u1, u2, lg, c, s;
+    for (int k = 0; k < LANES; k++) {
+      u1[k] = 1.0 - rng_unit(r);
+      u2[k] = rng_unit(r);
+    }
+    vlog(&u1, &lg);
+    vcossin_2pi(&u2, &c, &s);
+    for (int k = 0; k < LANES; k++) {
+      double rad = sqrt(-2 * lg[k]);
+      p[i + 2 * k] = (float)(rad * c[k] * std);
+      p[i + 2 * k + 1] = (float)(rad * s[k] * std);
+    }
   }
 #endif
   for (; i + 2 <= n; i += 2) {
