@@ -18,6 +18,7 @@
 #   BENCH_RUNS     timed runs per side (default 10; 1 warm-up more)
 #   BENCH_QUICK=1  RS-50@160, batch 1 only (development)
 #   BENCH_DIR      scratch directory (default build/bench)
+#   BENCH_RSC_FLAGS extra rsc flags, e.g. --no-winograd (default none)
 #   CC             C compiler (default cc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +64,8 @@ for m in $MODELS; do
     d="$DIR/rs$depth-$size-b$b"
     key="RS-$depth-$size-b$b"
     mkdir -p "$d"
-    flags=("$spec" --width "$size" --height "$size" --batch "$b" --weights "$w")
+    # shellcheck disable=SC2206 # BENCH_RSC_FLAGS is a list of flags
+    flags=("$spec" --width "$size" --height "$size" --batch "$b" --weights "$w" ${BENCH_RSC_FLAGS:-})
     macs=$("$RSC" "${flags[@]}" --summary=json |
       $PY -c 'import json,sys; print(json.load(sys.stdin)["totals"]["macs"])')
     t0=$(now)

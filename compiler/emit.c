@@ -54,6 +54,8 @@ static const char *layout_name(Layout l) {
     return "dense_io";
   case LAYOUT_VECTOR:
     return "vector";
+  case LAYOUT_WINO_BLOCK:
+    return "wino_block";
   }
   return "?";
 }
@@ -183,6 +185,12 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   switch (n->op) {
   case OP_CONV:
     params = P_WB;
+    split = true;
+    if (n->wino) {
+      call = xstrfmt("rsc_wino_part(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
+                     out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
+      break;
+    }
     call = xstrfmt("rsc_conv2d_part(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
                    "%d, %d, %d, %d, %s, part, parts)",
                    out.n, in.h, in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw,
@@ -478,7 +486,7 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
     dims_text(t, dims, sizeof dims);
     sb_printf(o, "RSC_WEIGHT(<|%s|>, <|%zu|>, <|%s %s -> %s", id, t->offset, t->name, dims,
               layout_name(t->layout));
-    if (t->layout == LAYOUT_CONV_BLOCK)
+    if (t->layout == LAYOUT_CONV_BLOCK || t->layout == LAYOUT_WINO_BLOCK)
       sb_printf(o, " kb=%d", t->kb);
     sb_printf(o, "|>)\n");
     free(id);

@@ -28,6 +28,7 @@ typedef struct Options {
   bool with_main;
   bool stats;
   int target; /* Target, or -1: the host's */
+  bool no_wino; /* --no-winograd */
   const char *summary; /* --summary: NULL, "text" or "json" */
   Summary *summary_data; /* filled by compile() when summary is set */
   const char *dot;            /* --emit=dot: NULL, "built" or "fused" */
@@ -75,6 +76,8 @@ static const char usage_text[] =
     "      --target ISA      tune kernels for avx512, avx2 or generic (default:\n"
     "                        the host's); the code runs on any CPU its C\n"
     "                        compiler's flags allow, and open checks the CPU\n"
+    "      --no-winograd     every conv direct: no Winograd F(2x2,3x3) for the\n"
+    "                        3x3 stride-1 convs where the cost model prefers it\n"
     "\n";
 
 /* Split in two: ISO C compilers need only take 4095-character strings. */
@@ -233,6 +236,8 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
         diag(d, DIAG_ERROR, "--summary takes 'text' or 'json', not '%s'", o->summary);
         return 2;
       }
+    } else if (IS("--no-winograd")) {
+      o->no_wino = true;
     } else if (IS("--target")) {
       const char *v = VALUE();
       if (!v)
@@ -491,6 +496,7 @@ int main(int argc, char **argv) {
   Graph g;
   graph_init(&g, &spec);
   g.target = o.target >= 0 ? (Target)o.target : host_target();
+  g.no_wino = o.no_wino;
   Summary summary = {0};
   if (o.summary || o.verify || o.dot)
     o.summary_data = &summary;

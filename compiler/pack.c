@@ -8,6 +8,11 @@
  *                      (((o/kb)*KH + h)*KW + w)*I*kb + i*kb + o%kb; padded o are 0.
  *                      The conv kernel then streams one kb-wide weight row per
  *                      input tap into a row of output-channel accumulators.
+ *   LAYOUT_WINO_BLOCK  3x3 OIHW -> [ceil(O/kb)][16][I][kb]: element xi of
+ *                      U = G g G^T (Winograd F(2x2,3x3)) of filter (o,i) at
+ *                      ((o/kb)*16 + xi)*I*kb + i*kb + o%kb; padded o are 0.
+ *                      For one block and element xi, the kernel's batched
+ *                      matrix product streams one kb-wide row per channel.
  *   LAYOUT_VECTOR      bias [O] -> [ceil(O/kb)*kb], zero-padded.
  *   LAYOUT_DENSE_IO    [out][in] (or [out][in][1][1]) -> [in][out].
  *
@@ -91,6 +96,34 @@ static void pack_conv(Tensor *t, int kb) {
   t->kb = kb;
 }
 
+void wino_filter_transform(const float g[9], float u[16]) {
+  /* G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] */
+  static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  double gg[4][3]; /* G g */
+  for (int a = 0; a < 4; a++)
+    for (int j = 0; j < 3; j++)
+      gg[a][j] = G[a][0] * g[0 * 3 + j] + G[a][1] * g[1 * 3 + j] + G[a][2] * g[2 * 3 + j];
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++)
+      u[a * 4 + b] = (float)(gg[a][0] * G[b][0] + gg[a][1] * G[b][1] + gg[a][2] * G[b][2]);
+}
+
+static void pack_wino(Tensor *t, int kb) {
+  int O = t->dims[0], I = t->dims[1];
+  RSC_ASSERT(t->dims[2] == 3 && t->dims[3] == 3);
+  size_t blocks = ((size_t)O + (size_t)kb - 1) / (size_t)kb;
+  packed_buffer(t, blocks * 16 * (size_t)I * (size_t)kb);
+  for (int o = 0; o < O; o++)
+    for (int i = 0; i < I; i++) {
+      float u[16];
+      wino_filter_transform(t->data + ((size_t)o * I + i) * 9, u);
+      for (int xi = 0; xi < 16; xi++)
+        t->packed[(((size_t)(o / kb) * 16 + xi) * I + i) * kb + o % kb] = u[xi];
+    }
+  t->layout = LAYOUT_WINO_BLOCK;
+  t->kb = kb;
+}
+
 static void pack_vector(Tensor *t, int kb) {
   size_t n = (size_t)t->dims[0];
   packed_buffer(t, (n + (size_t)kb - 1) / (size_t)kb * (size_t)kb);
@@ -135,7 +168,10 @@ bool pack_weights(Graph *g, Diag *d) {
     /* Each tensor is placed right after it is packed: scratch holds one. */
     case OP_CONV:
       RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->kb > 0);
-      pack_conv(&g->tensors[n->w], n->kb);
+      if (n->wino)
+        pack_wino(&g->tensors[n->w], n->kb);
+      else
+        pack_conv(&g->tensors[n->w], n->kb);
       place(g, n->w, &cursor);
       pack_vector(&g->tensors[n->b], n->kb);
       place(g, n->b, &cursor);

@@ -292,6 +292,7 @@ typedef enum Layout {
   LAYOUT_CONV_BLOCK, /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
   LAYOUT_DENSE_IO,   /* dense and SE fc as [in][out] */
   LAYOUT_VECTOR,     /* bias [O] zero-padded to a multiple of kb */
+  LAYOUT_WINO_BLOCK, /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [ceil(O/kb)][16][I][kb] */
 } Layout;
 
 typedef struct Tensor {
@@ -336,7 +337,8 @@ typedef struct Node {
   /* select.c: */
   char *kernel; /* name of the specialised kernel function */
   int kb;       /* output-channel block (CONV) */
-  int np;       /* CONV: output pixels per register tile */
+  int np;       /* CONV: output pixels (Winograd: 2x2 tiles) per register tile */
+  bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
 } Node;
 
 /* The instruction set generated code is tuned and checked for (--target). */
@@ -345,6 +347,7 @@ typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512 } Target;
 typedef struct Graph {
   Spec spec;
   Target target; /* main.c: --target, default the host's */
+  bool no_wino;  /* main.c: --no-winograd, every conv direct */
   Node *nodes; /* in topological (execution) order */
   int nnodes, cap_nodes;
   Tensor *tensors;
@@ -454,6 +457,10 @@ bool plan_memory(Graph *g, Diag *d);
 
 /* Draws every live tensor into its kernel layout and assigns blob offsets. */
 bool pack_weights(Graph *g, Diag *d);
+
+/* u = G g G^T: one 3x3 filter g (row-major) as its 4x4 Winograd F(2x2,3x3)
+ * transform u (row-major), computed in double and rounded once. */
+void wino_filter_transform(const float g[9], float u[16]);
 
 /* ---------------------------------------------------------------- select.c */
 

@@ -20,6 +20,21 @@
  * with v = kb/VL, units = blocks x tiles; padded lanes and pixel slots past
  * P are counted as work, which is what makes the model prefer tiles that
  * divide the shape. The smallest estimate wins; ties go to the larger tile.
+ *
+ * 3x3 stride-1 "same" convs whose input channels fill whole vectors can run
+ * as Winograd F(2x2,3x3) instead (rsc_wino_part): T = N*ceil(OH/2)*ceil(OW/2)
+ * tiles of 2x2 outputs, units = blocks x ceil(T/nt), and per unit
+ *   16 * C * max(nt*v / FMAS, (nt + v) / LOADS, LAT)        16 matrix products
+ * + 16 * ceil(C/64) * nt * v * 2                             partial sums
+ * + nt * C/VL * 24 + nt * v * 24                            input/output transforms
+ * plus the same L3 terms with the 16/9 larger weight block, all times
+ * (1 + C/1024): measured on an Ice Lake Xeon, the Winograd kernel falls
+ * short of this estimate by more than the direct one does, increasingly
+ * with C (about 5 % at C = 64, 25 % at 256). Both estimates then pay for
+ * streaming their weights from DRAM once (weights / DRAM_BW): at batch 1
+ * the deep layers are bound by it, and there Winograd's 16/9 more weight
+ * bytes lose. Winograd is taken only if it is estimated 10 % faster (it has
+ * the bigger weights, and the estimate is the rougher of the two).
  * Only the layer's constant shape and the target enter: no measurement.
  */
 #include "rsc.h"
@@ -34,36 +49,51 @@ typedef struct TargetModel {
   double fmas;   /* vector FMAs per cycle */
   double loads;  /* loads (vector or broadcast) per cycle */
   double lat;    /* FMA latency in cycles: the fewest cycles per channel step */
+  double l1;     /* bytes of L1 data cache per core */
   double l2;     /* bytes of L2 per core */
+  double l2_bw;  /* bytes per cycle from L2 */
   double l3_bw;  /* bytes per cycle from L3 */
+  double dram_bw; /* bytes per cycle from DRAM, one core */
 } TargetModel;
 
 static TargetModel target_model(Target t) {
   switch (t) {
   case TARGET_AVX512: /* Zen 4 / Ice Lake class */
-    return (TargetModel){16, 32, 2.0, 1.5, 4.0, 1 << 20, 16.0};
+    return (TargetModel){16, 32, 2.0, 1.5, 4.0, 32 << 10, 1 << 20, 32.0, 16.0, 8.0};
   case TARGET_AVX2:
-    return (TargetModel){8, 16, 2.0, 1.5, 4.0, 512 << 10, 16.0};
+    return (TargetModel){8, 16, 2.0, 1.5, 4.0, 32 << 10, 512 << 10, 32.0, 16.0, 8.0};
   case TARGET_GENERIC: /* 128-bit SIMD with 16 registers (SSE, NEON) */
     break;
   }
-  return (TargetModel){4, 16, 2.0, 1.5, 4.0, 256 << 10, 8.0};
+  return (TargetModel){4, 16, 2.0, 1.5, 4.0, 32 << 10, 256 << 10, 16.0, 8.0, 4.0};
 }
 
-/* Largest v per tile and np the runtime supports (RSC_V_MAX, RSC_NP_MAX). */
-enum { V_MAX = 4, NP_MAX = 16 };
+/* Largest v per tile and np the runtime supports (RSC_V_MAX, RSC_NP_MAX);
+ * Winograd's tiles per unit and its channel chunk (RSC_WINO_NT, _CC). */
+enum { V_MAX = 4, NP_MAX = 16, WINO_NT_MAX = 8, WINO_CC = 64 };
+
+/* Cycles of one register-tile step (one input channel of one tap): the
+ * FMAs, the loads, the latency, or, when the unit's weight block (wblock
+ * bytes, swept once per unit) does not stay in L1, its kb floats from L2. */
+static double step_cycles(const TargetModel *tm, int np, int v, double wblock) {
+  double step = (double)np * v / tm->fmas;
+  if ((np + v) / tm->loads > step)
+    step = (np + v) / tm->loads;
+  if (tm->lat > step)
+    step = tm->lat;
+  double l2 = v * tm->vl * 4.0 / tm->l2_bw;
+  if (wblock > tm->l1 / 2 && l2 > step)
+    step = l2;
+  return step;
+}
 
 static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, int v) {
   int kb = v * tm->vl;
   double P = (double)n->out.n * n->out.h * n->out.w, taps = (double)n->kh * n->kw;
   double nkb = (n->out.c + kb - 1) / kb, tiles = ceil(P / np), units = nkb * tiles;
-  double acc = (double)np * v, step = acc / tm->fmas;
-  if ((np + v) / tm->loads > step)
-    step = (np + v) / tm->loads;
-  if (tm->lat > step)
-    step = tm->lat;
-  double cyc = units * taps * in.c * step + units * taps * (2.0 * np + 4) + units * acc * 2;
   double wblock = taps * in.c * kb * 4.0;
+  double acc = (double)np * v, step = step_cycles(tm, np, v, wblock);
+  double cyc = units * taps * in.c * step + units * taps * (2.0 * np + 4) + units * acc * 2;
   if (wblock > tm->l2 / 2) /* every tile after the first re-streams the block */
     cyc += nkb * (tiles - 1) * wblock / tm->l3_bw;
   double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
@@ -72,7 +102,35 @@ static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, 
   return cyc;
 }
 
-static void conv_tile(Node *n, Shape in, Target t) {
+static double wino_cost(const Node *n, Shape in, const TargetModel *tm, int nt, int v) {
+  int kb = v * tm->vl;
+  double T = (double)n->out.n * ((n->out.h + 1) / 2) * ((n->out.w + 1) / 2);
+  double nkb = (n->out.c + kb - 1) / kb, groups = ceil(T / nt), units = nkb * groups;
+  double C = in.c, chunks = ceil(C / WINO_CC), wblock = 16 * C * kb * 4.0;
+  double cyc = units * (16 * C * step_cycles(tm, nt, v, wblock) + 16 * chunks * nt * v * 2 +
+                        nt * C / tm->vl * 24 + (double)nt * v * 24);
+  cyc *= 1 + C / 1024; /* calibration, see the file comment */
+  if (wblock > tm->l2 / 2)
+    cyc += nkb * (groups - 1) * wblock / tm->l3_bw;
+  double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
+  if (inbytes > tm->l2 / 2)
+    cyc += nkb * inbytes / tm->l3_bw;
+  return cyc;
+}
+
+/* Winograd F(2x2,3x3) applies: 3x3, stride 1, output the input's size
+ * (padding 1 on every side), input channels in whole vectors. */
+static bool wino_applies(const Node *n, Shape in, const TargetModel *tm) {
+  return n->kh == 3 && n->kw == 3 && n->sh == 1 && n->sw == 1 && n->pad_t == 1 &&
+         n->pad_l == 1 && n->out.h == in.h && n->out.w == in.w && in.c % tm->vl == 0;
+}
+
+/* Weight bytes in the packed layout (output channels padded to kb). */
+static double weight_bytes(const Node *n, Shape in, int kb, double per_filter) {
+  return ceil((double)n->out.c / kb) * kb * in.c * per_filter * 4.0;
+}
+
+static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
   TargetModel tm = target_model(t);
   double best = 0;
   for (int v = 1; v <= V_MAX; v++)
@@ -86,12 +144,37 @@ static void conv_tile(Node *n, Shape in, Target t) {
         n->kb = v * tm.vl;
       }
     }
+  n->wino = false;
+  if (!allow_wino || !wino_applies(n, in, &tm))
+    return;
+  double direct = best + weight_bytes(n, in, n->kb, n->kh * n->kw) / tm.dram_bw;
+  double wino = 0;
+  int wnt = 0, wkb = 0;
+  for (int v = 1; v <= V_MAX; v++)
+    for (int nt = 1; nt <= WINO_NT_MAX; nt++) {
+      if (nt * v + v + 1 > tm.regs)
+        continue;
+      double c = wino_cost(n, in, &tm, nt, v) + weight_bytes(n, in, v * tm.vl, 16) / tm.dram_bw;
+      if (wino == 0 || c < wino || (c == wino && nt * v > wnt * wkb / tm.vl)) {
+        wino = c;
+        wnt = nt;
+        wkb = v * tm.vl;
+      }
+    }
+  if (wino * 1.1 < direct) {
+    n->np = wnt;
+    n->kb = wkb;
+    n->wino = true;
+  }
 }
 
 static char *kernel_name(const Graph *g, const Node *n) {
   Shape in = n->nin ? g->nodes[n->in[0]].out : n->out, o = n->out;
   switch (n->op) {
   case OP_CONV:
+    if (n->wino)
+      return xstrfmt("wino2x2_3x3_n%d_%dx%dx%d_%dx%dx%d_kb%d_nt%d_%s", o.n, in.h, in.w, in.c, o.h,
+                     o.w, o.c, n->kb, n->np, act_name(n->act));
     return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d_%s", n->kh, n->kw, n->sh,
                    n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb, n->np,
                    act_name(n->act));
@@ -132,7 +215,7 @@ bool select_kernels(Graph *g, Diag *d) {
     if (n->dead || n->op == OP_INPUT)
       continue;
     if (n->op == OP_CONV)
-      conv_tile(n, g->nodes[n->in[0]].out, g->target);
+      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
     free(n->kernel);
     n->kernel = kernel_name(g, n);
     if (!n->kernel) {

@@ -119,6 +119,8 @@ static const char *layout_name(Layout l) {
     return "dense_io";
   case LAYOUT_VECTOR:
     return "vector";
+  case LAYOUT_WINO_BLOCK:
+    return "wino_block";
   }
   return "?";
 }

@@ -78,7 +78,8 @@ typedef struct RSC_PREFIX<||>_model RSC_PREFIX<||>_model;
  * The weights are also inside the object (rsc --embed-weights): weights_path
  * NULL opens that copy, checked like a file and used in place.|>) */
 int RSC_PREFIX<||>_open(RSC_PREFIX<||>_model **model, const char *weights_path);
-/* One inference; no allocation. A model is not to be run by two threads at once.
+/* One inference; no allocation (Winograd layers use 64 KiB of each running
+ * thread's stack for their tiles). A model is not to be run by two threads at once.
  * Debug hook: compiling the .c with -D<||>RSC_UPREFIX<||>_TRACE=fn calls
  * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
  * --verify uses it); without that define there is no such code. */

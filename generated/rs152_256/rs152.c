@@ -122,6 +122,8 @@ RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm512_storeu_ps(p, v); }
 RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm512_set1_ps(x); }
 RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm512_fmadd_ps(a, b, c); }
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) { return _mm512_add_ps(a, b); }
+RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) { return _mm512_sub_ps(a, b); }
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define RSC_VL 8
@@ -131,6 +133,8 @@ RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm256_storeu_ps(p, v); }
 RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm256_set1_ps(x); }
 RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm256_fmadd_ps(a, b, c); }
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) { return _mm256_add_ps(a, b); }
+RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) { return _mm256_sub_ps(a, b); }
 #else
 #define RSC_VL 4
 typedef struct rsc_vf {
@@ -162,18 +166,32 @@ RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) {
     a.f[i] = a.f[i] > 0.0f ? a.f[i] : 0.0f;
   return a;
 }
+RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] += b.f[i];
+  return a;
+}
+RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] -= b.f[i];
+  return a;
+}
 #endif
 
 /* Full unrolling of the loops over a tile's accumulators (constant trip
  * counts after inlining). Without it clang (14) leaves the large epilogue
  * rolled, indexes the accumulator array dynamically there, and so keeps the
  * whole tile in memory: stores after every FMA, convs 3x slower. gcc unrolls
- * them by itself. Where the counts are not constants (a test calling a
- * kernel with run-time shapes) clang cannot unroll and would say so: that is
- * expected, hence the warning is off. */
+ * them by itself at -O3 but not at -O2, where the same happens (measured:
+ * a 1x1 conv tile 8x slower at -O2 without the pragma, as fast as -O3 with
+ * it). Where the counts are not constants (a test calling a kernel with
+ * run-time shapes) clang cannot unroll and would say so: that is expected,
+ * hence the warning is off. */
 #if defined(__clang__)
 #define RSC_UNROLL _Pragma("clang loop unroll(full)")
 #pragma clang diagnostic ignored "-Wpass-failed"
+#elif defined(__GNUC__)
+#define RSC_UNROLL _Pragma("GCC unroll 16")
 #else
 #define RSC_UNROLL
 #endif
@@ -365,6 +383,259 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            int PL, int KB, int act) {
   rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
                   1);
+}
+
+/* ------------------------------------------------- conv3x3 by Winograd */
+
+/*
+ * Winograd F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
+ * Neural Networks", 2016) for 3x3 convs with stride 1 and padding 1: each 2x2
+ * output tile is A^T [U .* (B^T d B)] A over the 4x4 input patch d that
+ * covers it, with U = G g G^T the 4x4 transform of each 3x3 filter, computed
+ * and packed by rsc at compile time (pack.c). 16 multiply-adds per input
+ * channel and 2x2 outputs instead of 36: 2.25x fewer. The transforms B^T.B
+ * and A^T.A are additions only, so the error stays within a few ulps of the
+ * direct sum (G has halves: exact in binary).
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   A^T = [1 1 1 0; 0 1 -1 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ * Element xi = 4a + b of a 4x4 matrix is its row a, column b.
+ */
+
+/* Stack buffers of one unit: tiles, output lanes and input channels at most
+ * (16 x NT x CC + 16 x NT x KB floats = 64 KiB with these limits). */
+#define RSC_WINO_NT 8
+#define RSC_WINO_KB 64
+#define RSC_WINO_CC 64
+
+/* t = B^T d B for one 4x4 patch, vectors or single lanes (T is the type). */
+#define RSC_WINO_IN_TRANSFORM(T, ADD, SUB, d, t)                                                 \
+  do {                                                                                           \
+    T r_[4][4];                                                                                  \
+    for (int j_ = 0; j_ < 4; j_++) {                                                             \
+      r_[0][j_] = SUB(d[0][j_], d[2][j_]);                                                       \
+      r_[1][j_] = ADD(d[1][j_], d[2][j_]);                                                       \
+      r_[2][j_] = SUB(d[2][j_], d[1][j_]);                                                       \
+      r_[3][j_] = SUB(d[1][j_], d[3][j_]);                                                       \
+    }                                                                                            \
+    for (int i_ = 0; i_ < 4; i_++) {                                                             \
+      t[i_][0] = SUB(r_[i_][0], r_[i_][2]);                                                      \
+      t[i_][1] = ADD(r_[i_][1], r_[i_][2]);                                                      \
+      t[i_][2] = SUB(r_[i_][2], r_[i_][1]);                                                      \
+      t[i_][3] = SUB(r_[i_][1], r_[i_][3]);                                                      \
+    }                                                                                            \
+  } while (0)
+
+/* y = A^T m A for one 4x4 element matrix. */
+#define RSC_WINO_OUT_TRANSFORM(T, ADD, SUB, m, y)                                                \
+  do {                                                                                           \
+    T s_[2][4];                                                                                  \
+    for (int j_ = 0; j_ < 4; j_++) {                                                             \
+      s_[0][j_] = ADD(ADD(m[0][j_], m[1][j_]), m[2][j_]);                                        \
+      s_[1][j_] = SUB(SUB(m[1][j_], m[2][j_]), m[3][j_]);                                        \
+    }                                                                                            \
+    for (int i_ = 0; i_ < 2; i_++) {                                                             \
+      y[i_][0] = ADD(ADD(s_[i_][0], s_[i_][1]), s_[i_][2]);                                      \
+      y[i_][1] = SUB(SUB(s_[i_][1], s_[i_][2]), s_[i_][3]);                                      \
+    }                                                                                            \
+  } while (0)
+
+#define RSC_FADD_(a, b) ((a) + (b))
+#define RSC_FSUB_(a, b) ((a) - (b))
+
+/*
+ * Input transform of channels [c0, c0 + cn) of NT tiles into
+ * v[16][RSC_WINO_NT][RSC_WINO_CC]. p[r][i][j] points at tile r's patch
+ * element (i, j) (channel 0 of its pixel), or is NULL outside the image or for
+ * a slot past the last tile: those read as zeros.
+ */
+RSC_INLINE void rsc_wino_input(const float *p[RSC_WINO_NT][4][4], int c0, int cn, int NT,
+                               float *restrict v) {
+  for (int r = 0; r < NT; r++) {
+    int c = 0;
+    for (; c + RSC_VL <= cn; c += RSC_VL) {
+      rsc_vf d[4][4], t[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+          d[i][j] = p[r][i][j] ? rsc_vload(p[r][i][j] + c0 + c) : rsc_vset1(0.0f);
+      RSC_WINO_IN_TRANSFORM(rsc_vf, rsc_vadd, rsc_vsub, d, t);
+      for (int xi = 0; xi < 16; xi++)
+        rsc_vstore(v + ((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_CC + (size_t)c,
+                   t[xi / 4][xi % 4]);
+    }
+    for (; c < cn; c++) { /* channels past the last full vector */
+      float d[4][4], t[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+          d[i][j] = p[r][i][j] ? p[r][i][j][c0 + c] : 0.0f;
+      RSC_WINO_IN_TRANSFORM(float, RSC_FADD_, RSC_FSUB_, d, t);
+      for (int xi = 0; xi < 16; xi++)
+        v[((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_CC + (size_t)c] = t[xi / 4][xi % 4];
+    }
+  }
+}
+
+/*
+ * m[r][l] (+)= sum over c < cn of v[r][c] * wk[c*KB + l] for NT tiles r and
+ * ln lanes l: one element xi's slice of the tile's batched matrix product.
+ * v rows are RSC_WINO_CC apart, m rows RSC_WINO_KB; `first` starts from zero
+ * instead of m's partial sums. Registers: NT x (up to RSC_V_MAX) vectors.
+ */
+RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
+                              float *restrict m, int NT, int cn, int KB, int ln, int first) {
+  if (ln % RSC_VL != 0) {
+    for (int r = 0; r < NT; r++)
+      for (int l = 0; l < ln; l++) {
+        float acc = first ? 0.0f : m[r * RSC_WINO_KB + l];
+        for (int c = 0; c < cn; c++)
+          acc = RSC_FMA(v[r * RSC_WINO_CC + c], wk[(size_t)c * (size_t)KB + (size_t)l], acc);
+        m[r * RSC_WINO_KB + l] = acc;
+      }
+    return;
+  }
+  const int V = ln / RSC_VL, VC = rsc_conv_vc(V);
+  for (int v0 = 0; v0 < V; v0 += VC) {
+    rsc_vf acc[RSC_WINO_NT][RSC_V_MAX];
+    RSC_UNROLL
+    for (int r = 0; r < NT; r++)
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
+    const float *restrict wc = wk + v0 * RSC_VL;
+    for (int c = 0; c < cn; c++, wc += KB) {
+      rsc_vf wv[RSC_V_MAX];
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        wv[q] = rsc_vload(wc + q * RSC_VL);
+      RSC_UNROLL
+      for (int r = 0; r < NT; r++) {
+        const rsc_vf xv = rsc_vset1(v[r * RSC_WINO_CC + c]);
+        RSC_UNROLL
+        for (int q = 0; q < VC; q++)
+          acc[r][q] = rsc_vfma(xv, wv[q], acc[r][q]);
+      }
+    }
+    RSC_UNROLL
+    for (int r = 0; r < NT; r++)
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        rsc_vstore(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL, acc[r][q]);
+  }
+}
+
+/*
+ * Output transform of tile r's ln lanes: y = A^T m A + bias, activated, into
+ * the tile's (up to) 2x2 output pixels o[i][j] (NULL: outside the image);
+ * only lanes < kn are real channels.
+ */
+RSC_INLINE void rsc_wino_output(const float *restrict m, int r, const float *restrict bb,
+                                float *o[2][2], int ln, int kn, int act) {
+  int l = 0;
+  for (; l + RSC_VL <= ln && l + RSC_VL <= kn; l += RSC_VL) {
+    rsc_vf e[4][4], y[2][2];
+    for (int xi = 0; xi < 16; xi++)
+      e[xi / 4][xi % 4] = rsc_vload(m + ((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_KB + (size_t)l);
+    RSC_WINO_OUT_TRANSFORM(rsc_vf, rsc_vadd, rsc_vsub, e, y);
+    const rsc_vf b = rsc_vload(bb + l);
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) {
+        if (!o[i][j])
+          continue;
+        rsc_vf z = rsc_vadd(y[i][j], b);
+        if (act == RSC_ACT_RELU || act == RSC_ACT_NONE) {
+          rsc_vstore(o[i][j] + l, act == RSC_ACT_RELU ? rsc_vrelu(z) : z);
+        } else {
+          float t[RSC_VL];
+          rsc_vstore(t, z);
+          for (int q = 0; q < RSC_VL; q++)
+            o[i][j][l + q] = rsc_act(t[q], act);
+        }
+      }
+  }
+  for (; l < ln && l < kn; l++) { /* lanes past the last full vector */
+    float e[4][4], y[2][2];
+    for (int xi = 0; xi < 16; xi++)
+      e[xi / 4][xi % 4] = m[((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_KB + (size_t)l];
+    RSC_WINO_OUT_TRANSFORM(float, RSC_FADD_, RSC_FSUB_, e, y);
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++)
+        if (o[i][j])
+          o[i][j][l] = rsc_act(y[i][j] + bb[l], act);
+  }
+}
+
+/*
+ * out = act(conv3x3(in, w) + bias), stride 1, padding 1: same layouts as
+ * rsc_conv2d_part (OH = H, OW = W) except the weights:
+ *   w [ceil(K/KB)][16][C][KB]  element xi of U = G g G^T for filter (o, i) at
+ *     ((o/KB)*16 + xi)*C*KB + i*KB + o%KB; K zero-padded (LAYOUT_WINO_BLOCK)
+ * The work is ceil(K/KB) blocks x ceil(T/NT) groups of NT consecutive tiles
+ * (T = N*ceil(H/2)*ceil(W/2) tiles in (n, row, column) order), block-major,
+ * split over parts like rsc_conv2d_part. A unit walks the input channels in
+ * chunks of RSC_WINO_CC: the chunk's patches are transformed into v, then for
+ * each of the 16 elements an NT x KB register tile accumulates v x U into m;
+ * after the last chunk every tile's m is transformed back and stored.
+ * Each output's sums run in channel order whatever NT and the split (m
+ * round-trips through memory exactly), so results depend on the shapes only.
+ */
+RSC_INLINE void rsc_wino_part(const float *restrict in, const float *restrict w,
+                              const float *restrict bias, float *restrict out, int N, int H, int W,
+                              int C, int K, int KB, int NT, int act, int part, int parts) {
+  if (NT < 1)
+    NT = 1;
+  if (NT > RSC_WINO_NT)
+    NT = RSC_WINO_NT;
+  const int TH = (H + 1) / 2, TW = (W + 1) / 2;
+  const long T = (long)N * TH * TW, groups = (T + NT - 1) / NT;
+  const long nkb = (K + KB - 1) / KB, units = nkb * groups;
+  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  float v[16 * RSC_WINO_NT * RSC_WINO_CC];
+  float m[16 * RSC_WINO_NT * RSC_WINO_KB];
+  for (long u = u0; u < u1; u++) {
+    const long kb = u / groups, t0 = (u % groups) * NT;
+    const float *p[RSC_WINO_NT][4][4];
+    float *o[RSC_WINO_NT][2][2];
+    for (int r = 0; r < NT; r++) {
+      const long t = t0 + r;
+      const long n = t / ((long)TH * TW), th = t / TW % TH, tw = t % TW;
+      const float *img = in + (size_t)n * (size_t)H * (size_t)W * (size_t)C;
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+          const long ih = 2 * th - 1 + i, iw = 2 * tw - 1 + j;
+          p[r][i][j] = t < T && ih >= 0 && ih < H && iw >= 0 && iw < W
+                           ? img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C
+                           : NULL;
+        }
+      for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+          const long oh = 2 * th + i, ow = 2 * tw + j;
+          o[r][i][j] = t < T && oh < H && ow < W
+                           ? out + (((size_t)n * (size_t)H + (size_t)oh) * (size_t)W + (size_t)ow) *
+                                       (size_t)K +
+                                 (size_t)kb * (size_t)KB
+                           : NULL;
+        }
+    }
+    const float *restrict wb = w + (size_t)kb * 16 * (size_t)C * (size_t)KB;
+    const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
+    for (int l0 = 0; l0 < KB; l0 += RSC_WINO_KB) {
+      const int ln = KB - l0 < RSC_WINO_KB ? KB - l0 : RSC_WINO_KB;
+      for (int c0 = 0; c0 < C; c0 += RSC_WINO_CC) {
+        const int cn = C - c0 < RSC_WINO_CC ? C - c0 : RSC_WINO_CC;
+        rsc_wino_input(p, c0, cn, NT, v);
+        for (int xi = 0; xi < 16; xi++)
+          rsc_wino_gemm(v + (size_t)xi * RSC_WINO_NT * RSC_WINO_CC,
+                        wb + ((size_t)xi * (size_t)C + (size_t)c0) * (size_t)KB + (size_t)l0,
+                        m + (size_t)xi * RSC_WINO_NT * RSC_WINO_KB, NT, cn, KB, ln, c0 == 0);
+      }
+      for (int r = 0; r < NT; r++) {
+        float *ol[2][2];
+        for (int i = 0; i < 2; i++)
+          for (int j = 0; j < 2; j++)
+            ol[i][j] = o[r][i][j] ? o[r][i][j] + l0 : NULL;
+        rsc_wino_output(m, r, bias + (size_t)kb * (size_t)KB + (size_t)l0, ol, ln, kn - l0, act);
+      }
+    }
+  }
 }
 
 /* ---------------------------------------------------------------- pools */
@@ -693,522 +964,522 @@ RSC_INLINE void rsc_entry_f32(const float *restrict in, float *restrict out, int
 enum {
   W_conv1_0_weight = 0, /* conv1.0.weight [32,3,3,3] -> conv_block kb=32 */
   W_conv1_0_bias = 864, /* conv1.0.bias [32] -> vector */
-  W_conv1_3_weight = 896, /* conv1.3.weight [32,32,3,3] -> conv_block kb=32 */
-  W_conv1_3_bias = 10112, /* conv1.3.bias [32] -> vector */
-  W_conv1_6_weight = 10144, /* conv1.6.weight [64,32,3,3] -> conv_block kb=64 */
-  W_conv1_6_bias = 28576, /* conv1.6.bias [64] -> vector */
-  W_maxpool_0_weight = 28640, /* maxpool.0.weight [64,64,3,3] -> conv_block kb=64 */
-  W_maxpool_0_bias = 65504, /* maxpool.0.bias [64] -> vector */
-  W_layer1_0_downsample_1_weight = 65568, /* layer1.0.downsample.1.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_0_downsample_1_bias = 81952, /* layer1.0.downsample.1.bias [256] -> vector */
-  W_layer1_0_conv1_weight = 82208, /* layer1.0.conv1.weight [64,64,1,1] -> conv_block kb=64 */
-  W_layer1_0_conv1_bias = 86304, /* layer1.0.conv1.bias [64] -> vector */
-  W_layer1_0_conv2_weight = 86368, /* layer1.0.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer1_0_conv2_bias = 123232, /* layer1.0.conv2.bias [64] -> vector */
-  W_layer1_0_conv3_weight = 123296, /* layer1.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_0_conv3_bias = 139680, /* layer1.0.conv3.bias [256] -> vector */
-  W_layer1_0_se_fc1_weight = 139936, /* layer1.0.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer1_0_se_fc1_bias = 156320, /* layer1.0.se.fc1.bias [64] -> vector */
-  W_layer1_0_se_fc2_weight = 156384, /* layer1.0.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer1_0_se_fc2_bias = 172768, /* layer1.0.se.fc2.bias [256] -> vector */
-  W_layer1_1_conv1_weight = 173024, /* layer1.1.conv1.weight [64,256,1,1] -> conv_block kb=64 */
-  W_layer1_1_conv1_bias = 189408, /* layer1.1.conv1.bias [64] -> vector */
-  W_layer1_1_conv2_weight = 189472, /* layer1.1.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer1_1_conv2_bias = 226336, /* layer1.1.conv2.bias [64] -> vector */
-  W_layer1_1_conv3_weight = 226400, /* layer1.1.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_1_conv3_bias = 242784, /* layer1.1.conv3.bias [256] -> vector */
-  W_layer1_1_se_fc1_weight = 243040, /* layer1.1.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer1_1_se_fc1_bias = 259424, /* layer1.1.se.fc1.bias [64] -> vector */
-  W_layer1_1_se_fc2_weight = 259488, /* layer1.1.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer1_1_se_fc2_bias = 275872, /* layer1.1.se.fc2.bias [256] -> vector */
-  W_layer1_2_conv1_weight = 276128, /* layer1.2.conv1.weight [64,256,1,1] -> conv_block kb=64 */
-  W_layer1_2_conv1_bias = 292512, /* layer1.2.conv1.bias [64] -> vector */
-  W_layer1_2_conv2_weight = 292576, /* layer1.2.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer1_2_conv2_bias = 329440, /* layer1.2.conv2.bias [64] -> vector */
-  W_layer1_2_conv3_weight = 329504, /* layer1.2.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_2_conv3_bias = 345888, /* layer1.2.conv3.bias [256] -> vector */
-  W_layer1_2_se_fc1_weight = 346144, /* layer1.2.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer1_2_se_fc1_bias = 362528, /* layer1.2.se.fc1.bias [64] -> vector */
-  W_layer1_2_se_fc2_weight = 362592, /* layer1.2.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer1_2_se_fc2_bias = 378976, /* layer1.2.se.fc2.bias [256] -> vector */
-  W_layer2_0_downsample_1_weight = 379232, /* layer2.0.downsample.1.weight [512,256,1,1] -> conv_block kb=64 */
-  W_layer2_0_downsample_1_bias = 510304, /* layer2.0.downsample.1.bias [512] -> vector */
-  W_layer2_0_conv1_weight = 510816, /* layer2.0.conv1.weight [128,256,1,1] -> conv_block kb=64 */
-  W_layer2_0_conv1_bias = 543584, /* layer2.0.conv1.bias [128] -> vector */
-  W_layer2_0_conv2_weight = 543712, /* layer2.0.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_0_conv2_bias = 691168, /* layer2.0.conv2.bias [128] -> vector */
-  W_layer2_0_conv3_weight = 691296, /* layer2.0.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_0_conv3_bias = 756832, /* layer2.0.conv3.bias [512] -> vector */
-  W_layer2_0_se_fc1_weight = 757344, /* layer2.0.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_0_se_fc1_bias = 822880, /* layer2.0.se.fc1.bias [128] -> vector */
-  W_layer2_0_se_fc2_weight = 823008, /* layer2.0.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_0_se_fc2_bias = 888544, /* layer2.0.se.fc2.bias [512] -> vector */
-  W_layer2_1_conv1_weight = 889056, /* layer2.1.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_1_conv1_bias = 954592, /* layer2.1.conv1.bias [128] -> vector */
-  W_layer2_1_conv2_weight = 954720, /* layer2.1.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_1_conv2_bias = 1102176, /* layer2.1.conv2.bias [128] -> vector */
-  W_layer2_1_conv3_weight = 1102304, /* layer2.1.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_1_conv3_bias = 1167840, /* layer2.1.conv3.bias [512] -> vector */
-  W_layer2_1_se_fc1_weight = 1168352, /* layer2.1.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_1_se_fc1_bias = 1233888, /* layer2.1.se.fc1.bias [128] -> vector */
-  W_layer2_1_se_fc2_weight = 1234016, /* layer2.1.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_1_se_fc2_bias = 1299552, /* layer2.1.se.fc2.bias [512] -> vector */
-  W_layer2_2_conv1_weight = 1300064, /* layer2.2.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_2_conv1_bias = 1365600, /* layer2.2.conv1.bias [128] -> vector */
-  W_layer2_2_conv2_weight = 1365728, /* layer2.2.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_2_conv2_bias = 1513184, /* layer2.2.conv2.bias [128] -> vector */
-  W_layer2_2_conv3_weight = 1513312, /* layer2.2.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_2_conv3_bias = 1578848, /* layer2.2.conv3.bias [512] -> vector */
-  W_layer2_2_se_fc1_weight = 1579360, /* layer2.2.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_2_se_fc1_bias = 1644896, /* layer2.2.se.fc1.bias [128] -> vector */
-  W_layer2_2_se_fc2_weight = 1645024, /* layer2.2.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_2_se_fc2_bias = 1710560, /* layer2.2.se.fc2.bias [512] -> vector */
-  W_layer2_3_conv1_weight = 1711072, /* layer2.3.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_3_conv1_bias = 1776608, /* layer2.3.conv1.bias [128] -> vector */
-  W_layer2_3_conv2_weight = 1776736, /* layer2.3.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_3_conv2_bias = 1924192, /* layer2.3.conv2.bias [128] -> vector */
-  W_layer2_3_conv3_weight = 1924320, /* layer2.3.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_3_conv3_bias = 1989856, /* layer2.3.conv3.bias [512] -> vector */
-  W_layer2_3_se_fc1_weight = 1990368, /* layer2.3.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_3_se_fc1_bias = 2055904, /* layer2.3.se.fc1.bias [128] -> vector */
-  W_layer2_3_se_fc2_weight = 2056032, /* layer2.3.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_3_se_fc2_bias = 2121568, /* layer2.3.se.fc2.bias [512] -> vector */
-  W_layer2_4_conv1_weight = 2122080, /* layer2.4.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_4_conv1_bias = 2187616, /* layer2.4.conv1.bias [128] -> vector */
-  W_layer2_4_conv2_weight = 2187744, /* layer2.4.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_4_conv2_bias = 2335200, /* layer2.4.conv2.bias [128] -> vector */
-  W_layer2_4_conv3_weight = 2335328, /* layer2.4.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_4_conv3_bias = 2400864, /* layer2.4.conv3.bias [512] -> vector */
-  W_layer2_4_se_fc1_weight = 2401376, /* layer2.4.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_4_se_fc1_bias = 2466912, /* layer2.4.se.fc1.bias [128] -> vector */
-  W_layer2_4_se_fc2_weight = 2467040, /* layer2.4.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_4_se_fc2_bias = 2532576, /* layer2.4.se.fc2.bias [512] -> vector */
-  W_layer2_5_conv1_weight = 2533088, /* layer2.5.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_5_conv1_bias = 2598624, /* layer2.5.conv1.bias [128] -> vector */
-  W_layer2_5_conv2_weight = 2598752, /* layer2.5.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_5_conv2_bias = 2746208, /* layer2.5.conv2.bias [128] -> vector */
-  W_layer2_5_conv3_weight = 2746336, /* layer2.5.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_5_conv3_bias = 2811872, /* layer2.5.conv3.bias [512] -> vector */
-  W_layer2_5_se_fc1_weight = 2812384, /* layer2.5.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_5_se_fc1_bias = 2877920, /* layer2.5.se.fc1.bias [128] -> vector */
-  W_layer2_5_se_fc2_weight = 2878048, /* layer2.5.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_5_se_fc2_bias = 2943584, /* layer2.5.se.fc2.bias [512] -> vector */
-  W_layer2_6_conv1_weight = 2944096, /* layer2.6.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_6_conv1_bias = 3009632, /* layer2.6.conv1.bias [128] -> vector */
-  W_layer2_6_conv2_weight = 3009760, /* layer2.6.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_6_conv2_bias = 3157216, /* layer2.6.conv2.bias [128] -> vector */
-  W_layer2_6_conv3_weight = 3157344, /* layer2.6.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_6_conv3_bias = 3222880, /* layer2.6.conv3.bias [512] -> vector */
-  W_layer2_6_se_fc1_weight = 3223392, /* layer2.6.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_6_se_fc1_bias = 3288928, /* layer2.6.se.fc1.bias [128] -> vector */
-  W_layer2_6_se_fc2_weight = 3289056, /* layer2.6.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_6_se_fc2_bias = 3354592, /* layer2.6.se.fc2.bias [512] -> vector */
-  W_layer2_7_conv1_weight = 3355104, /* layer2.7.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_7_conv1_bias = 3420640, /* layer2.7.conv1.bias [128] -> vector */
-  W_layer2_7_conv2_weight = 3420768, /* layer2.7.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_7_conv2_bias = 3568224, /* layer2.7.conv2.bias [128] -> vector */
-  W_layer2_7_conv3_weight = 3568352, /* layer2.7.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_7_conv3_bias = 3633888, /* layer2.7.conv3.bias [512] -> vector */
-  W_layer2_7_se_fc1_weight = 3634400, /* layer2.7.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_7_se_fc1_bias = 3699936, /* layer2.7.se.fc1.bias [128] -> vector */
-  W_layer2_7_se_fc2_weight = 3700064, /* layer2.7.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_7_se_fc2_bias = 3765600, /* layer2.7.se.fc2.bias [512] -> vector */
-  W_layer3_0_downsample_1_weight = 3766112, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=64 */
-  W_layer3_0_downsample_1_bias = 4290400, /* layer3.0.downsample.1.bias [1024] -> vector */
-  W_layer3_0_conv1_weight = 4291424, /* layer3.0.conv1.weight [256,512,1,1] -> conv_block kb=64 */
-  W_layer3_0_conv1_bias = 4422496, /* layer3.0.conv1.bias [256] -> vector */
-  W_layer3_0_conv2_weight = 4422752, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_0_conv2_bias = 5012576, /* layer3.0.conv2.bias [256] -> vector */
-  W_layer3_0_conv3_weight = 5012832, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_0_conv3_bias = 5274976, /* layer3.0.conv3.bias [1024] -> vector */
-  W_layer3_0_se_fc1_weight = 5276000, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_0_se_fc1_bias = 5538144, /* layer3.0.se.fc1.bias [256] -> vector */
-  W_layer3_0_se_fc2_weight = 5538400, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_0_se_fc2_bias = 5800544, /* layer3.0.se.fc2.bias [1024] -> vector */
-  W_layer3_1_conv1_weight = 5801568, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_1_conv1_bias = 6063712, /* layer3.1.conv1.bias [256] -> vector */
-  W_layer3_1_conv2_weight = 6063968, /* layer3.1.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_1_conv2_bias = 6653792, /* layer3.1.conv2.bias [256] -> vector */
-  W_layer3_1_conv3_weight = 6654048, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_1_conv3_bias = 6916192, /* layer3.1.conv3.bias [1024] -> vector */
-  W_layer3_1_se_fc1_weight = 6917216, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_1_se_fc1_bias = 7179360, /* layer3.1.se.fc1.bias [256] -> vector */
-  W_layer3_1_se_fc2_weight = 7179616, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_1_se_fc2_bias = 7441760, /* layer3.1.se.fc2.bias [1024] -> vector */
-  W_layer3_2_conv1_weight = 7442784, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_2_conv1_bias = 7704928, /* layer3.2.conv1.bias [256] -> vector */
-  W_layer3_2_conv2_weight = 7705184, /* layer3.2.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_2_conv2_bias = 8295008, /* layer3.2.conv2.bias [256] -> vector */
-  W_layer3_2_conv3_weight = 8295264, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_2_conv3_bias = 8557408, /* layer3.2.conv3.bias [1024] -> vector */
-  W_layer3_2_se_fc1_weight = 8558432, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_2_se_fc1_bias = 8820576, /* layer3.2.se.fc1.bias [256] -> vector */
-  W_layer3_2_se_fc2_weight = 8820832, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_2_se_fc2_bias = 9082976, /* layer3.2.se.fc2.bias [1024] -> vector */
-  W_layer3_3_conv1_weight = 9084000, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_3_conv1_bias = 9346144, /* layer3.3.conv1.bias [256] -> vector */
-  W_layer3_3_conv2_weight = 9346400, /* layer3.3.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_3_conv2_bias = 9936224, /* layer3.3.conv2.bias [256] -> vector */
-  W_layer3_3_conv3_weight = 9936480, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_3_conv3_bias = 10198624, /* layer3.3.conv3.bias [1024] -> vector */
-  W_layer3_3_se_fc1_weight = 10199648, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_3_se_fc1_bias = 10461792, /* layer3.3.se.fc1.bias [256] -> vector */
-  W_layer3_3_se_fc2_weight = 10462048, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_3_se_fc2_bias = 10724192, /* layer3.3.se.fc2.bias [1024] -> vector */
-  W_layer3_4_conv1_weight = 10725216, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_4_conv1_bias = 10987360, /* layer3.4.conv1.bias [256] -> vector */
-  W_layer3_4_conv2_weight = 10987616, /* layer3.4.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_4_conv2_bias = 11577440, /* layer3.4.conv2.bias [256] -> vector */
-  W_layer3_4_conv3_weight = 11577696, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_4_conv3_bias = 11839840, /* layer3.4.conv3.bias [1024] -> vector */
-  W_layer3_4_se_fc1_weight = 11840864, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_4_se_fc1_bias = 12103008, /* layer3.4.se.fc1.bias [256] -> vector */
-  W_layer3_4_se_fc2_weight = 12103264, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_4_se_fc2_bias = 12365408, /* layer3.4.se.fc2.bias [1024] -> vector */
-  W_layer3_5_conv1_weight = 12366432, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_5_conv1_bias = 12628576, /* layer3.5.conv1.bias [256] -> vector */
-  W_layer3_5_conv2_weight = 12628832, /* layer3.5.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_5_conv2_bias = 13218656, /* layer3.5.conv2.bias [256] -> vector */
-  W_layer3_5_conv3_weight = 13218912, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_5_conv3_bias = 13481056, /* layer3.5.conv3.bias [1024] -> vector */
-  W_layer3_5_se_fc1_weight = 13482080, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_5_se_fc1_bias = 13744224, /* layer3.5.se.fc1.bias [256] -> vector */
-  W_layer3_5_se_fc2_weight = 13744480, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_5_se_fc2_bias = 14006624, /* layer3.5.se.fc2.bias [1024] -> vector */
-  W_layer3_6_conv1_weight = 14007648, /* layer3.6.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_6_conv1_bias = 14269792, /* layer3.6.conv1.bias [256] -> vector */
-  W_layer3_6_conv2_weight = 14270048, /* layer3.6.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_6_conv2_bias = 14859872, /* layer3.6.conv2.bias [256] -> vector */
-  W_layer3_6_conv3_weight = 14860128, /* layer3.6.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_6_conv3_bias = 15122272, /* layer3.6.conv3.bias [1024] -> vector */
-  W_layer3_6_se_fc1_weight = 15123296, /* layer3.6.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_6_se_fc1_bias = 15385440, /* layer3.6.se.fc1.bias [256] -> vector */
-  W_layer3_6_se_fc2_weight = 15385696, /* layer3.6.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_6_se_fc2_bias = 15647840, /* layer3.6.se.fc2.bias [1024] -> vector */
-  W_layer3_7_conv1_weight = 15648864, /* layer3.7.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_7_conv1_bias = 15911008, /* layer3.7.conv1.bias [256] -> vector */
-  W_layer3_7_conv2_weight = 15911264, /* layer3.7.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_7_conv2_bias = 16501088, /* layer3.7.conv2.bias [256] -> vector */
-  W_layer3_7_conv3_weight = 16501344, /* layer3.7.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_7_conv3_bias = 16763488, /* layer3.7.conv3.bias [1024] -> vector */
-  W_layer3_7_se_fc1_weight = 16764512, /* layer3.7.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_7_se_fc1_bias = 17026656, /* layer3.7.se.fc1.bias [256] -> vector */
-  W_layer3_7_se_fc2_weight = 17026912, /* layer3.7.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_7_se_fc2_bias = 17289056, /* layer3.7.se.fc2.bias [1024] -> vector */
-  W_layer3_8_conv1_weight = 17290080, /* layer3.8.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_8_conv1_bias = 17552224, /* layer3.8.conv1.bias [256] -> vector */
-  W_layer3_8_conv2_weight = 17552480, /* layer3.8.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_8_conv2_bias = 18142304, /* layer3.8.conv2.bias [256] -> vector */
-  W_layer3_8_conv3_weight = 18142560, /* layer3.8.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_8_conv3_bias = 18404704, /* layer3.8.conv3.bias [1024] -> vector */
-  W_layer3_8_se_fc1_weight = 18405728, /* layer3.8.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_8_se_fc1_bias = 18667872, /* layer3.8.se.fc1.bias [256] -> vector */
-  W_layer3_8_se_fc2_weight = 18668128, /* layer3.8.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_8_se_fc2_bias = 18930272, /* layer3.8.se.fc2.bias [1024] -> vector */
-  W_layer3_9_conv1_weight = 18931296, /* layer3.9.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_9_conv1_bias = 19193440, /* layer3.9.conv1.bias [256] -> vector */
-  W_layer3_9_conv2_weight = 19193696, /* layer3.9.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_9_conv2_bias = 19783520, /* layer3.9.conv2.bias [256] -> vector */
-  W_layer3_9_conv3_weight = 19783776, /* layer3.9.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_9_conv3_bias = 20045920, /* layer3.9.conv3.bias [1024] -> vector */
-  W_layer3_9_se_fc1_weight = 20046944, /* layer3.9.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_9_se_fc1_bias = 20309088, /* layer3.9.se.fc1.bias [256] -> vector */
-  W_layer3_9_se_fc2_weight = 20309344, /* layer3.9.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_9_se_fc2_bias = 20571488, /* layer3.9.se.fc2.bias [1024] -> vector */
-  W_layer3_10_conv1_weight = 20572512, /* layer3.10.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_10_conv1_bias = 20834656, /* layer3.10.conv1.bias [256] -> vector */
-  W_layer3_10_conv2_weight = 20834912, /* layer3.10.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_10_conv2_bias = 21424736, /* layer3.10.conv2.bias [256] -> vector */
-  W_layer3_10_conv3_weight = 21424992, /* layer3.10.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_10_conv3_bias = 21687136, /* layer3.10.conv3.bias [1024] -> vector */
-  W_layer3_10_se_fc1_weight = 21688160, /* layer3.10.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_10_se_fc1_bias = 21950304, /* layer3.10.se.fc1.bias [256] -> vector */
-  W_layer3_10_se_fc2_weight = 21950560, /* layer3.10.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_10_se_fc2_bias = 22212704, /* layer3.10.se.fc2.bias [1024] -> vector */
-  W_layer3_11_conv1_weight = 22213728, /* layer3.11.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_11_conv1_bias = 22475872, /* layer3.11.conv1.bias [256] -> vector */
-  W_layer3_11_conv2_weight = 22476128, /* layer3.11.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_11_conv2_bias = 23065952, /* layer3.11.conv2.bias [256] -> vector */
-  W_layer3_11_conv3_weight = 23066208, /* layer3.11.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_11_conv3_bias = 23328352, /* layer3.11.conv3.bias [1024] -> vector */
-  W_layer3_11_se_fc1_weight = 23329376, /* layer3.11.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_11_se_fc1_bias = 23591520, /* layer3.11.se.fc1.bias [256] -> vector */
-  W_layer3_11_se_fc2_weight = 23591776, /* layer3.11.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_11_se_fc2_bias = 23853920, /* layer3.11.se.fc2.bias [1024] -> vector */
-  W_layer3_12_conv1_weight = 23854944, /* layer3.12.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_12_conv1_bias = 24117088, /* layer3.12.conv1.bias [256] -> vector */
-  W_layer3_12_conv2_weight = 24117344, /* layer3.12.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_12_conv2_bias = 24707168, /* layer3.12.conv2.bias [256] -> vector */
-  W_layer3_12_conv3_weight = 24707424, /* layer3.12.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_12_conv3_bias = 24969568, /* layer3.12.conv3.bias [1024] -> vector */
-  W_layer3_12_se_fc1_weight = 24970592, /* layer3.12.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_12_se_fc1_bias = 25232736, /* layer3.12.se.fc1.bias [256] -> vector */
-  W_layer3_12_se_fc2_weight = 25232992, /* layer3.12.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_12_se_fc2_bias = 25495136, /* layer3.12.se.fc2.bias [1024] -> vector */
-  W_layer3_13_conv1_weight = 25496160, /* layer3.13.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_13_conv1_bias = 25758304, /* layer3.13.conv1.bias [256] -> vector */
-  W_layer3_13_conv2_weight = 25758560, /* layer3.13.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_13_conv2_bias = 26348384, /* layer3.13.conv2.bias [256] -> vector */
-  W_layer3_13_conv3_weight = 26348640, /* layer3.13.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_13_conv3_bias = 26610784, /* layer3.13.conv3.bias [1024] -> vector */
-  W_layer3_13_se_fc1_weight = 26611808, /* layer3.13.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_13_se_fc1_bias = 26873952, /* layer3.13.se.fc1.bias [256] -> vector */
-  W_layer3_13_se_fc2_weight = 26874208, /* layer3.13.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_13_se_fc2_bias = 27136352, /* layer3.13.se.fc2.bias [1024] -> vector */
-  W_layer3_14_conv1_weight = 27137376, /* layer3.14.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_14_conv1_bias = 27399520, /* layer3.14.conv1.bias [256] -> vector */
-  W_layer3_14_conv2_weight = 27399776, /* layer3.14.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_14_conv2_bias = 27989600, /* layer3.14.conv2.bias [256] -> vector */
-  W_layer3_14_conv3_weight = 27989856, /* layer3.14.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_14_conv3_bias = 28252000, /* layer3.14.conv3.bias [1024] -> vector */
-  W_layer3_14_se_fc1_weight = 28253024, /* layer3.14.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_14_se_fc1_bias = 28515168, /* layer3.14.se.fc1.bias [256] -> vector */
-  W_layer3_14_se_fc2_weight = 28515424, /* layer3.14.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_14_se_fc2_bias = 28777568, /* layer3.14.se.fc2.bias [1024] -> vector */
-  W_layer3_15_conv1_weight = 28778592, /* layer3.15.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_15_conv1_bias = 29040736, /* layer3.15.conv1.bias [256] -> vector */
-  W_layer3_15_conv2_weight = 29040992, /* layer3.15.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_15_conv2_bias = 29630816, /* layer3.15.conv2.bias [256] -> vector */
-  W_layer3_15_conv3_weight = 29631072, /* layer3.15.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_15_conv3_bias = 29893216, /* layer3.15.conv3.bias [1024] -> vector */
-  W_layer3_15_se_fc1_weight = 29894240, /* layer3.15.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_15_se_fc1_bias = 30156384, /* layer3.15.se.fc1.bias [256] -> vector */
-  W_layer3_15_se_fc2_weight = 30156640, /* layer3.15.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_15_se_fc2_bias = 30418784, /* layer3.15.se.fc2.bias [1024] -> vector */
-  W_layer3_16_conv1_weight = 30419808, /* layer3.16.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_16_conv1_bias = 30681952, /* layer3.16.conv1.bias [256] -> vector */
-  W_layer3_16_conv2_weight = 30682208, /* layer3.16.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_16_conv2_bias = 31272032, /* layer3.16.conv2.bias [256] -> vector */
-  W_layer3_16_conv3_weight = 31272288, /* layer3.16.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_16_conv3_bias = 31534432, /* layer3.16.conv3.bias [1024] -> vector */
-  W_layer3_16_se_fc1_weight = 31535456, /* layer3.16.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_16_se_fc1_bias = 31797600, /* layer3.16.se.fc1.bias [256] -> vector */
-  W_layer3_16_se_fc2_weight = 31797856, /* layer3.16.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_16_se_fc2_bias = 32060000, /* layer3.16.se.fc2.bias [1024] -> vector */
-  W_layer3_17_conv1_weight = 32061024, /* layer3.17.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_17_conv1_bias = 32323168, /* layer3.17.conv1.bias [256] -> vector */
-  W_layer3_17_conv2_weight = 32323424, /* layer3.17.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_17_conv2_bias = 32913248, /* layer3.17.conv2.bias [256] -> vector */
-  W_layer3_17_conv3_weight = 32913504, /* layer3.17.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_17_conv3_bias = 33175648, /* layer3.17.conv3.bias [1024] -> vector */
-  W_layer3_17_se_fc1_weight = 33176672, /* layer3.17.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_17_se_fc1_bias = 33438816, /* layer3.17.se.fc1.bias [256] -> vector */
-  W_layer3_17_se_fc2_weight = 33439072, /* layer3.17.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_17_se_fc2_bias = 33701216, /* layer3.17.se.fc2.bias [1024] -> vector */
-  W_layer3_18_conv1_weight = 33702240, /* layer3.18.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_18_conv1_bias = 33964384, /* layer3.18.conv1.bias [256] -> vector */
-  W_layer3_18_conv2_weight = 33964640, /* layer3.18.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_18_conv2_bias = 34554464, /* layer3.18.conv2.bias [256] -> vector */
-  W_layer3_18_conv3_weight = 34554720, /* layer3.18.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_18_conv3_bias = 34816864, /* layer3.18.conv3.bias [1024] -> vector */
-  W_layer3_18_se_fc1_weight = 34817888, /* layer3.18.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_18_se_fc1_bias = 35080032, /* layer3.18.se.fc1.bias [256] -> vector */
-  W_layer3_18_se_fc2_weight = 35080288, /* layer3.18.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_18_se_fc2_bias = 35342432, /* layer3.18.se.fc2.bias [1024] -> vector */
-  W_layer3_19_conv1_weight = 35343456, /* layer3.19.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_19_conv1_bias = 35605600, /* layer3.19.conv1.bias [256] -> vector */
-  W_layer3_19_conv2_weight = 35605856, /* layer3.19.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_19_conv2_bias = 36195680, /* layer3.19.conv2.bias [256] -> vector */
-  W_layer3_19_conv3_weight = 36195936, /* layer3.19.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_19_conv3_bias = 36458080, /* layer3.19.conv3.bias [1024] -> vector */
-  W_layer3_19_se_fc1_weight = 36459104, /* layer3.19.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_19_se_fc1_bias = 36721248, /* layer3.19.se.fc1.bias [256] -> vector */
-  W_layer3_19_se_fc2_weight = 36721504, /* layer3.19.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_19_se_fc2_bias = 36983648, /* layer3.19.se.fc2.bias [1024] -> vector */
-  W_layer3_20_conv1_weight = 36984672, /* layer3.20.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_20_conv1_bias = 37246816, /* layer3.20.conv1.bias [256] -> vector */
-  W_layer3_20_conv2_weight = 37247072, /* layer3.20.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_20_conv2_bias = 37836896, /* layer3.20.conv2.bias [256] -> vector */
-  W_layer3_20_conv3_weight = 37837152, /* layer3.20.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_20_conv3_bias = 38099296, /* layer3.20.conv3.bias [1024] -> vector */
-  W_layer3_20_se_fc1_weight = 38100320, /* layer3.20.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_20_se_fc1_bias = 38362464, /* layer3.20.se.fc1.bias [256] -> vector */
-  W_layer3_20_se_fc2_weight = 38362720, /* layer3.20.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_20_se_fc2_bias = 38624864, /* layer3.20.se.fc2.bias [1024] -> vector */
-  W_layer3_21_conv1_weight = 38625888, /* layer3.21.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_21_conv1_bias = 38888032, /* layer3.21.conv1.bias [256] -> vector */
-  W_layer3_21_conv2_weight = 38888288, /* layer3.21.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_21_conv2_bias = 39478112, /* layer3.21.conv2.bias [256] -> vector */
-  W_layer3_21_conv3_weight = 39478368, /* layer3.21.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_21_conv3_bias = 39740512, /* layer3.21.conv3.bias [1024] -> vector */
-  W_layer3_21_se_fc1_weight = 39741536, /* layer3.21.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_21_se_fc1_bias = 40003680, /* layer3.21.se.fc1.bias [256] -> vector */
-  W_layer3_21_se_fc2_weight = 40003936, /* layer3.21.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_21_se_fc2_bias = 40266080, /* layer3.21.se.fc2.bias [1024] -> vector */
-  W_layer3_22_conv1_weight = 40267104, /* layer3.22.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_22_conv1_bias = 40529248, /* layer3.22.conv1.bias [256] -> vector */
-  W_layer3_22_conv2_weight = 40529504, /* layer3.22.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_22_conv2_bias = 41119328, /* layer3.22.conv2.bias [256] -> vector */
-  W_layer3_22_conv3_weight = 41119584, /* layer3.22.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_22_conv3_bias = 41381728, /* layer3.22.conv3.bias [1024] -> vector */
-  W_layer3_22_se_fc1_weight = 41382752, /* layer3.22.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_22_se_fc1_bias = 41644896, /* layer3.22.se.fc1.bias [256] -> vector */
-  W_layer3_22_se_fc2_weight = 41645152, /* layer3.22.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_22_se_fc2_bias = 41907296, /* layer3.22.se.fc2.bias [1024] -> vector */
-  W_layer3_23_conv1_weight = 41908320, /* layer3.23.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_23_conv1_bias = 42170464, /* layer3.23.conv1.bias [256] -> vector */
-  W_layer3_23_conv2_weight = 42170720, /* layer3.23.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_23_conv2_bias = 42760544, /* layer3.23.conv2.bias [256] -> vector */
-  W_layer3_23_conv3_weight = 42760800, /* layer3.23.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_23_conv3_bias = 43022944, /* layer3.23.conv3.bias [1024] -> vector */
-  W_layer3_23_se_fc1_weight = 43023968, /* layer3.23.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_23_se_fc1_bias = 43286112, /* layer3.23.se.fc1.bias [256] -> vector */
-  W_layer3_23_se_fc2_weight = 43286368, /* layer3.23.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_23_se_fc2_bias = 43548512, /* layer3.23.se.fc2.bias [1024] -> vector */
-  W_layer3_24_conv1_weight = 43549536, /* layer3.24.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_24_conv1_bias = 43811680, /* layer3.24.conv1.bias [256] -> vector */
-  W_layer3_24_conv2_weight = 43811936, /* layer3.24.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_24_conv2_bias = 44401760, /* layer3.24.conv2.bias [256] -> vector */
-  W_layer3_24_conv3_weight = 44402016, /* layer3.24.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_24_conv3_bias = 44664160, /* layer3.24.conv3.bias [1024] -> vector */
-  W_layer3_24_se_fc1_weight = 44665184, /* layer3.24.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_24_se_fc1_bias = 44927328, /* layer3.24.se.fc1.bias [256] -> vector */
-  W_layer3_24_se_fc2_weight = 44927584, /* layer3.24.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_24_se_fc2_bias = 45189728, /* layer3.24.se.fc2.bias [1024] -> vector */
-  W_layer3_25_conv1_weight = 45190752, /* layer3.25.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_25_conv1_bias = 45452896, /* layer3.25.conv1.bias [256] -> vector */
-  W_layer3_25_conv2_weight = 45453152, /* layer3.25.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_25_conv2_bias = 46042976, /* layer3.25.conv2.bias [256] -> vector */
-  W_layer3_25_conv3_weight = 46043232, /* layer3.25.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_25_conv3_bias = 46305376, /* layer3.25.conv3.bias [1024] -> vector */
-  W_layer3_25_se_fc1_weight = 46306400, /* layer3.25.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_25_se_fc1_bias = 46568544, /* layer3.25.se.fc1.bias [256] -> vector */
-  W_layer3_25_se_fc2_weight = 46568800, /* layer3.25.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_25_se_fc2_bias = 46830944, /* layer3.25.se.fc2.bias [1024] -> vector */
-  W_layer3_26_conv1_weight = 46831968, /* layer3.26.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_26_conv1_bias = 47094112, /* layer3.26.conv1.bias [256] -> vector */
-  W_layer3_26_conv2_weight = 47094368, /* layer3.26.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_26_conv2_bias = 47684192, /* layer3.26.conv2.bias [256] -> vector */
-  W_layer3_26_conv3_weight = 47684448, /* layer3.26.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_26_conv3_bias = 47946592, /* layer3.26.conv3.bias [1024] -> vector */
-  W_layer3_26_se_fc1_weight = 47947616, /* layer3.26.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_26_se_fc1_bias = 48209760, /* layer3.26.se.fc1.bias [256] -> vector */
-  W_layer3_26_se_fc2_weight = 48210016, /* layer3.26.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_26_se_fc2_bias = 48472160, /* layer3.26.se.fc2.bias [1024] -> vector */
-  W_layer3_27_conv1_weight = 48473184, /* layer3.27.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_27_conv1_bias = 48735328, /* layer3.27.conv1.bias [256] -> vector */
-  W_layer3_27_conv2_weight = 48735584, /* layer3.27.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_27_conv2_bias = 49325408, /* layer3.27.conv2.bias [256] -> vector */
-  W_layer3_27_conv3_weight = 49325664, /* layer3.27.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_27_conv3_bias = 49587808, /* layer3.27.conv3.bias [1024] -> vector */
-  W_layer3_27_se_fc1_weight = 49588832, /* layer3.27.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_27_se_fc1_bias = 49850976, /* layer3.27.se.fc1.bias [256] -> vector */
-  W_layer3_27_se_fc2_weight = 49851232, /* layer3.27.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_27_se_fc2_bias = 50113376, /* layer3.27.se.fc2.bias [1024] -> vector */
-  W_layer3_28_conv1_weight = 50114400, /* layer3.28.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_28_conv1_bias = 50376544, /* layer3.28.conv1.bias [256] -> vector */
-  W_layer3_28_conv2_weight = 50376800, /* layer3.28.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_28_conv2_bias = 50966624, /* layer3.28.conv2.bias [256] -> vector */
-  W_layer3_28_conv3_weight = 50966880, /* layer3.28.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_28_conv3_bias = 51229024, /* layer3.28.conv3.bias [1024] -> vector */
-  W_layer3_28_se_fc1_weight = 51230048, /* layer3.28.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_28_se_fc1_bias = 51492192, /* layer3.28.se.fc1.bias [256] -> vector */
-  W_layer3_28_se_fc2_weight = 51492448, /* layer3.28.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_28_se_fc2_bias = 51754592, /* layer3.28.se.fc2.bias [1024] -> vector */
-  W_layer3_29_conv1_weight = 51755616, /* layer3.29.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_29_conv1_bias = 52017760, /* layer3.29.conv1.bias [256] -> vector */
-  W_layer3_29_conv2_weight = 52018016, /* layer3.29.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_29_conv2_bias = 52607840, /* layer3.29.conv2.bias [256] -> vector */
-  W_layer3_29_conv3_weight = 52608096, /* layer3.29.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_29_conv3_bias = 52870240, /* layer3.29.conv3.bias [1024] -> vector */
-  W_layer3_29_se_fc1_weight = 52871264, /* layer3.29.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_29_se_fc1_bias = 53133408, /* layer3.29.se.fc1.bias [256] -> vector */
-  W_layer3_29_se_fc2_weight = 53133664, /* layer3.29.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_29_se_fc2_bias = 53395808, /* layer3.29.se.fc2.bias [1024] -> vector */
-  W_layer3_30_conv1_weight = 53396832, /* layer3.30.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_30_conv1_bias = 53658976, /* layer3.30.conv1.bias [256] -> vector */
-  W_layer3_30_conv2_weight = 53659232, /* layer3.30.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_30_conv2_bias = 54249056, /* layer3.30.conv2.bias [256] -> vector */
-  W_layer3_30_conv3_weight = 54249312, /* layer3.30.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_30_conv3_bias = 54511456, /* layer3.30.conv3.bias [1024] -> vector */
-  W_layer3_30_se_fc1_weight = 54512480, /* layer3.30.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_30_se_fc1_bias = 54774624, /* layer3.30.se.fc1.bias [256] -> vector */
-  W_layer3_30_se_fc2_weight = 54774880, /* layer3.30.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_30_se_fc2_bias = 55037024, /* layer3.30.se.fc2.bias [1024] -> vector */
-  W_layer3_31_conv1_weight = 55038048, /* layer3.31.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_31_conv1_bias = 55300192, /* layer3.31.conv1.bias [256] -> vector */
-  W_layer3_31_conv2_weight = 55300448, /* layer3.31.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_31_conv2_bias = 55890272, /* layer3.31.conv2.bias [256] -> vector */
-  W_layer3_31_conv3_weight = 55890528, /* layer3.31.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_31_conv3_bias = 56152672, /* layer3.31.conv3.bias [1024] -> vector */
-  W_layer3_31_se_fc1_weight = 56153696, /* layer3.31.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_31_se_fc1_bias = 56415840, /* layer3.31.se.fc1.bias [256] -> vector */
-  W_layer3_31_se_fc2_weight = 56416096, /* layer3.31.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_31_se_fc2_bias = 56678240, /* layer3.31.se.fc2.bias [1024] -> vector */
-  W_layer3_32_conv1_weight = 56679264, /* layer3.32.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_32_conv1_bias = 56941408, /* layer3.32.conv1.bias [256] -> vector */
-  W_layer3_32_conv2_weight = 56941664, /* layer3.32.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_32_conv2_bias = 57531488, /* layer3.32.conv2.bias [256] -> vector */
-  W_layer3_32_conv3_weight = 57531744, /* layer3.32.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_32_conv3_bias = 57793888, /* layer3.32.conv3.bias [1024] -> vector */
-  W_layer3_32_se_fc1_weight = 57794912, /* layer3.32.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_32_se_fc1_bias = 58057056, /* layer3.32.se.fc1.bias [256] -> vector */
-  W_layer3_32_se_fc2_weight = 58057312, /* layer3.32.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_32_se_fc2_bias = 58319456, /* layer3.32.se.fc2.bias [1024] -> vector */
-  W_layer3_33_conv1_weight = 58320480, /* layer3.33.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_33_conv1_bias = 58582624, /* layer3.33.conv1.bias [256] -> vector */
-  W_layer3_33_conv2_weight = 58582880, /* layer3.33.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_33_conv2_bias = 59172704, /* layer3.33.conv2.bias [256] -> vector */
-  W_layer3_33_conv3_weight = 59172960, /* layer3.33.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_33_conv3_bias = 59435104, /* layer3.33.conv3.bias [1024] -> vector */
-  W_layer3_33_se_fc1_weight = 59436128, /* layer3.33.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_33_se_fc1_bias = 59698272, /* layer3.33.se.fc1.bias [256] -> vector */
-  W_layer3_33_se_fc2_weight = 59698528, /* layer3.33.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_33_se_fc2_bias = 59960672, /* layer3.33.se.fc2.bias [1024] -> vector */
-  W_layer3_34_conv1_weight = 59961696, /* layer3.34.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_34_conv1_bias = 60223840, /* layer3.34.conv1.bias [256] -> vector */
-  W_layer3_34_conv2_weight = 60224096, /* layer3.34.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_34_conv2_bias = 60813920, /* layer3.34.conv2.bias [256] -> vector */
-  W_layer3_34_conv3_weight = 60814176, /* layer3.34.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_34_conv3_bias = 61076320, /* layer3.34.conv3.bias [1024] -> vector */
-  W_layer3_34_se_fc1_weight = 61077344, /* layer3.34.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_34_se_fc1_bias = 61339488, /* layer3.34.se.fc1.bias [256] -> vector */
-  W_layer3_34_se_fc2_weight = 61339744, /* layer3.34.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_34_se_fc2_bias = 61601888, /* layer3.34.se.fc2.bias [1024] -> vector */
-  W_layer3_35_conv1_weight = 61602912, /* layer3.35.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_35_conv1_bias = 61865056, /* layer3.35.conv1.bias [256] -> vector */
-  W_layer3_35_conv2_weight = 61865312, /* layer3.35.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_35_conv2_bias = 62455136, /* layer3.35.conv2.bias [256] -> vector */
-  W_layer3_35_conv3_weight = 62455392, /* layer3.35.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_35_conv3_bias = 62717536, /* layer3.35.conv3.bias [1024] -> vector */
-  W_layer3_35_se_fc1_weight = 62718560, /* layer3.35.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_35_se_fc1_bias = 62980704, /* layer3.35.se.fc1.bias [256] -> vector */
-  W_layer3_35_se_fc2_weight = 62980960, /* layer3.35.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_35_se_fc2_bias = 63243104, /* layer3.35.se.fc2.bias [1024] -> vector */
-  W_layer4_0_downsample_1_weight = 63244128, /* layer4.0.downsample.1.weight [2048,1024,1,1] -> conv_block kb=64 */
-  W_layer4_0_downsample_1_bias = 65341280, /* layer4.0.downsample.1.bias [2048] -> vector */
-  W_layer4_0_conv1_weight = 65343328, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
-  W_layer4_0_conv1_bias = 65867616, /* layer4.0.conv1.bias [512] -> vector */
-  W_layer4_0_conv2_weight = 65868128, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=16 */
-  W_layer4_0_conv2_bias = 68227424, /* layer4.0.conv2.bias [512] -> vector */
-  W_layer4_0_conv3_weight = 68227936, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_0_conv3_bias = 69276512, /* layer4.0.conv3.bias [2048] -> vector */
-  W_layer4_0_se_fc1_weight = 69278560, /* layer4.0.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_0_se_fc1_bias = 70327136, /* layer4.0.se.fc1.bias [512] -> vector */
-  W_layer4_0_se_fc2_weight = 70327648, /* layer4.0.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_0_se_fc2_bias = 71376224, /* layer4.0.se.fc2.bias [2048] -> vector */
-  W_layer4_1_conv1_weight = 71378272, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
-  W_layer4_1_conv1_bias = 72426848, /* layer4.1.conv1.bias [512] -> vector */
-  W_layer4_1_conv2_weight = 72427360, /* layer4.1.conv2.weight [512,512,3,3] -> conv_block kb=16 */
-  W_layer4_1_conv2_bias = 74786656, /* layer4.1.conv2.bias [512] -> vector */
-  W_layer4_1_conv3_weight = 74787168, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_1_conv3_bias = 75835744, /* layer4.1.conv3.bias [2048] -> vector */
-  W_layer4_1_se_fc1_weight = 75837792, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_1_se_fc1_bias = 76886368, /* layer4.1.se.fc1.bias [512] -> vector */
-  W_layer4_1_se_fc2_weight = 76886880, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_1_se_fc2_bias = 77935456, /* layer4.1.se.fc2.bias [2048] -> vector */
-  W_layer4_2_conv1_weight = 77937504, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
-  W_layer4_2_conv1_bias = 78986080, /* layer4.2.conv1.bias [512] -> vector */
-  W_layer4_2_conv2_weight = 78986592, /* layer4.2.conv2.weight [512,512,3,3] -> conv_block kb=16 */
-  W_layer4_2_conv2_bias = 81345888, /* layer4.2.conv2.bias [512] -> vector */
-  W_layer4_2_conv3_weight = 81346400, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_2_conv3_bias = 82394976, /* layer4.2.conv3.bias [2048] -> vector */
-  W_layer4_2_se_fc1_weight = 82397024, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_2_se_fc1_bias = 83445600, /* layer4.2.se.fc1.bias [512] -> vector */
-  W_layer4_2_se_fc2_weight = 83446112, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_2_se_fc2_bias = 84494688, /* layer4.2.se.fc2.bias [2048] -> vector */
-  W_fc_weight = 84496736, /* fc.weight [1000,2048] -> dense_io */
-  W_fc_bias = 86544736, /* fc.bias [1000] -> vector */
+  W_conv1_3_weight = 896, /* conv1.3.weight [32,32,3,3] -> wino_block kb=32 */
+  W_conv1_3_bias = 17280, /* conv1.3.bias [32] -> vector */
+  W_conv1_6_weight = 17312, /* conv1.6.weight [64,32,3,3] -> wino_block kb=64 */
+  W_conv1_6_bias = 50080, /* conv1.6.bias [64] -> vector */
+  W_maxpool_0_weight = 50144, /* maxpool.0.weight [64,64,3,3] -> conv_block kb=64 */
+  W_maxpool_0_bias = 87008, /* maxpool.0.bias [64] -> vector */
+  W_layer1_0_downsample_1_weight = 87072, /* layer1.0.downsample.1.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_0_downsample_1_bias = 103456, /* layer1.0.downsample.1.bias [256] -> vector */
+  W_layer1_0_conv1_weight = 103712, /* layer1.0.conv1.weight [64,64,1,1] -> conv_block kb=64 */
+  W_layer1_0_conv1_bias = 107808, /* layer1.0.conv1.bias [64] -> vector */
+  W_layer1_0_conv2_weight = 107872, /* layer1.0.conv2.weight [64,64,3,3] -> wino_block kb=64 */
+  W_layer1_0_conv2_bias = 173408, /* layer1.0.conv2.bias [64] -> vector */
+  W_layer1_0_conv3_weight = 173472, /* layer1.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_0_conv3_bias = 189856, /* layer1.0.conv3.bias [256] -> vector */
+  W_layer1_0_se_fc1_weight = 190112, /* layer1.0.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_0_se_fc1_bias = 206496, /* layer1.0.se.fc1.bias [64] -> vector */
+  W_layer1_0_se_fc2_weight = 206560, /* layer1.0.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_0_se_fc2_bias = 222944, /* layer1.0.se.fc2.bias [256] -> vector */
+  W_layer1_1_conv1_weight = 223200, /* layer1.1.conv1.weight [64,256,1,1] -> conv_block kb=64 */
+  W_layer1_1_conv1_bias = 239584, /* layer1.1.conv1.bias [64] -> vector */
+  W_layer1_1_conv2_weight = 239648, /* layer1.1.conv2.weight [64,64,3,3] -> wino_block kb=64 */
+  W_layer1_1_conv2_bias = 305184, /* layer1.1.conv2.bias [64] -> vector */
+  W_layer1_1_conv3_weight = 305248, /* layer1.1.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_1_conv3_bias = 321632, /* layer1.1.conv3.bias [256] -> vector */
+  W_layer1_1_se_fc1_weight = 321888, /* layer1.1.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_1_se_fc1_bias = 338272, /* layer1.1.se.fc1.bias [64] -> vector */
+  W_layer1_1_se_fc2_weight = 338336, /* layer1.1.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_1_se_fc2_bias = 354720, /* layer1.1.se.fc2.bias [256] -> vector */
+  W_layer1_2_conv1_weight = 354976, /* layer1.2.conv1.weight [64,256,1,1] -> conv_block kb=64 */
+  W_layer1_2_conv1_bias = 371360, /* layer1.2.conv1.bias [64] -> vector */
+  W_layer1_2_conv2_weight = 371424, /* layer1.2.conv2.weight [64,64,3,3] -> wino_block kb=64 */
+  W_layer1_2_conv2_bias = 436960, /* layer1.2.conv2.bias [64] -> vector */
+  W_layer1_2_conv3_weight = 437024, /* layer1.2.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_2_conv3_bias = 453408, /* layer1.2.conv3.bias [256] -> vector */
+  W_layer1_2_se_fc1_weight = 453664, /* layer1.2.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_2_se_fc1_bias = 470048, /* layer1.2.se.fc1.bias [64] -> vector */
+  W_layer1_2_se_fc2_weight = 470112, /* layer1.2.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_2_se_fc2_bias = 486496, /* layer1.2.se.fc2.bias [256] -> vector */
+  W_layer2_0_downsample_1_weight = 486752, /* layer2.0.downsample.1.weight [512,256,1,1] -> conv_block kb=64 */
+  W_layer2_0_downsample_1_bias = 617824, /* layer2.0.downsample.1.bias [512] -> vector */
+  W_layer2_0_conv1_weight = 618336, /* layer2.0.conv1.weight [128,256,1,1] -> conv_block kb=64 */
+  W_layer2_0_conv1_bias = 651104, /* layer2.0.conv1.bias [128] -> vector */
+  W_layer2_0_conv2_weight = 651232, /* layer2.0.conv2.weight [128,128,3,3] -> conv_block kb=64 */
+  W_layer2_0_conv2_bias = 798688, /* layer2.0.conv2.bias [128] -> vector */
+  W_layer2_0_conv3_weight = 798816, /* layer2.0.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_0_conv3_bias = 864352, /* layer2.0.conv3.bias [512] -> vector */
+  W_layer2_0_se_fc1_weight = 864864, /* layer2.0.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_0_se_fc1_bias = 930400, /* layer2.0.se.fc1.bias [128] -> vector */
+  W_layer2_0_se_fc2_weight = 930528, /* layer2.0.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_0_se_fc2_bias = 996064, /* layer2.0.se.fc2.bias [512] -> vector */
+  W_layer2_1_conv1_weight = 996576, /* layer2.1.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_1_conv1_bias = 1062112, /* layer2.1.conv1.bias [128] -> vector */
+  W_layer2_1_conv2_weight = 1062240, /* layer2.1.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_1_conv2_bias = 1324384, /* layer2.1.conv2.bias [128] -> vector */
+  W_layer2_1_conv3_weight = 1324512, /* layer2.1.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_1_conv3_bias = 1390048, /* layer2.1.conv3.bias [512] -> vector */
+  W_layer2_1_se_fc1_weight = 1390560, /* layer2.1.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_1_se_fc1_bias = 1456096, /* layer2.1.se.fc1.bias [128] -> vector */
+  W_layer2_1_se_fc2_weight = 1456224, /* layer2.1.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_1_se_fc2_bias = 1521760, /* layer2.1.se.fc2.bias [512] -> vector */
+  W_layer2_2_conv1_weight = 1522272, /* layer2.2.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_2_conv1_bias = 1587808, /* layer2.2.conv1.bias [128] -> vector */
+  W_layer2_2_conv2_weight = 1587936, /* layer2.2.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_2_conv2_bias = 1850080, /* layer2.2.conv2.bias [128] -> vector */
+  W_layer2_2_conv3_weight = 1850208, /* layer2.2.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_2_conv3_bias = 1915744, /* layer2.2.conv3.bias [512] -> vector */
+  W_layer2_2_se_fc1_weight = 1916256, /* layer2.2.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_2_se_fc1_bias = 1981792, /* layer2.2.se.fc1.bias [128] -> vector */
+  W_layer2_2_se_fc2_weight = 1981920, /* layer2.2.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_2_se_fc2_bias = 2047456, /* layer2.2.se.fc2.bias [512] -> vector */
+  W_layer2_3_conv1_weight = 2047968, /* layer2.3.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_3_conv1_bias = 2113504, /* layer2.3.conv1.bias [128] -> vector */
+  W_layer2_3_conv2_weight = 2113632, /* layer2.3.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_3_conv2_bias = 2375776, /* layer2.3.conv2.bias [128] -> vector */
+  W_layer2_3_conv3_weight = 2375904, /* layer2.3.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_3_conv3_bias = 2441440, /* layer2.3.conv3.bias [512] -> vector */
+  W_layer2_3_se_fc1_weight = 2441952, /* layer2.3.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_3_se_fc1_bias = 2507488, /* layer2.3.se.fc1.bias [128] -> vector */
+  W_layer2_3_se_fc2_weight = 2507616, /* layer2.3.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_3_se_fc2_bias = 2573152, /* layer2.3.se.fc2.bias [512] -> vector */
+  W_layer2_4_conv1_weight = 2573664, /* layer2.4.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_4_conv1_bias = 2639200, /* layer2.4.conv1.bias [128] -> vector */
+  W_layer2_4_conv2_weight = 2639328, /* layer2.4.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_4_conv2_bias = 2901472, /* layer2.4.conv2.bias [128] -> vector */
+  W_layer2_4_conv3_weight = 2901600, /* layer2.4.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_4_conv3_bias = 2967136, /* layer2.4.conv3.bias [512] -> vector */
+  W_layer2_4_se_fc1_weight = 2967648, /* layer2.4.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_4_se_fc1_bias = 3033184, /* layer2.4.se.fc1.bias [128] -> vector */
+  W_layer2_4_se_fc2_weight = 3033312, /* layer2.4.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_4_se_fc2_bias = 3098848, /* layer2.4.se.fc2.bias [512] -> vector */
+  W_layer2_5_conv1_weight = 3099360, /* layer2.5.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_5_conv1_bias = 3164896, /* layer2.5.conv1.bias [128] -> vector */
+  W_layer2_5_conv2_weight = 3165024, /* layer2.5.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_5_conv2_bias = 3427168, /* layer2.5.conv2.bias [128] -> vector */
+  W_layer2_5_conv3_weight = 3427296, /* layer2.5.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_5_conv3_bias = 3492832, /* layer2.5.conv3.bias [512] -> vector */
+  W_layer2_5_se_fc1_weight = 3493344, /* layer2.5.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_5_se_fc1_bias = 3558880, /* layer2.5.se.fc1.bias [128] -> vector */
+  W_layer2_5_se_fc2_weight = 3559008, /* layer2.5.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_5_se_fc2_bias = 3624544, /* layer2.5.se.fc2.bias [512] -> vector */
+  W_layer2_6_conv1_weight = 3625056, /* layer2.6.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_6_conv1_bias = 3690592, /* layer2.6.conv1.bias [128] -> vector */
+  W_layer2_6_conv2_weight = 3690720, /* layer2.6.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_6_conv2_bias = 3952864, /* layer2.6.conv2.bias [128] -> vector */
+  W_layer2_6_conv3_weight = 3952992, /* layer2.6.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_6_conv3_bias = 4018528, /* layer2.6.conv3.bias [512] -> vector */
+  W_layer2_6_se_fc1_weight = 4019040, /* layer2.6.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_6_se_fc1_bias = 4084576, /* layer2.6.se.fc1.bias [128] -> vector */
+  W_layer2_6_se_fc2_weight = 4084704, /* layer2.6.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_6_se_fc2_bias = 4150240, /* layer2.6.se.fc2.bias [512] -> vector */
+  W_layer2_7_conv1_weight = 4150752, /* layer2.7.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_7_conv1_bias = 4216288, /* layer2.7.conv1.bias [128] -> vector */
+  W_layer2_7_conv2_weight = 4216416, /* layer2.7.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_7_conv2_bias = 4478560, /* layer2.7.conv2.bias [128] -> vector */
+  W_layer2_7_conv3_weight = 4478688, /* layer2.7.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_7_conv3_bias = 4544224, /* layer2.7.conv3.bias [512] -> vector */
+  W_layer2_7_se_fc1_weight = 4544736, /* layer2.7.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_7_se_fc1_bias = 4610272, /* layer2.7.se.fc1.bias [128] -> vector */
+  W_layer2_7_se_fc2_weight = 4610400, /* layer2.7.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_7_se_fc2_bias = 4675936, /* layer2.7.se.fc2.bias [512] -> vector */
+  W_layer3_0_downsample_1_weight = 4676448, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=64 */
+  W_layer3_0_downsample_1_bias = 5200736, /* layer3.0.downsample.1.bias [1024] -> vector */
+  W_layer3_0_conv1_weight = 5201760, /* layer3.0.conv1.weight [256,512,1,1] -> conv_block kb=64 */
+  W_layer3_0_conv1_bias = 5332832, /* layer3.0.conv1.bias [256] -> vector */
+  W_layer3_0_conv2_weight = 5333088, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=32 */
+  W_layer3_0_conv2_bias = 5922912, /* layer3.0.conv2.bias [256] -> vector */
+  W_layer3_0_conv3_weight = 5923168, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_0_conv3_bias = 6185312, /* layer3.0.conv3.bias [1024] -> vector */
+  W_layer3_0_se_fc1_weight = 6186336, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_0_se_fc1_bias = 6448480, /* layer3.0.se.fc1.bias [256] -> vector */
+  W_layer3_0_se_fc2_weight = 6448736, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_0_se_fc2_bias = 6710880, /* layer3.0.se.fc2.bias [1024] -> vector */
+  W_layer3_1_conv1_weight = 6711904, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_1_conv1_bias = 6974048, /* layer3.1.conv1.bias [256] -> vector */
+  W_layer3_1_conv2_weight = 6974304, /* layer3.1.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_1_conv2_bias = 8022880, /* layer3.1.conv2.bias [256] -> vector */
+  W_layer3_1_conv3_weight = 8023136, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_1_conv3_bias = 8285280, /* layer3.1.conv3.bias [1024] -> vector */
+  W_layer3_1_se_fc1_weight = 8286304, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_1_se_fc1_bias = 8548448, /* layer3.1.se.fc1.bias [256] -> vector */
+  W_layer3_1_se_fc2_weight = 8548704, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_1_se_fc2_bias = 8810848, /* layer3.1.se.fc2.bias [1024] -> vector */
+  W_layer3_2_conv1_weight = 8811872, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_2_conv1_bias = 9074016, /* layer3.2.conv1.bias [256] -> vector */
+  W_layer3_2_conv2_weight = 9074272, /* layer3.2.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_2_conv2_bias = 10122848, /* layer3.2.conv2.bias [256] -> vector */
+  W_layer3_2_conv3_weight = 10123104, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_2_conv3_bias = 10385248, /* layer3.2.conv3.bias [1024] -> vector */
+  W_layer3_2_se_fc1_weight = 10386272, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_2_se_fc1_bias = 10648416, /* layer3.2.se.fc1.bias [256] -> vector */
+  W_layer3_2_se_fc2_weight = 10648672, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_2_se_fc2_bias = 10910816, /* layer3.2.se.fc2.bias [1024] -> vector */
+  W_layer3_3_conv1_weight = 10911840, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_3_conv1_bias = 11173984, /* layer3.3.conv1.bias [256] -> vector */
+  W_layer3_3_conv2_weight = 11174240, /* layer3.3.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_3_conv2_bias = 12222816, /* layer3.3.conv2.bias [256] -> vector */
+  W_layer3_3_conv3_weight = 12223072, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_3_conv3_bias = 12485216, /* layer3.3.conv3.bias [1024] -> vector */
+  W_layer3_3_se_fc1_weight = 12486240, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_3_se_fc1_bias = 12748384, /* layer3.3.se.fc1.bias [256] -> vector */
+  W_layer3_3_se_fc2_weight = 12748640, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_3_se_fc2_bias = 13010784, /* layer3.3.se.fc2.bias [1024] -> vector */
+  W_layer3_4_conv1_weight = 13011808, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_4_conv1_bias = 13273952, /* layer3.4.conv1.bias [256] -> vector */
+  W_layer3_4_conv2_weight = 13274208, /* layer3.4.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_4_conv2_bias = 14322784, /* layer3.4.conv2.bias [256] -> vector */
+  W_layer3_4_conv3_weight = 14323040, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_4_conv3_bias = 14585184, /* layer3.4.conv3.bias [1024] -> vector */
+  W_layer3_4_se_fc1_weight = 14586208, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_4_se_fc1_bias = 14848352, /* layer3.4.se.fc1.bias [256] -> vector */
+  W_layer3_4_se_fc2_weight = 14848608, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_4_se_fc2_bias = 15110752, /* layer3.4.se.fc2.bias [1024] -> vector */
+  W_layer3_5_conv1_weight = 15111776, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_5_conv1_bias = 15373920, /* layer3.5.conv1.bias [256] -> vector */
+  W_layer3_5_conv2_weight = 15374176, /* layer3.5.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_5_conv2_bias = 16422752, /* layer3.5.conv2.bias [256] -> vector */
+  W_layer3_5_conv3_weight = 16423008, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_5_conv3_bias = 16685152, /* layer3.5.conv3.bias [1024] -> vector */
+  W_layer3_5_se_fc1_weight = 16686176, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_5_se_fc1_bias = 16948320, /* layer3.5.se.fc1.bias [256] -> vector */
+  W_layer3_5_se_fc2_weight = 16948576, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_5_se_fc2_bias = 17210720, /* layer3.5.se.fc2.bias [1024] -> vector */
+  W_layer3_6_conv1_weight = 17211744, /* layer3.6.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_6_conv1_bias = 17473888, /* layer3.6.conv1.bias [256] -> vector */
+  W_layer3_6_conv2_weight = 17474144, /* layer3.6.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_6_conv2_bias = 18522720, /* layer3.6.conv2.bias [256] -> vector */
+  W_layer3_6_conv3_weight = 18522976, /* layer3.6.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_6_conv3_bias = 18785120, /* layer3.6.conv3.bias [1024] -> vector */
+  W_layer3_6_se_fc1_weight = 18786144, /* layer3.6.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_6_se_fc1_bias = 19048288, /* layer3.6.se.fc1.bias [256] -> vector */
+  W_layer3_6_se_fc2_weight = 19048544, /* layer3.6.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_6_se_fc2_bias = 19310688, /* layer3.6.se.fc2.bias [1024] -> vector */
+  W_layer3_7_conv1_weight = 19311712, /* layer3.7.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_7_conv1_bias = 19573856, /* layer3.7.conv1.bias [256] -> vector */
+  W_layer3_7_conv2_weight = 19574112, /* layer3.7.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_7_conv2_bias = 20622688, /* layer3.7.conv2.bias [256] -> vector */
+  W_layer3_7_conv3_weight = 20622944, /* layer3.7.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_7_conv3_bias = 20885088, /* layer3.7.conv3.bias [1024] -> vector */
+  W_layer3_7_se_fc1_weight = 20886112, /* layer3.7.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_7_se_fc1_bias = 21148256, /* layer3.7.se.fc1.bias [256] -> vector */
+  W_layer3_7_se_fc2_weight = 21148512, /* layer3.7.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_7_se_fc2_bias = 21410656, /* layer3.7.se.fc2.bias [1024] -> vector */
+  W_layer3_8_conv1_weight = 21411680, /* layer3.8.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_8_conv1_bias = 21673824, /* layer3.8.conv1.bias [256] -> vector */
+  W_layer3_8_conv2_weight = 21674080, /* layer3.8.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_8_conv2_bias = 22722656, /* layer3.8.conv2.bias [256] -> vector */
+  W_layer3_8_conv3_weight = 22722912, /* layer3.8.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_8_conv3_bias = 22985056, /* layer3.8.conv3.bias [1024] -> vector */
+  W_layer3_8_se_fc1_weight = 22986080, /* layer3.8.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_8_se_fc1_bias = 23248224, /* layer3.8.se.fc1.bias [256] -> vector */
+  W_layer3_8_se_fc2_weight = 23248480, /* layer3.8.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_8_se_fc2_bias = 23510624, /* layer3.8.se.fc2.bias [1024] -> vector */
+  W_layer3_9_conv1_weight = 23511648, /* layer3.9.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_9_conv1_bias = 23773792, /* layer3.9.conv1.bias [256] -> vector */
+  W_layer3_9_conv2_weight = 23774048, /* layer3.9.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_9_conv2_bias = 24822624, /* layer3.9.conv2.bias [256] -> vector */
+  W_layer3_9_conv3_weight = 24822880, /* layer3.9.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_9_conv3_bias = 25085024, /* layer3.9.conv3.bias [1024] -> vector */
+  W_layer3_9_se_fc1_weight = 25086048, /* layer3.9.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_9_se_fc1_bias = 25348192, /* layer3.9.se.fc1.bias [256] -> vector */
+  W_layer3_9_se_fc2_weight = 25348448, /* layer3.9.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_9_se_fc2_bias = 25610592, /* layer3.9.se.fc2.bias [1024] -> vector */
+  W_layer3_10_conv1_weight = 25611616, /* layer3.10.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_10_conv1_bias = 25873760, /* layer3.10.conv1.bias [256] -> vector */
+  W_layer3_10_conv2_weight = 25874016, /* layer3.10.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_10_conv2_bias = 26922592, /* layer3.10.conv2.bias [256] -> vector */
+  W_layer3_10_conv3_weight = 26922848, /* layer3.10.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_10_conv3_bias = 27184992, /* layer3.10.conv3.bias [1024] -> vector */
+  W_layer3_10_se_fc1_weight = 27186016, /* layer3.10.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_10_se_fc1_bias = 27448160, /* layer3.10.se.fc1.bias [256] -> vector */
+  W_layer3_10_se_fc2_weight = 27448416, /* layer3.10.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_10_se_fc2_bias = 27710560, /* layer3.10.se.fc2.bias [1024] -> vector */
+  W_layer3_11_conv1_weight = 27711584, /* layer3.11.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_11_conv1_bias = 27973728, /* layer3.11.conv1.bias [256] -> vector */
+  W_layer3_11_conv2_weight = 27973984, /* layer3.11.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_11_conv2_bias = 29022560, /* layer3.11.conv2.bias [256] -> vector */
+  W_layer3_11_conv3_weight = 29022816, /* layer3.11.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_11_conv3_bias = 29284960, /* layer3.11.conv3.bias [1024] -> vector */
+  W_layer3_11_se_fc1_weight = 29285984, /* layer3.11.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_11_se_fc1_bias = 29548128, /* layer3.11.se.fc1.bias [256] -> vector */
+  W_layer3_11_se_fc2_weight = 29548384, /* layer3.11.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_11_se_fc2_bias = 29810528, /* layer3.11.se.fc2.bias [1024] -> vector */
+  W_layer3_12_conv1_weight = 29811552, /* layer3.12.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_12_conv1_bias = 30073696, /* layer3.12.conv1.bias [256] -> vector */
+  W_layer3_12_conv2_weight = 30073952, /* layer3.12.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_12_conv2_bias = 31122528, /* layer3.12.conv2.bias [256] -> vector */
+  W_layer3_12_conv3_weight = 31122784, /* layer3.12.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_12_conv3_bias = 31384928, /* layer3.12.conv3.bias [1024] -> vector */
+  W_layer3_12_se_fc1_weight = 31385952, /* layer3.12.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_12_se_fc1_bias = 31648096, /* layer3.12.se.fc1.bias [256] -> vector */
+  W_layer3_12_se_fc2_weight = 31648352, /* layer3.12.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_12_se_fc2_bias = 31910496, /* layer3.12.se.fc2.bias [1024] -> vector */
+  W_layer3_13_conv1_weight = 31911520, /* layer3.13.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_13_conv1_bias = 32173664, /* layer3.13.conv1.bias [256] -> vector */
+  W_layer3_13_conv2_weight = 32173920, /* layer3.13.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_13_conv2_bias = 33222496, /* layer3.13.conv2.bias [256] -> vector */
+  W_layer3_13_conv3_weight = 33222752, /* layer3.13.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_13_conv3_bias = 33484896, /* layer3.13.conv3.bias [1024] -> vector */
+  W_layer3_13_se_fc1_weight = 33485920, /* layer3.13.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_13_se_fc1_bias = 33748064, /* layer3.13.se.fc1.bias [256] -> vector */
+  W_layer3_13_se_fc2_weight = 33748320, /* layer3.13.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_13_se_fc2_bias = 34010464, /* layer3.13.se.fc2.bias [1024] -> vector */
+  W_layer3_14_conv1_weight = 34011488, /* layer3.14.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_14_conv1_bias = 34273632, /* layer3.14.conv1.bias [256] -> vector */
+  W_layer3_14_conv2_weight = 34273888, /* layer3.14.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_14_conv2_bias = 35322464, /* layer3.14.conv2.bias [256] -> vector */
+  W_layer3_14_conv3_weight = 35322720, /* layer3.14.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_14_conv3_bias = 35584864, /* layer3.14.conv3.bias [1024] -> vector */
+  W_layer3_14_se_fc1_weight = 35585888, /* layer3.14.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_14_se_fc1_bias = 35848032, /* layer3.14.se.fc1.bias [256] -> vector */
+  W_layer3_14_se_fc2_weight = 35848288, /* layer3.14.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_14_se_fc2_bias = 36110432, /* layer3.14.se.fc2.bias [1024] -> vector */
+  W_layer3_15_conv1_weight = 36111456, /* layer3.15.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_15_conv1_bias = 36373600, /* layer3.15.conv1.bias [256] -> vector */
+  W_layer3_15_conv2_weight = 36373856, /* layer3.15.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_15_conv2_bias = 37422432, /* layer3.15.conv2.bias [256] -> vector */
+  W_layer3_15_conv3_weight = 37422688, /* layer3.15.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_15_conv3_bias = 37684832, /* layer3.15.conv3.bias [1024] -> vector */
+  W_layer3_15_se_fc1_weight = 37685856, /* layer3.15.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_15_se_fc1_bias = 37948000, /* layer3.15.se.fc1.bias [256] -> vector */
+  W_layer3_15_se_fc2_weight = 37948256, /* layer3.15.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_15_se_fc2_bias = 38210400, /* layer3.15.se.fc2.bias [1024] -> vector */
+  W_layer3_16_conv1_weight = 38211424, /* layer3.16.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_16_conv1_bias = 38473568, /* layer3.16.conv1.bias [256] -> vector */
+  W_layer3_16_conv2_weight = 38473824, /* layer3.16.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_16_conv2_bias = 39522400, /* layer3.16.conv2.bias [256] -> vector */
+  W_layer3_16_conv3_weight = 39522656, /* layer3.16.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_16_conv3_bias = 39784800, /* layer3.16.conv3.bias [1024] -> vector */
+  W_layer3_16_se_fc1_weight = 39785824, /* layer3.16.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_16_se_fc1_bias = 40047968, /* layer3.16.se.fc1.bias [256] -> vector */
+  W_layer3_16_se_fc2_weight = 40048224, /* layer3.16.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_16_se_fc2_bias = 40310368, /* layer3.16.se.fc2.bias [1024] -> vector */
+  W_layer3_17_conv1_weight = 40311392, /* layer3.17.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_17_conv1_bias = 40573536, /* layer3.17.conv1.bias [256] -> vector */
+  W_layer3_17_conv2_weight = 40573792, /* layer3.17.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_17_conv2_bias = 41622368, /* layer3.17.conv2.bias [256] -> vector */
+  W_layer3_17_conv3_weight = 41622624, /* layer3.17.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_17_conv3_bias = 41884768, /* layer3.17.conv3.bias [1024] -> vector */
+  W_layer3_17_se_fc1_weight = 41885792, /* layer3.17.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_17_se_fc1_bias = 42147936, /* layer3.17.se.fc1.bias [256] -> vector */
+  W_layer3_17_se_fc2_weight = 42148192, /* layer3.17.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_17_se_fc2_bias = 42410336, /* layer3.17.se.fc2.bias [1024] -> vector */
+  W_layer3_18_conv1_weight = 42411360, /* layer3.18.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_18_conv1_bias = 42673504, /* layer3.18.conv1.bias [256] -> vector */
+  W_layer3_18_conv2_weight = 42673760, /* layer3.18.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_18_conv2_bias = 43722336, /* layer3.18.conv2.bias [256] -> vector */
+  W_layer3_18_conv3_weight = 43722592, /* layer3.18.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_18_conv3_bias = 43984736, /* layer3.18.conv3.bias [1024] -> vector */
+  W_layer3_18_se_fc1_weight = 43985760, /* layer3.18.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_18_se_fc1_bias = 44247904, /* layer3.18.se.fc1.bias [256] -> vector */
+  W_layer3_18_se_fc2_weight = 44248160, /* layer3.18.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_18_se_fc2_bias = 44510304, /* layer3.18.se.fc2.bias [1024] -> vector */
+  W_layer3_19_conv1_weight = 44511328, /* layer3.19.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_19_conv1_bias = 44773472, /* layer3.19.conv1.bias [256] -> vector */
+  W_layer3_19_conv2_weight = 44773728, /* layer3.19.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_19_conv2_bias = 45822304, /* layer3.19.conv2.bias [256] -> vector */
+  W_layer3_19_conv3_weight = 45822560, /* layer3.19.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_19_conv3_bias = 46084704, /* layer3.19.conv3.bias [1024] -> vector */
+  W_layer3_19_se_fc1_weight = 46085728, /* layer3.19.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_19_se_fc1_bias = 46347872, /* layer3.19.se.fc1.bias [256] -> vector */
+  W_layer3_19_se_fc2_weight = 46348128, /* layer3.19.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_19_se_fc2_bias = 46610272, /* layer3.19.se.fc2.bias [1024] -> vector */
+  W_layer3_20_conv1_weight = 46611296, /* layer3.20.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_20_conv1_bias = 46873440, /* layer3.20.conv1.bias [256] -> vector */
+  W_layer3_20_conv2_weight = 46873696, /* layer3.20.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_20_conv2_bias = 47922272, /* layer3.20.conv2.bias [256] -> vector */
+  W_layer3_20_conv3_weight = 47922528, /* layer3.20.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_20_conv3_bias = 48184672, /* layer3.20.conv3.bias [1024] -> vector */
+  W_layer3_20_se_fc1_weight = 48185696, /* layer3.20.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_20_se_fc1_bias = 48447840, /* layer3.20.se.fc1.bias [256] -> vector */
+  W_layer3_20_se_fc2_weight = 48448096, /* layer3.20.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_20_se_fc2_bias = 48710240, /* layer3.20.se.fc2.bias [1024] -> vector */
+  W_layer3_21_conv1_weight = 48711264, /* layer3.21.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_21_conv1_bias = 48973408, /* layer3.21.conv1.bias [256] -> vector */
+  W_layer3_21_conv2_weight = 48973664, /* layer3.21.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_21_conv2_bias = 50022240, /* layer3.21.conv2.bias [256] -> vector */
+  W_layer3_21_conv3_weight = 50022496, /* layer3.21.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_21_conv3_bias = 50284640, /* layer3.21.conv3.bias [1024] -> vector */
+  W_layer3_21_se_fc1_weight = 50285664, /* layer3.21.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_21_se_fc1_bias = 50547808, /* layer3.21.se.fc1.bias [256] -> vector */
+  W_layer3_21_se_fc2_weight = 50548064, /* layer3.21.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_21_se_fc2_bias = 50810208, /* layer3.21.se.fc2.bias [1024] -> vector */
+  W_layer3_22_conv1_weight = 50811232, /* layer3.22.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_22_conv1_bias = 51073376, /* layer3.22.conv1.bias [256] -> vector */
+  W_layer3_22_conv2_weight = 51073632, /* layer3.22.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_22_conv2_bias = 52122208, /* layer3.22.conv2.bias [256] -> vector */
+  W_layer3_22_conv3_weight = 52122464, /* layer3.22.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_22_conv3_bias = 52384608, /* layer3.22.conv3.bias [1024] -> vector */
+  W_layer3_22_se_fc1_weight = 52385632, /* layer3.22.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_22_se_fc1_bias = 52647776, /* layer3.22.se.fc1.bias [256] -> vector */
+  W_layer3_22_se_fc2_weight = 52648032, /* layer3.22.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_22_se_fc2_bias = 52910176, /* layer3.22.se.fc2.bias [1024] -> vector */
+  W_layer3_23_conv1_weight = 52911200, /* layer3.23.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_23_conv1_bias = 53173344, /* layer3.23.conv1.bias [256] -> vector */
+  W_layer3_23_conv2_weight = 53173600, /* layer3.23.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_23_conv2_bias = 54222176, /* layer3.23.conv2.bias [256] -> vector */
+  W_layer3_23_conv3_weight = 54222432, /* layer3.23.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_23_conv3_bias = 54484576, /* layer3.23.conv3.bias [1024] -> vector */
+  W_layer3_23_se_fc1_weight = 54485600, /* layer3.23.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_23_se_fc1_bias = 54747744, /* layer3.23.se.fc1.bias [256] -> vector */
+  W_layer3_23_se_fc2_weight = 54748000, /* layer3.23.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_23_se_fc2_bias = 55010144, /* layer3.23.se.fc2.bias [1024] -> vector */
+  W_layer3_24_conv1_weight = 55011168, /* layer3.24.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_24_conv1_bias = 55273312, /* layer3.24.conv1.bias [256] -> vector */
+  W_layer3_24_conv2_weight = 55273568, /* layer3.24.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_24_conv2_bias = 56322144, /* layer3.24.conv2.bias [256] -> vector */
+  W_layer3_24_conv3_weight = 56322400, /* layer3.24.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_24_conv3_bias = 56584544, /* layer3.24.conv3.bias [1024] -> vector */
+  W_layer3_24_se_fc1_weight = 56585568, /* layer3.24.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_24_se_fc1_bias = 56847712, /* layer3.24.se.fc1.bias [256] -> vector */
+  W_layer3_24_se_fc2_weight = 56847968, /* layer3.24.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_24_se_fc2_bias = 57110112, /* layer3.24.se.fc2.bias [1024] -> vector */
+  W_layer3_25_conv1_weight = 57111136, /* layer3.25.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_25_conv1_bias = 57373280, /* layer3.25.conv1.bias [256] -> vector */
+  W_layer3_25_conv2_weight = 57373536, /* layer3.25.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_25_conv2_bias = 58422112, /* layer3.25.conv2.bias [256] -> vector */
+  W_layer3_25_conv3_weight = 58422368, /* layer3.25.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_25_conv3_bias = 58684512, /* layer3.25.conv3.bias [1024] -> vector */
+  W_layer3_25_se_fc1_weight = 58685536, /* layer3.25.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_25_se_fc1_bias = 58947680, /* layer3.25.se.fc1.bias [256] -> vector */
+  W_layer3_25_se_fc2_weight = 58947936, /* layer3.25.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_25_se_fc2_bias = 59210080, /* layer3.25.se.fc2.bias [1024] -> vector */
+  W_layer3_26_conv1_weight = 59211104, /* layer3.26.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_26_conv1_bias = 59473248, /* layer3.26.conv1.bias [256] -> vector */
+  W_layer3_26_conv2_weight = 59473504, /* layer3.26.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_26_conv2_bias = 60522080, /* layer3.26.conv2.bias [256] -> vector */
+  W_layer3_26_conv3_weight = 60522336, /* layer3.26.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_26_conv3_bias = 60784480, /* layer3.26.conv3.bias [1024] -> vector */
+  W_layer3_26_se_fc1_weight = 60785504, /* layer3.26.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_26_se_fc1_bias = 61047648, /* layer3.26.se.fc1.bias [256] -> vector */
+  W_layer3_26_se_fc2_weight = 61047904, /* layer3.26.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_26_se_fc2_bias = 61310048, /* layer3.26.se.fc2.bias [1024] -> vector */
+  W_layer3_27_conv1_weight = 61311072, /* layer3.27.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_27_conv1_bias = 61573216, /* layer3.27.conv1.bias [256] -> vector */
+  W_layer3_27_conv2_weight = 61573472, /* layer3.27.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_27_conv2_bias = 62622048, /* layer3.27.conv2.bias [256] -> vector */
+  W_layer3_27_conv3_weight = 62622304, /* layer3.27.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_27_conv3_bias = 62884448, /* layer3.27.conv3.bias [1024] -> vector */
+  W_layer3_27_se_fc1_weight = 62885472, /* layer3.27.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_27_se_fc1_bias = 63147616, /* layer3.27.se.fc1.bias [256] -> vector */
+  W_layer3_27_se_fc2_weight = 63147872, /* layer3.27.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_27_se_fc2_bias = 63410016, /* layer3.27.se.fc2.bias [1024] -> vector */
+  W_layer3_28_conv1_weight = 63411040, /* layer3.28.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_28_conv1_bias = 63673184, /* layer3.28.conv1.bias [256] -> vector */
+  W_layer3_28_conv2_weight = 63673440, /* layer3.28.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_28_conv2_bias = 64722016, /* layer3.28.conv2.bias [256] -> vector */
+  W_layer3_28_conv3_weight = 64722272, /* layer3.28.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_28_conv3_bias = 64984416, /* layer3.28.conv3.bias [1024] -> vector */
+  W_layer3_28_se_fc1_weight = 64985440, /* layer3.28.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_28_se_fc1_bias = 65247584, /* layer3.28.se.fc1.bias [256] -> vector */
+  W_layer3_28_se_fc2_weight = 65247840, /* layer3.28.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_28_se_fc2_bias = 65509984, /* layer3.28.se.fc2.bias [1024] -> vector */
+  W_layer3_29_conv1_weight = 65511008, /* layer3.29.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_29_conv1_bias = 65773152, /* layer3.29.conv1.bias [256] -> vector */
+  W_layer3_29_conv2_weight = 65773408, /* layer3.29.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_29_conv2_bias = 66821984, /* layer3.29.conv2.bias [256] -> vector */
+  W_layer3_29_conv3_weight = 66822240, /* layer3.29.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_29_conv3_bias = 67084384, /* layer3.29.conv3.bias [1024] -> vector */
+  W_layer3_29_se_fc1_weight = 67085408, /* layer3.29.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_29_se_fc1_bias = 67347552, /* layer3.29.se.fc1.bias [256] -> vector */
+  W_layer3_29_se_fc2_weight = 67347808, /* layer3.29.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_29_se_fc2_bias = 67609952, /* layer3.29.se.fc2.bias [1024] -> vector */
+  W_layer3_30_conv1_weight = 67610976, /* layer3.30.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_30_conv1_bias = 67873120, /* layer3.30.conv1.bias [256] -> vector */
+  W_layer3_30_conv2_weight = 67873376, /* layer3.30.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_30_conv2_bias = 68921952, /* layer3.30.conv2.bias [256] -> vector */
+  W_layer3_30_conv3_weight = 68922208, /* layer3.30.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_30_conv3_bias = 69184352, /* layer3.30.conv3.bias [1024] -> vector */
+  W_layer3_30_se_fc1_weight = 69185376, /* layer3.30.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_30_se_fc1_bias = 69447520, /* layer3.30.se.fc1.bias [256] -> vector */
+  W_layer3_30_se_fc2_weight = 69447776, /* layer3.30.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_30_se_fc2_bias = 69709920, /* layer3.30.se.fc2.bias [1024] -> vector */
+  W_layer3_31_conv1_weight = 69710944, /* layer3.31.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_31_conv1_bias = 69973088, /* layer3.31.conv1.bias [256] -> vector */
+  W_layer3_31_conv2_weight = 69973344, /* layer3.31.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_31_conv2_bias = 71021920, /* layer3.31.conv2.bias [256] -> vector */
+  W_layer3_31_conv3_weight = 71022176, /* layer3.31.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_31_conv3_bias = 71284320, /* layer3.31.conv3.bias [1024] -> vector */
+  W_layer3_31_se_fc1_weight = 71285344, /* layer3.31.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_31_se_fc1_bias = 71547488, /* layer3.31.se.fc1.bias [256] -> vector */
+  W_layer3_31_se_fc2_weight = 71547744, /* layer3.31.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_31_se_fc2_bias = 71809888, /* layer3.31.se.fc2.bias [1024] -> vector */
+  W_layer3_32_conv1_weight = 71810912, /* layer3.32.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_32_conv1_bias = 72073056, /* layer3.32.conv1.bias [256] -> vector */
+  W_layer3_32_conv2_weight = 72073312, /* layer3.32.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_32_conv2_bias = 73121888, /* layer3.32.conv2.bias [256] -> vector */
+  W_layer3_32_conv3_weight = 73122144, /* layer3.32.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_32_conv3_bias = 73384288, /* layer3.32.conv3.bias [1024] -> vector */
+  W_layer3_32_se_fc1_weight = 73385312, /* layer3.32.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_32_se_fc1_bias = 73647456, /* layer3.32.se.fc1.bias [256] -> vector */
+  W_layer3_32_se_fc2_weight = 73647712, /* layer3.32.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_32_se_fc2_bias = 73909856, /* layer3.32.se.fc2.bias [1024] -> vector */
+  W_layer3_33_conv1_weight = 73910880, /* layer3.33.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_33_conv1_bias = 74173024, /* layer3.33.conv1.bias [256] -> vector */
+  W_layer3_33_conv2_weight = 74173280, /* layer3.33.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_33_conv2_bias = 75221856, /* layer3.33.conv2.bias [256] -> vector */
+  W_layer3_33_conv3_weight = 75222112, /* layer3.33.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_33_conv3_bias = 75484256, /* layer3.33.conv3.bias [1024] -> vector */
+  W_layer3_33_se_fc1_weight = 75485280, /* layer3.33.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_33_se_fc1_bias = 75747424, /* layer3.33.se.fc1.bias [256] -> vector */
+  W_layer3_33_se_fc2_weight = 75747680, /* layer3.33.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_33_se_fc2_bias = 76009824, /* layer3.33.se.fc2.bias [1024] -> vector */
+  W_layer3_34_conv1_weight = 76010848, /* layer3.34.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_34_conv1_bias = 76272992, /* layer3.34.conv1.bias [256] -> vector */
+  W_layer3_34_conv2_weight = 76273248, /* layer3.34.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_34_conv2_bias = 77321824, /* layer3.34.conv2.bias [256] -> vector */
+  W_layer3_34_conv3_weight = 77322080, /* layer3.34.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_34_conv3_bias = 77584224, /* layer3.34.conv3.bias [1024] -> vector */
+  W_layer3_34_se_fc1_weight = 77585248, /* layer3.34.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_34_se_fc1_bias = 77847392, /* layer3.34.se.fc1.bias [256] -> vector */
+  W_layer3_34_se_fc2_weight = 77847648, /* layer3.34.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_34_se_fc2_bias = 78109792, /* layer3.34.se.fc2.bias [1024] -> vector */
+  W_layer3_35_conv1_weight = 78110816, /* layer3.35.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_35_conv1_bias = 78372960, /* layer3.35.conv1.bias [256] -> vector */
+  W_layer3_35_conv2_weight = 78373216, /* layer3.35.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_35_conv2_bias = 79421792, /* layer3.35.conv2.bias [256] -> vector */
+  W_layer3_35_conv3_weight = 79422048, /* layer3.35.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_35_conv3_bias = 79684192, /* layer3.35.conv3.bias [1024] -> vector */
+  W_layer3_35_se_fc1_weight = 79685216, /* layer3.35.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_35_se_fc1_bias = 79947360, /* layer3.35.se.fc1.bias [256] -> vector */
+  W_layer3_35_se_fc2_weight = 79947616, /* layer3.35.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_35_se_fc2_bias = 80209760, /* layer3.35.se.fc2.bias [1024] -> vector */
+  W_layer4_0_downsample_1_weight = 80210784, /* layer4.0.downsample.1.weight [2048,1024,1,1] -> conv_block kb=64 */
+  W_layer4_0_downsample_1_bias = 82307936, /* layer4.0.downsample.1.bias [2048] -> vector */
+  W_layer4_0_conv1_weight = 82309984, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv1_bias = 82834272, /* layer4.0.conv1.bias [512] -> vector */
+  W_layer4_0_conv2_weight = 82834784, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=16 */
+  W_layer4_0_conv2_bias = 85194080, /* layer4.0.conv2.bias [512] -> vector */
+  W_layer4_0_conv3_weight = 85194592, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv3_bias = 86243168, /* layer4.0.conv3.bias [2048] -> vector */
+  W_layer4_0_se_fc1_weight = 86245216, /* layer4.0.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_0_se_fc1_bias = 87293792, /* layer4.0.se.fc1.bias [512] -> vector */
+  W_layer4_0_se_fc2_weight = 87294304, /* layer4.0.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_0_se_fc2_bias = 88342880, /* layer4.0.se.fc2.bias [2048] -> vector */
+  W_layer4_1_conv1_weight = 88344928, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
+  W_layer4_1_conv1_bias = 89393504, /* layer4.1.conv1.bias [512] -> vector */
+  W_layer4_1_conv2_weight = 89394016, /* layer4.1.conv2.weight [512,512,3,3] -> wino_block kb=32 */
+  W_layer4_1_conv2_bias = 93588320, /* layer4.1.conv2.bias [512] -> vector */
+  W_layer4_1_conv3_weight = 93588832, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_1_conv3_bias = 94637408, /* layer4.1.conv3.bias [2048] -> vector */
+  W_layer4_1_se_fc1_weight = 94639456, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_1_se_fc1_bias = 95688032, /* layer4.1.se.fc1.bias [512] -> vector */
+  W_layer4_1_se_fc2_weight = 95688544, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_1_se_fc2_bias = 96737120, /* layer4.1.se.fc2.bias [2048] -> vector */
+  W_layer4_2_conv1_weight = 96739168, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
+  W_layer4_2_conv1_bias = 97787744, /* layer4.2.conv1.bias [512] -> vector */
+  W_layer4_2_conv2_weight = 97788256, /* layer4.2.conv2.weight [512,512,3,3] -> wino_block kb=32 */
+  W_layer4_2_conv2_bias = 101982560, /* layer4.2.conv2.bias [512] -> vector */
+  W_layer4_2_conv3_weight = 101983072, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_2_conv3_bias = 103031648, /* layer4.2.conv3.bias [2048] -> vector */
+  W_layer4_2_se_fc1_weight = 103033696, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_2_se_fc1_bias = 104082272, /* layer4.2.se.fc1.bias [512] -> vector */
+  W_layer4_2_se_fc2_weight = 104082784, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_2_se_fc2_bias = 105131360, /* layer4.2.se.fc2.bias [2048] -> vector */
+  W_fc_weight = 105133408, /* fc.weight [1000,2048] -> dense_io */
+  W_fc_bias = 107181408, /* fc.bias [1000] -> vector */
   W_END_ = 0
 };
 
@@ -1438,15 +1709,15 @@ static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(const float
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
-static void k_conv3x3s1x1p1x1_n1_128x128x32_128x128x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_128x128x32_128x128x32_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 32, 128, 128, 32, 3, 3, 1, 1, 1, 1, 32, 14, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 128, 128, 32, 32, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,64] */
-static void k_conv3x3s1x1p1x1_n1_128x128x32_128x128x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 32, 128, 128, 64, 3, 3, 1, 1, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 128, 128, 32, 64, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,64] -> [1,64,64,64] */
@@ -1468,9 +1739,9 @@ static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_relu(const float *re
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
-static void k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 3, 3, 1, 1, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* se_add [1,64,64,256] -> [1,64,64,256] */
@@ -1531,9 +1802,9 @@ static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(const float *
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
-static void k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 128, 3, 3, 1, 1, 1, 1, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 32, 32, 128, 128, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,32,32,512] -> [1,16,16,512] */
@@ -1582,9 +1853,9 @@ static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(const float 
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
-static void k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 256, 3, 3, 1, 1, 1, 1, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 16, 16, 256, 256, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,16,16,1024] -> [1,8,8,1024] */
@@ -1633,9 +1904,9 @@ static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(const float *res
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
-static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_8x8x512_8x8x512_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 8, 8, 512, 512, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
@@ -2080,7 +2351,7 @@ static int rs152_check_header(const unsigned char *h)
     return RS152_ERR_MAGIC;
   if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0xfec7ceac1b444091))
+  if (rs152_le64(h + 16) != UINT64_C(0x8fc5a6b02eb9b615))
     return RS152_ERR_MODEL;
   if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
     return RS152_ERR_SIZE;
@@ -2179,12 +2450,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.0", a + A_conv1_0, 524288);
   /* conv1.3: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,32] */
-  k_conv3x3s1x1p1x1_n1_128x128x32_128x128x32_kb32_np14_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
+  k_wino2x2_3x3_n1_128x128x32_128x128x32_kb32_nt8_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.3", a + A_conv1_3, 524288);
   /* conv1.6: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,64] */
-  k_conv3x3s1x1p1x1_n1_128x128x32_128x128x64_kb64_np6_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
+  k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.6", a + A_conv1_6, 1048576);
@@ -2204,7 +2475,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 262144);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 262144);
@@ -2224,7 +2495,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 262144);
   /* layer1.1.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 262144);
@@ -2244,7 +2515,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 262144);
   /* layer1.2.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv3x3s1x1p1x1_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 262144);
@@ -2294,7 +2565,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 131072);
   /* layer2.1.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 131072);
@@ -2314,7 +2585,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 131072);
   /* layer2.2.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 131072);
@@ -2334,7 +2605,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 131072);
   /* layer2.3.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 131072);
@@ -2354,7 +2625,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv1", a + A_layer2_4_conv1, 131072);
   /* layer2.4.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv2", a + A_layer2_4_conv2, 131072);
@@ -2374,7 +2645,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv1", a + A_layer2_5_conv1, 131072);
   /* layer2.5.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv2", a + A_layer2_5_conv2, 131072);
@@ -2394,7 +2665,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv1", a + A_layer2_6_conv1, 131072);
   /* layer2.6.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv2", a + A_layer2_6_conv2, 131072);
@@ -2414,7 +2685,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv1", a + A_layer2_7_conv1, 131072);
   /* layer2.7.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_conv3x3s1x1p1x1_n1_32x32x128_32x32x128_kb64_np4_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv2", a + A_layer2_7_conv2, 131072);
@@ -2464,7 +2735,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 65536);
   /* layer3.1.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 65536);
@@ -2484,7 +2755,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 65536);
   /* layer3.2.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 65536);
@@ -2504,7 +2775,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 65536);
   /* layer3.3.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 65536);
@@ -2524,7 +2795,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 65536);
   /* layer3.4.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 65536);
@@ -2544,7 +2815,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 65536);
   /* layer3.5.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 65536);
@@ -2564,7 +2835,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv1", a + A_layer3_6_conv1, 65536);
   /* layer3.6.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_6_conv1, w + W_layer3_6_conv2_weight, w + W_layer3_6_conv2_bias, a + A_layer3_6_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_6_conv1, w + W_layer3_6_conv2_weight, w + W_layer3_6_conv2_bias, a + A_layer3_6_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv2", a + A_layer3_6_conv2, 65536);
@@ -2584,7 +2855,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv1", a + A_layer3_7_conv1, 65536);
   /* layer3.7.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_7_conv1, w + W_layer3_7_conv2_weight, w + W_layer3_7_conv2_bias, a + A_layer3_7_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_7_conv1, w + W_layer3_7_conv2_weight, w + W_layer3_7_conv2_bias, a + A_layer3_7_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv2", a + A_layer3_7_conv2, 65536);
@@ -2604,7 +2875,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv1", a + A_layer3_8_conv1, 65536);
   /* layer3.8.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_8_conv1, w + W_layer3_8_conv2_weight, w + W_layer3_8_conv2_bias, a + A_layer3_8_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_8_conv1, w + W_layer3_8_conv2_weight, w + W_layer3_8_conv2_bias, a + A_layer3_8_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv2", a + A_layer3_8_conv2, 65536);
@@ -2624,7 +2895,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv1", a + A_layer3_9_conv1, 65536);
   /* layer3.9.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_9_conv1, w + W_layer3_9_conv2_weight, w + W_layer3_9_conv2_bias, a + A_layer3_9_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_9_conv1, w + W_layer3_9_conv2_weight, w + W_layer3_9_conv2_bias, a + A_layer3_9_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv2", a + A_layer3_9_conv2, 65536);
@@ -2644,7 +2915,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv1", a + A_layer3_10_conv1, 65536);
   /* layer3.10.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_10_conv1, w + W_layer3_10_conv2_weight, w + W_layer3_10_conv2_bias, a + A_layer3_10_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_10_conv1, w + W_layer3_10_conv2_weight, w + W_layer3_10_conv2_bias, a + A_layer3_10_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv2", a + A_layer3_10_conv2, 65536);
@@ -2664,7 +2935,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv1", a + A_layer3_11_conv1, 65536);
   /* layer3.11.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_11_conv1, w + W_layer3_11_conv2_weight, w + W_layer3_11_conv2_bias, a + A_layer3_11_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_11_conv1, w + W_layer3_11_conv2_weight, w + W_layer3_11_conv2_bias, a + A_layer3_11_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv2", a + A_layer3_11_conv2, 65536);
@@ -2684,7 +2955,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv1", a + A_layer3_12_conv1, 65536);
   /* layer3.12.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_12_conv1, w + W_layer3_12_conv2_weight, w + W_layer3_12_conv2_bias, a + A_layer3_12_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_12_conv1, w + W_layer3_12_conv2_weight, w + W_layer3_12_conv2_bias, a + A_layer3_12_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv2", a + A_layer3_12_conv2, 65536);
@@ -2704,7 +2975,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv1", a + A_layer3_13_conv1, 65536);
   /* layer3.13.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_13_conv1, w + W_layer3_13_conv2_weight, w + W_layer3_13_conv2_bias, a + A_layer3_13_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_13_conv1, w + W_layer3_13_conv2_weight, w + W_layer3_13_conv2_bias, a + A_layer3_13_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv2", a + A_layer3_13_conv2, 65536);
@@ -2724,7 +2995,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv1", a + A_layer3_14_conv1, 65536);
   /* layer3.14.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_14_conv1, w + W_layer3_14_conv2_weight, w + W_layer3_14_conv2_bias, a + A_layer3_14_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_14_conv1, w + W_layer3_14_conv2_weight, w + W_layer3_14_conv2_bias, a + A_layer3_14_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv2", a + A_layer3_14_conv2, 65536);
@@ -2744,7 +3015,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv1", a + A_layer3_15_conv1, 65536);
   /* layer3.15.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_15_conv1, w + W_layer3_15_conv2_weight, w + W_layer3_15_conv2_bias, a + A_layer3_15_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_15_conv1, w + W_layer3_15_conv2_weight, w + W_layer3_15_conv2_bias, a + A_layer3_15_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv2", a + A_layer3_15_conv2, 65536);
@@ -2764,7 +3035,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv1", a + A_layer3_16_conv1, 65536);
   /* layer3.16.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_16_conv1, w + W_layer3_16_conv2_weight, w + W_layer3_16_conv2_bias, a + A_layer3_16_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_16_conv1, w + W_layer3_16_conv2_weight, w + W_layer3_16_conv2_bias, a + A_layer3_16_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv2", a + A_layer3_16_conv2, 65536);
@@ -2784,7 +3055,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv1", a + A_layer3_17_conv1, 65536);
   /* layer3.17.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_17_conv1, w + W_layer3_17_conv2_weight, w + W_layer3_17_conv2_bias, a + A_layer3_17_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_17_conv1, w + W_layer3_17_conv2_weight, w + W_layer3_17_conv2_bias, a + A_layer3_17_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv2", a + A_layer3_17_conv2, 65536);
@@ -2804,7 +3075,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv1", a + A_layer3_18_conv1, 65536);
   /* layer3.18.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_18_conv1, w + W_layer3_18_conv2_weight, w + W_layer3_18_conv2_bias, a + A_layer3_18_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_18_conv1, w + W_layer3_18_conv2_weight, w + W_layer3_18_conv2_bias, a + A_layer3_18_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv2", a + A_layer3_18_conv2, 65536);
@@ -2824,7 +3095,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv1", a + A_layer3_19_conv1, 65536);
   /* layer3.19.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_19_conv1, w + W_layer3_19_conv2_weight, w + W_layer3_19_conv2_bias, a + A_layer3_19_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_19_conv1, w + W_layer3_19_conv2_weight, w + W_layer3_19_conv2_bias, a + A_layer3_19_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv2", a + A_layer3_19_conv2, 65536);
@@ -2844,7 +3115,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv1", a + A_layer3_20_conv1, 65536);
   /* layer3.20.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_20_conv1, w + W_layer3_20_conv2_weight, w + W_layer3_20_conv2_bias, a + A_layer3_20_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_20_conv1, w + W_layer3_20_conv2_weight, w + W_layer3_20_conv2_bias, a + A_layer3_20_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv2", a + A_layer3_20_conv2, 65536);
@@ -2864,7 +3135,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv1", a + A_layer3_21_conv1, 65536);
   /* layer3.21.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_21_conv1, w + W_layer3_21_conv2_weight, w + W_layer3_21_conv2_bias, a + A_layer3_21_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_21_conv1, w + W_layer3_21_conv2_weight, w + W_layer3_21_conv2_bias, a + A_layer3_21_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv2", a + A_layer3_21_conv2, 65536);
@@ -2884,7 +3155,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv1", a + A_layer3_22_conv1, 65536);
   /* layer3.22.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_22_conv1, w + W_layer3_22_conv2_weight, w + W_layer3_22_conv2_bias, a + A_layer3_22_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_22_conv1, w + W_layer3_22_conv2_weight, w + W_layer3_22_conv2_bias, a + A_layer3_22_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv2", a + A_layer3_22_conv2, 65536);
@@ -2904,7 +3175,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv1", a + A_layer3_23_conv1, 65536);
   /* layer3.23.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_23_conv1, w + W_layer3_23_conv2_weight, w + W_layer3_23_conv2_bias, a + A_layer3_23_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_23_conv1, w + W_layer3_23_conv2_weight, w + W_layer3_23_conv2_bias, a + A_layer3_23_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv2", a + A_layer3_23_conv2, 65536);
@@ -2924,7 +3195,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv1", a + A_layer3_24_conv1, 65536);
   /* layer3.24.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_24_conv1, w + W_layer3_24_conv2_weight, w + W_layer3_24_conv2_bias, a + A_layer3_24_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_24_conv1, w + W_layer3_24_conv2_weight, w + W_layer3_24_conv2_bias, a + A_layer3_24_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv2", a + A_layer3_24_conv2, 65536);
@@ -2944,7 +3215,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv1", a + A_layer3_25_conv1, 65536);
   /* layer3.25.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_25_conv1, w + W_layer3_25_conv2_weight, w + W_layer3_25_conv2_bias, a + A_layer3_25_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_25_conv1, w + W_layer3_25_conv2_weight, w + W_layer3_25_conv2_bias, a + A_layer3_25_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv2", a + A_layer3_25_conv2, 65536);
@@ -2964,7 +3235,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv1", a + A_layer3_26_conv1, 65536);
   /* layer3.26.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_26_conv1, w + W_layer3_26_conv2_weight, w + W_layer3_26_conv2_bias, a + A_layer3_26_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_26_conv1, w + W_layer3_26_conv2_weight, w + W_layer3_26_conv2_bias, a + A_layer3_26_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv2", a + A_layer3_26_conv2, 65536);
@@ -2984,7 +3255,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv1", a + A_layer3_27_conv1, 65536);
   /* layer3.27.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_27_conv1, w + W_layer3_27_conv2_weight, w + W_layer3_27_conv2_bias, a + A_layer3_27_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_27_conv1, w + W_layer3_27_conv2_weight, w + W_layer3_27_conv2_bias, a + A_layer3_27_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv2", a + A_layer3_27_conv2, 65536);
@@ -3004,7 +3275,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv1", a + A_layer3_28_conv1, 65536);
   /* layer3.28.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_28_conv1, w + W_layer3_28_conv2_weight, w + W_layer3_28_conv2_bias, a + A_layer3_28_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_28_conv1, w + W_layer3_28_conv2_weight, w + W_layer3_28_conv2_bias, a + A_layer3_28_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv2", a + A_layer3_28_conv2, 65536);
@@ -3024,7 +3295,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv1", a + A_layer3_29_conv1, 65536);
   /* layer3.29.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_29_conv1, w + W_layer3_29_conv2_weight, w + W_layer3_29_conv2_bias, a + A_layer3_29_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_29_conv1, w + W_layer3_29_conv2_weight, w + W_layer3_29_conv2_bias, a + A_layer3_29_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv2", a + A_layer3_29_conv2, 65536);
@@ -3044,7 +3315,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv1", a + A_layer3_30_conv1, 65536);
   /* layer3.30.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_30_conv1, w + W_layer3_30_conv2_weight, w + W_layer3_30_conv2_bias, a + A_layer3_30_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_30_conv1, w + W_layer3_30_conv2_weight, w + W_layer3_30_conv2_bias, a + A_layer3_30_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv2", a + A_layer3_30_conv2, 65536);
@@ -3064,7 +3335,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv1", a + A_layer3_31_conv1, 65536);
   /* layer3.31.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_31_conv1, w + W_layer3_31_conv2_weight, w + W_layer3_31_conv2_bias, a + A_layer3_31_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_31_conv1, w + W_layer3_31_conv2_weight, w + W_layer3_31_conv2_bias, a + A_layer3_31_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv2", a + A_layer3_31_conv2, 65536);
@@ -3084,7 +3355,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv1", a + A_layer3_32_conv1, 65536);
   /* layer3.32.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_32_conv1, w + W_layer3_32_conv2_weight, w + W_layer3_32_conv2_bias, a + A_layer3_32_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_32_conv1, w + W_layer3_32_conv2_weight, w + W_layer3_32_conv2_bias, a + A_layer3_32_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv2", a + A_layer3_32_conv2, 65536);
@@ -3104,7 +3375,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv1", a + A_layer3_33_conv1, 65536);
   /* layer3.33.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_33_conv1, w + W_layer3_33_conv2_weight, w + W_layer3_33_conv2_bias, a + A_layer3_33_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_33_conv1, w + W_layer3_33_conv2_weight, w + W_layer3_33_conv2_bias, a + A_layer3_33_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv2", a + A_layer3_33_conv2, 65536);
@@ -3124,7 +3395,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv1", a + A_layer3_34_conv1, 65536);
   /* layer3.34.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_34_conv1, w + W_layer3_34_conv2_weight, w + W_layer3_34_conv2_bias, a + A_layer3_34_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_34_conv1, w + W_layer3_34_conv2_weight, w + W_layer3_34_conv2_bias, a + A_layer3_34_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv2", a + A_layer3_34_conv2, 65536);
@@ -3144,7 +3415,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv1", a + A_layer3_35_conv1, 65536);
   /* layer3.35.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
-  k_conv3x3s1x1p1x1_n1_16x16x256_16x16x256_kb32_np8_relu(a + A_layer3_35_conv1, w + W_layer3_35_conv2_weight, w + W_layer3_35_conv2_bias, a + A_layer3_35_conv2, part, parts);
+  k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_35_conv1, w + W_layer3_35_conv2_weight, w + W_layer3_35_conv2_bias, a + A_layer3_35_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv2", a + A_layer3_35_conv2, 65536);
@@ -3194,7 +3465,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv1", a + A_layer4_1_conv1, 32768);
   /* layer4.1.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
-  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb16_np16_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_8x8x512_8x8x512_kb32_nt8_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 32768);
@@ -3214,7 +3485,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv1", a + A_layer4_2_conv1, 32768);
   /* layer4.2.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
-  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb16_np16_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_8x8x512_8x8x512_kb32_nt8_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 32768);

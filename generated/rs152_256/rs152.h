@@ -54,7 +54,7 @@ extern "C" {
 #define RS152_OUT_SIZE 1000
 /* Memory: the activation arena allocated by rs152_open, and the weights payload. */
 #define RS152_ARENA_BYTES 12593152
-#define RS152_WEIGHT_BYTES 346182976
+#define RS152_WEIGHT_BYTES 428729664
 
 /* Return codes of rs152_open and rs152_run; rs152_strerror explains each. */
 enum {
@@ -79,7 +79,8 @@ typedef struct rs152_model rs152_model;
 
 /* Loads the weights file written beside the .c by rsc; 0 on success. */
 int rs152_open(rs152_model **model, const char *weights_path);
-/* One inference; no allocation. A model is not to be run by two threads at once.
+/* One inference; no allocation (Winograd layers use 64 KiB of each running
+ * thread's stack for their tiles). A model is not to be run by two threads at once.
  * Debug hook: compiling the .c with -DRS152_TRACE=fn calls
  * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
  * --verify uses it); without that define there is no such code. */

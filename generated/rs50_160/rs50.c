@@ -122,6 +122,8 @@ RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm512_storeu_ps(p, v); }
 RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm512_set1_ps(x); }
 RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm512_fmadd_ps(a, b, c); }
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) { return _mm512_add_ps(a, b); }
+RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) { return _mm512_sub_ps(a, b); }
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define RSC_VL 8
@@ -131,6 +133,8 @@ RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm256_storeu_ps(p, v); }
 RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm256_set1_ps(x); }
 RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm256_fmadd_ps(a, b, c); }
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) { return _mm256_add_ps(a, b); }
+RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) { return _mm256_sub_ps(a, b); }
 #else
 #define RSC_VL 4
 typedef struct rsc_vf {
@@ -162,18 +166,32 @@ RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) {
     a.f[i] = a.f[i] > 0.0f ? a.f[i] : 0.0f;
   return a;
 }
+RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] += b.f[i];
+  return a;
+}
+RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] -= b.f[i];
+  return a;
+}
 #endif
 
 /* Full unrolling of the loops over a tile's accumulators (constant trip
  * counts after inlining). Without it clang (14) leaves the large epilogue
  * rolled, indexes the accumulator array dynamically there, and so keeps the
  * whole tile in memory: stores after every FMA, convs 3x slower. gcc unrolls
- * them by itself. Where the counts are not constants (a test calling a
- * kernel with run-time shapes) clang cannot unroll and would say so: that is
- * expected, hence the warning is off. */
+ * them by itself at -O3 but not at -O2, where the same happens (measured:
+ * a 1x1 conv tile 8x slower at -O2 without the pragma, as fast as -O3 with
+ * it). Where the counts are not constants (a test calling a kernel with
+ * run-time shapes) clang cannot unroll and would say so: that is expected,
+ * hence the warning is off. */
 #if defined(__clang__)
 #define RSC_UNROLL _Pragma("clang loop unroll(full)")
 #pragma clang diagnostic ignored "-Wpass-failed"
+#elif defined(__GNUC__)
+#define RSC_UNROLL _Pragma("GCC unroll 16")
 #else
 #define RSC_UNROLL
 #endif
@@ -365,6 +383,259 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            int PL, int KB, int act) {
   rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
                   1);
+}
+
+/* ------------------------------------------------- conv3x3 by Winograd */
+
+/*
+ * Winograd F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
+ * Neural Networks", 2016) for 3x3 convs with stride 1 and padding 1: each 2x2
+ * output tile is A^T [U .* (B^T d B)] A over the 4x4 input patch d that
+ * covers it, with U = G g G^T the 4x4 transform of each 3x3 filter, computed
+ * and packed by rsc at compile time (pack.c). 16 multiply-adds per input
+ * channel and 2x2 outputs instead of 36: 2.25x fewer. The transforms B^T.B
+ * and A^T.A are additions only, so the error stays within a few ulps of the
+ * direct sum (G has halves: exact in binary).
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   A^T = [1 1 1 0; 0 1 -1 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ * Element xi = 4a + b of a 4x4 matrix is its row a, column b.
+ */
+
+/* Stack buffers of one unit: tiles, output lanes and input channels at most
+ * (16 x NT x CC + 16 x NT x KB floats = 64 KiB with these limits). */
+#define RSC_WINO_NT 8
+#define RSC_WINO_KB 64
+#define RSC_WINO_CC 64
+
+/* t = B^T d B for one 4x4 patch, vectors or single lanes (T is the type). */
+#define RSC_WINO_IN_TRANSFORM(T, ADD, SUB, d, t)                                                 \
+  do {                                                                                           \
+    T r_[4][4];                                                                                  \
+    for (int j_ = 0; j_ < 4; j_++) {                                                             \
+      r_[0][j_] = SUB(d[0][j_], d[2][j_]);                                                       \
+      r_[1][j_] = ADD(d[1][j_], d[2][j_]);                                                       \
+      r_[2][j_] = SUB(d[2][j_], d[1][j_]);                                                       \
+      r_[3][j_] = SUB(d[1][j_], d[3][j_]);                                                       \
+    }                                                                                            \
+    for (int i_ = 0; i_ < 4; i_++) {                                                             \
+      t[i_][0] = SUB(r_[i_][0], r_[i_][2]);                                                      \
+      t[i_][1] = ADD(r_[i_][1], r_[i_][2]);                                                      \
+      t[i_][2] = SUB(r_[i_][2], r_[i_][1]);                                                      \
+      t[i_][3] = SUB(r_[i_][1], r_[i_][3]);                                                      \
+    }                                                                                            \
+  } while (0)
+
+/* y = A^T m A for one 4x4 element matrix. */
+#define RSC_WINO_OUT_TRANSFORM(T, ADD, SUB, m, y)                                                \
+  do {                                                                                           \
+    T s_[2][4];                                                                                  \
+    for (int j_ = 0; j_ < 4; j_++) {                                                             \
+      s_[0][j_] = ADD(ADD(m[0][j_], m[1][j_]), m[2][j_]);                                        \
+      s_[1][j_] = SUB(SUB(m[1][j_], m[2][j_]), m[3][j_]);                                        \
+    }                                                                                            \
+    for (int i_ = 0; i_ < 2; i_++) {                                                             \
+      y[i_][0] = ADD(ADD(s_[i_][0], s_[i_][1]), s_[i_][2]);                                      \
+      y[i_][1] = SUB(SUB(s_[i_][1], s_[i_][2]), s_[i_][3]);                                      \
+    }                                                                                            \
+  } while (0)
+
+#define RSC_FADD_(a, b) ((a) + (b))
+#define RSC_FSUB_(a, b) ((a) - (b))
+
+/*
+ * Input transform of channels [c0, c0 + cn) of NT tiles into
+ * v[16][RSC_WINO_NT][RSC_WINO_CC]. p[r][i][j] points at tile r's patch
+ * element (i, j) (channel 0 of its pixel), or is NULL outside the image or for
+ * a slot past the last tile: those read as zeros.
+ */
+RSC_INLINE void rsc_wino_input(const float *p[RSC_WINO_NT][4][4], int c0, int cn, int NT,
+                               float *restrict v) {
+  for (int r = 0; r < NT; r++) {
+    int c = 0;
+    for (; c + RSC_VL <= cn; c += RSC_VL) {
+      rsc_vf d[4][4], t[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+          d[i][j] = p[r][i][j] ? rsc_vload(p[r][i][j] + c0 + c) : rsc_vset1(0.0f);
+      RSC_WINO_IN_TRANSFORM(rsc_vf, rsc_vadd, rsc_vsub, d, t);
+      for (int xi = 0; xi < 16; xi++)
+        rsc_vstore(v + ((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_CC + (size_t)c,
+                   t[xi / 4][xi % 4]);
+    }
+    for (; c < cn; c++) { /* channels past the last full vector */
+      float d[4][4], t[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+          d[i][j] = p[r][i][j] ? p[r][i][j][c0 + c] : 0.0f;
+      RSC_WINO_IN_TRANSFORM(float, RSC_FADD_, RSC_FSUB_, d, t);
+      for (int xi = 0; xi < 16; xi++)
+        v[((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_CC + (size_t)c] = t[xi / 4][xi % 4];
+    }
+  }
+}
+
+/*
+ * m[r][l] (+)= sum over c < cn of v[r][c] * wk[c*KB + l] for NT tiles r and
+ * ln lanes l: one element xi's slice of the tile's batched matrix product.
+ * v rows are RSC_WINO_CC apart, m rows RSC_WINO_KB; `first` starts from zero
+ * instead of m's partial sums. Registers: NT x (up to RSC_V_MAX) vectors.
+ */
+RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
+                              float *restrict m, int NT, int cn, int KB, int ln, int first) {
+  if (ln % RSC_VL != 0) {
+    for (int r = 0; r < NT; r++)
+      for (int l = 0; l < ln; l++) {
+        float acc = first ? 0.0f : m[r * RSC_WINO_KB + l];
+        for (int c = 0; c < cn; c++)
+          acc = RSC_FMA(v[r * RSC_WINO_CC + c], wk[(size_t)c * (size_t)KB + (size_t)l], acc);
+        m[r * RSC_WINO_KB + l] = acc;
+      }
+    return;
+  }
+  const int V = ln / RSC_VL, VC = rsc_conv_vc(V);
+  for (int v0 = 0; v0 < V; v0 += VC) {
+    rsc_vf acc[RSC_WINO_NT][RSC_V_MAX];
+    RSC_UNROLL
+    for (int r = 0; r < NT; r++)
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
+    const float *restrict wc = wk + v0 * RSC_VL;
+    for (int c = 0; c < cn; c++, wc += KB) {
+      rsc_vf wv[RSC_V_MAX];
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        wv[q] = rsc_vload(wc + q * RSC_VL);
+      RSC_UNROLL
+      for (int r = 0; r < NT; r++) {
+        const rsc_vf xv = rsc_vset1(v[r * RSC_WINO_CC + c]);
+        RSC_UNROLL
+        for (int q = 0; q < VC; q++)
+          acc[r][q] = rsc_vfma(xv, wv[q], acc[r][q]);
+      }
+    }
+    RSC_UNROLL
+    for (int r = 0; r < NT; r++)
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        rsc_vstore(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL, acc[r][q]);
+  }
+}
+
+/*
+ * Output transform of tile r's ln lanes: y = A^T m A + bias, activated, into
+ * the tile's (up to) 2x2 output pixels o[i][j] (NULL: outside the image);
+ * only lanes < kn are real channels.
+ */
+RSC_INLINE void rsc_wino_output(const float *restrict m, int r, const float *restrict bb,
+                                float *o[2][2], int ln, int kn, int act) {
+  int l = 0;
+  for (; l + RSC_VL <= ln && l + RSC_VL <= kn; l += RSC_VL) {
+    rsc_vf e[4][4], y[2][2];
+    for (int xi = 0; xi < 16; xi++)
+      e[xi / 4][xi % 4] = rsc_vload(m + ((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_KB + (size_t)l);
+    RSC_WINO_OUT_TRANSFORM(rsc_vf, rsc_vadd, rsc_vsub, e, y);
+    const rsc_vf b = rsc_vload(bb + l);
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) {
+        if (!o[i][j])
+          continue;
+        rsc_vf z = rsc_vadd(y[i][j], b);
+        if (act == RSC_ACT_RELU || act == RSC_ACT_NONE) {
+          rsc_vstore(o[i][j] + l, act == RSC_ACT_RELU ? rsc_vrelu(z) : z);
+        } else {
+          float t[RSC_VL];
+          rsc_vstore(t, z);
+          for (int q = 0; q < RSC_VL; q++)
+            o[i][j][l + q] = rsc_act(t[q], act);
+        }
+      }
+  }
+  for (; l < ln && l < kn; l++) { /* lanes past the last full vector */
+    float e[4][4], y[2][2];
+    for (int xi = 0; xi < 16; xi++)
+      e[xi / 4][xi % 4] = m[((size_t)xi * RSC_WINO_NT + (size_t)r) * RSC_WINO_KB + (size_t)l];
+    RSC_WINO_OUT_TRANSFORM(float, RSC_FADD_, RSC_FSUB_, e, y);
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++)
+        if (o[i][j])
+          o[i][j][l] = rsc_act(y[i][j] + bb[l], act);
+  }
+}
+
+/*
+ * out = act(conv3x3(in, w) + bias), stride 1, padding 1: same layouts as
+ * rsc_conv2d_part (OH = H, OW = W) except the weights:
+ *   w [ceil(K/KB)][16][C][KB]  element xi of U = G g G^T for filter (o, i) at
+ *     ((o/KB)*16 + xi)*C*KB + i*KB + o%KB; K zero-padded (LAYOUT_WINO_BLOCK)
+ * The work is ceil(K/KB) blocks x ceil(T/NT) groups of NT consecutive tiles
+ * (T = N*ceil(H/2)*ceil(W/2) tiles in (n, row, column) order), block-major,
+ * split over parts like rsc_conv2d_part. A unit walks the input channels in
+ * chunks of RSC_WINO_CC: the chunk's patches are transformed into v, then for
+ * each of the 16 elements an NT x KB register tile accumulates v x U into m;
+ * after the last chunk every tile's m is transformed back and stored.
+ * Each output's sums run in channel order whatever NT and the split (m
+ * round-trips through memory exactly), so results depend on the shapes only.
+ */
+RSC_INLINE void rsc_wino_part(const float *restrict in, const float *restrict w,
+                              const float *restrict bias, float *restrict out, int N, int H, int W,
+                              int C, int K, int KB, int NT, int act, int part, int parts) {
+  if (NT < 1)
+    NT = 1;
+  if (NT > RSC_WINO_NT)
+    NT = RSC_WINO_NT;
+  const int TH = (H + 1) / 2, TW = (W + 1) / 2;
+  const long T = (long)N * TH * TW, groups = (T + NT - 1) / NT;
+  const long nkb = (K + KB - 1) / KB, units = nkb * groups;
+  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  float v[16 * RSC_WINO_NT * RSC_WINO_CC];
+  float m[16 * RSC_WINO_NT * RSC_WINO_KB];
+  for (long u = u0; u < u1; u++) {
+    const long kb = u / groups, t0 = (u % groups) * NT;
+    const float *p[RSC_WINO_NT][4][4];
+    float *o[RSC_WINO_NT][2][2];
+    for (int r = 0; r < NT; r++) {
+      const long t = t0 + r;
+      const long n = t / ((long)TH * TW), th = t / TW % TH, tw = t % TW;
+      const float *img = in + (size_t)n * (size_t)H * (size_t)W * (size_t)C;
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+          const long ih = 2 * th - 1 + i, iw = 2 * tw - 1 + j;
+          p[r][i][j] = t < T && ih >= 0 && ih < H && iw >= 0 && iw < W
+                           ? img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C
+                           : NULL;
+        }
+      for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+          const long oh = 2 * th + i, ow = 2 * tw + j;
+          o[r][i][j] = t < T && oh < H && ow < W
+                           ? out + (((size_t)n * (size_t)H + (size_t)oh) * (size_t)W + (size_t)ow) *
+                                       (size_t)K +
+                                 (size_t)kb * (size_t)KB
+                           : NULL;
+        }
+    }
+    const float *restrict wb = w + (size_t)kb * 16 * (size_t)C * (size_t)KB;
+    const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
+    for (int l0 = 0; l0 < KB; l0 += RSC_WINO_KB) {
+      const int ln = KB - l0 < RSC_WINO_KB ? KB - l0 : RSC_WINO_KB;
+      for (int c0 = 0; c0 < C; c0 += RSC_WINO_CC) {
+        const int cn = C - c0 < RSC_WINO_CC ? C - c0 : RSC_WINO_CC;
+        rsc_wino_input(p, c0, cn, NT, v);
+        for (int xi = 0; xi < 16; xi++)
+          rsc_wino_gemm(v + (size_t)xi * RSC_WINO_NT * RSC_WINO_CC,
+                        wb + ((size_t)xi * (size_t)C + (size_t)c0) * (size_t)KB + (size_t)l0,
+                        m + (size_t)xi * RSC_WINO_NT * RSC_WINO_KB, NT, cn, KB, ln, c0 == 0);
+      }
+      for (int r = 0; r < NT; r++) {
+        float *ol[2][2];
+        for (int i = 0; i < 2; i++)
+          for (int j = 0; j < 2; j++)
+            ol[i][j] = o[r][i][j] ? o[r][i][j] + l0 : NULL;
+        rsc_wino_output(m, r, bias + (size_t)kb * (size_t)KB + (size_t)l0, ol, ln, kn - l0, act);
+      }
+    }
+  }
 }
 
 /* ---------------------------------------------------------------- pools */
@@ -693,182 +964,182 @@ RSC_INLINE void rsc_entry_f32(const float *restrict in, float *restrict out, int
 enum {
   W_conv1_0_weight = 0, /* conv1.0.weight [32,3,3,3] -> conv_block kb=32 */
   W_conv1_0_bias = 864, /* conv1.0.bias [32] -> vector */
-  W_conv1_3_weight = 896, /* conv1.3.weight [32,32,3,3] -> conv_block kb=32 */
-  W_conv1_3_bias = 10112, /* conv1.3.bias [32] -> vector */
-  W_conv1_6_weight = 10144, /* conv1.6.weight [64,32,3,3] -> conv_block kb=64 */
-  W_conv1_6_bias = 28576, /* conv1.6.bias [64] -> vector */
-  W_maxpool_0_weight = 28640, /* maxpool.0.weight [64,64,3,3] -> conv_block kb=64 */
-  W_maxpool_0_bias = 65504, /* maxpool.0.bias [64] -> vector */
-  W_layer1_0_downsample_1_weight = 65568, /* layer1.0.downsample.1.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_0_downsample_1_bias = 81952, /* layer1.0.downsample.1.bias [256] -> vector */
-  W_layer1_0_conv1_weight = 82208, /* layer1.0.conv1.weight [64,64,1,1] -> conv_block kb=64 */
-  W_layer1_0_conv1_bias = 86304, /* layer1.0.conv1.bias [64] -> vector */
-  W_layer1_0_conv2_weight = 86368, /* layer1.0.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer1_0_conv2_bias = 123232, /* layer1.0.conv2.bias [64] -> vector */
-  W_layer1_0_conv3_weight = 123296, /* layer1.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_0_conv3_bias = 139680, /* layer1.0.conv3.bias [256] -> vector */
-  W_layer1_0_se_fc1_weight = 139936, /* layer1.0.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer1_0_se_fc1_bias = 156320, /* layer1.0.se.fc1.bias [64] -> vector */
-  W_layer1_0_se_fc2_weight = 156384, /* layer1.0.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer1_0_se_fc2_bias = 172768, /* layer1.0.se.fc2.bias [256] -> vector */
-  W_layer1_1_conv1_weight = 173024, /* layer1.1.conv1.weight [64,256,1,1] -> conv_block kb=64 */
-  W_layer1_1_conv1_bias = 189408, /* layer1.1.conv1.bias [64] -> vector */
-  W_layer1_1_conv2_weight = 189472, /* layer1.1.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer1_1_conv2_bias = 226336, /* layer1.1.conv2.bias [64] -> vector */
-  W_layer1_1_conv3_weight = 226400, /* layer1.1.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_1_conv3_bias = 242784, /* layer1.1.conv3.bias [256] -> vector */
-  W_layer1_1_se_fc1_weight = 243040, /* layer1.1.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer1_1_se_fc1_bias = 259424, /* layer1.1.se.fc1.bias [64] -> vector */
-  W_layer1_1_se_fc2_weight = 259488, /* layer1.1.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer1_1_se_fc2_bias = 275872, /* layer1.1.se.fc2.bias [256] -> vector */
-  W_layer1_2_conv1_weight = 276128, /* layer1.2.conv1.weight [64,256,1,1] -> conv_block kb=64 */
-  W_layer1_2_conv1_bias = 292512, /* layer1.2.conv1.bias [64] -> vector */
-  W_layer1_2_conv2_weight = 292576, /* layer1.2.conv2.weight [64,64,3,3] -> conv_block kb=64 */
-  W_layer1_2_conv2_bias = 329440, /* layer1.2.conv2.bias [64] -> vector */
-  W_layer1_2_conv3_weight = 329504, /* layer1.2.conv3.weight [256,64,1,1] -> conv_block kb=64 */
-  W_layer1_2_conv3_bias = 345888, /* layer1.2.conv3.bias [256] -> vector */
-  W_layer1_2_se_fc1_weight = 346144, /* layer1.2.se.fc1.weight [64,256,1,1] -> dense_io */
-  W_layer1_2_se_fc1_bias = 362528, /* layer1.2.se.fc1.bias [64] -> vector */
-  W_layer1_2_se_fc2_weight = 362592, /* layer1.2.se.fc2.weight [256,64,1,1] -> dense_io */
-  W_layer1_2_se_fc2_bias = 378976, /* layer1.2.se.fc2.bias [256] -> vector */
-  W_layer2_0_downsample_1_weight = 379232, /* layer2.0.downsample.1.weight [512,256,1,1] -> conv_block kb=64 */
-  W_layer2_0_downsample_1_bias = 510304, /* layer2.0.downsample.1.bias [512] -> vector */
-  W_layer2_0_conv1_weight = 510816, /* layer2.0.conv1.weight [128,256,1,1] -> conv_block kb=64 */
-  W_layer2_0_conv1_bias = 543584, /* layer2.0.conv1.bias [128] -> vector */
-  W_layer2_0_conv2_weight = 543712, /* layer2.0.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_0_conv2_bias = 691168, /* layer2.0.conv2.bias [128] -> vector */
-  W_layer2_0_conv3_weight = 691296, /* layer2.0.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_0_conv3_bias = 756832, /* layer2.0.conv3.bias [512] -> vector */
-  W_layer2_0_se_fc1_weight = 757344, /* layer2.0.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_0_se_fc1_bias = 822880, /* layer2.0.se.fc1.bias [128] -> vector */
-  W_layer2_0_se_fc2_weight = 823008, /* layer2.0.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_0_se_fc2_bias = 888544, /* layer2.0.se.fc2.bias [512] -> vector */
-  W_layer2_1_conv1_weight = 889056, /* layer2.1.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_1_conv1_bias = 954592, /* layer2.1.conv1.bias [128] -> vector */
-  W_layer2_1_conv2_weight = 954720, /* layer2.1.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_1_conv2_bias = 1102176, /* layer2.1.conv2.bias [128] -> vector */
-  W_layer2_1_conv3_weight = 1102304, /* layer2.1.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_1_conv3_bias = 1167840, /* layer2.1.conv3.bias [512] -> vector */
-  W_layer2_1_se_fc1_weight = 1168352, /* layer2.1.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_1_se_fc1_bias = 1233888, /* layer2.1.se.fc1.bias [128] -> vector */
-  W_layer2_1_se_fc2_weight = 1234016, /* layer2.1.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_1_se_fc2_bias = 1299552, /* layer2.1.se.fc2.bias [512] -> vector */
-  W_layer2_2_conv1_weight = 1300064, /* layer2.2.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_2_conv1_bias = 1365600, /* layer2.2.conv1.bias [128] -> vector */
-  W_layer2_2_conv2_weight = 1365728, /* layer2.2.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_2_conv2_bias = 1513184, /* layer2.2.conv2.bias [128] -> vector */
-  W_layer2_2_conv3_weight = 1513312, /* layer2.2.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_2_conv3_bias = 1578848, /* layer2.2.conv3.bias [512] -> vector */
-  W_layer2_2_se_fc1_weight = 1579360, /* layer2.2.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_2_se_fc1_bias = 1644896, /* layer2.2.se.fc1.bias [128] -> vector */
-  W_layer2_2_se_fc2_weight = 1645024, /* layer2.2.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_2_se_fc2_bias = 1710560, /* layer2.2.se.fc2.bias [512] -> vector */
-  W_layer2_3_conv1_weight = 1711072, /* layer2.3.conv1.weight [128,512,1,1] -> conv_block kb=64 */
-  W_layer2_3_conv1_bias = 1776608, /* layer2.3.conv1.bias [128] -> vector */
-  W_layer2_3_conv2_weight = 1776736, /* layer2.3.conv2.weight [128,128,3,3] -> conv_block kb=64 */
-  W_layer2_3_conv2_bias = 1924192, /* layer2.3.conv2.bias [128] -> vector */
-  W_layer2_3_conv3_weight = 1924320, /* layer2.3.conv3.weight [512,128,1,1] -> conv_block kb=64 */
-  W_layer2_3_conv3_bias = 1989856, /* layer2.3.conv3.bias [512] -> vector */
-  W_layer2_3_se_fc1_weight = 1990368, /* layer2.3.se.fc1.weight [128,512,1,1] -> dense_io */
-  W_layer2_3_se_fc1_bias = 2055904, /* layer2.3.se.fc1.bias [128] -> vector */
-  W_layer2_3_se_fc2_weight = 2056032, /* layer2.3.se.fc2.weight [512,128,1,1] -> dense_io */
-  W_layer2_3_se_fc2_bias = 2121568, /* layer2.3.se.fc2.bias [512] -> vector */
-  W_layer3_0_downsample_1_weight = 2122080, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=64 */
-  W_layer3_0_downsample_1_bias = 2646368, /* layer3.0.downsample.1.bias [1024] -> vector */
-  W_layer3_0_conv1_weight = 2647392, /* layer3.0.conv1.weight [256,512,1,1] -> conv_block kb=64 */
-  W_layer3_0_conv1_bias = 2778464, /* layer3.0.conv1.bias [256] -> vector */
-  W_layer3_0_conv2_weight = 2778720, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_0_conv2_bias = 3368544, /* layer3.0.conv2.bias [256] -> vector */
-  W_layer3_0_conv3_weight = 3368800, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_0_conv3_bias = 3630944, /* layer3.0.conv3.bias [1024] -> vector */
-  W_layer3_0_se_fc1_weight = 3631968, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_0_se_fc1_bias = 3894112, /* layer3.0.se.fc1.bias [256] -> vector */
-  W_layer3_0_se_fc2_weight = 3894368, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_0_se_fc2_bias = 4156512, /* layer3.0.se.fc2.bias [1024] -> vector */
-  W_layer3_1_conv1_weight = 4157536, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_1_conv1_bias = 4419680, /* layer3.1.conv1.bias [256] -> vector */
-  W_layer3_1_conv2_weight = 4419936, /* layer3.1.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_1_conv2_bias = 5009760, /* layer3.1.conv2.bias [256] -> vector */
-  W_layer3_1_conv3_weight = 5010016, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_1_conv3_bias = 5272160, /* layer3.1.conv3.bias [1024] -> vector */
-  W_layer3_1_se_fc1_weight = 5273184, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_1_se_fc1_bias = 5535328, /* layer3.1.se.fc1.bias [256] -> vector */
-  W_layer3_1_se_fc2_weight = 5535584, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_1_se_fc2_bias = 5797728, /* layer3.1.se.fc2.bias [1024] -> vector */
-  W_layer3_2_conv1_weight = 5798752, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_2_conv1_bias = 6060896, /* layer3.2.conv1.bias [256] -> vector */
-  W_layer3_2_conv2_weight = 6061152, /* layer3.2.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_2_conv2_bias = 6650976, /* layer3.2.conv2.bias [256] -> vector */
-  W_layer3_2_conv3_weight = 6651232, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_2_conv3_bias = 6913376, /* layer3.2.conv3.bias [1024] -> vector */
-  W_layer3_2_se_fc1_weight = 6914400, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_2_se_fc1_bias = 7176544, /* layer3.2.se.fc1.bias [256] -> vector */
-  W_layer3_2_se_fc2_weight = 7176800, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_2_se_fc2_bias = 7438944, /* layer3.2.se.fc2.bias [1024] -> vector */
-  W_layer3_3_conv1_weight = 7439968, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_3_conv1_bias = 7702112, /* layer3.3.conv1.bias [256] -> vector */
-  W_layer3_3_conv2_weight = 7702368, /* layer3.3.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_3_conv2_bias = 8292192, /* layer3.3.conv2.bias [256] -> vector */
-  W_layer3_3_conv3_weight = 8292448, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_3_conv3_bias = 8554592, /* layer3.3.conv3.bias [1024] -> vector */
-  W_layer3_3_se_fc1_weight = 8555616, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_3_se_fc1_bias = 8817760, /* layer3.3.se.fc1.bias [256] -> vector */
-  W_layer3_3_se_fc2_weight = 8818016, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_3_se_fc2_bias = 9080160, /* layer3.3.se.fc2.bias [1024] -> vector */
-  W_layer3_4_conv1_weight = 9081184, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_4_conv1_bias = 9343328, /* layer3.4.conv1.bias [256] -> vector */
-  W_layer3_4_conv2_weight = 9343584, /* layer3.4.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_4_conv2_bias = 9933408, /* layer3.4.conv2.bias [256] -> vector */
-  W_layer3_4_conv3_weight = 9933664, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_4_conv3_bias = 10195808, /* layer3.4.conv3.bias [1024] -> vector */
-  W_layer3_4_se_fc1_weight = 10196832, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_4_se_fc1_bias = 10458976, /* layer3.4.se.fc1.bias [256] -> vector */
-  W_layer3_4_se_fc2_weight = 10459232, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_4_se_fc2_bias = 10721376, /* layer3.4.se.fc2.bias [1024] -> vector */
-  W_layer3_5_conv1_weight = 10722400, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
-  W_layer3_5_conv1_bias = 10984544, /* layer3.5.conv1.bias [256] -> vector */
-  W_layer3_5_conv2_weight = 10984800, /* layer3.5.conv2.weight [256,256,3,3] -> conv_block kb=32 */
-  W_layer3_5_conv2_bias = 11574624, /* layer3.5.conv2.bias [256] -> vector */
-  W_layer3_5_conv3_weight = 11574880, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
-  W_layer3_5_conv3_bias = 11837024, /* layer3.5.conv3.bias [1024] -> vector */
-  W_layer3_5_se_fc1_weight = 11838048, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_io */
-  W_layer3_5_se_fc1_bias = 12100192, /* layer3.5.se.fc1.bias [256] -> vector */
-  W_layer3_5_se_fc2_weight = 12100448, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_io */
-  W_layer3_5_se_fc2_bias = 12362592, /* layer3.5.se.fc2.bias [1024] -> vector */
-  W_layer4_0_downsample_1_weight = 12363616, /* layer4.0.downsample.1.weight [2048,1024,1,1] -> conv_block kb=64 */
-  W_layer4_0_downsample_1_bias = 14460768, /* layer4.0.downsample.1.bias [2048] -> vector */
-  W_layer4_0_conv1_weight = 14462816, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
-  W_layer4_0_conv1_bias = 14987104, /* layer4.0.conv1.bias [512] -> vector */
-  W_layer4_0_conv2_weight = 14987616, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=32 */
-  W_layer4_0_conv2_bias = 17346912, /* layer4.0.conv2.bias [512] -> vector */
-  W_layer4_0_conv3_weight = 17347424, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_0_conv3_bias = 18396000, /* layer4.0.conv3.bias [2048] -> vector */
-  W_layer4_0_se_fc1_weight = 18398048, /* layer4.0.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_0_se_fc1_bias = 19446624, /* layer4.0.se.fc1.bias [512] -> vector */
-  W_layer4_0_se_fc2_weight = 19447136, /* layer4.0.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_0_se_fc2_bias = 20495712, /* layer4.0.se.fc2.bias [2048] -> vector */
-  W_layer4_1_conv1_weight = 20497760, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
-  W_layer4_1_conv1_bias = 21546336, /* layer4.1.conv1.bias [512] -> vector */
-  W_layer4_1_conv2_weight = 21546848, /* layer4.1.conv2.weight [512,512,3,3] -> conv_block kb=32 */
-  W_layer4_1_conv2_bias = 23906144, /* layer4.1.conv2.bias [512] -> vector */
-  W_layer4_1_conv3_weight = 23906656, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_1_conv3_bias = 24955232, /* layer4.1.conv3.bias [2048] -> vector */
-  W_layer4_1_se_fc1_weight = 24957280, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_1_se_fc1_bias = 26005856, /* layer4.1.se.fc1.bias [512] -> vector */
-  W_layer4_1_se_fc2_weight = 26006368, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_1_se_fc2_bias = 27054944, /* layer4.1.se.fc2.bias [2048] -> vector */
-  W_layer4_2_conv1_weight = 27056992, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
-  W_layer4_2_conv1_bias = 28105568, /* layer4.2.conv1.bias [512] -> vector */
-  W_layer4_2_conv2_weight = 28106080, /* layer4.2.conv2.weight [512,512,3,3] -> conv_block kb=32 */
-  W_layer4_2_conv2_bias = 30465376, /* layer4.2.conv2.bias [512] -> vector */
-  W_layer4_2_conv3_weight = 30465888, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_2_conv3_bias = 31514464, /* layer4.2.conv3.bias [2048] -> vector */
-  W_layer4_2_se_fc1_weight = 31516512, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_2_se_fc1_bias = 32565088, /* layer4.2.se.fc1.bias [512] -> vector */
-  W_layer4_2_se_fc2_weight = 32565600, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_2_se_fc2_bias = 33614176, /* layer4.2.se.fc2.bias [2048] -> vector */
-  W_fc_weight = 33616224, /* fc.weight [1000,2048] -> dense_io */
-  W_fc_bias = 35664224, /* fc.bias [1000] -> vector */
+  W_conv1_3_weight = 896, /* conv1.3.weight [32,32,3,3] -> wino_block kb=32 */
+  W_conv1_3_bias = 17280, /* conv1.3.bias [32] -> vector */
+  W_conv1_6_weight = 17312, /* conv1.6.weight [64,32,3,3] -> wino_block kb=64 */
+  W_conv1_6_bias = 50080, /* conv1.6.bias [64] -> vector */
+  W_maxpool_0_weight = 50144, /* maxpool.0.weight [64,64,3,3] -> conv_block kb=64 */
+  W_maxpool_0_bias = 87008, /* maxpool.0.bias [64] -> vector */
+  W_layer1_0_downsample_1_weight = 87072, /* layer1.0.downsample.1.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_0_downsample_1_bias = 103456, /* layer1.0.downsample.1.bias [256] -> vector */
+  W_layer1_0_conv1_weight = 103712, /* layer1.0.conv1.weight [64,64,1,1] -> conv_block kb=64 */
+  W_layer1_0_conv1_bias = 107808, /* layer1.0.conv1.bias [64] -> vector */
+  W_layer1_0_conv2_weight = 107872, /* layer1.0.conv2.weight [64,64,3,3] -> wino_block kb=64 */
+  W_layer1_0_conv2_bias = 173408, /* layer1.0.conv2.bias [64] -> vector */
+  W_layer1_0_conv3_weight = 173472, /* layer1.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_0_conv3_bias = 189856, /* layer1.0.conv3.bias [256] -> vector */
+  W_layer1_0_se_fc1_weight = 190112, /* layer1.0.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_0_se_fc1_bias = 206496, /* layer1.0.se.fc1.bias [64] -> vector */
+  W_layer1_0_se_fc2_weight = 206560, /* layer1.0.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_0_se_fc2_bias = 222944, /* layer1.0.se.fc2.bias [256] -> vector */
+  W_layer1_1_conv1_weight = 223200, /* layer1.1.conv1.weight [64,256,1,1] -> conv_block kb=64 */
+  W_layer1_1_conv1_bias = 239584, /* layer1.1.conv1.bias [64] -> vector */
+  W_layer1_1_conv2_weight = 239648, /* layer1.1.conv2.weight [64,64,3,3] -> wino_block kb=64 */
+  W_layer1_1_conv2_bias = 305184, /* layer1.1.conv2.bias [64] -> vector */
+  W_layer1_1_conv3_weight = 305248, /* layer1.1.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_1_conv3_bias = 321632, /* layer1.1.conv3.bias [256] -> vector */
+  W_layer1_1_se_fc1_weight = 321888, /* layer1.1.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_1_se_fc1_bias = 338272, /* layer1.1.se.fc1.bias [64] -> vector */
+  W_layer1_1_se_fc2_weight = 338336, /* layer1.1.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_1_se_fc2_bias = 354720, /* layer1.1.se.fc2.bias [256] -> vector */
+  W_layer1_2_conv1_weight = 354976, /* layer1.2.conv1.weight [64,256,1,1] -> conv_block kb=64 */
+  W_layer1_2_conv1_bias = 371360, /* layer1.2.conv1.bias [64] -> vector */
+  W_layer1_2_conv2_weight = 371424, /* layer1.2.conv2.weight [64,64,3,3] -> wino_block kb=64 */
+  W_layer1_2_conv2_bias = 436960, /* layer1.2.conv2.bias [64] -> vector */
+  W_layer1_2_conv3_weight = 437024, /* layer1.2.conv3.weight [256,64,1,1] -> conv_block kb=64 */
+  W_layer1_2_conv3_bias = 453408, /* layer1.2.conv3.bias [256] -> vector */
+  W_layer1_2_se_fc1_weight = 453664, /* layer1.2.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_2_se_fc1_bias = 470048, /* layer1.2.se.fc1.bias [64] -> vector */
+  W_layer1_2_se_fc2_weight = 470112, /* layer1.2.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_2_se_fc2_bias = 486496, /* layer1.2.se.fc2.bias [256] -> vector */
+  W_layer2_0_downsample_1_weight = 486752, /* layer2.0.downsample.1.weight [512,256,1,1] -> conv_block kb=64 */
+  W_layer2_0_downsample_1_bias = 617824, /* layer2.0.downsample.1.bias [512] -> vector */
+  W_layer2_0_conv1_weight = 618336, /* layer2.0.conv1.weight [128,256,1,1] -> conv_block kb=64 */
+  W_layer2_0_conv1_bias = 651104, /* layer2.0.conv1.bias [128] -> vector */
+  W_layer2_0_conv2_weight = 651232, /* layer2.0.conv2.weight [128,128,3,3] -> conv_block kb=64 */
+  W_layer2_0_conv2_bias = 798688, /* layer2.0.conv2.bias [128] -> vector */
+  W_layer2_0_conv3_weight = 798816, /* layer2.0.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_0_conv3_bias = 864352, /* layer2.0.conv3.bias [512] -> vector */
+  W_layer2_0_se_fc1_weight = 864864, /* layer2.0.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_0_se_fc1_bias = 930400, /* layer2.0.se.fc1.bias [128] -> vector */
+  W_layer2_0_se_fc2_weight = 930528, /* layer2.0.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_0_se_fc2_bias = 996064, /* layer2.0.se.fc2.bias [512] -> vector */
+  W_layer2_1_conv1_weight = 996576, /* layer2.1.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_1_conv1_bias = 1062112, /* layer2.1.conv1.bias [128] -> vector */
+  W_layer2_1_conv2_weight = 1062240, /* layer2.1.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_1_conv2_bias = 1324384, /* layer2.1.conv2.bias [128] -> vector */
+  W_layer2_1_conv3_weight = 1324512, /* layer2.1.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_1_conv3_bias = 1390048, /* layer2.1.conv3.bias [512] -> vector */
+  W_layer2_1_se_fc1_weight = 1390560, /* layer2.1.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_1_se_fc1_bias = 1456096, /* layer2.1.se.fc1.bias [128] -> vector */
+  W_layer2_1_se_fc2_weight = 1456224, /* layer2.1.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_1_se_fc2_bias = 1521760, /* layer2.1.se.fc2.bias [512] -> vector */
+  W_layer2_2_conv1_weight = 1522272, /* layer2.2.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_2_conv1_bias = 1587808, /* layer2.2.conv1.bias [128] -> vector */
+  W_layer2_2_conv2_weight = 1587936, /* layer2.2.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_2_conv2_bias = 1850080, /* layer2.2.conv2.bias [128] -> vector */
+  W_layer2_2_conv3_weight = 1850208, /* layer2.2.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_2_conv3_bias = 1915744, /* layer2.2.conv3.bias [512] -> vector */
+  W_layer2_2_se_fc1_weight = 1916256, /* layer2.2.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_2_se_fc1_bias = 1981792, /* layer2.2.se.fc1.bias [128] -> vector */
+  W_layer2_2_se_fc2_weight = 1981920, /* layer2.2.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_2_se_fc2_bias = 2047456, /* layer2.2.se.fc2.bias [512] -> vector */
+  W_layer2_3_conv1_weight = 2047968, /* layer2.3.conv1.weight [128,512,1,1] -> conv_block kb=64 */
+  W_layer2_3_conv1_bias = 2113504, /* layer2.3.conv1.bias [128] -> vector */
+  W_layer2_3_conv2_weight = 2113632, /* layer2.3.conv2.weight [128,128,3,3] -> wino_block kb=64 */
+  W_layer2_3_conv2_bias = 2375776, /* layer2.3.conv2.bias [128] -> vector */
+  W_layer2_3_conv3_weight = 2375904, /* layer2.3.conv3.weight [512,128,1,1] -> conv_block kb=64 */
+  W_layer2_3_conv3_bias = 2441440, /* layer2.3.conv3.bias [512] -> vector */
+  W_layer2_3_se_fc1_weight = 2441952, /* layer2.3.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_3_se_fc1_bias = 2507488, /* layer2.3.se.fc1.bias [128] -> vector */
+  W_layer2_3_se_fc2_weight = 2507616, /* layer2.3.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_3_se_fc2_bias = 2573152, /* layer2.3.se.fc2.bias [512] -> vector */
+  W_layer3_0_downsample_1_weight = 2573664, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=64 */
+  W_layer3_0_downsample_1_bias = 3097952, /* layer3.0.downsample.1.bias [1024] -> vector */
+  W_layer3_0_conv1_weight = 3098976, /* layer3.0.conv1.weight [256,512,1,1] -> conv_block kb=64 */
+  W_layer3_0_conv1_bias = 3230048, /* layer3.0.conv1.bias [256] -> vector */
+  W_layer3_0_conv2_weight = 3230304, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=32 */
+  W_layer3_0_conv2_bias = 3820128, /* layer3.0.conv2.bias [256] -> vector */
+  W_layer3_0_conv3_weight = 3820384, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_0_conv3_bias = 4082528, /* layer3.0.conv3.bias [1024] -> vector */
+  W_layer3_0_se_fc1_weight = 4083552, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_0_se_fc1_bias = 4345696, /* layer3.0.se.fc1.bias [256] -> vector */
+  W_layer3_0_se_fc2_weight = 4345952, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_0_se_fc2_bias = 4608096, /* layer3.0.se.fc2.bias [1024] -> vector */
+  W_layer3_1_conv1_weight = 4609120, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_1_conv1_bias = 4871264, /* layer3.1.conv1.bias [256] -> vector */
+  W_layer3_1_conv2_weight = 4871520, /* layer3.1.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_1_conv2_bias = 5920096, /* layer3.1.conv2.bias [256] -> vector */
+  W_layer3_1_conv3_weight = 5920352, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_1_conv3_bias = 6182496, /* layer3.1.conv3.bias [1024] -> vector */
+  W_layer3_1_se_fc1_weight = 6183520, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_1_se_fc1_bias = 6445664, /* layer3.1.se.fc1.bias [256] -> vector */
+  W_layer3_1_se_fc2_weight = 6445920, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_1_se_fc2_bias = 6708064, /* layer3.1.se.fc2.bias [1024] -> vector */
+  W_layer3_2_conv1_weight = 6709088, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_2_conv1_bias = 6971232, /* layer3.2.conv1.bias [256] -> vector */
+  W_layer3_2_conv2_weight = 6971488, /* layer3.2.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_2_conv2_bias = 8020064, /* layer3.2.conv2.bias [256] -> vector */
+  W_layer3_2_conv3_weight = 8020320, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_2_conv3_bias = 8282464, /* layer3.2.conv3.bias [1024] -> vector */
+  W_layer3_2_se_fc1_weight = 8283488, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_2_se_fc1_bias = 8545632, /* layer3.2.se.fc1.bias [256] -> vector */
+  W_layer3_2_se_fc2_weight = 8545888, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_2_se_fc2_bias = 8808032, /* layer3.2.se.fc2.bias [1024] -> vector */
+  W_layer3_3_conv1_weight = 8809056, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_3_conv1_bias = 9071200, /* layer3.3.conv1.bias [256] -> vector */
+  W_layer3_3_conv2_weight = 9071456, /* layer3.3.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_3_conv2_bias = 10120032, /* layer3.3.conv2.bias [256] -> vector */
+  W_layer3_3_conv3_weight = 10120288, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_3_conv3_bias = 10382432, /* layer3.3.conv3.bias [1024] -> vector */
+  W_layer3_3_se_fc1_weight = 10383456, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_3_se_fc1_bias = 10645600, /* layer3.3.se.fc1.bias [256] -> vector */
+  W_layer3_3_se_fc2_weight = 10645856, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_3_se_fc2_bias = 10908000, /* layer3.3.se.fc2.bias [1024] -> vector */
+  W_layer3_4_conv1_weight = 10909024, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_4_conv1_bias = 11171168, /* layer3.4.conv1.bias [256] -> vector */
+  W_layer3_4_conv2_weight = 11171424, /* layer3.4.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_4_conv2_bias = 12220000, /* layer3.4.conv2.bias [256] -> vector */
+  W_layer3_4_conv3_weight = 12220256, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_4_conv3_bias = 12482400, /* layer3.4.conv3.bias [1024] -> vector */
+  W_layer3_4_se_fc1_weight = 12483424, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_4_se_fc1_bias = 12745568, /* layer3.4.se.fc1.bias [256] -> vector */
+  W_layer3_4_se_fc2_weight = 12745824, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_4_se_fc2_bias = 13007968, /* layer3.4.se.fc2.bias [1024] -> vector */
+  W_layer3_5_conv1_weight = 13008992, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_5_conv1_bias = 13271136, /* layer3.5.conv1.bias [256] -> vector */
+  W_layer3_5_conv2_weight = 13271392, /* layer3.5.conv2.weight [256,256,3,3] -> wino_block kb=32 */
+  W_layer3_5_conv2_bias = 14319968, /* layer3.5.conv2.bias [256] -> vector */
+  W_layer3_5_conv3_weight = 14320224, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_5_conv3_bias = 14582368, /* layer3.5.conv3.bias [1024] -> vector */
+  W_layer3_5_se_fc1_weight = 14583392, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_5_se_fc1_bias = 14845536, /* layer3.5.se.fc1.bias [256] -> vector */
+  W_layer3_5_se_fc2_weight = 14845792, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_5_se_fc2_bias = 15107936, /* layer3.5.se.fc2.bias [1024] -> vector */
+  W_layer4_0_downsample_1_weight = 15108960, /* layer4.0.downsample.1.weight [2048,1024,1,1] -> conv_block kb=64 */
+  W_layer4_0_downsample_1_bias = 17206112, /* layer4.0.downsample.1.bias [2048] -> vector */
+  W_layer4_0_conv1_weight = 17208160, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv1_bias = 17732448, /* layer4.0.conv1.bias [512] -> vector */
+  W_layer4_0_conv2_weight = 17732960, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=32 */
+  W_layer4_0_conv2_bias = 20092256, /* layer4.0.conv2.bias [512] -> vector */
+  W_layer4_0_conv3_weight = 20092768, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv3_bias = 21141344, /* layer4.0.conv3.bias [2048] -> vector */
+  W_layer4_0_se_fc1_weight = 21143392, /* layer4.0.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_0_se_fc1_bias = 22191968, /* layer4.0.se.fc1.bias [512] -> vector */
+  W_layer4_0_se_fc2_weight = 22192480, /* layer4.0.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_0_se_fc2_bias = 23241056, /* layer4.0.se.fc2.bias [2048] -> vector */
+  W_layer4_1_conv1_weight = 23243104, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
+  W_layer4_1_conv1_bias = 24291680, /* layer4.1.conv1.bias [512] -> vector */
+  W_layer4_1_conv2_weight = 24292192, /* layer4.1.conv2.weight [512,512,3,3] -> conv_block kb=32 */
+  W_layer4_1_conv2_bias = 26651488, /* layer4.1.conv2.bias [512] -> vector */
+  W_layer4_1_conv3_weight = 26652000, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_1_conv3_bias = 27700576, /* layer4.1.conv3.bias [2048] -> vector */
+  W_layer4_1_se_fc1_weight = 27702624, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_1_se_fc1_bias = 28751200, /* layer4.1.se.fc1.bias [512] -> vector */
+  W_layer4_1_se_fc2_weight = 28751712, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_1_se_fc2_bias = 29800288, /* layer4.1.se.fc2.bias [2048] -> vector */
+  W_layer4_2_conv1_weight = 29802336, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
+  W_layer4_2_conv1_bias = 30850912, /* layer4.2.conv1.bias [512] -> vector */
+  W_layer4_2_conv2_weight = 30851424, /* layer4.2.conv2.weight [512,512,3,3] -> conv_block kb=32 */
+  W_layer4_2_conv2_bias = 33210720, /* layer4.2.conv2.bias [512] -> vector */
+  W_layer4_2_conv3_weight = 33211232, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_2_conv3_bias = 34259808, /* layer4.2.conv3.bias [2048] -> vector */
+  W_layer4_2_se_fc1_weight = 34261856, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_2_se_fc1_bias = 35310432, /* layer4.2.se.fc1.bias [512] -> vector */
+  W_layer4_2_se_fc2_weight = 35310944, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_2_se_fc2_bias = 36359520, /* layer4.2.se.fc2.bias [2048] -> vector */
+  W_fc_weight = 36361568, /* fc.weight [1000,2048] -> dense_io */
+  W_fc_bias = 38409568, /* fc.bias [1000] -> vector */
   W_END_ = 0
 };
 
@@ -962,15 +1233,15 @@ static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu(const float *
 }
 
 /* conv [1,80,80,32] -> [1,80,80,32] */
-static void k_conv3x3s1x1p1x1_n1_80x80x32_80x80x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_80x80x32_80x80x32_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 32, 80, 80, 32, 3, 3, 1, 1, 1, 1, 32, 14, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 80, 80, 32, 32, 32, 8, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,64] */
-static void k_conv3x3s1x1p1x1_n1_80x80x32_80x80x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 32, 80, 80, 64, 3, 3, 1, 1, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 80, 80, 32, 64, 64, 5, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,64] -> [1,40,40,64] */
@@ -992,9 +1263,9 @@ static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_relu(const float *re
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
-static void k_conv3x3s1x1p1x1_n1_40x40x64_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 64, 3, 3, 1, 1, 1, 1, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 40, 40, 64, 64, 64, 5, RSC_ACT_RELU, part, parts);
 }
 
 /* se_add [1,40,40,256] -> [1,40,40,256] */
@@ -1055,9 +1326,9 @@ static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_relu(const float *
 }
 
 /* conv [1,20,20,128] -> [1,20,20,128] */
-static void k_conv3x3s1x1p1x1_n1_20x20x128_20x20x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 128, 20, 20, 128, 3, 3, 1, 1, 1, 1, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 20, 20, 128, 128, 64, 5, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,20,20,512] -> [1,10,10,512] */
@@ -1106,9 +1377,9 @@ static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(const float 
 }
 
 /* conv [1,10,10,256] -> [1,10,10,256] */
-static void k_conv3x3s1x1p1x1_n1_10x10x256_10x10x256_kb32_np10_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 256, 10, 10, 256, 3, 3, 1, 1, 1, 1, 32, 10, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 10, 10, 256, 256, 32, 5, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,10,10,1024] -> [1,5,5,1024] */
@@ -1468,7 +1739,7 @@ static int rs50_check_header(const unsigned char *h)
     return RS50_ERR_MAGIC;
   if ((rs50_le64(h + 8) & 0xffffffffu) != 1u || (rs50_le64(h + 8) >> 32) != 64u)
     return RS50_ERR_VERSION;
-  if (rs50_le64(h + 16) != UINT64_C(0x9e7073f795822615))
+  if (rs50_le64(h + 16) != UINT64_C(0xbe43900562cd80cc))
     return RS50_ERR_MODEL;
   if (rs50_le64(h + 24) != (uint64_t)RS50_WEIGHT_BYTES)
     return RS50_ERR_SIZE;
@@ -1567,12 +1838,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("conv1.0", a + A_conv1_0, 204800);
   /* conv1.3: conv 3x3/1 +relu [1,80,80,32] -> [1,80,80,32] */
-  k_conv3x3s1x1p1x1_n1_80x80x32_80x80x32_kb32_np14_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
+  k_wino2x2_3x3_n1_80x80x32_80x80x32_kb32_nt8_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("conv1.3", a + A_conv1_3, 204800);
   /* conv1.6: conv 3x3/1 +relu [1,80,80,32] -> [1,80,80,64] */
-  k_conv3x3s1x1p1x1_n1_80x80x32_80x80x64_kb64_np6_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
+  k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("conv1.6", a + A_conv1_6, 409600);
@@ -1592,7 +1863,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 102400);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,40,40,64] -> [1,40,40,64] */
-  k_conv3x3s1x1p1x1_n1_40x40x64_40x40x64_kb64_np5_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 102400);
@@ -1612,7 +1883,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 102400);
   /* layer1.1.conv2: conv 3x3/1 +relu [1,40,40,64] -> [1,40,40,64] */
-  k_conv3x3s1x1p1x1_n1_40x40x64_40x40x64_kb64_np5_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 102400);
@@ -1632,7 +1903,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 102400);
   /* layer1.2.conv2: conv 3x3/1 +relu [1,40,40,64] -> [1,40,40,64] */
-  k_conv3x3s1x1p1x1_n1_40x40x64_40x40x64_kb64_np5_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 102400);
@@ -1682,7 +1953,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 51200);
   /* layer2.1.conv2: conv 3x3/1 +relu [1,20,20,128] -> [1,20,20,128] */
-  k_conv3x3s1x1p1x1_n1_20x20x128_20x20x128_kb64_np5_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 51200);
@@ -1702,7 +1973,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 51200);
   /* layer2.2.conv2: conv 3x3/1 +relu [1,20,20,128] -> [1,20,20,128] */
-  k_conv3x3s1x1p1x1_n1_20x20x128_20x20x128_kb64_np5_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 51200);
@@ -1722,7 +1993,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 51200);
   /* layer2.3.conv2: conv 3x3/1 +relu [1,20,20,128] -> [1,20,20,128] */
-  k_conv3x3s1x1p1x1_n1_20x20x128_20x20x128_kb64_np5_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
+  k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 51200);
@@ -1772,7 +2043,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 25600);
   /* layer3.1.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
-  k_conv3x3s1x1p1x1_n1_10x10x256_10x10x256_kb32_np10_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 25600);
@@ -1792,7 +2063,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 25600);
   /* layer3.2.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
-  k_conv3x3s1x1p1x1_n1_10x10x256_10x10x256_kb32_np10_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 25600);
@@ -1812,7 +2083,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 25600);
   /* layer3.3.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
-  k_conv3x3s1x1p1x1_n1_10x10x256_10x10x256_kb32_np10_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
+  k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 25600);
@@ -1832,7 +2103,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 25600);
   /* layer3.4.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
-  k_conv3x3s1x1p1x1_n1_10x10x256_10x10x256_kb32_np10_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
+  k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 25600);
@@ -1852,7 +2123,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 25600);
   /* layer3.5.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
-  k_conv3x3s1x1p1x1_n1_10x10x256_10x10x256_kb32_np10_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
+  k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 25600);

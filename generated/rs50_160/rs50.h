@@ -54,7 +54,7 @@ extern "C" {
 #define RS50_OUT_SIZE 1000
 /* Memory: the activation arena allocated by rs50_open, and the weights payload. */
 #define RS50_ARENA_BYTES 4925440
-#define RS50_WEIGHT_BYTES 142660928
+#define RS50_WEIGHT_BYTES 153642304
 
 /* Return codes of rs50_open and rs50_run; rs50_strerror explains each. */
 enum {
@@ -79,7 +79,8 @@ typedef struct rs50_model rs50_model;
 
 /* Loads the weights file written beside the .c by rsc; 0 on success. */
 int rs50_open(rs50_model **model, const char *weights_path);
-/* One inference; no allocation. A model is not to be run by two threads at once.
+/* One inference; no allocation (Winograd layers use 64 KiB of each running
+ * thread's stack for their tiles). A model is not to be run by two threads at once.
  * Debug hook: compiling the .c with -DRS50_TRACE=fn calls
  * fn(const char *timm_name, const float *out, size_t n) after every layer (rsc
  * --verify uses it); without that define there is no such code. */

@@ -199,6 +199,104 @@ static void test_conv_every_act(void **state) {
 }
 
 /* The ref against a conv written on unpacked OIHW weights: pins the layout. */
+/* ---------------------------------------------------------------- winograd */
+
+/* The compiler's filter transform (compiler/pack.c), the one rsc packs with. */
+void wino_filter_transform(const float g[9], float u[16]);
+
+/* Packs OIHW 3x3 weights into LAYOUT_WINO_BLOCK with the compiler's transform. */
+static float *pack_wino(const float *oihw, int K, int C, int KB) {
+  int nkb = (K + KB - 1) / KB;
+  float *p = calloc((size_t)nkb * 16 * C * KB, sizeof *p);
+  assert_non_null(p);
+  for (int o = 0; o < K; o++)
+    for (int i = 0; i < C; i++) {
+      float u[16];
+      wino_filter_transform(oihw + ((size_t)o * C + i) * 9, u);
+      for (int xi = 0; xi < 16; xi++)
+        p[(((size_t)(o / KB) * 16 + xi) * C + i) * KB + o % KB] = u[xi];
+    }
+  return p;
+}
+
+typedef struct WinoCase {
+  int n, h, w, c, k, kb, act;
+} WinoCase;
+
+/* rsc_wino_part against the direct scalar conv (3x3, stride 1, padding 1) on
+ * the same filters; then every NT and split must give the same bytes. */
+static void run_wino_case(const WinoCase *t) {
+  int nkb = (t->k + t->kb - 1) / t->kb;
+  size_t nin = (size_t)t->n * t->h * t->w * t->c, nout = (size_t)t->n * t->h * t->w * t->k, nw;
+  float *in = rnd_buf(nin);
+  float *raw = rnd_buf((size_t)t->k * t->c * 9);
+  float *wd = pack_conv(raw, t->k, t->c, 3, 3, t->kb, &nw);
+  float *ww = pack_wino(raw, t->k, t->c, t->kb);
+  float *b = calloc((size_t)nkb * t->kb, sizeof *b);
+  assert_non_null(b);
+  for (int o = 0; o < t->k; o++)
+    b[o] = rnd();
+  float *got = out_buf(nout), *want = out_buf(nout), *alt = out_buf(nout);
+  rsc_wino_part(in, ww, b, got, t->n, t->h, t->w, t->c, t->k, t->kb, 4, t->act, 0, 1);
+  rsc_conv2d_ref(in, wd, b, want, t->n, t->h, t->w, t->c, t->h, t->w, t->k, 3, 3, 1, 1, 1, 1, t->kb,
+                 t->act);
+  char what[160];
+  snprintf(what, sizeof what, "wino n%d %dx%dx%d -> %d kb%d %s", t->n, t->h, t->w, t->c, t->k,
+           t->kb, ACT_NAMES[t->act]);
+  check_close(got, want, nout, what);
+  static const int NTS[] = {1, 3, 8, 20}, PARTS[] = {1, 2, 3};
+  for (size_t i = 0; i < sizeof NTS / sizeof *NTS; i++)
+    for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++) {
+      for (int part = 0; part < PARTS[j]; part++)
+        rsc_wino_part(in, ww, b, alt, t->n, t->h, t->w, t->c, t->k, t->kb, NTS[i], t->act, part,
+                      PARTS[j]);
+      if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
+        fail_msg("%s: nt %d in %d parts differs from nt 4 in one part", what, NTS[i], PARTS[j]);
+    }
+  free(in);
+  free(raw);
+  free(wd);
+  free(ww);
+  free(b);
+  free(got);
+  free(want);
+  free(alt);
+}
+
+/* clang-format off */
+static const WinoCase WINO_CASES[] = {
+    /* n  h   w    c    k  kb  act */
+    {1, 8, 8, 16, 16, 16, RSC_ACT_RELU},       /* whole tiles */
+    {1, 7, 9, 32, 64, 64, RSC_ACT_NONE},       /* odd sizes: partial tiles */
+    {2, 5, 5, 64, 40, 32, RSC_ACT_SWISH},      /* batch 2, K = block + 8 */
+    {1, 10, 10, 160, 32, 32, RSC_ACT_RELU},    /* 3 channel chunks, last partial */
+    {1, 6, 4, 13, 20, 8, RSC_ACT_SIGMOID},     /* C, K, KB no multiple of 16 */
+    {1, 1, 1, 16, 16, 16, RSC_ACT_RELU},       /* 1x1 image */
+    {1, 3, 2, 8, 130, 128, RSC_ACT_NONE},      /* KB above the unit's 64 lanes */
+    {3, 4, 3, 20, 9, 24, RSC_ACT_RELU},        /* KB no power of two */
+    {1, 5, 6, 12, 10, 6, RSC_ACT_SWISH},       /* KB no multiple of any vector: lanes */
+};
+/* clang-format on */
+
+static void test_wino_cases(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof WINO_CASES / sizeof *WINO_CASES; i++)
+    run_wino_case(&WINO_CASES[i]);
+}
+
+/* The filter transform against G g G^T written out for a filter with one 1. */
+static void test_wino_filter_transform(void **state) {
+  (void)state;
+  /* g = e(1,1) (the centre): u = G e G^T = column 1 of G times row 1 of G^T. */
+  const float g[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+  const float col[4] = {0, 0.5f, -0.5f, 0};
+  float u[16];
+  wino_filter_transform(g, u);
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++)
+      assert_true(u[a * 4 + b] == col[a] * col[b]);
+}
+
 static void test_conv_ref_layout(void **state) {
   (void)state;
   const int N = 2, H = 6, W = 5, C = 3, K = 11, KH = 3, KW = 3, S = 2, P = 1, KB = 8;
@@ -441,6 +539,8 @@ int main(void) {
       cmocka_unit_test(test_conv_ref_layout),
       cmocka_unit_test(test_conv_cases),
       cmocka_unit_test(test_conv_every_act),
+      cmocka_unit_test(test_wino_filter_transform),
+      cmocka_unit_test(test_wino_cases),
       cmocka_unit_test(test_pool_cases),
       cmocka_unit_test(test_avgpool_partial_window),
       cmocka_unit_test(test_maxpool_padding_ignored),
