@@ -598,7 +598,6 @@ static void check_values(const Graph *g) {
           size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1], KH = (size_t)t->dims[2],
                  KW = (size_t)t->dims[3];
           size_t o = k % O, i = k / O % I, x = k / (O * I) % KW, y = k / (O * I * KW);
-          (void)KH;
           dst = ((o * I + i) * KH + y) * KW + x;
         } else if (t->ndim == 2) { /* [in,out] -> [out,in] */
           size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1];

@@ -6,12 +6,15 @@ the names follow ../shared/docs/resnet-rs.md.
 
   keras_h5.py IN.safetensors OUT.h5 [--scheme apps|converted] [--stem-counter N]
               [--split K] [--drop LAYER] [--bad-shape LAYER] [--int-weight LAYER] [--whole-model 1]
+              [--dtype f32|f64] [--bad-value LAYER:VALUE]
 
 Layout written: root attrs backend, keras_version, layer_names (numpy 'S'
 array; split into layer_names0..K-1 with --split K, as Keras does past
 64512 bytes); one group per layer (weightless layers too: input, activations)
 with attr weight_names and datasets <layer>/<layer>/<var>:0. Conv kernels
-HWIO, dense [in,out], BN gamma/beta/moving_mean/moving_variance.
+HWIO, dense [in,out], BN gamma/beta/moving_mean/moving_variance. --dtype f64
+stores every float dataset as float64; --bad-value puts VALUE (nan, inf, 1e300)
+at index 0 of LAYER's first weight, stored as float64.
 """
 import json
 import re
@@ -68,7 +71,8 @@ def main():
     args = sys.argv[1:]
     src, dst = args[0], args[1]
     opts = {"--scheme": "apps", "--stem-counter": "1", "--split": "0", "--drop": None,
-            "--bad-shape": None, "--int-weight": None, "--whole-model": "0"}
+            "--bad-shape": None, "--int-weight": None, "--whole-model": "0", "--dtype": "f32",
+            "--bad-value": None}
     i = 2
     while i < len(args):
         opts[args[i]] = args[i + 1]
@@ -100,6 +104,12 @@ def main():
             ws[0] = (ws[0][0], ws[0][1][..., :-1])
         if name == opts["--int-weight"]:  # a non-float dataset rsc must refuse
             ws[0] = (ws[0][0], ws[0][1].astype(np.int32))
+        if opts["--dtype"] == "f64":
+            ws = [(w, v.astype(np.float64)) for w, v in ws]
+        if opts["--bad-value"] and name == opts["--bad-value"].split(":")[0]:
+            v = ws[0][1].astype(np.float64)
+            v.flat[0] = float(opts["--bad-value"].split(":")[1])
+            ws[0] = (ws[0][0], v)
         layer_names.append(name)
         groups[name] = ws
         if kind == "batch_norm":  # weightless layers between, as Keras has them
@@ -125,7 +135,8 @@ def main():
             wnames = [f"{name}/{w}:0".encode() for w, _ in ws]
             g.attrs["weight_names"] = np.asarray(wnames, dtype="S" + str(max([len(w) for w in wnames] + [1])))
             for (w, v), wn in zip(ws, wnames):
-                g.create_dataset(wn.decode(), data=np.ascontiguousarray(v, dtype=np.int32 if v.dtype == np.int32 else np.float32))
+                keep = v.dtype in (np.int32, np.float64)
+                g.create_dataset(wn.decode(), data=np.ascontiguousarray(v, dtype=v.dtype if keep else np.float32))
 
 
 if __name__ == "__main__":

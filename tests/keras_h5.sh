@@ -4,8 +4,9 @@
 # save_weights files in both naming schemes, with and without the top, with
 # a stem counter other than 1 and with layer_names split into layer_names0..;
 # rsc must build a .weights blob byte-identical to the safetensors import from
-# each. Then the round trip h5 -> --export-weights -> --weights, and the errors
-# (missing layer, wrong shape, extra layer, not HDF5) with their messages and
+# each, and from float64 datasets. Then the round trip h5 -> --export-weights ->
+# --weights, and the errors (missing layer, wrong shape, NaN/Inf/out-of-range
+# values, extra layer, not HDF5) with their messages and
 # no output file. Run from the repository root after `make`.
 # Prints "keras_h5: N passed, M failed".
 set -u
@@ -54,6 +55,7 @@ same converted_notop notop --scheme converted
 same split3_converted top --scheme converted --split 3
 same split2_stem7 top --scheme apps --stem-counter 7 --split 2
 same whole_model top --scheme converted --whole-model 1
+same f64_weights top --scheme apps --dtype f64
 
 # Round trip: h5 -> raw safetensors -> the same blob, and the same file as the source.
 if $RSC top.spec --weights apps_top.h5 --export-weights rt.safetensors -o rt.c &&
@@ -86,6 +88,15 @@ err wrong_shape top.spec shape.h5 \
 $PY "$W" top.safetensors int.h5 --scheme converted --int-weight c2_block_0_conv_1
 err non_float top.spec int.h5 \
   "int.h5: layer 'c2_block_0_conv_1': weight 'c2_block_0_conv_1/kernel:0' is not floating point"
+# bad_value NAME VALUE MESSAGE: VALUE at index 0 of a conv kernel (a float64 dataset).
+bad_value() {
+  $PY "$W" top.safetensors $1.h5 --scheme converted --bad-value c2_block_0_conv_1:$2
+  err $1 top.spec $1.h5 \
+    "$1.h5: dataset 'c2_block_0_conv_1/c2_block_0_conv_1/kernel:0' (layer1.0.conv1.weight): $3 at index 0"
+}
+bad_value bad_value_nan nan NaN
+bad_value bad_value_inf inf "Inf (or a double out of float range)"
+bad_value bad_value_1e300 1e300 "Inf (or a double out of float range)"
 err top_into_notop notop.spec apps_top.h5 \
   "apps_top.h5: layer 'predictions' (2 weights) matches no layer of the network"
 err notop_into_top top.spec apps_notop.h5 "apps_notop.h5: missing layer 'predictions'"
