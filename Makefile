@@ -3,7 +3,8 @@
 #   make run      compile the trained digits model, build it, check it against PyTorch (the main job)
 #   make demo-rs50  compile ResNet-RS-50 (random weights), build it, time it
 #   make test     everything CI runs
-#   make sanitize the same suite under ASan+UBSan (build-san/; slower, not in make test)
+#   make sanitize the suite under ASan+UBSan (build-san/; a representative subset of the
+#                 slow suites, SAN_SUBSET=0 for all of it; .ci/run runs it after make test)
 #   make golden   rewrite the checked-in generated models under generated/
 #   make bench    rsc vs PyTorch side by side -> bench/results.md (BENCH_QUICK=1: RS-50 batch 1 only)
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -144,13 +145,23 @@ test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests
       $(FUZZ_REPLAYS)
 	tests/run.sh
 
-# make sanitize: the whole suite (tests/run.sh) with rsc, its test tools, the
-# fuzz replays and every generated model the suites compile (GEN_CFLAGS) built
-# under ASan+UBSan, into build-san/. Not part of `make test` (it is slower).
-SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# make sanitize: the suite (tests/run.sh) with rsc, its test tools, the fuzz
+# replays and every generated model the suites compile (GEN_CFLAGS) built under
+# ASan+UBSan, into $(SAN_DIR) (build-san/ for the default B). The generated
+# models are built at -O1: gcc takes 9 times longer on them at -O2 with the
+# sanitizers. RSC_TEST_SUBSET=1 makes the slow suites (e2e, endpoints, torch,
+# profile, embed, digits, classify, tsan) run a representative subset that keeps
+# every code path (docs/robustness.md, "Sanitizers"), so it fits in CI after
+# `make test` (.ci/run); `make sanitize SAN_SUBSET=0` runs every case. CC and
+# CFLAGS go to the suites too, so a make they run (tests/integration.sh's
+# `make install`) builds with the same flags if it has anything to rebuild.
+SAN_FLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_DIR   ?= $(B)-san
+SAN_SUBSET ?= 1
 sanitize: deps
-	$(MAKE) B=build-san CC=gcc CFLAGS="-O1 -g $(SAN_FLAGS)" sanitize-tools
-	B=build-san GEN_CFLAGS="$(SAN_FLAGS)" UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh
+	$(MAKE) B=$(SAN_DIR) CC=gcc CFLAGS="-O1 -g $(SAN_FLAGS)" sanitize-tools
+	B=$(SAN_DIR) CC=gcc CFLAGS="-O1 -g $(SAN_FLAGS)" GEN_CFLAGS="-O1 $(SAN_FLAGS)" \
+	  RSC_TEST_SUBSET=$(SAN_SUBSET) UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh
 
 sanitize-tools: $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen \
       $(FUZZ_REPLAYS)

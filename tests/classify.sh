@@ -8,11 +8,12 @@
 # model (--dump-input) must equal, byte for byte, what timm's eval transform
 # makes of the image in Python (tests/timm_eval_ref.py: PIL decode,
 # torchvision Resize(bicubic) + CenterCrop). The checked-in label header must
-# be what gen-labels.sh makes of torchvision's list.
+# be what gen-labels.sh makes of torchvision's list. Uses ${B:-build}/rsc; GEN_CFLAGS
+# go to the example's CFLAGS (make sanitize).
 # Run from the repository root after `make`. Prints "classify: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
-ROOT=$PWD PY=${TORCH_PYTHON:-/usr/bin/python3}
+ROOT=$PWD PY=${TORCH_PYTHON:-/usr/bin/python3} RSC=$PWD/${B:-build}/rsc
 IMAGES=/usr/lib/python3/dist-packages/sklearn/datasets/images
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -53,9 +54,12 @@ for f in $images; do
   "$PY" tests/timm_eval_ref.py "$tmp/$f" $size $crop "$tmp/$f.ref" 2>"$tmp/ref.err" ||
     { bad "timm_eval_ref.py $f: $(cat "$tmp/ref.err")"; }
 done
-for cc in ${CLASSIFY_COMPILERS:-gcc clang}; do
+ccs=${CLASSIFY_COMPILERS:-gcc clang}
+[ "${RSC_TEST_SUBSET:-0}" = 1 ] && ccs=${CLASSIFY_COMPILERS:-gcc} # make sanitize
+for cc in $ccs; do
   o=$tmp/build_$cc
-  if ! make -s -C examples/classify SPEC="$tmp/m.spec" O="$o" CC=$cc >"$tmp/make.out" 2>&1; then
+  if ! make -s -C examples/classify RSC="$RSC" SPEC="$tmp/m.spec" O="$o" CC=$cc \
+       CFLAGS="-O2 ${GEN_CFLAGS:-}" >"$tmp/make.out" 2>&1; then
     bad "$cc: examples/classify does not build:"; head -20 "$tmp/make.out"; continue
   fi
   for f in $images; do

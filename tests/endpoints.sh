@@ -16,12 +16,22 @@ B=${B:-build}; RSC=${RSC:-$B/rsc} REF=$B/tests/refeval CMP=$B/tests/f32cmp GEN=$
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
-pass=0 fail=0
+pass=0 fail=0 skipped=0
+# RSC_TEST_SUBSET=1 (make sanitize): the small nets (every endpoint, stopping
+# at c4, head none with endpoints beside it, u8 NCHW c2 only), with gcc; the
+# RS-50 cases take the same paths at ten times the cost under the sanitizers.
+SUBSET_CASES=" small_all:gcc small_c4:gcc head_none:gcc u8_nchw_c2:gcc "
 
 # case NAME 'spec; lines' [extra rsc flags...]
 case_() {
-  local name=$1 spec=$2 d=$tmp/$1
+  local name=$1 spec=$2 d=$tmp/$1 ccs="gcc clang"
   shift 2
+  if [ "${RSC_TEST_SUBSET:-0}" = 1 ]; then
+    local m
+    m=$(grep -o "[[:space:]]$name:[a-z,]*" <<<"$SUBSET_CASES") || { skipped=$((skipped + 1)); return; }
+    ccs=${m#*:}
+    ccs=${ccs//,/ }
+  fi
   mkdir -p "$d"
   printf '%s\n' "$spec" | tr ';' '\n' | sed 's/^ *//' >"$d/m.spec"
   if ! $RSC "$d/m.spec" --seed 7 --name m --main "$@" -o "$d/m.c" 2>"$d/rsc.err"; then
@@ -53,7 +63,7 @@ case_() {
   if ! grep -qx 'head' <<<"$eps" && grep -q 'global_pool\|/\* fc:' "$d/m.c"; then
     echo "FAIL $name: the head's layers are in a model without 'head' in outputs"; fail=$((fail + 1)); return
   fi
-  for cc in gcc clang; do
+  for cc in $ccs; do
     mkdir -p "$d/$cc"
     if ! $cc $CCFLAGS -DM_NO_MAIN -I"$d" -o "$d/run_$cc" tests/endpoints_main.c "$d/m.c" -lm 2>"$d/cc.err"; then
       echo "FAIL $name: $cc failed to build:"; head -20 "$d/cc.err"; fail=$((fail + 1)); continue
@@ -101,10 +111,14 @@ case_ rs50_all   'depth 50; height 45; width 67; outputs c2,c3,c4,c5,head'
 case_ batch2_avg 'depth 50; width 41; batch 2; width_multiplier 0.5; head avg; outputs head' --outputs 'c3 c5 head'
 # No head: the model ends at c4 (its P_run output), c2 beside it.
 case_ no_head    'depth 50; height 39; width 35; width_multiplier 0.5; outputs c4, c2'
+# The same two on a small net.
+case_ small_all  'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 29; height 23; outputs c2,c3,c4,c5,head'
+case_ small_c4   'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 25; height 31; batch 2; outputs c4, c2'
 # head none: c5 is the head's tensor, copied to a second buffer.
 case_ head_none  'blocks 1 2 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 29; height 23; head none; outputs c5,head,c3'
 # Another input format and network shape; only the shallowest stage, no head.
 case_ u8_nchw_c2 'blocks 2 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 27; height 21; batch 2; input_type u8; input_layout nchw; preprocess imagenet; activation swish; stem_downsample maxpool; outputs c2'
 
 echo "endpoints: $pass passed, $fail failed"
+[ "$skipped" -gt 0 ] && echo "endpoints: RSC_TEST_SUBSET=1: $skipped cases not run"
 [ "$fail" -eq 0 ]

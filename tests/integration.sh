@@ -7,6 +7,7 @@
 # (examples/integration/make) and the CMake one (examples/integration/cmake,
 # add_custom_command, --embed-weights); both programs must run and print the
 # same 10 outputs (within 1e-4: the two builds may pick different kernels).
+# Installs ${B:-build}/rsc; GEN_CFLAGS go to both examples' compiler flags (make sanitize).
 # Run from the repository root after `make`. Prints "integration: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -19,7 +20,8 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 unset RSC_DATADIR
 
 root=$tmp/root
-if make -s install PREFIX=/usr DESTDIR="$root" >"$tmp/install.log" 2>&1; then
+B=${B:-build}
+if make -s install B="$B" PREFIX=/usr DESTDIR="$root" >"$tmp/install.log" 2>&1; then
   ok "make install PREFIX=/usr DESTDIR=..."
 else
   bad "make install: $(tail -3 "$tmp/install.log")"
@@ -32,18 +34,19 @@ done
 [ -z "$missing" ] && ok "installed: bin/rsc, man1/rsc.1, share/rsc/{templates,runtime}" ||
   bad "not installed:$missing"
 RSC=$root/usr/bin/rsc
-v=$(cd / && "$RSC" --version) && [ "$v" = "$(build/rsc --version)" ] && ok "installed rsc --version: $v" ||
+v=$(cd / && "$RSC" --version) && [ "$v" = "$("$B"/rsc --version)" ] && ok "installed rsc --version: $v" ||
   bad "installed rsc --version: '$v'"
 
 # The examples, copied away from the tree so nothing is found by accident.
 cp -r examples/integration "$tmp/ex"
-if make -s -C "$tmp/ex/make" RSC="$RSC" >"$tmp/make.log" 2>&1 &&
+if make -s -C "$tmp/ex/make" RSC="$RSC" CFLAGS="-O2 -march=native ${GEN_CFLAGS:-}" >"$tmp/make.log" 2>&1 &&
   "$tmp/ex/make/build/app" "$tmp/ex/make/build/model.weights" >"$tmp/make.out"; then
   ok "Makefile example: generated, built and ran ($(wc -w <"$tmp/make.out") outputs)"
 else
   bad "Makefile example: $(tail -5 "$tmp/make.log")"
 fi
-if (cd "$tmp/ex/cmake" && cmake -S . -B build -DRSC="$RSC" && cmake --build build) \
+if (cd "$tmp/ex/cmake" && cmake -S . -B build -DRSC="$RSC" -DCMAKE_C_FLAGS="${GEN_CFLAGS:-}" &&
+  cmake --build build) \
   >"$tmp/cmake.log" 2>&1 && "$tmp/ex/cmake/build/app" >"$tmp/cmake.out"; then
   ok "CMake example: add_custom_command, --embed-weights, built and ran"
 else

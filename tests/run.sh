@@ -1,13 +1,15 @@
 #!/bin/bash
 # run.sh - everything `make test` runs, in order, with one summary line at the
-# end. Each suite prints its own "NAME: N passed, M failed" line.
+# end. Each suite prints its own "NAME: N passed, M failed" line, then its time.
 set -u
 cd "$(dirname "$0")/.."
 suites=0 failed=0
 run() {
   echo "== $1"
   suites=$((suites + 1))
+  local t0=$SECONDS
   if ! "${@:2}"; then failed=$((failed + 1)); echo "!! suite $1 failed"; fi
+  echo "   ($1: $((SECONDS - t0)) s)"
 }
 run_unit() {
   local fail=0
