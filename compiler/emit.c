@@ -400,6 +400,18 @@ static const char *out_doc(const Spec *s) {
   return "";
 }
 
+static const char *target_name(Target t) {
+  switch (t) {
+  case TARGET_AVX512:
+    return "avx512";
+  case TARGET_AVX2:
+    return "avx2";
+  case TARGET_GENERIC:
+    break;
+  }
+  return "generic";
+}
+
 /* Definitions shared by the .c and .h drivers. */
 static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t fp) {
   char *up = xstrdup(opt->prefix);
@@ -413,6 +425,11 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
     sb_printf(&banner, " *   %.*s\n", (int)(nl ? nl - line : (ptrdiff_t)strlen(line)), line);
   }
   sb_printf(&banner, " * Weights: %s\n", opt->cmdline ? opt->cmdline : "");
+  /* The tiles and the Winograd choices follow the target, whose default is
+   * the CPU running rsc: the same command on another CPU may emit other
+   * (equally correct) code, and this line says why. */
+  sb_printf(&banner, " * Tuned for: --target %s%s\n", target_name(g->target),
+            g->no_wino ? " --no-winograd" : "");
   const Node *out = &g->nodes[g->output];
   sb_printf(o, "m4_changequote(`<|', `|>')m4_changecom()m4_dnl\n");
   sb_printf(o, "m4_define(<|RSC_PREFIX|>, <|%s|>)m4_dnl\n", opt->prefix);

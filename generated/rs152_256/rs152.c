@@ -24,6 +24,7 @@
  *   input_layout nhwc
  *   preprocess none
  * Weights: random, seed 1
+ * Tuned for: --target avx512
  */
 #include "rs152.h"
 

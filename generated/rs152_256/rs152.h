@@ -24,6 +24,7 @@
  *   input_layout nhwc
  *   preprocess none
  * Weights: random, seed 1
+ * Tuned for: --target avx512
  */
 #ifndef RS152_H
 #define RS152_H
