@@ -68,6 +68,17 @@ double now_seconds(void);
 /* Shortest decimal text that round-trips a double ("%.17g" trimmed). */
 void format_double(char buf[32], double v);
 
+/* Threads of the data-parallel passes: $RSC_THREADS, else one per online CPU;
+ * 1 to 16. */
+int rsc_threads(void);
+/* Calls fn(ctx, i, worker) once for each i in [0, n) on up to `threads`
+ * threads (usually rsc_threads()), the caller's included; worker (< threads)
+ * names the thread, for per-thread scratch. Indices are handed out in
+ * increasing order, so putting the biggest items first balances the load.
+ * fn must make the same result whichever thread runs it: nothing rsc writes
+ * may depend on the thread count. */
+void parallel_for(int n, int threads, void (*fn)(void *ctx, int i, int worker), void *ctx);
+
 /* ---------------------------------------------------------------- diag.c */
 
 /* A source text the diagnostics can quote from: a spec file or the command line. */

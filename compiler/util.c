@@ -1,13 +1,17 @@
 /*
  * util.c - allocation that cannot fail silently, a growable string buffer,
- * overflow-checked size arithmetic, hashing and file reading.
+ * overflow-checked size arithmetic, hashing, file reading, and the one thread
+ * pool the data-parallel passes (weights, fold, pack) share.
  */
 #include "rsc.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <time.h>
+#include <unistd.h>
 
 void rsc_assert_fail(const char *cond, const char *file, int line) {
   fprintf(stderr, "rsc: internal error: %s:%d: assertion '%s' failed\n", file, line, cond);
@@ -143,4 +147,53 @@ double now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* At most this many threads: RS-420's largest pass has ~1,300 tensors, and
+ * past a few threads memory bandwidth, not compute, is the limit. */
+enum { MAX_THREADS = 16 };
+
+int rsc_threads(void) {
+  const char *env = getenv("RSC_THREADS");
+  long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+typedef struct ParallelJob {
+  void (*fn)(void *ctx, int i, int worker);
+  void *ctx;
+  int n;
+  atomic_int next; /* the next index to hand out */
+} ParallelJob;
+
+typedef struct Worker {
+  ParallelJob *job;
+  int id;
+} Worker;
+
+static int parallel_worker(void *arg) {
+  Worker *w = arg;
+  for (int i; (i = atomic_fetch_add(&w->job->next, 1)) < w->job->n;)
+    w->job->fn(w->job->ctx, i, w->id);
+  return 0;
+}
+
+void parallel_for(int n, int threads, void (*fn)(void *ctx, int i, int worker), void *ctx) {
+  ParallelJob job = {.fn = fn, .ctx = ctx, .n = n};
+  atomic_init(&job.next, 0);
+  thrd_t th[MAX_THREADS];
+  Worker w[MAX_THREADS];
+  int started = 0, want = threads < n ? threads : n;
+  if (want > MAX_THREADS)
+    want = MAX_THREADS;
+  /* The calling thread is worker 0; if a thread cannot start, the others (at
+   * least this one) do its share. */
+  for (int k = 0; k < MAX_THREADS; k++)
+    w[k] = (Worker){&job, k};
+  while (started + 1 < want && thrd_create(&th[started], parallel_worker, &w[started + 1]) ==
+                                   thrd_success)
+    started++;
+  parallel_worker(&w[0]);
+  for (int i = 0; i < started; i++)
+    thrd_join(th[i], NULL);
 }

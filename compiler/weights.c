@@ -42,12 +42,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <threads.h>
 #include <unistd.h>
 
 /* Clang contracts a*b+c into an FMA on targets that have one; the random
@@ -847,31 +845,24 @@ static void random_tensor(const Graph *g, Tensor *t, Rng *r) {
   }
 }
 
-/* weights_random runs on up to MAX_WORKERS threads (RS-420's 770 MB of normals
+/* weights_random runs on rsc_threads() threads (RS-420's 770 MB of normals
  * take seconds on one core). Each tensor has its own generator seeded by its
  * name, so which thread fills it, and in which order, changes nothing. */
-enum { MAX_WORKERS = 16 };
-
 typedef struct Work {
   Graph *g;
   uint64_t seed;
-  const int *order;  /* tensor ids, biggest first: the last ones to go are small */
-  atomic_int next;   /* index into order of the next tensor to fill */
+  const int *order; /* tensor ids, biggest first: the last ones to go are small */
 } Work;
 
-static void fill_tensor(Graph *g, Tensor *t, uint64_t seed) {
+static void fill_tensor(void *ctx, int i, int worker) {
+  (void)worker;
+  Work *w = ctx;
+  Tensor *t = &w->g->tensors[w->order[i]];
   free(t->data);
   t->data = xmalloc(tensor_elems(t) * sizeof(float));
   Rng r;
-  rng_seed(&r, seed, t->name);
-  random_tensor(g, t, &r);
-}
-
-static int worker(void *arg) {
-  Work *w = arg;
-  for (int i; (i = atomic_fetch_add(&w->next, 1)) < w->g->ntensors;)
-    fill_tensor(w->g, &w->g->tensors[w->order[i]], w->seed);
-  return 0;
+  rng_seed(&r, w->seed, t->name);
+  random_tensor(w->g, t, &r);
 }
 
 static const Graph *sort_graph; /* for by_size_desc; qsort has no context */
@@ -884,13 +875,6 @@ static int by_size_desc(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
-/* RSC_THREADS=N, else one per online CPU; at most MAX_WORKERS. */
-static int worker_count(void) {
-  const char *env = getenv("RSC_THREADS");
-  long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
-}
-
 void weights_random(Graph *g, uint64_t seed) {
   int *order = xmalloc((size_t)(g->ntensors ? g->ntensors : 1) * sizeof *order);
   for (int i = 0; i < g->ntensors; i++)
@@ -898,15 +882,6 @@ void weights_random(Graph *g, uint64_t seed) {
   sort_graph = g;
   qsort(order, (size_t)g->ntensors, sizeof *order, by_size_desc);
   Work w = {.g = g, .seed = seed, .order = order};
-  atomic_init(&w.next, 0);
-  thrd_t th[MAX_WORKERS];
-  int started = 0, want = worker_count();
-  /* The calling thread is a worker too; if a thread cannot start, the
-   * others (at least this one) do its share. */
-  while (started + 1 < want && thrd_create(&th[started], worker, &w) == thrd_success)
-    started++;
-  worker(&w);
-  for (int i = 0; i < started; i++)
-    thrd_join(th[i], NULL);
+  parallel_for(g->ntensors, rsc_threads(), fill_tensor, &w);
   free(order);
 }
