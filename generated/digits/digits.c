@@ -747,6 +747,40 @@ RSC_INLINE void rsc_global_maxpool(const float *restrict in, float *restrict out
 /* ---------------------------------------------------------------- dense */
 
 /*
+ * Outputs [k0, k1) of the N rows of rsc_dense. The weights stream once, in
+ * memory order (row i, then row i+1), each row serving all N inputs: at
+ * small batch a dense layer is a matrix-vector product bound by DRAM
+ * bandwidth, and a sequential stream is what the hardware prefetchers keep
+ * up with. The partial sums stay in out (N*(k1-k0) floats, in L1 or L2), one
+ * vector FMA per RSC_VL outputs; the tail is scalar with the same fused or
+ * separate multiply-add as the vector lanes, so every output is b + the sum
+ * over i in increasing order whatever k0, k1 and the target.
+ */
+RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w,
+                               const float *restrict b, float *restrict out, int N, int CIN, int K,
+                               size_t k0, size_t k1, int act) {
+  for (int n = 0; n < N; n++)
+    for (size_t k = k0; k < k1; k++)
+      out[(size_t)n * (size_t)K + k] = b[k];
+  for (int i = 0; i < CIN; i++) {
+    const float *restrict wi = w + (size_t)i * (size_t)K;
+    for (int n = 0; n < N; n++) {
+      const float xi = in[(size_t)n * (size_t)CIN + (size_t)i];
+      const rsc_vf a = rsc_vset1(xi);
+      float *restrict o = out + (size_t)n * (size_t)K;
+      size_t k = k0;
+      for (; k + RSC_VL <= k1; k += RSC_VL)
+        rsc_vstore(o + k, rsc_vfma(a, rsc_vload(wi + k), rsc_vload(o + k)));
+      for (; k < k1; k++)
+        o[k] = RSC_FMA(xi, wi[k], o[k]);
+    }
+  }
+  for (int n = 0; n < N; n++)
+    for (size_t k = k0; k < k1; k++)
+      out[(size_t)n * (size_t)K + k] = rsc_act(out[(size_t)n * (size_t)K + k], act);
+}
+
+/*
  * out = act(in * w + b).
  *   in [N][CIN], out [N][K], b [K]
  *   w  [CIN][K] (LAYOUT_DENSE_IO): element (o,i) of the [out][in] weight at i*K + o
@@ -755,20 +789,7 @@ RSC_INLINE void rsc_global_maxpool(const float *restrict in, float *restrict out
 RSC_INLINE void rsc_dense(const float *restrict in, const float *restrict w,
                           const float *restrict b, float *restrict out, int N, int CIN, int K,
                           int act) {
-  for (int n = 0; n < N; n++) {
-    const float *restrict x = in + (size_t)n * (size_t)CIN;
-    float *restrict o = out + (size_t)n * (size_t)K;
-    for (int k = 0; k < K; k++)
-      o[k] = b[k];
-    for (int i = 0; i < CIN; i++) {
-      const float a = x[i];
-      const float *restrict wi = w + (size_t)i * (size_t)K;
-      for (int k = 0; k < K; k++)
-        o[k] = RSC_FMA(a, wi[k], o[k]);
-    }
-    for (int k = 0; k < K; k++)
-      o[k] = rsc_act(o[k], act);
-  }
+  rsc_dense_cols(in, w, b, out, N, CIN, K, 0, (size_t)K, act);
 }
 
 /* ---------------------------------------------------------------- elementwise */
@@ -780,13 +801,73 @@ RSC_INLINE void rsc_add_act(const float *restrict a, const float *restrict b, fl
     out[i] = rsc_act(a[i] + b[i], act);
 }
 
+/* Range [lo, hi) of `part` of `parts` when n items are split evenly, in
+ * whole runs of 16 floats (64 bytes): two threads that write neighbouring
+ * ranges never share a cache line, which at a split in mid-line would
+ * bounce between the cores on every store of a dense layer's sums. */
+RSC_INLINE void rsc_range(size_t n, int part, int parts, size_t *lo, size_t *hi) {
+  const size_t runs = (n + 15) / 16;
+  const size_t a = runs * (size_t)part / (size_t)parts * 16;
+  const size_t b = runs * ((size_t)part + 1) / (size_t)parts * 16;
+  *lo = a < n ? a : n;
+  *hi = b < n ? b : n;
+}
+
 /* Part `part` of `parts` of rsc_add_act: a contiguous, 16-float aligned range. */
 RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict b,
                                  float *restrict out, size_t n, int act, int part, int parts) {
-  const size_t v = (n + 15) / 16, i0 = v * (size_t)part / (size_t)parts * 16,
-               i1 = v * ((size_t)part + 1) / (size_t)parts * 16;
-  const size_t lo = i0 < n ? i0 : n, hi = i1 < n ? i1 : n;
+  size_t lo, hi;
+  rsc_range(n, part, parts, &lo, &hi);
   rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
+}
+
+/* rsc_dense split over output columns: part `part` of `parts`. */
+RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
+                               const float *restrict b, float *restrict out, int N, int CIN, int K,
+                               int act, int part, int parts) {
+  size_t k0, k1;
+  rsc_range((size_t)K, part, parts, &k0, &k1);
+  rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
+}
+
+/*
+ * SE's squeeze for channels [c0, c1) of one image x [HW][C]: s[c] = the sum
+ * over the pixels in pixel order, divided by HW. The pixels are read in
+ * memory order, RSC_VL channels per add, partial sums in s (in L1).
+ */
+RSC_INLINE void rsc_se_pool(const float *restrict x, float *restrict s, int HW, int C, size_t c0,
+                            size_t c1) {
+  for (size_t c = c0; c < c1; c++)
+    s[c] = 0.0f;
+  for (int p = 0; p < HW; p++) {
+    const float *restrict xp = x + (size_t)p * (size_t)C;
+    size_t c = c0;
+    for (; c + RSC_VL <= c1; c += RSC_VL)
+      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(xp + c)));
+    for (; c < c1; c++)
+      s[c] += xp[c];
+  }
+  for (size_t c = c0; c < c1; c++)
+    s[c] = s[c] / (float)HW;
+}
+
+/* SE's excite and the residual tail for pixels [p0, p1) of one image:
+ * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none. */
+RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict g,
+                                 const float *restrict sc, float *restrict out, int C, size_t p0,
+                                 size_t p1, int act) {
+  const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
+  for (size_t p = p0; p < p1; p++) {
+    const size_t at = p * (size_t)C;
+    int c = 0;
+    for (; vec && c + RSC_VL <= C; c += RSC_VL) {
+      const rsc_vf y = rsc_vfma(rsc_vload(x + at + (size_t)c), rsc_vload(g + c),
+                                rsc_vload(sc + at + (size_t)c));
+      rsc_vstore(out + at + (size_t)c, act == RSC_ACT_RELU ? rsc_vrelu(y) : y);
+    }
+    for (; c < C; c++)
+      out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], g[c], sc[at + (size_t)c]), act);
+  }
 }
 
 /*
@@ -799,66 +880,10 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
  *   x, sc, out [N][HW][C]; w1 [C][M], b1 [M], w2 [M][C], b2 [C] (DENSE_IO
  *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: C + M floats, s
  *   then g in [0, C), m in [C, C+M).
- */
-RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
-                           const float *restrict w1, const float *restrict b1,
-                           const float *restrict w2, const float *restrict b2, float *restrict out,
-                           float *restrict scratch, int N, int HW, int C, int M, int act) {
-  float *restrict s = scratch;
-  float *restrict m = scratch + C;
-  for (int n = 0; n < N; n++) {
-    const size_t base = (size_t)n * (size_t)HW * (size_t)C;
-    rsc_global_avgpool(x + base, s, 1, HW, C);
-    rsc_dense(s, w1, b1, m, 1, C, M, RSC_ACT_RELU);
-    /* s is dead once m exists: the gate reuses its room. */
-    rsc_dense(m, w2, b2, s, 1, M, C, RSC_ACT_SIGMOID);
-    for (int p = 0; p < HW; p++) {
-      const size_t at = base + (size_t)p * (size_t)C;
-      for (int c = 0; c < C; c++)
-        out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], s[c], sc[at + (size_t)c]), act);
-    }
-  }
-}
-
-/* Range [lo, hi) of `part` of `parts` when n items are split evenly. */
-RSC_INLINE void rsc_range(size_t n, int part, int parts, size_t *lo, size_t *hi) {
-  *lo = n * (size_t)part / (size_t)parts;
-  *hi = n * ((size_t)part + 1) / (size_t)parts;
-}
-
-/* Outputs [k0, k1) of rsc_dense for one row: the same per-output order. */
-RSC_INLINE void rsc_dense_cols(const float *restrict x, const float *restrict w,
-                               const float *restrict b, float *restrict o, int CIN, int K,
-                               size_t k0, size_t k1, int act) {
-  for (size_t k = k0; k < k1; k++)
-    o[k] = b[k];
-  for (int i = 0; i < CIN; i++) {
-    const float a = x[i];
-    const float *restrict wi = w + (size_t)i * (size_t)K;
-    for (size_t k = k0; k < k1; k++)
-      o[k] = RSC_FMA(a, wi[k], o[k]);
-  }
-  for (size_t k = k0; k < k1; k++)
-    o[k] = rsc_act(o[k], act);
-}
-
-/* rsc_dense split over output columns: part `part` of `parts`. */
-RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
-                               const float *restrict b, float *restrict out, int N, int CIN, int K,
-                               int act, int part, int parts) {
-  size_t k0, k1;
-  rsc_range((size_t)K, part, parts, &k0, &k1);
-  for (int n = 0; n < N; n++)
-    rsc_dense_cols(in + (size_t)n * (size_t)CIN, w, b, out + (size_t)n * (size_t)K, CIN, K, k0,
-                   k1, act);
-}
-
-/*
- * rsc_se_add on a team: each phase (pool over channels, reduce, gate, scale
- * and add over pixels) is split into `parts` ranges of independent outputs,
- * with sync(ctx) (a barrier of all parts) between phases that read another
- * part's results. Every value is computed exactly as rsc_se_add does, so the
- * output is the same for any number of parts.
+ * Each phase (pool over channels, reduce, gate, scale and add over pixels)
+ * is split into `parts` ranges of independent outputs, with sync(ctx) (a
+ * barrier of all parts) between phases that read another part's results.
+ * No sum is split, so the output is the same for any number of parts.
  */
 RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
                                 const float *restrict w1, const float *restrict b1,
@@ -871,33 +896,32 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
   size_t c0, c1, j0, j1, p0, p1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
   rsc_range((size_t)M, part, parts, &j0, &j1);
-  rsc_range((size_t)HW, part, parts, &p0, &p1);
+  p0 = (size_t)HW * (size_t)part / (size_t)parts; /* rows of C floats: no line shared */
+  p1 = (size_t)HW * ((size_t)part + 1) / (size_t)parts;
   for (int n = 0; n < N; n++) {
     const size_t base = (size_t)n * (size_t)HW * (size_t)C;
     if (n > 0 && parts > 1)
       sync(ctx); /* the previous image's gate is still being read */
-    for (size_t c = c0; c < c1; c++)
-      s[c] = 0.0f;
-    for (int p = 0; p < HW; p++)
-      for (size_t c = c0; c < c1; c++)
-        s[c] += x[base + (size_t)p * (size_t)C + c];
-    for (size_t c = c0; c < c1; c++)
-      s[c] = s[c] / (float)HW;
+    rsc_se_pool(x + base, s, HW, C, c0, c1);
     if (parts > 1)
       sync(ctx);
-    rsc_dense_cols(s, w1, b1, m, C, M, j0, j1, RSC_ACT_RELU);
+    rsc_dense_cols(s, w1, b1, m, 1, C, M, j0, j1, RSC_ACT_RELU);
     if (parts > 1)
       sync(ctx);
     /* s is dead once m exists: the gate reuses its room. */
-    rsc_dense_cols(m, w2, b2, s, M, C, c0, c1, RSC_ACT_SIGMOID);
+    rsc_dense_cols(m, w2, b2, s, 1, M, C, c0, c1, RSC_ACT_SIGMOID);
     if (parts > 1)
       sync(ctx);
-    for (size_t p = p0; p < p1; p++) {
-      const size_t at = base + p * (size_t)C;
-      for (int c = 0; c < C; c++)
-        out[at + (size_t)c] = rsc_act(RSC_FMA(x[at + (size_t)c], s[c], sc[at + (size_t)c]), act);
-    }
+    rsc_se_scale_add(x + base, s, sc + base, out + base, C, p0, p1, act);
   }
+}
+
+/* The whole of rsc_se_add_part on one thread. */
+RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
+                           const float *restrict w1, const float *restrict b1,
+                           const float *restrict w2, const float *restrict b2, float *restrict out,
+                           float *restrict scratch, int N, int HW, int C, int M, int act) {
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, N, HW, C, M, act, 0, 1, NULL, NULL);
 }
 
 /* In-place softmax over each row of x [N][K]: the row max is subtracted

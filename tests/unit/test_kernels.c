@@ -427,7 +427,8 @@ static void test_global_pools(void **state) {
 
 static void test_dense(void **state) {
   (void)state;
-  static const int shapes[][3] = {{1, 2048, 1000}, {2, 37, 19}, {2, 1, 5}, {1, 13, 1}};
+  static const int shapes[][3] = {{1, 2048, 1000}, {2, 37, 19}, {2, 1, 5},
+                                  {1, 13, 1},      {8, 96, 70}, {3, 5, 33}};
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
       int n = shapes[i][0], cin = shapes[i][1], k = shapes[i][2];
@@ -436,6 +437,14 @@ static void test_dense(void **state) {
       rsc_dense(in, w, b, got, n, cin, k, act);
       rsc_dense_ref(in, w, b, want, n, cin, k, act);
       check_close(got, want, (size_t)n * k, "dense");
+      /* Split over 2..5 parts (output columns, in runs of 16): the same bytes. */
+      for (int parts = 2; parts <= 5; parts++) {
+        float *alt = out_buf((size_t)n * k);
+        for (int part = 0; part < parts; part++)
+          rsc_dense_part(in, w, b, alt, n, cin, k, act, part, parts);
+        assert_memory_equal(alt, got, (size_t)n * k * sizeof *got);
+        free(alt);
+      }
       free(in);
       free(w);
       free(b);
