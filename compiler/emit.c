@@ -549,15 +549,40 @@ static bool file_patch(void *ctx, size_t offset, const void *data, size_t n) {
   return outputs_put_at(ctx, offset, data, n);
 }
 
-/* The .weights file, streamed from the packed tensors to its temporary: the
- * payload can be 770 MB (RS-420), not to be copied once more in memory. */
-static bool write_weights(const Graph *g, uint64_t fp, const char *path, Outputs *outs, Diag *d) {
+/* The .weights file, streamed from the packed tensors to its temporary f: the
+ * payload can be 900 MB (RS-420), not to be copied once more in memory. A
+ * failure is kept in f, for outputs_close to report. */
+static void write_weights(const Graph *g, uint64_t fp, OutFile *f) {
+  size_t payload;
+  RSC_ASSERT(size_mul(g->weight_floats, 4, &payload));
+  outputs_reserve(f, RSC_WFILE_HEADER + payload);
+  WfileSink sink = {file_write, file_patch, f};
+  wfile_write(g, fp, &sink);
+}
+
+/* An m4 expansion written straight into an output's temporary. */
+typedef struct M4Out {
   OutFile f;
-  if (!outputs_open(&f, path, d))
+  M4Run m4;
+  bool open, running;
+} M4Out;
+
+static void m4_out_start(M4Out *mo, const char *path, const StrBuf *drv, const char *datadir,
+                         Diag *d) {
+  mo->open = outputs_open(&mo->f, path, d);
+  mo->running = mo->open && m4_start(&mo->m4, datadir, drv->buf, drv->len, mo->f.fd, d);
+}
+
+/* Waits for m4; keeps the file in outs if it and everything before went
+ * well (ok), else removes it. Returns ok && this file's success. */
+static bool m4_out_finish(M4Out *mo, bool ok, Outputs *outs, Diag *d) {
+  bool good = mo->running && m4_finish(&mo->m4, d);
+  if (!mo->open)
     return false;
-  WfileSink sink = {file_write, file_patch, &f};
-  wfile_write(g, fp, &sink); /* a failure is kept in f and reported here: */
-  return outputs_close(outs, &f, d);
+  if (ok && good)
+    return outputs_close(outs, &mo->f, d);
+  outputs_discard(&mo->f);
+  return false;
 }
 
 static char *with_ext(const char *out_c, const char *ext) {
@@ -587,16 +612,28 @@ bool emit_model(Graph *g, const EmitOptions *opt, Diag *d) {
   const char *slash = strrchr(h_path, '/');
   const char *h_name = slash ? slash + 1 : h_path;
 
-  StrBuf drv_c = {0}, drv_h = {0}, c = {0}, h = {0}, man = {0};
+  StrBuf drv_c = {0}, drv_h = {0}, man = {0};
   c_driver(&drv_c, g, opt, fp, h_name);
   common_defs(&drv_h, g, opt, fp);
   sb_printf(&drv_h, "m4_include(<|model.h.m4|>)m4_dnl\n");
+  /* m4 expands the .c and .h (separate processes, a few hundred ms for
+   * RS-420) while this thread writes the .weights. Files are kept in
+   * outs in the order .c, .h, .weights, manifest. */
   Outputs outs = {0};
-  bool ok = m4_expand(opt->datadir, drv_c.buf, drv_c.len, &c, d) &&
-            m4_expand(opt->datadir, drv_h.buf, drv_h.len, &h, d);
+  M4Out c = {0}, h = {0};
+  m4_out_start(&c, opt->out_c, &drv_c, opt->datadir, d);
+  if (c.running)
+    m4_out_start(&h, h_path, &drv_h, opt->datadir, d);
+  OutFile w;
+  bool w_open = h.running && outputs_open(&w, w_path, d), ok = w_open;
   if (ok)
-    ok = outputs_write(&outs, opt->out_c, c.buf, c.len, d) &&
-         outputs_write(&outs, h_path, h.buf, h.len, d) && write_weights(g, fp, w_path, &outs, d);
+    write_weights(g, fp, &w);
+  bool c_ok = m4_out_finish(&c, ok, &outs, d); /* always waited for and cleaned up */
+  ok = m4_out_finish(&h, ok && c_ok, &outs, d) && c_ok && ok;
+  if (ok)
+    ok = outputs_close(&outs, &w, d);
+  else if (w_open)
+    outputs_discard(&w);
   if (ok && opt->manifest) {
     emit_manifest(g, &man);
     ok = outputs_write(&outs, opt->manifest, man.buf, man.len, d);
@@ -607,8 +644,6 @@ bool emit_model(Graph *g, const EmitOptions *opt, Diag *d) {
     outputs_abort(&outs);
   sb_free(&drv_c);
   sb_free(&drv_h);
-  sb_free(&c);
-  sb_free(&h);
   sb_free(&man);
   free(h_path);
   free(w_path);

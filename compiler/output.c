@@ -1,11 +1,21 @@
 /*
  * output.c - all-or-nothing output. Each file is first written completely to
  * "<final>.tmp.XXXXXX" in its own directory (so the final rename cannot cross
- * file systems), flushed to disk, and only when every file of the run has been
- * written does outputs_commit() rename them into place. A failed or
- * interrupted run therefore never leaves a half-written .c or .weights, and
- * never leaves a temporary behind on the paths it controls: every failure
- * removes what it created, and outputs_abort() removes the rest.
+ * file systems), and only when every file of the run has been written does
+ * outputs_commit() rename them into place. A failed or interrupted run
+ * therefore never leaves a half-written .c or .weights, and never leaves a
+ * temporary behind on the paths it controls: every failure removes what it
+ * created, and outputs_abort() removes the rest.
+ *
+ * No fsync: rename(2) already makes each file appear whole or not at all to
+ * every other process, which is what a build needs; gcc, as and ld do not
+ * fsync their outputs either. Only a crash of the whole system before the
+ * kernel writes the data back (seconds) can leave an output empty or torn;
+ * a torn .weights is then refused by the generated loader (its header holds
+ * the payload's size and checksum), not run, and rerunning rsc restores
+ * everything. (ext4, by default, also writes a file renamed over another
+ * out before the rename.) fsync would cost more than the rest of the run:
+ * 0.4-0.8 s for RS-420's 900 MB (docs/kernels.md, "Compile time").
  *
  * Signals are main()'s business: with the default SIGXFSZ a file over the size
  * limit kills the process, ignoring it turns the same thing into EFBIG here.
@@ -68,6 +78,16 @@ bool outputs_put(OutFile *f, const void *data, size_t len) {
   return f->err == 0;
 }
 
+bool outputs_reserve(OutFile *f, size_t len) {
+  if (f->err || len == 0)
+    return f->err == 0;
+  int err = posix_fallocate(f->fd, 0, (off_t)len);
+  /* EINVAL, ENOTSUP, ENOSYS: this file system cannot; the writes still can. */
+  if (err && err != EINVAL && err != ENOTSUP && err != ENOSYS)
+    f->err = err;
+  return f->err == 0;
+}
+
 bool outputs_put_at(OutFile *f, size_t offset, const void *data, size_t len) {
   const unsigned char *p = data;
   while (f->err == 0 && len > 0) {
@@ -87,7 +107,7 @@ bool outputs_close(Outputs *o, OutFile *f, Diag *d) {
   RSC_ASSERT(o->n < MAX_OUTPUTS);
   bool ok = f->err == 0;
   int err = f->err;
-  if (ok && (fchmod(f->fd, file_mode()) != 0 || fsync(f->fd) != 0)) {
+  if (ok && fchmod(f->fd, file_mode()) != 0) {
     ok = false;
     err = errno;
   }
@@ -108,6 +128,13 @@ bool outputs_close(Outputs *o, OutFile *f, Diag *d) {
   o->temp[o->n] = f->temp;
   o->n++;
   return true;
+}
+
+void outputs_discard(OutFile *f) {
+  close(f->fd);
+  unlink(f->temp);
+  free(f->temp);
+  free(f->path);
 }
 
 bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d) {

@@ -279,6 +279,66 @@ static void test_stream(void **state) {
   free(w);
 }
 
+/* A reserved file written in full is what was written: the reservation
+ * adds no bytes of its own. */
+static void test_stream_reserved(void **state) {
+  Fixture *f = *state;
+  char *w = path_in(f, "r.weights");
+  OutFile of;
+  assert_true(outputs_open(&of, w, &f->d));
+  assert_true(outputs_reserve(&of, 12));
+  assert_true(outputs_put(&of, "header--", 8));
+  assert_true(outputs_put(&of, "data", 4));
+  assert_true(outputs_put_at(&of, 0, "H", 1));
+  assert_true(outputs_close(&f->o, &of, &f->d));
+  assert_true(outputs_commit(&f->o, &f->d));
+  size_t len;
+  char *got = slurp(w, &len);
+  assert_int_equal(len, 12);
+  assert_memory_equal(got, "Header--data", 12);
+  free(got);
+  free(w);
+}
+
+/* A reservation over RLIMIT_FSIZE fails like a write would, before any
+ * byte is written, and is reported by outputs_close. In a child. */
+static void test_reserve_error(void **state) {
+  Fixture *f = *state;
+  char *w = path_in(f, "big.weights");
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {4096, 4096};
+    signal(SIGXFSZ, SIG_IGN);
+    Outputs o = {0};
+    Diag d;
+    diag_init(&d, f->out);
+    OutFile of;
+    int code = 0;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+      code = 10;
+    else if (!outputs_open(&of, w, &d))
+      code = 11;
+    else if (outputs_reserve(&of, 10000) || outputs_put(&of, "x", 1))
+      code = 12;
+    else if (outputs_close(&o, &of, &d) || o.n != 0)
+      code = 13;
+    fflush(f->out);
+    if (!code && !strstr(f->msgs, "big.weights': File too large"))
+      code = 14;
+    free(w);
+    teardown_child(f);
+    _exit(code);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  expect_listing(f, "");
+  free(w);
+}
+
 /* A failed put is kept: later puts do nothing, outputs_close reports the
  * first error and removes the temporary. Over RLIMIT_FSIZE in a child. */
 static void test_stream_error(void **state) {
@@ -352,6 +412,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream_reserved, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reserve_error, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
