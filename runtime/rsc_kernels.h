@@ -183,6 +183,30 @@ RSC_INLINE int rsc_conv_vc(int V) {
 }
 
 /*
+ * The register tile's inner loop, shared by the direct conv and Winograd's
+ * products: for cn input channels c, acc[r][q] += x[r][c] * wc[c*KB + q*VL..]
+ * for NP rows r and VC vectors q. Per channel: VC weight-vector loads, NP
+ * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers.
+ */
+RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
+                               const float *const x[RSC_NP_MAX], const float *restrict wc,
+                               int cn, int KB, int NP, int VC) {
+  for (int c = 0; c < cn; c++, wc += KB) {
+    rsc_vf wv[RSC_V_MAX];
+    RSC_UNROLL
+    for (int q = 0; q < VC; q++)
+      wv[q] = rsc_vload(wc + q * RSC_VL);
+    RSC_UNROLL
+    for (int r = 0; r < NP; r++) {
+      const rsc_vf xv = rsc_vset1(x[r][c]);
+      RSC_UNROLL
+      for (int q = 0; q < VC; q++)
+        acc[r][q] = rsc_vfma(xv, wv[q], acc[r][q]);
+    }
+  }
+}
+
+/*
  * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
  * across rows and images) of one block of KB output channels.
  *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
@@ -249,20 +273,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                        ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
                        : rsc_zero;
           }
-          const float *restrict wc = wk + (size_t)c0 * (size_t)KB;
-          for (int c = 0; c < cn; c++, wc += KB) {
-            rsc_vf wv[RSC_V_MAX];
-            RSC_UNROLL
-            for (int v = 0; v < VC; v++)
-              wv[v] = rsc_vload(wc + v * RSC_VL);
-            RSC_UNROLL
-            for (int r = 0; r < NP; r++) {
-              const rsc_vf xv = rsc_vset1(x[r][c]);
-              RSC_UNROLL
-              for (int v = 0; v < VC; v++)
-                acc[r][v] = rsc_vfma(xv, wv[v], acc[r][v]);
-            }
-          }
+          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC);
         }
       }
     /* Epilogue: activation and store; a block's padded lanes are dropped. */
@@ -366,6 +377,7 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
 /* Stack buffers of one unit: tiles, output lanes and input channels at most
  * (16 x NT x CC + 16 x NT x KB floats = 64 KiB with these limits). */
 #define RSC_WINO_NT 8
+_Static_assert(RSC_WINO_NT <= RSC_NP_MAX, "Winograd tiles share the direct tile's registers");
 #define RSC_WINO_KB 64
 #define RSC_WINO_CC 64
 
@@ -456,26 +468,18 @@ RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
   }
   const int V = ln / RSC_VL, VC = rsc_conv_vc(V);
   for (int v0 = 0; v0 < V; v0 += VC) {
-    rsc_vf acc[RSC_WINO_NT][RSC_V_MAX];
+    rsc_vf acc[RSC_NP_MAX][RSC_V_MAX];
+    const float *x[RSC_NP_MAX];
+    /* Every slot set (rows past NT unused): gcc cannot tell at -O2 with a
+     * run-time NT and would warn. Constant-folded in the generated code. */
+    for (int r = 0; r < RSC_NP_MAX; r++)
+      x[r] = v + (r < NT ? r : 0) * RSC_WINO_CC;
     RSC_UNROLL
     for (int r = 0; r < NT; r++)
       RSC_UNROLL
       for (int q = 0; q < VC; q++)
         acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
-    const float *restrict wc = wk + v0 * RSC_VL;
-    for (int c = 0; c < cn; c++, wc += KB) {
-      rsc_vf wv[RSC_V_MAX];
-      RSC_UNROLL
-      for (int q = 0; q < VC; q++)
-        wv[q] = rsc_vload(wc + q * RSC_VL);
-      RSC_UNROLL
-      for (int r = 0; r < NT; r++) {
-        const rsc_vf xv = rsc_vset1(v[r * RSC_WINO_CC + c]);
-        RSC_UNROLL
-        for (int q = 0; q < VC; q++)
-          acc[r][q] = rsc_vfma(xv, wv[q], acc[r][q]);
-      }
-    }
+    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC);
     RSC_UNROLL
     for (int r = 0; r < NT; r++)
       RSC_UNROLL
