@@ -691,7 +691,7 @@ static void det_cossin_2pi(double t, double *c, double *s) {
  * Vectors go by pointer: by value they would change the ABI with the ISA
  * (-Wpsabi), and these are always inlined anyway. */
 #define RSC_VEC 1
-enum { LANES = 8 };
+enum { LANES = 8, BLOCK = 64 /* pairs of normals per batch in fill_normal */ };
 typedef double Vd __attribute__((vector_size(8 * LANES)));
 typedef long long Vi __attribute__((vector_size(8 * LANES)));
 #define VINLINE __attribute__((always_inline)) static inline
@@ -777,20 +777,37 @@ FILL_CLONES static void fill_normal(Rng *r, float *p, size_t n, double std) {
     p[i++] = (float)(rng_normal(r) * std);
   }
 #ifdef RSC_VEC
-  /* LANES pairs at a time; the square roots stay scalar (there is no
-   * portable vector sqrt) and are cheap next to the rest. */
-  for (; i + 2 * LANES <= n; i += 2 * LANES) {
-    Vd u1, u2, lg, c, s;
-    for (int k = 0; k < LANES; k++) {
-      u1[k] = 1.0 - rng_unit(r);
-      u2[k] = rng_unit(r);
+  /* Up to BLOCK pairs at a time: first all their uniforms (the serial
+   * xoshiro chain), into arrays, then the vector math LANES pairs at a time
+   * from those arrays. Building each vector from the scalar draws as they
+   * come stalled on every vector load (a store-forwarding failure), and kept
+   * the divisions and square roots of successive steps from overlapping. The
+   * square roots are a loop over the lanes: GCC vectorises it (weights.o is
+   * built with -fno-math-errno; the argument is never negative anyway, so
+   * the results are the same IEEE square roots either way). */
+  while (i + 2 * LANES <= n) {
+    size_t pairs = (n - i) / (2 * LANES) * LANES;
+    if (pairs > BLOCK)
+      pairs = BLOCK;
+    double u1s[BLOCK], u2s[BLOCK];
+    for (size_t k = 0; k < pairs; k++) {
+      u1s[k] = 1.0 - rng_unit(r);
+      u2s[k] = rng_unit(r);
     }
-    vlog(&u1, &lg);
-    vcossin_2pi(&u2, &c, &s);
-    for (int k = 0; k < LANES; k++) {
-      double rad = sqrt(-2 * lg[k]);
-      p[i + 2 * k] = (float)(rad * c[k] * std);
-      p[i + 2 * k + 1] = (float)(rad * s[k] * std);
+    for (size_t k0 = 0; k0 < pairs; k0 += LANES, i += 2 * LANES) {
+      Vd u1, u2, lg, c, s, rad;
+      memcpy(&u1, u1s + k0, sizeof u1);
+      memcpy(&u2, u2s + k0, sizeof u2);
+      vlog(&u1, &lg);
+      vcossin_2pi(&u2, &c, &s);
+      Vd arg = -2 * lg;
+      for (int k = 0; k < LANES; k++)
+        rad[k] = sqrt(arg[k]);
+      Vd pc = rad * c * std, ps = rad * s * std;
+      for (int k = 0; k < LANES; k++) {
+        p[i + 2 * k] = (float)pc[k];
+        p[i + 2 * k + 1] = (float)ps[k];
+      }
     }
   }
 #endif
