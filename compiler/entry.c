@@ -38,6 +38,7 @@ static void fold_scale(Graph *g, const Node *conv) {
   Tensor *w = &g->tensors[conv->w];
   int cout = w->dims[0], cin = w->dims[1];
   size_t taps = (size_t)w->dims[2] * (size_t)w->dims[3];
+  weights_materialize(g, w); /* a deferred weight: drawn and BN-scaled now */
   RSC_ASSERT(cin == 3 && w->data);
   for (int o = 0; o < cout; o++)
     for (int c = 0; c < cin; c++) {

@@ -10,7 +10,10 @@
  * The graph rewrite and the biases are done in node order; the weights, all
  * but a few KB of the work (RS-420: 770 MB), are scaled afterwards on
  * rsc_threads() threads, one conv per job. Each job reads only its own conv's
- * weights and BN, so the result is the same on any number of threads.
+ * weights and BN, so the result is the same on any number of threads. A
+ * weight not drawn yet (weights_random_deferred) only gets the scale, for
+ * weights_values to apply when it draws it: the same operations in the same
+ * order, so the same bits.
  */
 #include "rsc.h"
 
@@ -33,7 +36,15 @@ static double bn_scale(const Graph *g, const Node *bn, int o) {
   return gamma[o] / sqrt((double)var[o] + bn->eps);
 }
 
-/* w[o] *= s[o], rounded once per value. */
+void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s) {
+  for (size_t o = 0; o < rows; o++) {
+    float *row = data + o * per_row;
+    for (size_t k = 0; k < per_row; k++)
+      row[k] = (float)(row[k] * s[o]);
+  }
+}
+
+/* w[o] *= s[o], rounded once per value; a deferred w keeps s for later. */
 static void scale_weights(void *ctx, int i, int worker) {
   (void)worker;
   const Folding *f = ctx;
@@ -41,13 +52,16 @@ static void scale_weights(void *ctx, int i, int worker) {
   const Node *bn = &g->nodes[f->jobs[i].bn];
   Tensor *w = &g->tensors[g->nodes[f->jobs[i].conv].w];
   int cout = w->dims[0];
-  size_t per_out = tensor_elems(w) / (size_t)cout;
-  for (int o = 0; o < cout; o++) {
-    double s = bn_scale(g, bn, o);
-    float *row = w->data + (size_t)o * per_out;
-    for (size_t k = 0; k < per_out; k++)
-      row[k] = (float)(row[k] * s);
+  double *s = xmalloc((size_t)cout * sizeof *s);
+  for (int o = 0; o < cout; o++)
+    s[o] = bn_scale(g, bn, o);
+  if (w->deferred) {
+    RSC_ASSERT(!w->scale);
+    w->scale = s;
+    return;
   }
+  fold_scale_rows(w->data, (size_t)cout, tensor_elems(w) / (size_t)cout, s);
+  free(s);
 }
 
 /* The bias and the graph rewrite; the weights are left to scale_weights. */

@@ -63,6 +63,7 @@ void graph_free(Graph *g) {
     free(g->tensors[i].name);
     free(g->tensors[i].data);
     free(g->tensors[i].packed);
+    free(g->tensors[i].scale);
   }
   free(g->nodes);
   free(g->tensors);

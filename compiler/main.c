@@ -341,8 +341,10 @@ static bool load_weights(Graph *g, Diag *d) {
   if (o->weights) {
     if (!weights_load_file(g, o->weights, d))
       return false;
-  } else {
+  } else if (o->export_weights) { /* exported now: every value drawn */
     weights_random(g, o->seed);
+  } else {
+    weights_random_deferred(g, o->seed);
   }
   if (!o->export_weights)
     return true;

@@ -310,13 +310,17 @@ typedef struct Tensor {
   char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
   int ndim;
   int dims[4];
-  float *data; /* dims product floats once loaded; NULL before weights.c runs and
-                  after pack.c, which frees the raw values once packed */
+  float *data; /* dims product floats once loaded; NULL before weights.c runs,
+                  and after pack.c for the tensors no live node uses */
+  bool deferred; /* random values not drawn yet (weights_random_deferred):
+                    weights_values draws them, with scale applied, when needed */
+  double *scale;  /* fold.c, deferred tensors: BN scale per output channel */
   bool used;   /* referenced by a live node (set by pack.c) */
   /* pack.c: */
   Layout layout;
   int kb;               /* output-channel block of LAYOUT_CONV_BLOCK / LAYOUT_VECTOR */
-  float *packed;        /* packed_floats floats */
+  float *packed;        /* NULL: pack_tensor draws the packed values from data
+                           when the .weights is written; tests set it by hand */
   size_t packed_floats;
   size_t offset; /* in floats from the start of the weights payload; multiple of 16 */
 } Tensor;
@@ -370,6 +374,7 @@ typedef struct Graph {
   size_t arena_floats;      /* arena size chosen by the plan */
   size_t arena_lower_bound; /* max over time of the live floats: no plan can do better */
   size_t scratch_offset;    /* SE_ADD's C+M floats of scratch, at the arena's end */
+  uint64_t seed; /* weights.c: seed of the deferred random tensors */
   /* pack.c: */
   size_t weight_floats; /* payload size in floats */
 } Graph;
@@ -410,6 +415,17 @@ bool infer_shapes(Graph *g, Diag *d);
 bool weights_load_safetensors(Graph *g, const char *path, Diag *d);
 /* Deterministic random weights: He-normal fan-out convs, random BN statistics. */
 void weights_random(Graph *g, uint64_t seed);
+/* The same values, but only the 1-D tensors (BN statistics, biases: what
+ * fold reads) are drawn now; the conv and dense weights, all but a few MB,
+ * are marked deferred and drawn one at a time as the .weights file is
+ * written (weights_values), so they never all exist in memory at once. */
+void weights_random_deferred(Graph *g, uint64_t seed);
+/* t's values: t->data, or for a deferred tensor drawn into *scratch (grown
+ * to *cap floats as needed; caller frees) and scaled by t->scale: exactly
+ * what weights_random, fold_bn would have left in t->data. */
+const float *weights_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap);
+/* Draws a deferred tensor into t->data for a pass that rewrites values. */
+void weights_materialize(const Graph *g, Tensor *t);
 
 /* ---------------------------------------------------------------- weights_h5.c */
 
@@ -429,8 +445,11 @@ void weights_export_safetensors(const Graph *g, StrBuf *out);
 
 /* ---------------------------------------------------------------- fold.c */
 
-/* CONV followed by BN -> CONV with folded weight and bias (computed in double). */
+/* CONV followed by BN -> CONV with folded weight and bias (computed in double).
+ * A deferred weight gets its per-channel scale in t->scale instead. */
 bool fold_bn(Graph *g, Diag *d);
+/* rows x per_row floats: row o multiplied by s[o] in double, rounded once. */
+void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s);
 
 /* ---------------------------------------------------------------- entry.c */
 
@@ -466,8 +485,13 @@ bool plan_memory(Graph *g, Diag *d);
 
 /* ---------------------------------------------------------------- pack.c */
 
-/* Draws every live tensor into its kernel layout and assigns blob offsets. */
+/* Chooses every live tensor's kernel layout (layout, kb, packed_floats) and
+ * assigns payload offsets; frees the raw values of the tensors not used. */
 bool pack_weights(Graph *g, Diag *d);
+/* Draws tensor t (placed by pack_weights) into its layout: t->packed_floats
+ * floats at dst, padding zeroed. From t->packed if set, else from raw, t's
+ * values (weights_values). */
+void pack_tensor(const Tensor *t, const float *raw, float *dst);
 
 /* u = G g G^T: one 3x3 filter g (row-major) as its 4x4 Winograd F(2x2,3x3)
  * transform u (row-major), computed in double and rounded once. */
@@ -529,8 +553,10 @@ typedef struct WfileSink {
   void *ctx;
 } WfileSink;
 /* Streams the .weights file to sink in one pass: the header (its checksum
- * patched in at the end), then the packed tensors in offset order through a
- * small staging buffer, so no copy of the whole payload is ever made. */
+ * patched in at the end), then the packed tensors in offset order, drawn by
+ * pack_tensor on rsc_threads() threads a batch at a time into a buffer that
+ * is checksummed and written while the next batch is drawn: no copy of the
+ * whole payload is ever made. */
 bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink);
 /* Appends the whole .weights file to out (wfile_write into memory). */
 void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out);

@@ -892,13 +892,58 @@ static int by_size_desc(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
-void weights_random(Graph *g, uint64_t seed) {
+/* Fills the tensors of the graph, biggest first, or with only_small just the
+ * 1-D ones (the others are marked deferred). */
+static void fill_all(Graph *g, uint64_t seed, bool only_small) {
   int *order = xmalloc((size_t)(g->ntensors ? g->ntensors : 1) * sizeof *order);
-  for (int i = 0; i < g->ntensors; i++)
-    order[i] = i;
+  int n = 0;
+  for (int i = 0; i < g->ntensors; i++) {
+    g->tensors[i].deferred = only_small && g->tensors[i].ndim > 1;
+    if (!g->tensors[i].deferred)
+      order[n++] = i;
+  }
   sort_graph = g;
-  qsort(order, (size_t)g->ntensors, sizeof *order, by_size_desc);
+  qsort(order, (size_t)n, sizeof *order, by_size_desc);
   Work w = {.g = g, .seed = seed, .order = order};
-  parallel_for(g->ntensors, rsc_threads(), fill_tensor, &w);
+  parallel_for(n, rsc_threads(), fill_tensor, &w);
   free(order);
+  g->seed = seed;
+}
+
+void weights_random(Graph *g, uint64_t seed) { fill_all(g, seed, false); }
+
+void weights_random_deferred(Graph *g, uint64_t seed) { fill_all(g, seed, true); }
+
+const float *weights_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap) {
+  if (!t->deferred)
+    return t->data;
+  size_t n = tensor_elems(t);
+  if (n > *cap) {
+    free(*scratch);
+    *scratch = xmalloc(n * sizeof(float));
+    *cap = n;
+  }
+  Tensor tmp = *t; /* random_tensor fills t->data */
+  tmp.data = *scratch;
+  Rng r;
+  rng_seed(&r, g->seed, t->name);
+  random_tensor(g, &tmp, &r);
+  if (t->scale)
+    fold_scale_rows(tmp.data, (size_t)t->dims[0], n / (size_t)t->dims[0], t->scale);
+  return tmp.data;
+}
+
+void weights_materialize(const Graph *g, Tensor *t) {
+  if (!t->deferred)
+    return;
+  float *data = NULL;
+  size_t cap = 0;
+  weights_values(g, t, &data, &cap);
+  if (!data) /* an empty tensor */
+    data = xmalloc(sizeof(float));
+  free(t->data);
+  t->data = data;
+  t->deferred = false;
+  free(t->scale);
+  t->scale = NULL;
 }

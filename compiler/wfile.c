@@ -157,49 +157,6 @@ static bool host_is_little_endian(void) {
   return b == 1;
 }
 
-/* The payload goes out through a staging buffer of STAGE bytes: small enough
- * to stay in cache while it is checksummed and written, big enough that the
- * writes are few. It also turns floats into little-endian bytes on any host. */
-enum { STAGE = 1 << 20 };
-
-typedef struct Stream {
-  const WfileSink *sink;
-  WfileSum sum;
-  unsigned char *buf;
-  size_t len; /* bytes staged */
-  bool native; /* host floats are already little-endian */
-  bool ok;
-} Stream;
-
-static void flush(Stream *s) {
-  wfile_sum_add(&s->sum, s->buf, s->len);
-  s->ok = s->ok && s->sink->write(s->sink->ctx, s->buf, s->len);
-  s->len = 0;
-}
-
-/* n floats of p, or zeros if p is NULL. */
-static void put_floats(Stream *s, const float *p, size_t n) {
-  while (n > 0 && s->ok) {
-    size_t room = (STAGE - s->len) / 4, k = n < room ? n : room;
-    unsigned char *dst = s->buf + s->len;
-    if (!p)
-      memset(dst, 0, 4 * k);
-    else if (s->native)
-      memcpy(dst, p, 4 * k);
-    else
-      for (size_t i = 0; i < k; i++) {
-        uint32_t u;
-        memcpy(&u, &p[i], 4);
-        put_le(dst + 4 * i, u, 4);
-      }
-    s->len += 4 * k;
-    n -= k;
-    p = p ? p + k : NULL;
-    if (s->len + 4 > STAGE)
-      flush(s);
-  }
-}
-
 static const Graph *sort_g; /* for by_offset; qsort has no context */
 
 static int by_offset(const void *a, const void *b) {
@@ -232,36 +189,143 @@ static void header(unsigned char h[RSC_WFILE_HEADER], uint64_t fingerprint, uint
   put_le(h + 32, checksum, 8);
 }
 
+/*
+ * The payload is drawn and written in batches: consecutive tensors (in offset
+ * order) adding up to about BATCH floats, or one bigger tensor, drawn into a
+ * batch buffer by pack_tensor, one tensor per parallel_for job, while job 0
+ * checksums and writes the previous batch from the other buffer. The two
+ * buffers are reused throughout, and at 32 MB a batch is still in the last
+ * level cache when it is written. A batch covers payload floats [start, end)
+ * with no holes: the alignment gaps between its tensors are zeroed, and the
+ * last batch runs to the payload's end.
+ */
+enum { BATCH = 8 << 20 }; /* floats */
+
+typedef struct Batch {
+  float *buf;
+  size_t cap;        /* floats */
+  size_t start, end; /* payload floats it covers */
+  int first, n;      /* its tensors: ids[first .. first + n - 1] */
+} Batch;
+
+typedef struct Writer {
+  const Graph *g;
+  const int *ids; /* used tensors in payload order */
+  int nids;
+  const WfileSink *sink;
+  WfileSum sum;
+  bool ok;
+  Batch batch[2];
+  Batch *fill;  /* being drawn */
+  Batch *drain; /* drawn, to be written by job 0; NULL if none */
+  float **raw;  /* per thread: deferred tensors' values (weights_values) */
+  size_t *raw_cap;
+} Writer;
+
+/* Lays out the batch of tensors from ids[first] on: which tensors, the
+ * payload range, zeroed gaps. Returns the index after its last tensor. */
+static int batch_plan(Writer *w, Batch *b, int first) {
+  const Graph *g = w->g;
+  b->first = first;
+  b->start = first == 0 ? 0 : g->tensors[w->ids[first - 1]].offset +
+                                  g->tensors[w->ids[first - 1]].packed_floats;
+  b->end = b->start;
+  int i = first;
+  do { /* at least one tensor */
+    const Tensor *t = &g->tensors[w->ids[i]];
+    size_t end;
+    RSC_ASSERT(t->offset % 16 == 0 && t->offset >= b->end); /* no overlaps */
+    RSC_ASSERT(size_add(t->offset, t->packed_floats, &end) && end <= g->weight_floats);
+    b->end = end;
+    i++;
+  } while (i < w->nids && g->tensors[w->ids[i]].offset + g->tensors[w->ids[i]].packed_floats -
+                                  b->start <= BATCH);
+  if (i == w->nids)
+    b->end = g->weight_floats; /* the tail after the last tensor */
+  b->n = i - first;
+  if (b->end - b->start > b->cap) {
+    free(b->buf);
+    b->cap = b->end - b->start;
+    b->buf = xmalloc(b->cap * sizeof(float));
+  }
+  size_t at = b->start; /* zero every float no tensor covers */
+  for (int k = first; k < i; k++) {
+    const Tensor *t = &g->tensors[w->ids[k]];
+    memset(b->buf + (at - b->start), 0, (t->offset - at) * sizeof(float));
+    at = t->offset + t->packed_floats;
+  }
+  memset(b->buf + (at - b->start), 0, (b->end - at) * sizeof(float));
+  return i;
+}
+
+/* Checksums and writes a drawn batch, as little-endian bytes. */
+static void batch_write(Writer *w, Batch *b) {
+  size_t n = b->end - b->start;
+  unsigned char *bytes = (unsigned char *)b->buf;
+  if (!host_is_little_endian())
+    for (size_t i = 0; i < n; i++) {
+      uint32_t u;
+      memcpy(&u, &b->buf[i], 4);
+      put_le(bytes + 4 * i, u, 4);
+    }
+  wfile_sum_add(&w->sum, bytes, 4 * n);
+  w->ok = w->ok && w->sink->write(w->sink->ctx, bytes, 4 * n);
+}
+
+/* Job 0: write the previous batch; job k > 0: draw tensor k - 1 of this one. */
+static void batch_job(void *ctx, int job, int worker) {
+  Writer *w = ctx;
+  if (job == 0) {
+    if (w->drain)
+      batch_write(w, w->drain);
+    return;
+  }
+  Batch *b = w->fill;
+  const Tensor *t = &w->g->tensors[w->ids[b->first + job - 1]];
+  const float *raw = t->packed ? NULL : weights_values(w->g, t, &w->raw[worker],
+                                                        &w->raw_cap[worker]);
+  pack_tensor(t, raw, b->buf + (t->offset - b->start));
+}
+
 bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink) {
   size_t payload;
   RSC_ASSERT(size_mul(g->weight_floats, 4, &payload));
   unsigned char h[RSC_WFILE_HEADER];
   header(h, fingerprint, payload, 0); /* the checksum is patched in below */
-  Stream s = {.sink = sink, .buf = xmalloc(STAGE), .native = host_is_little_endian(), .ok = true};
-  wfile_sum_init(&s.sum);
-  s.ok = sink->write(sink->ctx, h, sizeof h);
-  int n;
-  int *ids = payload_order(g, &n);
-  size_t at = 0; /* floats of payload staged so far */
-  for (int i = 0; i < n; i++) {
-    const Tensor *t = &g->tensors[ids[i]];
-    size_t end;
-    RSC_ASSERT(t->offset % 16 == 0 && t->offset >= at); /* no overlaps */
-    RSC_ASSERT(size_add(t->offset, t->packed_floats, &end) && end <= g->weight_floats);
-    RSC_ASSERT(t->packed || t->packed_floats == 0);
-    put_floats(&s, NULL, t->offset - at); /* alignment gap */
-    put_floats(&s, t->packed, t->packed_floats);
-    at = end;
+  Writer w = {.g = g, .sink = sink, .ok = true};
+  wfile_sum_init(&w.sum);
+  w.ok = sink->write(sink->ctx, h, sizeof h);
+  int *ids = payload_order(g, &w.nids);
+  w.ids = ids;
+  int threads = rsc_threads();
+  w.raw = xcalloc((size_t)threads, sizeof *w.raw);
+  w.raw_cap = xcalloc((size_t)threads, sizeof *w.raw_cap);
+  for (int next = 0, k = 0; next < w.nids && w.ok; k ^= 1) {
+    w.fill = &w.batch[k];
+    next = batch_plan(&w, w.fill, next);
+    parallel_for(1 + w.fill->n, threads, batch_job, &w);
+    w.drain = w.fill;
   }
-  put_floats(&s, NULL, g->weight_floats - at);
-  if (s.len)
-    flush(&s);
+  if (w.drain && w.ok)
+    batch_write(&w, w.drain);
+  else if (w.nids == 0 && w.ok && g->weight_floats > 0) { /* a payload of padding only */
+    Batch *b = &w.batch[0];
+    b->start = 0;
+    b->end = b->cap = g->weight_floats;
+    b->buf = xcalloc(b->cap, sizeof(float));
+    batch_write(&w, b);
+  }
   free(ids);
-  free(s.buf);
-  RSC_ASSERT(!s.ok || s.sum.n == payload);
+  free(w.batch[0].buf);
+  free(w.batch[1].buf);
+  for (int i = 0; i < threads; i++)
+    free(w.raw[i]);
+  free(w.raw);
+  free(w.raw_cap);
+  RSC_ASSERT(!w.ok || w.sum.n == payload);
   unsigned char sum[8];
-  put_le(sum, wfile_sum_final(&s.sum), 8);
-  return s.ok && sink->patch(sink->ctx, 32, sum, sizeof sum);
+  put_le(sum, wfile_sum_final(&w.sum), 8);
+  return w.ok && sink->patch(sink->ctx, 32, sum, sizeof sum);
 }
 
 /* wfile_build's sink: the file starts at start in sb, patch offsets are

@@ -300,49 +300,13 @@ static void test_stream_reserved(void **state) {
   free(w);
 }
 
-/* A reservation over RLIMIT_FSIZE fails like a write would, before any
- * byte is written, and is reported by outputs_close. In a child. */
-static void test_reserve_error(void **state) {
-  Fixture *f = *state;
-  char *w = path_in(f, "big.weights");
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    struct rlimit rl = {4096, 4096};
-    signal(SIGXFSZ, SIG_IGN);
-    Outputs o = {0};
-    Diag d;
-    diag_init(&d, f->out);
-    OutFile of;
-    int code = 0;
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-      code = 10;
-    else if (!outputs_open(&of, w, &d))
-      code = 11;
-    else if (outputs_reserve(&of, 10000) || outputs_put(&of, "x", 1))
-      code = 12;
-    else if (outputs_close(&o, &of, &d) || o.n != 0)
-      code = 13;
-    fflush(f->out);
-    if (!code && !strstr(f->msgs, "big.weights': File too large"))
-      code = 14;
-    free(w);
-    teardown_child(f);
-    _exit(code);
-  }
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 0);
-  expect_listing(f, "");
-  free(w);
-}
+/* How a streamed file fails over RLIMIT_FSIZE: by a reservation, or by puts. */
+typedef enum Overflow { OVER_RESERVE, OVER_PUT } Overflow;
 
-/* A failed put is kept: later puts do nothing, outputs_close reports the
- * first error and removes the temporary. Over RLIMIT_FSIZE in a child. */
-static void test_stream_error(void **state) {
-  Fixture *f = *state;
+/* In a child with RLIMIT_FSIZE at 4 KB, writes "big.weights" so that it
+ * fails as `how` says, and checks that the failure is kept (later puts do
+ * nothing) and reported by outputs_close, which removes the temporary. */
+static void expect_overflow(Fixture *f, Overflow how) {
   char *w = path_in(f, "big.weights");
   fflush(NULL);
   pid_t pid = fork();
@@ -360,14 +324,16 @@ static void test_stream_error(void **state) {
       code = 10;
     else if (!outputs_open(&of, w, &d))
       code = 11;
-    else if (outputs_put(&of, data, sizeof data) || outputs_put(&of, "x", 1) ||
-             outputs_put_at(&of, 0, "y", 1))
+    else if (how == OVER_RESERVE ? outputs_reserve(&of, sizeof data)
+                                 : outputs_put(&of, data, sizeof data))
       code = 12;
-    else if (outputs_close(&o, &of, &d) || o.n != 0)
+    else if (outputs_put(&of, "x", 1) || outputs_put_at(&of, 0, "y", 1))
       code = 13;
+    else if (outputs_close(&o, &of, &d) || o.n != 0)
+      code = 14;
     fflush(f->out);
     if (!code && !strstr(f->msgs, "big.weights': File too large"))
-      code = 14;
+      code = 15;
     free(w);
     teardown_child(f);
     _exit(code);
@@ -379,6 +345,13 @@ static void test_stream_error(void **state) {
   expect_listing(f, "");
   free(w);
 }
+
+/* A reservation over the limit fails like a write would, before any byte is
+ * written. */
+static void test_reserve_error(void **state) { expect_overflow(*state, OVER_RESERVE); }
+
+/* A failed put. */
+static void test_stream_error(void **state) { expect_overflow(*state, OVER_PUT); }
 
 /* A failed rename (the final name is a directory) removes the temporaries
  * not yet renamed. */

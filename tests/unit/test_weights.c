@@ -695,6 +695,48 @@ static void test_random_thread_count(void **state) {
   graph_free(&b);
 }
 
+/* Deferred random weights: the 1-D tensors are drawn at once, the others
+ * by weights_values, with the same bits as weights_random gives, and with
+ * a fold scale applied as fold_scale_rows would. */
+static void test_random_deferred(void **state) {
+  (void)state;
+  Graph a = random_graph(rnames, rdims, NR, 5);
+  Graph b;
+  Spec s;
+  memset(&s, 0, sizeof s);
+  graph_init(&b, &s);
+  for (int i = 0; i < NR; i++)
+    graph_add_tensor(&b, rnames[i], rdims[i][0], &rdims[i][1]);
+  weights_random_deferred(&b, 5);
+  float *scratch = NULL;
+  size_t cap = 0;
+  for (int i = 0; i < NR; i++) {
+    Tensor *t = &b.tensors[i];
+    assert_int_equal(t->deferred, t->ndim > 1);
+    assert_true(t->deferred ? t->data == NULL : same_values(&a.tensors[i], t));
+    Tensor drawn = *t;
+    drawn.data = (float *)weights_values(&b, t, &scratch, &cap);
+    assert_true(same_values(&a.tensors[i], &drawn));
+  }
+  /* A scale per output channel, as fold_bn leaves it. */
+  Tensor *w = &b.tensors[1], *ref = &a.tensors[1];
+  w->scale = xmalloc((size_t)w->dims[0] * sizeof(double));
+  for (int o = 0; o < w->dims[0]; o++)
+    w->scale[o] = 0.5 + o / 64.0;
+  fold_scale_rows(ref->data, (size_t)ref->dims[0], tensor_elems(ref) / (size_t)ref->dims[0],
+                  w->scale);
+  Tensor drawn = *w;
+  drawn.data = (float *)weights_values(&b, w, &scratch, &cap);
+  assert_true(same_values(ref, &drawn));
+  weights_materialize(&b, w);
+  assert_false(w->deferred);
+  assert_null(w->scale);
+  assert_true(same_values(ref, w));
+  free(scratch);
+  graph_free(&a);
+  graph_free(&b);
+}
+
 static void stats(const Tensor *t, double *mean, double *std, double *lo, double *hi) {
   size_t n = tensor_elems(t);
   double s = 0, s2 = 0;
@@ -857,6 +899,7 @@ int main(void) {
       cmocka_unit_test(test_random_deterministic),
       cmocka_unit_test(test_random_order_independent),
       cmocka_unit_test(test_random_thread_count),
+      cmocka_unit_test(test_random_deferred),
       cmocka_unit_test(test_random_rules),
       cmocka_unit_test(test_random_normal_shape),
       cmocka_unit_test(test_random_golden),
