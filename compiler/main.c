@@ -127,8 +127,8 @@ static const char usage_text2[] =
     "      --version         print the version\n"
     "\n"
     "Environment: RSC_DATADIR overrides where templates/ and runtime/ are found;\n"
-    "RSC_M4 names the m4 program; RSC_THREADS, how many threads make random\n"
-    "weights (default: one per CPU; the weights do not depend on it).\n"
+    "RSC_M4 names the m4 program; RSC_THREADS, how many threads draw, fold and\n"
+    "pack the weights (default: one per CPU; no output byte depends on it).\n"
     "Exit status: 0 on success, 1 on any error (no output file is then written).\n"
     "\n"
     "Example: rsc --depth 152 --width 256 -o rs152.c && cc -O2 -c rs152.c\n";

@@ -166,6 +166,13 @@ static int by_offset(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
+static int by_size_desc(const void *a, const void *b) {
+  const Tensor *ta = &sort_g->tensors[*(const int *)a], *tb = &sort_g->tensors[*(const int *)b];
+  if (ta->packed_floats != tb->packed_floats)
+    return ta->packed_floats > tb->packed_floats ? -1 : 1;
+  return *(const int *)a - *(const int *)b;
+}
+
 /* Ids of the used tensors in payload order; *n of them. */
 static int *payload_order(const Graph *g, int *n) {
   int *ids = xmalloc((size_t)(g->ntensors ? g->ntensors : 1) * sizeof *ids);
@@ -218,6 +225,7 @@ typedef struct Writer {
   Batch batch[2];
   Batch *fill;  /* being drawn */
   Batch *drain; /* drawn, to be written by job 0; NULL if none */
+  int *jobs;    /* the fill batch's tensor ids, biggest first */
   float **raw;  /* per thread: deferred tensors' values (weights_values) */
   size_t *raw_cap;
 } Writer;
@@ -243,6 +251,11 @@ static int batch_plan(Writer *w, Batch *b, int first) {
   if (i == w->nids)
     b->end = g->weight_floats; /* the tail after the last tensor */
   b->n = i - first;
+  /* Biggest first, so that no thread starts a big tensor when the others are
+   * almost done: a batch can hold one of 16 MB and many small ones. */
+  memcpy(w->jobs, w->ids + first, (size_t)b->n * sizeof *w->jobs);
+  sort_g = g;
+  qsort(w->jobs, (size_t)b->n, sizeof *w->jobs, by_size_desc);
   if (b->end - b->start > b->cap) {
     free(b->buf);
     b->cap = b->end - b->start;
@@ -281,7 +294,7 @@ static void batch_job(void *ctx, int job, int worker) {
     return;
   }
   Batch *b = w->fill;
-  const Tensor *t = &w->g->tensors[w->ids[b->first + job - 1]];
+  const Tensor *t = &w->g->tensors[w->jobs[job - 1]];
   const float *raw = t->packed ? NULL : weights_values(w->g, t, &w->raw[worker],
                                                         &w->raw_cap[worker]);
   pack_tensor(t, raw, b->buf + (t->offset - b->start));
@@ -297,6 +310,7 @@ bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink) {
   w.ok = sink->write(sink->ctx, h, sizeof h);
   int *ids = payload_order(g, &w.nids);
   w.ids = ids;
+  w.jobs = xmalloc((size_t)(w.nids ? w.nids : 1) * sizeof *w.jobs);
   int threads = rsc_threads();
   w.raw = xcalloc((size_t)threads, sizeof *w.raw);
   w.raw_cap = xcalloc((size_t)threads, sizeof *w.raw_cap);
@@ -316,6 +330,7 @@ bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink) {
     batch_write(&w, b);
   }
   free(ids);
+  free(w.jobs);
   free(w.batch[0].buf);
   free(w.batch[1].buf);
   for (int i = 0; i < threads; i++)
