@@ -33,26 +33,23 @@
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 
-/* The packers go through the source in tiles of TILE input channels: each
- * tile's destination rows (TILE x KH x KW rows of kb floats) stay in L1 while
- * every output channel of the block writes its lane of them, and the source
- * is read in order. */
-enum { TILE = 16 };
-
+/* The conv packers write each block's destination in order, one kb-wide row
+ * at a time, gathering the row's kb values from the block's kb source rows
+ * (kb streams, which stay in cache: a block of source is at most a few
+ * hundred KB). Writing in order is what makes them fast; reading in order
+ * instead scatters every store to another cache line. */
 static void pack_conv(const Tensor *t, const float *raw, float *dst) {
   size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1], KB = (size_t)t->kb;
   size_t KHW = (size_t)t->dims[2] * (size_t)t->dims[3];
-  for (size_t o0 = 0; o0 < O; o0 += KB) /* one block: its rows start at o0*KHW*I */
-    for (size_t i0 = 0; i0 < I; i0 += TILE) {
-      size_t i1 = i0 + TILE < I ? i0 + TILE : I;
-      for (size_t lane = 0; lane < KB && o0 + lane < O; lane++) {
-        const float *src = raw + ((o0 + lane) * I + i0) * KHW; /* (o, i0.., h, w) */
-        float *d = dst + o0 * KHW * I + i0 * KB + lane;
-        for (size_t i = i0; i < i1; i++, d += KB)
-          for (size_t hw = 0; hw < KHW; hw++)
-            d[hw * I * KB] = *src++;
-      }
-    }
+  float *d = dst;
+  for (size_t o0 = 0; o0 < O; o0 += KB) {
+    size_t lanes = O - o0 < KB ? O - o0 : KB; /* the rest of the row is padding */
+    const float *src = raw + o0 * I * KHW;     /* (o0, 0, 0, 0) */
+    for (size_t hw = 0; hw < KHW; hw++)
+      for (size_t i = 0; i < I; i++, d += KB)
+        for (size_t lane = 0; lane < lanes; lane++)
+          d[lane] = src[(lane * I + i) * KHW + hw];
+  }
 }
 
 void wino_filter_transform(const float g[9], float u[16]) {
@@ -68,16 +65,27 @@ void wino_filter_transform(const float g[9], float u[16]) {
 }
 
 static void pack_wino(const Tensor *t, const float *raw, float *dst) {
-  int O = t->dims[0], I = t->dims[1], kb = t->kb;
+  size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1], KB = (size_t)t->kb;
   RSC_ASSERT(t->dims[2] == 3 && t->dims[3] == 3);
-  for (int o = 0; o < O; o++)
-    for (int i = 0; i < I; i++) {
-      float u[16];
-      wino_filter_transform(raw + ((size_t)o * I + i) * 9, u);
-      for (int xi = 0; xi < 16; xi++)
-        dst[(((size_t)(o / kb) * 16 + xi) * I + i) * kb + o % kb] = u[xi];
+  for (size_t o0 = 0; o0 < O; o0 += KB) {
+    size_t lanes = O - o0 < KB ? O - o0 : KB;
+    float *blk = dst + o0 * 16 * I; /* block o0 / kb: [16][I][kb] */
+    /* For one channel i the kb lanes fill the same 16 rows of kb floats. */
+    for (size_t i = 0; i < I; i++) {
+      const float *g = raw + (o0 * I + i) * 9; /* filter (o0, i); lane k at g + k*I*9 */
+      for (size_t lane = 0; lane < lanes; lane++) {
+        float u[16];
+        wino_filter_transform(g + lane * I * 9, u);
+        for (size_t xi = 0; xi < 16; xi++)
+          blk[(xi * I + i) * KB + lane] = u[xi];
+      }
     }
+  }
 }
+
+/* The dense transpose goes TILE x TILE at a time: both the rows it reads and
+ * the rows it writes stay in L1. */
+enum { TILE = 16 };
 
 static void pack_dense(const Tensor *t, const float *raw, float *dst) {
   /* [out][in] or [out][in][1][1]: the trailing 1x1 of an SE fc changes nothing. */
