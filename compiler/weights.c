@@ -15,7 +15,9 @@
  *
  * Random weights (weights_random): every tensor gets its own generator
  * (xoshiro256**, seeded through splitmix64 from the seed and the FNV-1a hash of
- * the tensor's name), so its values do not depend on declaration order. Normals
+ * the tensor's name), so its values do not depend on declaration order, and
+ * a tensor can be drawn at any time: rsc itself draws the conv and dense
+ * weights only as it writes them (weights_random_deferred, weights_values). Normals
  * come from Box-Muller computed in double with our own log/sin/cos built from
  * + - * / and sqrt only: those are correctly rounded by IEEE-754, so the values
  * are bit-identical on every platform and libm. The rules, by name and shape:
@@ -898,9 +900,14 @@ static void fill_all(Graph *g, uint64_t seed, bool only_small) {
   int *order = xmalloc((size_t)(g->ntensors ? g->ntensors : 1) * sizeof *order);
   int n = 0;
   for (int i = 0; i < g->ntensors; i++) {
-    g->tensors[i].deferred = only_small && g->tensors[i].ndim > 1;
-    if (!g->tensors[i].deferred)
+    Tensor *t = &g->tensors[i];
+    t->deferred = only_small && t->ndim > 1;
+    if (!t->deferred) {
       order[n++] = i;
+    } else { /* no stale values beside the deferred ones */
+      free(t->data);
+      t->data = NULL;
+    }
   }
   sort_graph = g;
   qsort(order, (size_t)n, sizeof *order, by_size_desc);
