@@ -607,13 +607,19 @@ static void test_load_twice(void **state) {
 
 /* ---------------------------------------------------------------- random */
 
-static Graph random_graph(const char *const *names, const int (*dims)[5], int n, uint64_t seed) {
+/* A graph of just the tensors names, dims ({ndim, d0, ..}), no values. */
+static Graph tensor_graph(const char *const *names, const int (*dims)[5], int n) {
   Graph g;
   Spec s;
   memset(&s, 0, sizeof s);
   graph_init(&g, &s);
   for (int i = 0; i < n; i++)
     graph_add_tensor(&g, names[i], dims[i][0], &dims[i][1]);
+  return g;
+}
+
+static Graph random_graph(const char *const *names, const int (*dims)[5], int n, uint64_t seed) {
+  Graph g = tensor_graph(names, dims, n);
   weights_random(&g, seed);
   return g;
 }
@@ -701,12 +707,7 @@ static void test_random_thread_count(void **state) {
 static void test_random_deferred(void **state) {
   (void)state;
   Graph a = random_graph(rnames, rdims, NR, 5);
-  Graph b;
-  Spec s;
-  memset(&s, 0, sizeof s);
-  graph_init(&b, &s);
-  for (int i = 0; i < NR; i++)
-    graph_add_tensor(&b, rnames[i], rdims[i][0], &rdims[i][1]);
+  Graph b = tensor_graph(rnames, rdims, NR);
   weights_random_deferred(&b, 5);
   float *scratch = NULL;
   size_t cap = 0;
