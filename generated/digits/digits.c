@@ -743,21 +743,35 @@ RSC_INLINE void rsc_avgpool(const float *restrict in, float *restrict out, int N
       }
 }
 
+/*
+ * Mean over the pixels of channels [c0, c1) of one image x [HW][C] (the
+ * global average pool, SE's squeeze): s[c] = the sum over the pixels in
+ * pixel order, divided by HW. The pixels are read in
+ * memory order, RSC_VL channels per add, partial sums in s (in L1).
+ */
+RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int HW, int C,
+                               size_t c0, size_t c1) {
+  for (size_t c = c0; c < c1; c++)
+    s[c] = 0.0f;
+  for (int p = 0; p < HW; p++) {
+    const float *restrict xp = x + (size_t)p * (size_t)C;
+    size_t c = c0;
+    for (; c + RSC_VL <= c1; c += RSC_VL)
+      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(xp + c)));
+    for (; c < c1; c++)
+      s[c] += xp[c];
+  }
+  for (size_t c = c0; c < c1; c++)
+    s[c] = s[c] / (float)HW;
+}
+
 /* Mean over the HW pixels of each image: in [N][HW][C] -> out [N][C].
  * Summed in pixel order, then divided by HW. */
 RSC_INLINE void rsc_global_avgpool(const float *restrict in, float *restrict out, int N, int HW,
                                    int C) {
-  for (int n = 0; n < N; n++) {
-    float *restrict o = out + (size_t)n * (size_t)C;
-    const float *restrict x = in + (size_t)n * (size_t)HW * (size_t)C;
-    for (int c = 0; c < C; c++)
-      o[c] = 0.0f;
-    for (int p = 0; p < HW; p++)
-      for (int c = 0; c < C; c++)
-        o[c] += x[(size_t)p * (size_t)C + (size_t)c];
-    for (int c = 0; c < C; c++)
-      o[c] = o[c] / (float)HW;
-  }
+  for (int n = 0; n < N; n++)
+    rsc_pixel_mean(in + (size_t)n * (size_t)HW * (size_t)C, out + (size_t)n * (size_t)C, HW, C,
+                   0, (size_t)C);
 }
 
 /* Max over the HW pixels of each image: in [N][HW][C] -> out [N][C]. */
@@ -861,27 +875,6 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
   rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
 }
 
-/*
- * SE's squeeze for channels [c0, c1) of one image x [HW][C]: s[c] = the sum
- * over the pixels in pixel order, divided by HW. The pixels are read in
- * memory order, RSC_VL channels per add, partial sums in s (in L1).
- */
-RSC_INLINE void rsc_se_pool(const float *restrict x, float *restrict s, int HW, int C, size_t c0,
-                            size_t c1) {
-  for (size_t c = c0; c < c1; c++)
-    s[c] = 0.0f;
-  for (int p = 0; p < HW; p++) {
-    const float *restrict xp = x + (size_t)p * (size_t)C;
-    size_t c = c0;
-    for (; c + RSC_VL <= c1; c += RSC_VL)
-      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(xp + c)));
-    for (; c < c1; c++)
-      s[c] += xp[c];
-  }
-  for (size_t c = c0; c < c1; c++)
-    s[c] = s[c] / (float)HW;
-}
-
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
  * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none. */
 RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict g,
@@ -933,7 +926,7 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
     const size_t base = (size_t)n * (size_t)HW * (size_t)C;
     if (n > 0 && parts > 1)
       sync(ctx); /* the previous image's gate is still being read */
-    rsc_se_pool(x + base, s, HW, C, c0, c1);
+    rsc_pixel_mean(x + base, s, HW, C, c0, c1);
     if (parts > 1)
       sync(ctx);
     rsc_dense_cols(s, w1, b1, m, 1, C, M, j0, j1, RSC_ACT_RELU);
