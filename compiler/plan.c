@@ -9,7 +9,8 @@
  * each at the lowest 64-byte-aligned offset that overlaps no placed tensor
  * with an intersecting live range. The lower bound reported beside it is the
  * largest total of simultaneously live tensors: no plan can use less.
- * SE_ADD's per-image scratch (C + M floats) sits after the planned region.
+ * SE_ADD's scratch (N * (C + M) floats: pooled means, reduced vector and gate
+ * of every image) sits after the planned region.
  */
 #include "rsc.h"
 
@@ -96,8 +97,9 @@ bool plan_memory(Graph *g, Diag *d) {
   size_t scratch = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = &g->nodes[i];
-    if (!n->dead && n->op == OP_SE_ADD && align_up((size_t)n->out.c + (size_t)n->se_mid) > scratch)
-      scratch = align_up((size_t)n->out.c + (size_t)n->se_mid);
+    const size_t need = (size_t)n->out.n * ((size_t)n->out.c + (size_t)n->se_mid);
+    if (!n->dead && n->op == OP_SE_ADD && align_up(need) > scratch)
+      scratch = align_up(need);
   }
   g->scratch_offset = top;
   g->arena_floats = top + scratch;

@@ -12,14 +12,18 @@
  * registers and, per input channel of each tap, loads kb/VL weight vectors
  * and broadcasts np inputs. For every (np, kb) that fits the target's
  * register file we estimate cycles as
- *   units * taps * C * max(np*v / FMAS, (np + v) / LOADS, LAT)   inner loop
+ *   units * taps * C * max(np*v / FMAS, (np + v) / LOADS, LAT, FEED)  inner loop
  * + units * taps * (2*np + 4)                               tap set-up
  * + units * np * v * 2                                      epilogue
- * + nkb * (tiles - 1) * block_bytes / L3_BW  if a block's weights exceed L2/2
- * + nkb * input_bytes / L3_BW             if the input exceeds L2/2
- * with v = kb/VL, units = blocks x tiles; padded lanes and pixel slots past
- * P are counted as work, which is what makes the model prefer tiles that
- * divide the shape. The smallest estimate wins; ties go to the larger tile.
+ * + ceil(nkb/kg) * input_bytes / L3_BW    if the input exceeds L2/2
+ * with v = kb/VL and units = blocks x tiles. kg (blocks per group,
+ * rsc_conv2d_part's KG) is 1 unless the input exceeds L2/2, else as many
+ * blocks as fit in L2/2 (block_group). FEED is the arrival of a step's kb
+ * weights from L2, or from L3 when the kg blocks swept between two tiles of
+ * one block exceed half of L2 (step_cycles). Padded lanes and pixel slots
+ * past P are counted as work, which is what makes the model prefer tiles
+ * that divide the shape. The smallest estimate wins; ties go to the larger
+ * tile.
  *
  * 3x3 stride-1 "same" convs whose input channels fill whole vectors can run
  * as Winograd F(2x2,3x3) instead (rsc_wino_part): T = N*ceil(OH/2)*ceil(OW/2)
@@ -27,7 +31,7 @@
  *   16 * C * max(nt*v / FMAS, (nt + v) / LOADS, LAT)        16 matrix products
  * + 16 * ceil(C/64) * nt * v * 2                             partial sums
  * + nt * C/VL * 24 + nt * v * 24                            input/output transforms
- * plus the same L3 terms with the 16/9 larger weight block, all times
+ * plus the same input term, with the 16/9 larger weight block, all times
  * (1 + C/1024): measured on an Ice Lake Xeon, the Winograd kernel falls
  * short of this estimate by more than the direct one does, increasingly
  * with C (about 5 % at C = 64, 25 % at 256). Both estimates then pay for
@@ -73,32 +77,47 @@ static TargetModel target_model(Target t) {
 enum { V_MAX = 4, NP_MAX = 16, WINO_NT_MAX = 8, WINO_CC = 64 };
 
 /* Cycles of one register-tile step (one input channel of one tap): the
- * FMAs, the loads, the latency, or, when the unit's weight block (wblock
- * bytes, swept once per unit) does not stay in L1, its kb floats from L2. */
+ * FMAs, the loads, the latency, or the time its kb weight floats take to
+ * arrive from where the unit's weight block (wblock bytes, swept once per
+ * unit) stays between tiles: L1, L2, or, past half of L2, L3. Every tile of
+ * a block sweeps the whole block, so a block that does not stay in L2 is
+ * re-streamed from L3 by each tile, overlapped with its FMAs. */
 static double step_cycles(const TargetModel *tm, int np, int v, double wblock) {
   double step = (double)np * v / tm->fmas;
   if ((np + v) / tm->loads > step)
     step = (np + v) / tm->loads;
   if (tm->lat > step)
     step = tm->lat;
-  double l2 = v * tm->vl * 4.0 / tm->l2_bw;
-  if (wblock > tm->l1 / 2 && l2 > step)
-    step = l2;
+  double bytes = v * tm->vl * 4.0;
+  double feed = wblock > tm->l2 / 2 ? bytes / tm->l3_bw : wblock > tm->l1 / 2 ? bytes / tm->l2_bw : 0;
+  if (feed > step)
+    step = feed;
   return step;
 }
 
-static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, int v) {
+/* Blocks per group (rsc_conv2d_part's KG) for a kb-wide tile: when the input
+ * does not stay in half of L2, as many blocks as stay there together, so the
+ * input is read once per group instead of once per block; else 1. */
+static int block_group(const Node *n, Shape in, const TargetModel *tm, int kb) {
+  double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
+  double wblock = (double)n->kh * n->kw * in.c * kb * 4.0;
+  int nkb = (n->out.c + kb - 1) / kb, kg = (int)(tm->l2 / 2 / wblock);
+  if (inbytes <= tm->l2 / 2 || kg < 1)
+    return 1;
+  return kg < nkb ? kg : nkb;
+}
+
+static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, int v, int kg) {
   int kb = v * tm->vl;
   double P = (double)n->out.n * n->out.h * n->out.w, taps = (double)n->kh * n->kw;
   double nkb = (n->out.c + kb - 1) / kb, tiles = ceil(P / np), units = nkb * tiles;
   double wblock = taps * in.c * kb * 4.0;
-  double acc = (double)np * v, step = step_cycles(tm, np, v, wblock);
+  /* Between two tiles of a block, its group's blocks all pass through cache. */
+  double acc = (double)np * v, step = step_cycles(tm, np, v, wblock * kg);
   double cyc = units * taps * in.c * step + units * taps * (2.0 * np + 4) + units * acc * 2;
-  if (wblock > tm->l2 / 2) /* every tile after the first re-streams the block */
-    cyc += nkb * (tiles - 1) * wblock / tm->l3_bw;
   double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
   if (inbytes > tm->l2 / 2)
-    cyc += nkb * inbytes / tm->l3_bw;
+    cyc += ceil(nkb / kg) * inbytes / tm->l3_bw;
   return cyc;
 }
 
@@ -110,8 +129,6 @@ static double wino_cost(const Node *n, Shape in, const TargetModel *tm, int nt, 
   double cyc = units * (16 * C * step_cycles(tm, nt, v, wblock) + 16 * chunks * nt * v * 2 +
                         nt * C / tm->vl * 24 + (double)nt * v * 24);
   cyc *= 1 + C / 1024; /* calibration, see the file comment */
-  if (wblock > tm->l2 / 2)
-    cyc += nkb * (groups - 1) * wblock / tm->l3_bw;
   double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
   if (inbytes > tm->l2 / 2)
     cyc += nkb * inbytes / tm->l3_bw;
@@ -137,11 +154,13 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
     for (int np = 1; np <= NP_MAX; np++) {
       if (np * v + v + 1 > tm.regs)
         continue;
-      double c = conv_cost(n, in, &tm, np, v);
+      int kg = block_group(n, in, &tm, v * tm.vl);
+      double c = conv_cost(n, in, &tm, np, v, kg);
       if (best == 0 || c < best || (c == best && np * v > n->np * n->kb / tm.vl)) {
         best = c;
         n->np = np;
         n->kb = v * tm.vl;
+        n->kg = kg;
       }
     }
   n->wino = false;
@@ -165,6 +184,7 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
     n->np = wnt;
     n->kb = wkb;
     n->wino = true;
+    n->kg = 1;
   }
 }
 
@@ -175,6 +195,10 @@ static char *kernel_name(const Graph *g, const Node *n) {
     if (n->wino)
       return xstrfmt("wino2x2_3x3_n%d_%dx%dx%d_%dx%dx%d_kb%d_nt%d_%s", o.n, in.h, in.w, in.c, o.h,
                      o.w, o.c, n->kb, n->np, act_name(n->act));
+    if (n->kg > 1)
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d_kg%d_%s", n->kh, n->kw,
+                     n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
+                     n->np, n->kg, act_name(n->act));
     return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d_%s", n->kh, n->kw, n->sh,
                    n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb, n->np,
                    act_name(n->act));

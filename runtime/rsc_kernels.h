@@ -7,7 +7,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, RSC_ACT_RELU, part, parts); }
+ *                     32, 14, 1, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -336,24 +336,33 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  *   bias [ceil(K/KB)*KB]              zero-padded
  * Output (oh,ow) reads input rows oh*SH - PT + kh and columns ow*SW - PL + kw;
  * taps outside the image read zero (bottom/right padding is implied by OH, OW).
- * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, block-major
- * (a block's weights stay in cache while its tiles run); part p of P gets the
- * p-th of P contiguous, near-equal ranges of those units. Any split gives the
- * same bytes: no output's sum is split.
+ * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, in groups
+ * of KG blocks: group by group, and within a group tile by tile, each tile
+ * through the group's blocks. KG = 1 is block-major (a block's weights stay
+ * in cache while its tiles run); a larger KG reads the input once per group
+ * instead of once per block, for layers whose input does not stay in L2 but
+ * whose KG blocks of weights do (compiler/select.c chooses). Part p of P
+ * gets the p-th of P contiguous, near-equal ranges of those units. Any
+ * split and any KG give the same bytes: no output's sum is split.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out, int N, int H,
                                 int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int act, int part, int parts) {
+                                int PT, int PL, int KB, int NP, int KG, int act, int part,
+                                int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
     NP = RSC_NP_MAX;
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
+  const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
   const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
   for (long u = u0; u < u1; u++) {
-    const long kb = u / tiles, p0 = (u % tiles) * NP;
+    /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
+    const long g = u / (kg * tiles), gu = u % (kg * tiles);
+    const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
+    const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
     float *o[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
@@ -366,8 +375,9 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
       iw0[r] = (int)ow * SW - PL;
     }
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
-    /* A thread's first tile of each block streams the block in: prefetch. */
-    const int pf = u == u0 || p0 == 0;
+    /* A thread's first tile of each block streams the block in: prefetch.
+     * (The first gn units of a range visit every block of the group.) */
+    const int pf = u - u0 < gn || ti == 0;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
                   bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act, pf);
   }
@@ -378,8 +388,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
-                  1);
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, act,
+                  0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -857,17 +867,20 @@ RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict 
 
 /*
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
- * residual add and the block's activation. Per image:
- *   s[c]   = mean over the HW pixels of x[.][c]        (pixel order)
- *   m[j]   = relu(b1[j] + sum_c s[c] * w1[c*M + j])    (c order)
- *   g[c]   = sigmoid(b2[c] + sum_j m[j] * w2[j*C + c]) (j order)
- *   out[p][c] = act(x[p][c] * g[c] + sc[p][c])
+ * residual add and the block's activation. Per image n:
+ *   s[n][c] = mean over the HW pixels of x[n][.][c]        (pixel order)
+ *   m[n][j] = relu(b1[j] + sum_c s[n][c] * w1[c*M + j])    (c order)
+ *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * w2[j*C + c]) (j order)
+ *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
  *   x, sc, out [N][HW][C]; w1 [C][M], b1 [M], w2 [M][C], b2 [C] (DENSE_IO
- *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: C + M floats, s
- *   then g in [0, C), m in [C, C+M).
- * Each phase (pool over channels, reduce, gate, scale and add over pixels)
- * is split into `parts` ranges of independent outputs, with sync(ctx) (a
- * barrier of all parts) between phases that read another part's results.
+ *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: N*(C + M) floats,
+ *   s then g in [0, N*C), m in [N*C, N*(C+M)).
+ * The phases run over the whole batch, so each of the two dense layers
+ * streams its weights once for all N images (rsc_dense_cols): in stage 4
+ * they are 8 MB, which per image were read N times from DRAM.
+ * Each phase (pool over channels, reduce, gate, scale and add over pixel
+ * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
+ * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  */
 RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
@@ -877,27 +890,34 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
                                 int M, int act, int part, int parts, void (*sync)(void *),
                                 void *ctx) {
   float *restrict s = scratch;
-  float *restrict m = scratch + C;
-  size_t c0, c1, j0, j1, p0, p1;
+  float *restrict m = scratch + (size_t)N * (size_t)C;
+  const size_t rows = (size_t)N * (size_t)HW;
+  size_t c0, c1, j0, j1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
   rsc_range((size_t)M, part, parts, &j0, &j1);
-  p0 = (size_t)HW * (size_t)part / (size_t)parts; /* rows of C floats: no line shared */
-  p1 = (size_t)HW * ((size_t)part + 1) / (size_t)parts;
-  for (int n = 0; n < N; n++) {
-    const size_t base = (size_t)n * (size_t)HW * (size_t)C;
-    if (n > 0 && parts > 1)
-      sync(ctx); /* the previous image's gate is still being read */
-    rsc_pixel_mean(x + base, s, HW, C, c0, c1);
-    if (parts > 1)
-      sync(ctx);
-    rsc_dense_cols(s, w1, b1, m, 1, C, M, j0, j1, RSC_ACT_RELU);
-    if (parts > 1)
-      sync(ctx);
-    /* s is dead once m exists: the gate reuses its room. */
-    rsc_dense_cols(m, w2, b2, s, 1, M, C, c0, c1, RSC_ACT_SIGMOID);
-    if (parts > 1)
-      sync(ctx);
-    rsc_se_scale_add(x + base, s, sc + base, out + base, C, p0, p1, act);
+  /* Whole rows of C floats: no cache line shared between parts. */
+  const size_t r0 = rows * (size_t)part / (size_t)parts;
+  const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
+  for (int n = 0; n < N; n++)
+    rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C, c0,
+                   c1);
+  if (parts > 1)
+    sync(ctx);
+  rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
+  if (parts > 1)
+    sync(ctx);
+  /* s is dead once m exists: the gate reuses its room. */
+  rsc_dense_cols(m, w2, b2, s, N, M, C, c0, c1, RSC_ACT_SIGMOID);
+  if (parts > 1)
+    sync(ctx);
+  for (size_t r = r0; r < r1;) {
+    /* The rows of one image share its gate. */
+    const size_t n = r / (size_t)HW;
+    const size_t end = (n + 1) * (size_t)HW < r1 ? (n + 1) * (size_t)HW : r1;
+    const size_t base = n * (size_t)HW * (size_t)C;
+    rsc_se_scale_add(x + base, s + n * (size_t)C, sc + base, out + base, C, r - n * (size_t)HW,
+                     end - n * (size_t)HW, act);
+    r = end;
   }
 }
 

@@ -46,7 +46,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, RSC_ACT_RELU, part, parts); }
+ *                     32, 14, 1, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -375,24 +375,33 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  *   bias [ceil(K/KB)*KB]              zero-padded
  * Output (oh,ow) reads input rows oh*SH - PT + kh and columns ow*SW - PL + kw;
  * taps outside the image read zero (bottom/right padding is implied by OH, OW).
- * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, block-major
- * (a block's weights stay in cache while its tiles run); part p of P gets the
- * p-th of P contiguous, near-equal ranges of those units. Any split gives the
- * same bytes: no output's sum is split.
+ * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, in groups
+ * of KG blocks: group by group, and within a group tile by tile, each tile
+ * through the group's blocks. KG = 1 is block-major (a block's weights stay
+ * in cache while its tiles run); a larger KG reads the input once per group
+ * instead of once per block, for layers whose input does not stay in L2 but
+ * whose KG blocks of weights do (compiler/select.c chooses). Part p of P
+ * gets the p-th of P contiguous, near-equal ranges of those units. Any
+ * split and any KG give the same bytes: no output's sum is split.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out, int N, int H,
                                 int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int act, int part, int parts) {
+                                int PT, int PL, int KB, int NP, int KG, int act, int part,
+                                int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
     NP = RSC_NP_MAX;
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
+  const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
   const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
   for (long u = u0; u < u1; u++) {
-    const long kb = u / tiles, p0 = (u % tiles) * NP;
+    /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
+    const long g = u / (kg * tiles), gu = u % (kg * tiles);
+    const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
+    const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
     float *o[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
@@ -405,8 +414,9 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
       iw0[r] = (int)ow * SW - PL;
     }
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
-    /* A thread's first tile of each block streams the block in: prefetch. */
-    const int pf = u == u0 || p0 == 0;
+    /* A thread's first tile of each block streams the block in: prefetch.
+     * (The first gn units of a range visit every block of the group.) */
+    const int pf = u - u0 < gn || ti == 0;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
                   bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act, pf);
   }
@@ -417,8 +427,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
-                  1);
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, act,
+                  0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -896,17 +906,20 @@ RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict 
 
 /*
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
- * residual add and the block's activation. Per image:
- *   s[c]   = mean over the HW pixels of x[.][c]        (pixel order)
- *   m[j]   = relu(b1[j] + sum_c s[c] * w1[c*M + j])    (c order)
- *   g[c]   = sigmoid(b2[c] + sum_j m[j] * w2[j*C + c]) (j order)
- *   out[p][c] = act(x[p][c] * g[c] + sc[p][c])
+ * residual add and the block's activation. Per image n:
+ *   s[n][c] = mean over the HW pixels of x[n][.][c]        (pixel order)
+ *   m[n][j] = relu(b1[j] + sum_c s[n][c] * w1[c*M + j])    (c order)
+ *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * w2[j*C + c]) (j order)
+ *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
  *   x, sc, out [N][HW][C]; w1 [C][M], b1 [M], w2 [M][C], b2 [C] (DENSE_IO
- *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: C + M floats, s
- *   then g in [0, C), m in [C, C+M).
- * Each phase (pool over channels, reduce, gate, scale and add over pixels)
- * is split into `parts` ranges of independent outputs, with sync(ctx) (a
- * barrier of all parts) between phases that read another part's results.
+ *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: N*(C + M) floats,
+ *   s then g in [0, N*C), m in [N*C, N*(C+M)).
+ * The phases run over the whole batch, so each of the two dense layers
+ * streams its weights once for all N images (rsc_dense_cols): in stage 4
+ * they are 8 MB, which per image were read N times from DRAM.
+ * Each phase (pool over channels, reduce, gate, scale and add over pixel
+ * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
+ * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  */
 RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
@@ -916,27 +929,34 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
                                 int M, int act, int part, int parts, void (*sync)(void *),
                                 void *ctx) {
   float *restrict s = scratch;
-  float *restrict m = scratch + C;
-  size_t c0, c1, j0, j1, p0, p1;
+  float *restrict m = scratch + (size_t)N * (size_t)C;
+  const size_t rows = (size_t)N * (size_t)HW;
+  size_t c0, c1, j0, j1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
   rsc_range((size_t)M, part, parts, &j0, &j1);
-  p0 = (size_t)HW * (size_t)part / (size_t)parts; /* rows of C floats: no line shared */
-  p1 = (size_t)HW * ((size_t)part + 1) / (size_t)parts;
-  for (int n = 0; n < N; n++) {
-    const size_t base = (size_t)n * (size_t)HW * (size_t)C;
-    if (n > 0 && parts > 1)
-      sync(ctx); /* the previous image's gate is still being read */
-    rsc_pixel_mean(x + base, s, HW, C, c0, c1);
-    if (parts > 1)
-      sync(ctx);
-    rsc_dense_cols(s, w1, b1, m, 1, C, M, j0, j1, RSC_ACT_RELU);
-    if (parts > 1)
-      sync(ctx);
-    /* s is dead once m exists: the gate reuses its room. */
-    rsc_dense_cols(m, w2, b2, s, 1, M, C, c0, c1, RSC_ACT_SIGMOID);
-    if (parts > 1)
-      sync(ctx);
-    rsc_se_scale_add(x + base, s, sc + base, out + base, C, p0, p1, act);
+  /* Whole rows of C floats: no cache line shared between parts. */
+  const size_t r0 = rows * (size_t)part / (size_t)parts;
+  const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
+  for (int n = 0; n < N; n++)
+    rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C, c0,
+                   c1);
+  if (parts > 1)
+    sync(ctx);
+  rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
+  if (parts > 1)
+    sync(ctx);
+  /* s is dead once m exists: the gate reuses its room. */
+  rsc_dense_cols(m, w2, b2, s, N, M, C, c0, c1, RSC_ACT_SIGMOID);
+  if (parts > 1)
+    sync(ctx);
+  for (size_t r = r0; r < r1;) {
+    /* The rows of one image share its gate. */
+    const size_t n = r / (size_t)HW;
+    const size_t end = (n + 1) * (size_t)HW < r1 ? (n + 1) * (size_t)HW : r1;
+    const size_t base = n * (size_t)HW * (size_t)C;
+    rsc_se_scale_add(x + base, s + n * (size_t)C, sc + base, out + base, C, r - n * (size_t)HW,
+                     end - n * (size_t)HW, act);
+    r = end;
   }
 }
 
@@ -1499,7 +1519,7 @@ enum {
   W_layer4_0_downsample_1_bias = 82307936, /* layer4.0.downsample.1.bias [2048] -> vector */
   W_layer4_0_conv1_weight = 82309984, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
   W_layer4_0_conv1_bias = 82834272, /* layer4.0.conv1.bias [512] -> vector */
-  W_layer4_0_conv2_weight = 82834784, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=16 */
+  W_layer4_0_conv2_weight = 82834784, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=32 */
   W_layer4_0_conv2_bias = 85194080, /* layer4.0.conv2.bias [512] -> vector */
   W_layer4_0_conv3_weight = 85194592, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_0_conv3_bias = 86243168, /* layer4.0.conv3.bias [2048] -> vector */
@@ -1509,26 +1529,26 @@ enum {
   W_layer4_0_se_fc2_bias = 88342880, /* layer4.0.se.fc2.bias [2048] -> vector */
   W_layer4_1_conv1_weight = 88344928, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
   W_layer4_1_conv1_bias = 89393504, /* layer4.1.conv1.bias [512] -> vector */
-  W_layer4_1_conv2_weight = 89394016, /* layer4.1.conv2.weight [512,512,3,3] -> wino_block kb=32 */
-  W_layer4_1_conv2_bias = 93588320, /* layer4.1.conv2.bias [512] -> vector */
-  W_layer4_1_conv3_weight = 93588832, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_1_conv3_bias = 94637408, /* layer4.1.conv3.bias [2048] -> vector */
-  W_layer4_1_se_fc1_weight = 94639456, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_1_se_fc1_bias = 95688032, /* layer4.1.se.fc1.bias [512] -> vector */
-  W_layer4_1_se_fc2_weight = 95688544, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_1_se_fc2_bias = 96737120, /* layer4.1.se.fc2.bias [2048] -> vector */
-  W_layer4_2_conv1_weight = 96739168, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
-  W_layer4_2_conv1_bias = 97787744, /* layer4.2.conv1.bias [512] -> vector */
-  W_layer4_2_conv2_weight = 97788256, /* layer4.2.conv2.weight [512,512,3,3] -> wino_block kb=32 */
-  W_layer4_2_conv2_bias = 101982560, /* layer4.2.conv2.bias [512] -> vector */
-  W_layer4_2_conv3_weight = 101983072, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
-  W_layer4_2_conv3_bias = 103031648, /* layer4.2.conv3.bias [2048] -> vector */
-  W_layer4_2_se_fc1_weight = 103033696, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
-  W_layer4_2_se_fc1_bias = 104082272, /* layer4.2.se.fc1.bias [512] -> vector */
-  W_layer4_2_se_fc2_weight = 104082784, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
-  W_layer4_2_se_fc2_bias = 105131360, /* layer4.2.se.fc2.bias [2048] -> vector */
-  W_fc_weight = 105133408, /* fc.weight [1000,2048] -> dense_io */
-  W_fc_bias = 107181408, /* fc.bias [1000] -> vector */
+  W_layer4_1_conv2_weight = 89394016, /* layer4.1.conv2.weight [512,512,3,3] -> conv_block kb=32 */
+  W_layer4_1_conv2_bias = 91753312, /* layer4.1.conv2.bias [512] -> vector */
+  W_layer4_1_conv3_weight = 91753824, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_1_conv3_bias = 92802400, /* layer4.1.conv3.bias [2048] -> vector */
+  W_layer4_1_se_fc1_weight = 92804448, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_1_se_fc1_bias = 93853024, /* layer4.1.se.fc1.bias [512] -> vector */
+  W_layer4_1_se_fc2_weight = 93853536, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_1_se_fc2_bias = 94902112, /* layer4.1.se.fc2.bias [2048] -> vector */
+  W_layer4_2_conv1_weight = 94904160, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
+  W_layer4_2_conv1_bias = 95952736, /* layer4.2.conv1.bias [512] -> vector */
+  W_layer4_2_conv2_weight = 95953248, /* layer4.2.conv2.weight [512,512,3,3] -> conv_block kb=32 */
+  W_layer4_2_conv2_bias = 98312544, /* layer4.2.conv2.bias [512] -> vector */
+  W_layer4_2_conv3_weight = 98313056, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
+  W_layer4_2_conv3_bias = 99361632, /* layer4.2.conv3.bias [2048] -> vector */
+  W_layer4_2_se_fc1_weight = 99363680, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_2_se_fc1_bias = 100412256, /* layer4.2.se.fc1.bias [512] -> vector */
+  W_layer4_2_se_fc2_weight = 100412768, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_2_se_fc2_bias = 101461344, /* layer4.2.se.fc2.bias [2048] -> vector */
+  W_fc_weight = 101463392, /* fc.weight [1000,2048] -> dense_io */
+  W_fc_bias = 103511392, /* fc.bias [1000] -> vector */
   W_END_ = 0
 };
 
@@ -1754,7 +1774,7 @@ enum {
 /* conv [1,256,256,3] -> [1,128,128,32] */
 static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
@@ -1772,19 +1792,19 @@ static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(const float *re
 /* conv [1,128,128,64] -> [1,64,64,64] */
 static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
-static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
@@ -1802,7 +1822,7 @@ static void k_se_add_n1_64x64x256_m64_relu(const float *restrict x, const float 
 /* conv [1,64,64,256] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,64,64,256] -> [1,32,32,256] */
@@ -1815,27 +1835,27 @@ static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, fl
 }
 
 /* conv [1,32,32,256] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
-static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
 static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
@@ -1845,9 +1865,9 @@ static void k_se_add_n1_32x32x512_m128_relu(const float *restrict x, const float
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
-static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
@@ -1868,25 +1888,25 @@ static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, fl
 /* conv [1,16,16,512] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
-static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
 static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
@@ -1896,9 +1916,9 @@ static void k_se_add_n1_16x16x1024_m256_relu(const float *restrict x, const floa
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
-static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
@@ -1919,25 +1939,25 @@ static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, flo
 /* conv [1,8,8,1024] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
-static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
-static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 16, 16, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
@@ -1949,13 +1969,13 @@ static void k_se_add_n1_8x8x2048_m512_relu(const float *restrict x, const float 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
 static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
-static void k_wino2x2_3x3_n1_8x8x512_8x8x512_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 8, 8, 512, 512, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
@@ -2400,7 +2420,7 @@ static int rs152_check_header(const unsigned char *h)
     return RS152_ERR_MAGIC;
   if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0x8fc5a6b02eb9b615))
+  if (rs152_le64(h + 16) != UINT64_C(0xa85e2a57af4bc0da))
     return RS152_ERR_MODEL;
   if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
     return RS152_ERR_SIZE;
@@ -2514,7 +2534,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 262144);
   /* layer1.0.downsample.1: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.downsample.1", a + A_layer1_0_downsample_1, 1048576);
@@ -2529,7 +2549,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 262144);
   /* layer1.0.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 1048576);
@@ -2549,7 +2569,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 262144);
   /* layer1.1.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 1048576);
@@ -2569,7 +2589,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 262144);
   /* layer1.2.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 1048576);
@@ -2584,12 +2604,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 262144);
   /* layer2.0.downsample.1: conv 1x1/1 [1,32,32,256] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 524288);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,128] */
-  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 524288);
@@ -2609,7 +2629,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 524288);
   /* layer2.1.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 131072);
@@ -2629,7 +2649,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 524288);
   /* layer2.2.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 131072);
@@ -2649,7 +2669,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 524288);
   /* layer2.3.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 131072);
@@ -2669,7 +2689,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 524288);
   /* layer2.4.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv1", a + A_layer2_4_conv1, 131072);
@@ -2689,7 +2709,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.se", a + A_layer2_4_se, 524288);
   /* layer2.5.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv1", a + A_layer2_5_conv1, 131072);
@@ -2709,7 +2729,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.se", a + A_layer2_5_se, 524288);
   /* layer2.6.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv1", a + A_layer2_6_conv1, 131072);
@@ -2729,7 +2749,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.se", a + A_layer2_6_se, 524288);
   /* layer2.7.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv1", a + A_layer2_7_conv1, 131072);
@@ -2759,7 +2779,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 262144);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,256] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 262144);
@@ -2779,7 +2799,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 262144);
   /* layer3.1.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 65536);
@@ -2799,7 +2819,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 262144);
   /* layer3.2.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 65536);
@@ -2819,7 +2839,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 262144);
   /* layer3.3.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 65536);
@@ -2839,7 +2859,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 262144);
   /* layer3.4.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 65536);
@@ -2859,7 +2879,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 262144);
   /* layer3.5.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 65536);
@@ -2879,7 +2899,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 262144);
   /* layer3.6.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv1", a + A_layer3_6_conv1, 65536);
@@ -2899,7 +2919,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.se", a + A_layer3_6_se, 262144);
   /* layer3.7.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv1", a + A_layer3_7_conv1, 65536);
@@ -2919,7 +2939,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.se", a + A_layer3_7_se, 262144);
   /* layer3.8.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv1", a + A_layer3_8_conv1, 65536);
@@ -2939,7 +2959,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.se", a + A_layer3_8_se, 262144);
   /* layer3.9.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv1", a + A_layer3_9_conv1, 65536);
@@ -2959,7 +2979,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.se", a + A_layer3_9_se, 262144);
   /* layer3.10.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv1", a + A_layer3_10_conv1, 65536);
@@ -2979,7 +2999,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.se", a + A_layer3_10_se, 262144);
   /* layer3.11.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv1", a + A_layer3_11_conv1, 65536);
@@ -2999,7 +3019,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.se", a + A_layer3_11_se, 262144);
   /* layer3.12.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv1", a + A_layer3_12_conv1, 65536);
@@ -3019,7 +3039,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.se", a + A_layer3_12_se, 262144);
   /* layer3.13.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv1", a + A_layer3_13_conv1, 65536);
@@ -3039,7 +3059,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.se", a + A_layer3_13_se, 262144);
   /* layer3.14.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv1", a + A_layer3_14_conv1, 65536);
@@ -3059,7 +3079,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.se", a + A_layer3_14_se, 262144);
   /* layer3.15.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv1", a + A_layer3_15_conv1, 65536);
@@ -3079,7 +3099,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.se", a + A_layer3_15_se, 262144);
   /* layer3.16.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv1", a + A_layer3_16_conv1, 65536);
@@ -3099,7 +3119,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.se", a + A_layer3_16_se, 262144);
   /* layer3.17.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv1", a + A_layer3_17_conv1, 65536);
@@ -3119,7 +3139,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.se", a + A_layer3_17_se, 262144);
   /* layer3.18.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv1", a + A_layer3_18_conv1, 65536);
@@ -3139,7 +3159,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.se", a + A_layer3_18_se, 262144);
   /* layer3.19.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv1", a + A_layer3_19_conv1, 65536);
@@ -3159,7 +3179,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.se", a + A_layer3_19_se, 262144);
   /* layer3.20.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv1", a + A_layer3_20_conv1, 65536);
@@ -3179,7 +3199,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.se", a + A_layer3_20_se, 262144);
   /* layer3.21.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv1", a + A_layer3_21_conv1, 65536);
@@ -3199,7 +3219,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.se", a + A_layer3_21_se, 262144);
   /* layer3.22.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv1", a + A_layer3_22_conv1, 65536);
@@ -3219,7 +3239,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.se", a + A_layer3_22_se, 262144);
   /* layer3.23.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv1", a + A_layer3_23_conv1, 65536);
@@ -3239,7 +3259,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.se", a + A_layer3_23_se, 262144);
   /* layer3.24.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv1", a + A_layer3_24_conv1, 65536);
@@ -3259,7 +3279,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.se", a + A_layer3_24_se, 262144);
   /* layer3.25.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv1", a + A_layer3_25_conv1, 65536);
@@ -3279,7 +3299,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.se", a + A_layer3_25_se, 262144);
   /* layer3.26.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv1", a + A_layer3_26_conv1, 65536);
@@ -3299,7 +3319,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.se", a + A_layer3_26_se, 262144);
   /* layer3.27.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv1", a + A_layer3_27_conv1, 65536);
@@ -3319,7 +3339,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.se", a + A_layer3_27_se, 262144);
   /* layer3.28.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv1", a + A_layer3_28_conv1, 65536);
@@ -3339,7 +3359,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.se", a + A_layer3_28_se, 262144);
   /* layer3.29.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv1", a + A_layer3_29_conv1, 65536);
@@ -3359,7 +3379,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.se", a + A_layer3_29_se, 262144);
   /* layer3.30.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv1", a + A_layer3_30_conv1, 65536);
@@ -3379,7 +3399,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.se", a + A_layer3_30_se, 262144);
   /* layer3.31.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv1", a + A_layer3_31_conv1, 65536);
@@ -3399,7 +3419,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.se", a + A_layer3_31_se, 262144);
   /* layer3.32.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv1", a + A_layer3_32_conv1, 65536);
@@ -3419,7 +3439,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.se", a + A_layer3_32_se, 262144);
   /* layer3.33.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv1", a + A_layer3_33_conv1, 65536);
@@ -3439,7 +3459,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.se", a + A_layer3_33_se, 262144);
   /* layer3.34.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv1", a + A_layer3_34_conv1, 65536);
@@ -3459,7 +3479,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.se", a + A_layer3_34_se, 262144);
   /* layer3.35.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv1", a + A_layer3_35_conv1, 65536);
@@ -3489,12 +3509,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 131072);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,512] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 131072);
   /* layer4.0.conv2: conv 3x3/2 +relu [1,16,16,512] -> [1,8,8,512] */
-  k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb16_np16_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
+  k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb32_np8_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 32768);
@@ -3514,7 +3534,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv1", a + A_layer4_1_conv1, 32768);
   /* layer4.1.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
-  k_wino2x2_3x3_n1_8x8x512_8x8x512_kb32_nt8_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
+  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb32_np8_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 32768);
@@ -3534,7 +3554,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv1", a + A_layer4_2_conv1, 32768);
   /* layer4.2.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
-  k_wino2x2_3x3_n1_8x8x512_8x8x512_kb32_nt8_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
+  k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb32_np8_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 32768);

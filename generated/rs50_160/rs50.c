@@ -46,7 +46,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, RSC_ACT_RELU, part, parts); }
+ *                     32, 14, 1, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -375,24 +375,33 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  *   bias [ceil(K/KB)*KB]              zero-padded
  * Output (oh,ow) reads input rows oh*SH - PT + kh and columns ow*SW - PL + kw;
  * taps outside the image read zero (bottom/right padding is implied by OH, OW).
- * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, block-major
- * (a block's weights stay in cache while its tiles run); part p of P gets the
- * p-th of P contiguous, near-equal ranges of those units. Any split gives the
- * same bytes: no output's sum is split.
+ * The work is ceil(K/KB) blocks x ceil(N*OH*OW/NP) pixel tiles, in groups
+ * of KG blocks: group by group, and within a group tile by tile, each tile
+ * through the group's blocks. KG = 1 is block-major (a block's weights stay
+ * in cache while its tiles run); a larger KG reads the input once per group
+ * instead of once per block, for layers whose input does not stay in L2 but
+ * whose KG blocks of weights do (compiler/select.c chooses). Part p of P
+ * gets the p-th of P contiguous, near-equal ranges of those units. Any
+ * split and any KG give the same bytes: no output's sum is split.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out, int N, int H,
                                 int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int act, int part, int parts) {
+                                int PT, int PL, int KB, int NP, int KG, int act, int part,
+                                int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
     NP = RSC_NP_MAX;
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
+  const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
   const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
   for (long u = u0; u < u1; u++) {
-    const long kb = u / tiles, p0 = (u % tiles) * NP;
+    /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
+    const long g = u / (kg * tiles), gu = u % (kg * tiles);
+    const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
+    const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
     float *o[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
@@ -405,8 +414,9 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
       iw0[r] = (int)ow * SW - PL;
     }
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
-    /* A thread's first tile of each block streams the block in: prefetch. */
-    const int pf = u == u0 || p0 == 0;
+    /* A thread's first tile of each block streams the block in: prefetch.
+     * (The first gn units of a range visit every block of the group.) */
+    const int pf = u - u0 < gn || ti == 0;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
                   bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act, pf);
   }
@@ -417,8 +427,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, act, 0,
-                  1);
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, act,
+                  0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -896,17 +906,20 @@ RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict 
 
 /*
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
- * residual add and the block's activation. Per image:
- *   s[c]   = mean over the HW pixels of x[.][c]        (pixel order)
- *   m[j]   = relu(b1[j] + sum_c s[c] * w1[c*M + j])    (c order)
- *   g[c]   = sigmoid(b2[c] + sum_j m[j] * w2[j*C + c]) (j order)
- *   out[p][c] = act(x[p][c] * g[c] + sc[p][c])
+ * residual add and the block's activation. Per image n:
+ *   s[n][c] = mean over the HW pixels of x[n][.][c]        (pixel order)
+ *   m[n][j] = relu(b1[j] + sum_c s[n][c] * w1[c*M + j])    (c order)
+ *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * w2[j*C + c]) (j order)
+ *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
  *   x, sc, out [N][HW][C]; w1 [C][M], b1 [M], w2 [M][C], b2 [C] (DENSE_IO
- *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: C + M floats, s
- *   then g in [0, C), m in [C, C+M).
- * Each phase (pool over channels, reduce, gate, scale and add over pixels)
- * is split into `parts` ranges of independent outputs, with sync(ctx) (a
- * barrier of all parts) between phases that read another part's results.
+ *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: N*(C + M) floats,
+ *   s then g in [0, N*C), m in [N*C, N*(C+M)).
+ * The phases run over the whole batch, so each of the two dense layers
+ * streams its weights once for all N images (rsc_dense_cols): in stage 4
+ * they are 8 MB, which per image were read N times from DRAM.
+ * Each phase (pool over channels, reduce, gate, scale and add over pixel
+ * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
+ * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  */
 RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
@@ -916,27 +929,34 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
                                 int M, int act, int part, int parts, void (*sync)(void *),
                                 void *ctx) {
   float *restrict s = scratch;
-  float *restrict m = scratch + C;
-  size_t c0, c1, j0, j1, p0, p1;
+  float *restrict m = scratch + (size_t)N * (size_t)C;
+  const size_t rows = (size_t)N * (size_t)HW;
+  size_t c0, c1, j0, j1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
   rsc_range((size_t)M, part, parts, &j0, &j1);
-  p0 = (size_t)HW * (size_t)part / (size_t)parts; /* rows of C floats: no line shared */
-  p1 = (size_t)HW * ((size_t)part + 1) / (size_t)parts;
-  for (int n = 0; n < N; n++) {
-    const size_t base = (size_t)n * (size_t)HW * (size_t)C;
-    if (n > 0 && parts > 1)
-      sync(ctx); /* the previous image's gate is still being read */
-    rsc_pixel_mean(x + base, s, HW, C, c0, c1);
-    if (parts > 1)
-      sync(ctx);
-    rsc_dense_cols(s, w1, b1, m, 1, C, M, j0, j1, RSC_ACT_RELU);
-    if (parts > 1)
-      sync(ctx);
-    /* s is dead once m exists: the gate reuses its room. */
-    rsc_dense_cols(m, w2, b2, s, 1, M, C, c0, c1, RSC_ACT_SIGMOID);
-    if (parts > 1)
-      sync(ctx);
-    rsc_se_scale_add(x + base, s, sc + base, out + base, C, p0, p1, act);
+  /* Whole rows of C floats: no cache line shared between parts. */
+  const size_t r0 = rows * (size_t)part / (size_t)parts;
+  const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
+  for (int n = 0; n < N; n++)
+    rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C, c0,
+                   c1);
+  if (parts > 1)
+    sync(ctx);
+  rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
+  if (parts > 1)
+    sync(ctx);
+  /* s is dead once m exists: the gate reuses its room. */
+  rsc_dense_cols(m, w2, b2, s, N, M, C, c0, c1, RSC_ACT_SIGMOID);
+  if (parts > 1)
+    sync(ctx);
+  for (size_t r = r0; r < r1;) {
+    /* The rows of one image share its gate. */
+    const size_t n = r / (size_t)HW;
+    const size_t end = (n + 1) * (size_t)HW < r1 ? (n + 1) * (size_t)HW : r1;
+    const size_t base = n * (size_t)HW * (size_t)C;
+    rsc_se_scale_add(x + base, s + n * (size_t)C, sc + base, out + base, C, r - n * (size_t)HW,
+                     end - n * (size_t)HW, act);
+    r = end;
   }
 }
 
@@ -1278,7 +1298,7 @@ enum {
 /* conv [1,160,160,3] -> [1,80,80,32] */
 static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,32] */
@@ -1296,19 +1316,19 @@ static void k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(const float *restri
 /* conv [1,80,80,64] -> [1,40,40,64] */
 static void k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
@@ -1326,7 +1346,7 @@ static void k_se_add_n1_40x40x256_m64_relu(const float *restrict x, const float 
 /* conv [1,40,40,256] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,40,40,256] -> [1,20,20,256] */
@@ -1341,25 +1361,25 @@ static void k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(const float *restrict in, fl
 /* conv [1,20,20,256] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,128] */
-static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,128] -> [1,20,20,128] */
 static void k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,20,20,512] -> [1,20,20,512] */
@@ -1369,9 +1389,9 @@ static void k_se_add_n1_20x20x512_m128_relu(const float *restrict x, const float
 }
 
 /* conv [1,20,20,512] -> [1,20,20,128] */
-static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,128] */
@@ -1392,25 +1412,25 @@ static void k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(const float *restrict in, fl
 /* conv [1,10,10,512] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,256] */
-static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,10,10,256] */
 static void k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb32_np10_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,10,10,1024] -> [1,10,10,1024] */
@@ -1422,7 +1442,7 @@ static void k_se_add_n1_10x10x1024_m256_relu(const float *restrict x, const floa
 /* conv [1,10,10,1024] -> [1,10,10,256] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,256] */
@@ -1443,25 +1463,25 @@ static void k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(const float *restrict in, flo
 /* conv [1,5,5,1024] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,512] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,5,5,512] */
 static void k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,5,5,2048] -> [1,5,5,2048] */
@@ -1473,13 +1493,13 @@ static void k_se_add_n1_5x5x2048_m512_relu(const float *restrict x, const float 
 /* conv [1,5,5,2048] -> [1,5,5,512] */
 static void k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,512] */
 static void k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,5,5,2048] -> [1,1,1,2048] */
@@ -1977,7 +1997,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 204800);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,40,40,256] -> [1,40,40,128] */
-  k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 204800);
@@ -1997,7 +2017,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 204800);
   /* layer2.1.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,128] */
-  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 51200);
@@ -2017,7 +2037,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 204800);
   /* layer2.2.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,128] */
-  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 51200);
@@ -2037,7 +2057,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 204800);
   /* layer2.3.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,128] */
-  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 51200);
@@ -2067,7 +2087,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 102400);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,256] */
-  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_relu(a + A_layer2_3_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_relu(a + A_layer2_3_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 102400);

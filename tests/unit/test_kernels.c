@@ -133,16 +133,20 @@ static void run_conv_case(const ConvCase *t) {
   check_close(got, want, nout, what);
   /* Any register tile and any split over threads must give the same bytes:
    * the sum of every output runs in one fixed order (docs/kernels.md). */
-  static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3};
+  /* So must any grouping of the blocks (KG; 0 and past nkb are clamped). */
+  static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3}, KGS[] = {0, 1, 2, 3, 99};
   float *alt = out_buf(nout);
   for (size_t i = 0; i < sizeof NPS / sizeof *NPS; i++)
-    for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++) {
-      for (int part = 0; part < PARTS[j]; part++)
-        rsc_conv2d_part(in, w, b, alt, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh,
-                        t->sw, t->pt, t->pl, t->kb, NPS[i], t->act, part, PARTS[j]);
-      if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
-        fail_msg("%s: np %d in %d parts differs from np 4 in one part", what, NPS[i], PARTS[j]);
-    }
+    for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++)
+      for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++) {
+        memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
+        for (int part = 0; part < PARTS[j]; part++)
+          rsc_conv2d_part(in, w, b, alt, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh,
+                          t->sw, t->pt, t->pl, t->kb, NPS[i], KGS[g], t->act, part, PARTS[j]);
+        if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
+          fail_msg("%s: np %d kg %d in %d parts differs from np 4 kg 1 in one part", what, NPS[i],
+                   KGS[g], PARTS[j]);
+      }
   free(alt);
   free(in);
   free(raw);
@@ -472,7 +476,7 @@ static void test_add_act(void **state) {
 
 static void test_se_add(void **state) {
   (void)state;
-  static const int shapes[][4] = {{2, 49, 24, 6}, {1, 9, 64, 16}, {2, 1, 13, 1}, {1, 25, 7, 3}};
+  static const int shapes[][4] = {{2, 49, 24, 6}, {1, 9, 64, 16}, {2, 1, 13, 1}, {1, 25, 7, 3}, {3, 4, 40, 10}};
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
       int n = shapes[i][0], hw = shapes[i][1], c = shapes[i][2], m = shapes[i][3];
@@ -480,12 +484,18 @@ static void test_se_add(void **state) {
       float *x = rnd_buf(nx), *sc = rnd_buf(nx);
       float *w1 = rnd_buf((size_t)c * m), *b1 = rnd_buf((size_t)m);
       float *w2 = rnd_buf((size_t)m * c), *b2 = rnd_buf((size_t)c);
-      float *scr = out_buf((size_t)(c + m)), *scr_ref = out_buf((size_t)(c + m));
+      /* The kernel's scratch is N*(C+M) floats (the ref's C+M), then a guard
+       * that must stay untouched. */
+      const size_t nscr = (size_t)n * (size_t)(c + m), guard = 16;
+      float *scr = out_buf(nscr + guard), *scr_ref = out_buf((size_t)(c + m));
+      for (size_t j = nscr; j < nscr + guard; j++)
+        scr[j] = 12345.0f;
       float *got = out_buf(nx), *want = out_buf(nx);
       rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, n, hw, c, m, act);
       rsc_se_add_ref(x, sc, w1, b1, w2, b2, want, scr_ref, n, hw, c, m, act);
       check_close(got, want, nx, "se_add");
-      check_close(scr, scr_ref, (size_t)(c + m), "se_add scratch bounds");
+      for (size_t j = nscr; j < nscr + guard; j++)
+        assert_float_equal(scr[j], 12345.0f, 0.0f);
       free(x);
       free(sc);
       free(w1);
