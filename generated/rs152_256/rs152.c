@@ -123,6 +123,8 @@ RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm512_storeu_ps(p, v); }
 RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm512_set1_ps(x); }
 RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm512_fmadd_ps(a, b, c); }
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+/* a > b ? a : b per lane (maxps's operand order; b when either is NaN) */
+RSC_INLINE rsc_vf rsc_vmax(rsc_vf a, rsc_vf b) { return _mm512_max_ps(a, b); }
 RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) { return _mm512_add_ps(a, b); }
 RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) { return _mm512_sub_ps(a, b); }
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -134,6 +136,7 @@ RSC_INLINE void rsc_vstore(float *p, rsc_vf v) { _mm256_storeu_ps(p, v); }
 RSC_INLINE rsc_vf rsc_vset1(float x) { return _mm256_set1_ps(x); }
 RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) { return _mm256_fmadd_ps(a, b, c); }
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+RSC_INLINE rsc_vf rsc_vmax(rsc_vf a, rsc_vf b) { return _mm256_max_ps(a, b); }
 RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) { return _mm256_add_ps(a, b); }
 RSC_INLINE rsc_vf rsc_vsub(rsc_vf a, rsc_vf b) { return _mm256_sub_ps(a, b); }
 #else
@@ -165,6 +168,11 @@ RSC_INLINE rsc_vf rsc_vfma(rsc_vf a, rsc_vf b, rsc_vf c) {
 RSC_INLINE rsc_vf rsc_vrelu(rsc_vf a) {
   for (int i = 0; i < RSC_VL; i++)
     a.f[i] = a.f[i] > 0.0f ? a.f[i] : 0.0f;
+  return a;
+}
+RSC_INLINE rsc_vf rsc_vmax(rsc_vf a, rsc_vf b) {
+  for (int i = 0; i < RSC_VL; i++)
+    a.f[i] = a.f[i] > b.f[i] ? a.f[i] : b.f[i];
   return a;
 }
 RSC_INLINE rsc_vf rsc_vadd(rsc_vf a, rsc_vf b) {
@@ -687,31 +695,57 @@ RSC_INLINE void rsc_wino_part(const float *restrict in, const float *restrict w,
  * taps only (-INFINITY if a window had none, which no valid model produces).
  *   in [N][H][W][C], out [N][OH][OW][C]; output (oh,ow) reads rows
  *   oh*SH - PT + kh and columns ow*SW - PL + kw.
+ * Output rows (n, oh) [r0, r1); RSC_VL channels at a time in a register
+ * across the window's taps, so each output is stored once.
  */
+RSC_INLINE void rsc_maxpool_rows(const float *restrict in, float *restrict out, int H, int W,
+                                 int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT,
+                                 int PL, size_t r0, size_t r1) {
+  for (size_t row = r0; row < r1; row++) {
+    const size_t n = row / (size_t)OH;
+    const int oh = (int)(row % (size_t)OH);
+    const float *restrict img = in + n * (size_t)H * (size_t)W * (size_t)C;
+    for (int ow = 0; ow < OW; ow++) {
+      float *restrict o = out + (row * (size_t)OW + (size_t)ow) * (size_t)C;
+      /* The window's in-bounds rows [ih0, ih1) and columns [iw0, iw1). */
+      const int ih0 = oh * SH - PT < 0 ? 0 : oh * SH - PT;
+      const int ih1 = oh * SH - PT + KH < H ? oh * SH - PT + KH : H;
+      const int iw0 = ow * SW - PL < 0 ? 0 : ow * SW - PL;
+      const int iw1 = ow * SW - PL + KW < W ? ow * SW - PL + KW : W;
+      int c = 0;
+      for (; c + RSC_VL <= C; c += RSC_VL) {
+        rsc_vf m = rsc_vset1(-INFINITY);
+        for (int ih = ih0; ih < ih1; ih++)
+          for (int iw = iw0; iw < iw1; iw++)
+            m = rsc_vmax(rsc_vload(img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + c), m);
+        rsc_vstore(o + c, m);
+      }
+      for (; c < C; c++) {
+        float m = -INFINITY;
+        for (int ih = ih0; ih < ih1; ih++)
+          for (int iw = iw0; iw < iw1; iw++) {
+            const float x = img[((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c];
+            m = x > m ? x : m;
+          }
+        o[c] = m;
+      }
+    }
+  }
+}
+
+/* Part `part` of `parts` of rsc_maxpool: a contiguous range of output rows. */
+RSC_INLINE void rsc_maxpool_part(const float *restrict in, float *restrict out, int N, int H,
+                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
+                                 int PT, int PL, int part, int parts) {
+  const size_t rows = (size_t)N * (size_t)OH;
+  rsc_maxpool_rows(in, out, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL,
+                   rows * (size_t)part / (size_t)parts, rows * ((size_t)part + 1) / (size_t)parts);
+}
+
+/* The whole max pool on one thread. */
 RSC_INLINE void rsc_maxpool(const float *restrict in, float *restrict out, int N, int H, int W,
                             int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL) {
-  for (int n = 0; n < N; n++)
-    for (int oh = 0; oh < OH; oh++)
-      for (int ow = 0; ow < OW; ow++) {
-        float *restrict o =
-            out + (((size_t)n * (size_t)OH + (size_t)oh) * (size_t)OW + (size_t)ow) * (size_t)C;
-        for (int c = 0; c < C; c++)
-          o[c] = -INFINITY;
-        for (int kh = 0; kh < KH; kh++) {
-          const int ih = oh * SH - PT + kh;
-          if (ih < 0 || ih >= H)
-            continue;
-          for (int kw = 0; kw < KW; kw++) {
-            const int iw = ow * SW - PL + kw;
-            if (iw < 0 || iw >= W)
-              continue;
-            const float *restrict x =
-                in + (((size_t)n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * (size_t)C;
-            for (int c = 0; c < C; c++)
-              o[c] = x[c] > o[c] ? x[c] : o[c];
-          }
-        }
-      }
+  rsc_maxpool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 0, 1);
 }
 
 /*

@@ -352,6 +352,8 @@ static const PoolCase POOL_CASES[] = {
     {1, 5, 6, 3, 3, 3, 1, 1, 1, 1, 5, 6},   /* 3x3/1 same */
     {1, 1, 1, 40, 2, 2, 2, 2, 0, 0, 1, 1},  /* 1x1 image */
     {2, 11, 3, 17, 3, 3, 2, 2, 1, 1, 6, 2},
+    {2, 10, 10, 64, 3, 3, 2, 2, 1, 1, 5, 5}, /* whole vectors */
+    {1, 9, 7, 37, 5, 5, 2, 2, 2, 2, 5, 4},   /* vectors + tail, 5x5 window */
 };
 /* clang-format on */
 
@@ -366,6 +368,18 @@ static void test_pool_cases(void **state) {
     rsc_maxpool_ref(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
                     t->pt, t->pl);
     check_close(got, want, nout, "maxpool");
+    /* A max is exact: the same bytes as the scalar twin, in any split. */
+    if (memcmp(got, want, nout * sizeof *got) != 0)
+      fail_msg("maxpool case %zu differs from rsc_maxpool_ref", i);
+    for (int parts = 2; parts <= 4; parts++) {
+      float *alt = out_buf(nout);
+      for (int part = 0; part < parts; part++)
+        rsc_maxpool_part(in, alt, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
+                         t->pt, t->pl, part, parts);
+      if (memcmp(alt, want, (nout + CANARY) * sizeof *alt) != 0)
+        fail_msg("maxpool case %zu in %d parts differs", i, parts);
+      free(alt);
+    }
     rsc_avgpool(in, got, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw, t->pt,
                 t->pl);
     rsc_avgpool_ref(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
