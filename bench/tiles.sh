@@ -12,7 +12,8 @@ set -euo pipefail
 [ $# -ge 12 ] || { sed -n 2,10p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 N=$1 H=$2 W=$3 C=$4 OH=$5 OW=$6 K=$7 KH=$8 KW=$9 S=${10} P=${11} tiles=${12} runs=${13:-15}
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# TILES_KEEP=DIR keeps the generated program there (for perf, objdump).
+if [ -n "${TILES_KEEP:-}" ]; then mkdir -p "$TILES_KEEP"; dir=$TILES_KEEP; else trap 'rm -rf "$dir"' EXIT; fi
 maxw=0
 {
   echo "#define CONV_IN ((size_t)$N * $H * $W * $C)"
