@@ -8,7 +8,7 @@
 #      configuration timed alternately for each thread count;
 #   4. peak RSS of each (/usr/bin/time), then bench/results.md (and stdout);
 #      the default run took 52 minutes on an idle 2-core Zen 5-class EPYC
-#      (PyTorch at batch 8 is most of it), about 90 on the 2-vCPU Intel Xeon VM
+#      (PyTorch at batch 8 is most of it), about 65 on the 2-vCPU Intel Xeon VM
 #      (RS-350 batch 8 alone 32); BENCH_QUICK=1 takes about 2;
 #   5. the per-layer profile (-DNET_PROFILE) of the first model, batch 1, 1 thread:
 #      its 10 slowest layers go into results.md, the whole table beside it.
