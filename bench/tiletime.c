@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "../runtime/rsc_kernels.h" /* after the headers it relies on */

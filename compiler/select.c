@@ -44,6 +44,7 @@
 #include "rsc.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* What the cost model knows about a target. */
@@ -89,7 +90,9 @@ static double step_cycles(const TargetModel *tm, int np, int v, double wblock) {
   if (tm->lat > step)
     step = tm->lat;
   double bytes = v * tm->vl * 4.0;
-  double feed = wblock > tm->l2 / 2 ? bytes / tm->l3_bw : wblock > tm->l1 / 2 ? bytes / tm->l2_bw : 0;
+  double feed = wblock > tm->l2 / 2   ? bytes / tm->l3_bw
+                : wblock > tm->l1 / 2 ? bytes / tm->l2_bw
+                                      : 0;
   if (feed > step)
     step = feed;
   return step;
@@ -195,13 +198,14 @@ static char *kernel_name(const Graph *g, const Node *n) {
     if (n->wino)
       return xstrfmt("wino2x2_3x3_n%d_%dx%dx%d_%dx%dx%d_kb%d_nt%d_%s", o.n, in.h, in.w, in.c, o.h,
                      o.w, o.c, n->kb, n->np, act_name(n->act));
-    if (n->kg > 1)
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d_kg%d_%s", n->kh, n->kw,
+    { /* block-major (kg 1) kernels keep their names without a _kg part */
+      char kg[16] = "";
+      if (n->kg > 1)
+        snprintf(kg, sizeof kg, "_kg%d", n->kg);
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s_%s", n->kh, n->kw,
                      n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
-                     n->np, n->kg, act_name(n->act));
-    return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d_%s", n->kh, n->kw, n->sh,
-                   n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb, n->np,
-                   act_name(n->act));
+                     n->np, kg, act_name(n->act));
+    }
   case OP_MAXPOOL:
   case OP_AVGPOOL:
     return xstrfmt("%s%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%d", op_name(n->op), n->kh, n->kw, n->sh,

@@ -656,12 +656,16 @@ RSC_INLINE void rsc_wino_part(const float *restrict in, const float *restrict w,
  * taps only (-INFINITY if a window had none, which no valid model produces).
  *   in [N][H][W][C], out [N][OH][OW][C]; output (oh,ow) reads rows
  *   oh*SH - PT + kh and columns ow*SW - PL + kw.
- * Output rows (n, oh) [r0, r1); RSC_VL channels at a time in a register
- * across the window's taps, so each output is stored once.
+ * Part `part` of `parts`: a contiguous range of output rows (n, oh); RSC_VL
+ * channels at a time in a register across the window's taps, so each output
+ * is stored once.
  */
-RSC_INLINE void rsc_maxpool_rows(const float *restrict in, float *restrict out, int H, int W,
-                                 int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT,
-                                 int PL, size_t r0, size_t r1) {
+RSC_INLINE void rsc_maxpool_part(const float *restrict in, float *restrict out, int N, int H,
+                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
+                                 int PT, int PL, int part, int parts) {
+  const size_t rows = (size_t)N * (size_t)OH;
+  const size_t r0 = rows * (size_t)part / (size_t)parts;
+  const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
   for (size_t row = r0; row < r1; row++) {
     const size_t n = row / (size_t)OH;
     const int oh = (int)(row % (size_t)OH);
@@ -692,15 +696,6 @@ RSC_INLINE void rsc_maxpool_rows(const float *restrict in, float *restrict out, 
       }
     }
   }
-}
-
-/* Part `part` of `parts` of rsc_maxpool: a contiguous range of output rows. */
-RSC_INLINE void rsc_maxpool_part(const float *restrict in, float *restrict out, int N, int H,
-                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
-                                 int PT, int PL, int part, int parts) {
-  const size_t rows = (size_t)N * (size_t)OH;
-  rsc_maxpool_rows(in, out, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL,
-                   rows * (size_t)part / (size_t)parts, rows * ((size_t)part + 1) / (size_t)parts);
 }
 
 /* The whole max pool on one thread. */

@@ -490,7 +490,8 @@ static void test_add_act(void **state) {
 
 static void test_se_add(void **state) {
   (void)state;
-  static const int shapes[][4] = {{2, 49, 24, 6}, {1, 9, 64, 16}, {2, 1, 13, 1}, {1, 25, 7, 3}, {3, 4, 40, 10}};
+  static const int shapes[][4] = {{2, 49, 24, 6}, {1, 9, 64, 16}, {2, 1, 13, 1}, {1, 25, 7, 3},
+                                  {3, 4, 40, 10}};
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
       int n = shapes[i][0], hw = shapes[i][1], c = shapes[i][2], m = shapes[i][3];
@@ -498,18 +499,17 @@ static void test_se_add(void **state) {
       float *x = rnd_buf(nx), *sc = rnd_buf(nx);
       float *w1 = rnd_buf((size_t)c * m), *b1 = rnd_buf((size_t)m);
       float *w2 = rnd_buf((size_t)m * c), *b2 = rnd_buf((size_t)c);
-      /* The kernel's scratch is N*(C+M) floats (the ref's C+M), then a guard
-       * that must stay untouched. */
-      const size_t nscr = (size_t)n * (size_t)(c + m), guard = 16;
-      float *scr = out_buf(nscr + guard), *scr_ref = out_buf((size_t)(c + m));
-      for (size_t j = nscr; j < nscr + guard; j++)
-        scr[j] = 12345.0f;
+      /* The kernel's scratch is N*(C+M) floats (the ref's C+M); out_buf's
+       * canary after it must stay untouched. */
+      const size_t nscr = (size_t)n * (size_t)(c + m);
+      float *scr = out_buf(nscr), *scr_ref = out_buf((size_t)(c + m));
       float *got = out_buf(nx), *want = out_buf(nx);
       rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, n, hw, c, m, act);
       rsc_se_add_ref(x, sc, w1, b1, w2, b2, want, scr_ref, n, hw, c, m, act);
       check_close(got, want, nx, "se_add");
-      for (size_t j = nscr; j < nscr + guard; j++)
-        assert_float_equal(scr[j], 12345.0f, 0.0f);
+      for (size_t j = 0; j < CANARY; j++)
+        if (scr[nscr + j] != CANARY_VAL)
+          fail_msg("se_add wrote past its N*(C+M) scratch (canary %zu)", j);
       free(x);
       free(sc);
       free(w1);
