@@ -6,8 +6,9 @@
 #
 # Each X.c must come from `rsc --main --name net -o X.c` (X.weights beside it)
 # for the same network. Both are built with -DNET_PROFILE (cc -O3
-# -march=native), then run alternately ROUNDS times (default 3), each run
-# `net -r RUNS -t THREADS` (defaults 10 and 1) on a zero input. Prints, per
+# -march=native), then run alternately ROUNDS times (default 4), each run
+# `net -r RUNS -t THREADS` (defaults 10 and 1) on a zero input, in the
+# order AB, BA, AB, ... (use an even ROUNDS). Prints, per
 # fused layer, the median over rounds of each side's mean ms and B/A, then the
 # network totals. The machines here vary 10-40 % between runs: only side-by-side
 # ratios from one invocation mean anything.
@@ -17,7 +18,7 @@ PY=/usr/bin/python3
 srcs=("$1")
 shift
 if [ $# -ge 1 ] && [[ $1 == *.c ]]; then srcs+=("$1"); shift; fi
-rounds=${1:-3} threads=${2:-1} runs=${3:-10}
+rounds=${1:-4} threads=${2:-1} runs=${3:-10}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 i=0
@@ -29,12 +30,16 @@ done
 hv() { grep -m1 -E "^#define NET_$1 [0-9]+\$" "${srcs[0]%.c}.h" | cut -d' ' -f3; }
 n=$(( $(hv BATCH) * $(hv IN_SIZE) ))
 head -c $((4 * n)) /dev/zero > "$dir/in.f32"
+# Rounds alternate the order (AB, BA, ...): the second program of a pair runs
+# faster on these VMs (A against an identical copy of itself: 0.84x), so a
+# fixed order would favour B.
 for r in $(seq "$rounds"); do
-  i=0
-  for s in "${srcs[@]}"; do
+  order=$(seq 0 $((${#srcs[@]} - 1)))
+  [ $((r % 2)) = 0 ] && order=$(echo "$order" | tac)
+  for i in $order; do
+    s=${srcs[$i]}
     "$dir/net$i" -w "${s%.c}.weights" -r "$runs" -t "$threads" "$dir/in.f32" "$dir/out.f32" \
       2> "$dir/prof$i.$r"
-    i=$((i + 1))
   done
 done
 $PY - "$dir" "$rounds" "${#srcs[@]}" <<'EOF'
