@@ -1,12 +1,17 @@
 #!/bin/bash
 # bench/run.sh - `make bench`: rsc against PyTorch on the same random weights.
 #
-#   1. the machine's FMA peak (bench/fmapeak.c), 1 and 2 threads;
+#   1. the machine's FMA peak (bench/fmapeak.c) and DRAM streaming-read
+#      bandwidth and L3 size (bench/dramread.c, $DIR/dram.txt), 1 and 2 threads;
 #   2. per model and batch: random weights from PyTorch (bench/torch_bench.py
-#      weights), rsc --weights --main, cc -O3 -march=native (both timed);
+#      weights), rsc --summary=json (layers, MACs, weight bytes: saved as
+#      $DIR/json/<key>.summary.json for the DRAM ceiling), rsc --weights --main,
+#      cc -O3 -march=native (both timed);
 #   3. torch_bench.py compare: same output check, then rsc and PyTorch's faster
 #      configuration timed alternately for each thread count;
-#   4. peak RSS of each (/usr/bin/time), then bench/results.md (and stdout);
+#   4. peak RSS of each (/usr/bin/time), then bench/results.md (and stdout),
+#      whose "DRAM ceiling" column is the % of peak no code can beat when every
+#      weight byte streams from DRAM once per inference (torch_bench.py report);
 #      the default run took 52 minutes on an idle 2-core Zen 5-class EPYC
 #      (PyTorch at batch 8 is most of it), about 65 on the 2-vCPU Intel Xeon VM
 #      (RS-350 batch 8 alone 32); BENCH_QUICK=1 takes about 2;
@@ -53,6 +58,9 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 echo "== FMA peak (bench/fmapeak.c)"
 $CC -O2 -march=native -std=c11 -ffp-contract=fast -pthread bench/fmapeak.c -o "$DIR/fmapeak"
 "$DIR/fmapeak" 1 2 | tee "$DIR/peak.txt"
+echo "== DRAM streaming read (bench/dramread.c)"
+$CC -O2 -march=native -std=c11 -pthread bench/dramread.c -o "$DIR/dramread"
+"$DIR/dramread" 1 2 | tee "$DIR/dram.txt"
 
 for m in $MODELS; do
   depth=${m%@*} size=${m#*@}
@@ -67,8 +75,9 @@ for m in $MODELS; do
     mkdir -p "$d"
     # shellcheck disable=SC2206 # BENCH_RSC_FLAGS is a list of flags
     flags=("$spec" --width "$size" --height "$size" --batch "$b" --weights "$w" ${BENCH_RSC_FLAGS:-})
-    macs=$("$RSC" "${flags[@]}" --summary=json |
-      $PY -c 'import json,sys; print(json.load(sys.stdin)["totals"]["macs"])')
+    "$RSC" "${flags[@]}" --summary=json > "$DIR/json/$key.summary.json"
+    macs=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["macs"])' \
+      "$DIR/json/$key.summary.json")
     t0=$(now)
     "$RSC" "${flags[@]}" --main --name net -o "$d/net.c"
     t1=$(now)
@@ -116,7 +125,7 @@ pcmd="net -w net.weights -r 11 -t 1 (cc -DNET_PROFILE)"
 cp "$d/profile.txt" bench/profile.txt
 
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-$PY bench/torch_bench.py report --json-dir "$DIR/json" --peak "$DIR/peak.txt" \
+$PY bench/torch_bench.py report --json-dir "$DIR/json" --peak "$DIR/peak.txt" --dram "$DIR/dram.txt" \
   --profile "$d/profile.txt" --profile-label "RS-$depth@$size batch 1, 1 thread" \
   --profile-cmd "$pcmd" --machine "$machine" --out bench/results.md
 echo "== bench/results.md written; total $(($(date +%s) - start)) s"

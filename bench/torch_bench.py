@@ -22,8 +22,18 @@ Subcommands (run with /usr/bin/python3, Debian's python3-torch):
   serve    LIB N_IN N_OUT IN.f32 W
       The rsc child of `compare`: commands on stdin "t T" (threads), "r" (one
       timed run; replies the ms), "o PATH" (write the output), "q".
-  report   --json-dir DIR --peak PEAK.txt --profile PROF.txt --out results.md
-      The table (and the profile's 10 slowest layers) as markdown.
+  report   --json-dir DIR --peak PEAK.txt [--dram DRAM.txt] --profile PROF.txt --out results.md
+      The table (and the profile's 10 slowest layers) as markdown. With --dram
+      (bench/dramread.c's output) and DIR/<key>.summary.json (rsc --summary=json
+      of that model and batch), each row also gets its DRAM ceiling: the highest
+      % of peak any code could reach if every weight byte is read from DRAM once
+      per inference. Per fused layer f, t_f = max(2 x MACs_f / peak_T,
+      4 x params_f / bandwidth_T) for the row's thread count T; ceiling =
+      (2 x MACs / peak_T) / sum t_f. The DRAM term counts only when the packed
+      weights exceed the L3 (else 100 %: they could stay cached between
+      inferences); "?" without the files. Activations are ignored, so it is an
+      upper bound, not a prediction. Under the table: the layers of the first
+      batch-1, 1-thread row whose DRAM term is the larger.
 """
 import argparse
 import ctypes
@@ -249,11 +259,51 @@ def cmd_serve(a):
     return 0
 
 
+def read_dram(path):
+    """bench/dramread.c's output: ({threads: GB/s}, L3 bytes or 0 if unknown)."""
+    bw, l3 = {}, 0
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:  # "l3: B bytes", "threads N: G GB/s read ..."
+                w = line.split()
+                if len(w) >= 3 and w[0] == "threads":
+                    bw[int(w[1].rstrip(":"))] = float(w[2])
+                elif len(w) >= 2 and w[0] == "l3:" and w[1].isdigit():
+                    l3 = int(w[1])
+    return bw, l3
+
+
+def dram_ceiling(summary, peak, bw, l3):
+    """The DRAM ceiling of one row: (% of peak, [(fused node, fused op, FLOPs,
+    weight bytes, compute ms, DRAM ms)] in network order). peak in GFLOP/s, bw
+    in GB/s. The weights count once per inference (the batch shares them), as
+    4 x params: the fp32 weights any code must read (rsc's packed ones are more
+    for Winograd layers and padded blocks)."""
+    nodes = {}
+    for l in summary["layers"]:
+        n = nodes.setdefault(l["fused_node"], [l["fused_op"], 0, 0])
+        n[1] += 2 * l["macs"]
+        n[2] += 4 * l["params"]
+    stream = summary["totals"]["packed_weight_bytes"] > l3
+    layers = [(name, op, flops, nbytes, flops / (peak * 1e6), nbytes / (bw * 1e6) if stream else 0.0)
+              for name, (op, flops, nbytes) in nodes.items()]
+    t_min = sum(max(c, m) for _, _, _, _, c, m in layers)
+    compute = 2 * summary["totals"]["macs"] / (peak * 1e6)
+    return (100 * compute / t_min if t_min > 0 else 100.0), layers
+
+
 def cmd_report(a):
     rows = []
     for path in sorted(glob.glob(os.path.join(a.json_dir, "*.json"))):
+        if path.endswith(".summary.json"):
+            continue
         with open(path) as f:
             rows += json.load(f)
+    summaries = {}
+    for path in sorted(glob.glob(os.path.join(a.json_dir, "*.summary.json"))):
+        with open(path) as f:
+            summaries[os.path.basename(path)[:-len(".summary.json")]] = json.load(f)
+    bw, l3 = read_dram(a.dram)
     extra = {}
     for path in sorted(glob.glob(os.path.join(a.json_dir, "*.txt"))):
         with open(path) as f:
@@ -274,22 +324,63 @@ def cmd_report(a):
            "Peak RSS: rsc's generated main (1 run, 1 thread); PyTorch's configuration of the most threads "
            "in its own process (2 runs, interpreter and libraries included). "
            "Check: max |rsc - PyTorch| / max |PyTorch| on the same input and weights (must be <= %g)."
-           % (rows[0]["runs"] if rows else "?", TOL), "",
-           "| model | batch | threads | rsc ms | PyTorch ms (config) | ratio | rsc GFLOP/s | % of peak "
-           "| rsc RSS MB | PyTorch RSS MB | rsc s | cc s | check |",
-           "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+           % (rows[0]["runs"] if rows else "?", TOL), ""]
+    if bw:
+        out += ["DRAM ceiling: the highest %% of peak any implementation could reach if every weight byte "
+                "is read from DRAM once per inference (once for the whole batch) at the streaming-read "
+                "bandwidth measured in the same run (bench/dramread.c: %s; L3 %s): per fused layer the larger "
+                "of its FLOPs at the FMA peak and its fp32 weight bytes (4 x params of `rsc --summary=json`) "
+                "at that bandwidth, summed, against the FLOPs alone at the peak. Applied only when the packed "
+                "weights exceed the L3 (else they could stay cached between inferences: 100 %%). It ignores "
+                "activations (mostly in cache) and every overhead of real kernels, so it is an upper bound, "
+                "not a prediction." % (
+                    ", ".join("%d thread%s %.1f GB/s" % (t, "s" if t > 1 else "", g) for t, g in sorted(bw.items())),
+                    "%d MiB" % (l3 >> 20) if l3 else "unknown"), ""]
+    out += ["| model | batch | threads | rsc ms | PyTorch ms (config) | ratio | rsc GFLOP/s | % of peak "
+            "| DRAM ceiling | rsc RSS MB | PyTorch RSS MB | rsc s | cc s | check |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    held = None  # the first batch-1, 1-thread row with a ceiling: (row, ceiling %, its layers)
     for r in rows:
         key = "%s-b%d" % (r["model"].replace("@", "-"), r["batch"])
         e = extra.get(key, {})
         gflops = 2 * float(e.get("macs", "nan")) / (r["rsc_median"] * 1e6)
-        out.append("| %s | %d | %d | %.2f (%.2f) | %.2f (%.2f) (%s) | %.2f | %.1f | %.0f %% | %s | %s | %s | %s | %s |" % (
+        ceiling = "?"
+        t = r["threads"]
+        if key in summaries and t in peak and t in bw and l3:
+            pct, layers = dram_ceiling(summaries[key], peak[t], bw[t], l3)
+            ceiling = "%.0f %%" % pct
+            if held is None and r["batch"] == 1 and t == 1:
+                held = (r, pct, layers)
+        out.append(("| %s | %d | %d | %.2f (%.2f) | %.2f (%.2f) (%s) | %.2f | %.1f | %.0f %% | %s "
+                    "| %s | %s | %s | %s | %s |") % (
             r["model"], r["batch"], r["threads"], r["rsc_median"], r["rsc_min"], r["torch_median"],
             r["torch_min"], r["config"], r["torch_median"] / r["rsc_median"], gflops,
-            100 * gflops / peak.get(r["threads"], float("nan")),
+            100 * gflops / peak.get(r["threads"], float("nan")), ceiling,
             "%.0f" % (int(e["rsc_rss_kb"]) / 1024) if "rsc_rss_kb" in e else "?",
             "%.0f" % (int(e["torch_rss_kb"]) / 1024) if "torch_rss_kb" in e else "?",
             e.get("rsc_s", "?"), e.get("cc_s", "?"),
             "%.1e%s" % (max(r["check"].values()), "" if r["check_ok"] else " FAIL")))
+    if held:
+        r, pct, layers = held
+        bound = [l for l in layers if l[5] > l[4]]
+        compute = sum(l[4] for l in layers)
+        t_min = sum(max(l[4], l[5]) for l in layers)
+        out += ["", "## DRAM ceiling: %s batch 1, 1 thread, the memory-bound layers" % r["model"], ""]
+        if not bound:
+            out += ["None: every fused layer's FLOPs at the FMA peak take longer than its weights from DRAM."]
+        else:
+            out += ["The fused layers whose weights take longer to read from DRAM (%.1f GB/s) than their "
+                    "FLOPs take at the FMA peak (%.1f GFLOP/s): %d of %d, %.1f MB of the network's %.1f MB "
+                    "of weights. With them the network needs at least %.2f ms against %.2f ms for its FLOPs "
+                    "at the peak: the ceiling, %.0f %% (this row's rsc: %.2f ms)." % (
+                        bw[1], peak[1], len(bound), sum(1 for l in layers if l[2] or l[3]),
+                        sum(l[3] for l in bound) / 1e6, sum(l[3] for l in layers) / 1e6, t_min, compute,
+                        pct, r["rsc_median"]), "",
+                    "| layer | fused op | MFLOP | weight MB | FLOP/byte | compute ms | DRAM ms |",
+                    "|---|---|---:|---:|---:|---:|---:|"]
+            out += ["| %s | %s | %.1f | %.2f | %.1f | %.3f | %.3f |" % (name, op, flops / 1e6, nbytes / 1e6,
+                                                                      flops / nbytes, c, m)
+                    for name, op, flops, nbytes, c, m in bound]
     if a.profile and os.path.exists(a.profile):
         with open(a.profile) as f:
             lines = [l.split() for l in f if l.startswith("profile ")]
@@ -340,6 +431,7 @@ def main():
     s = sub.add_parser("report")
     s.add_argument("--json-dir", required=True)
     s.add_argument("--peak", required=True)
+    s.add_argument("--dram")
     s.add_argument("--profile")
     s.add_argument("--profile-label", default="")
     s.add_argument("--profile-cmd", default="")
