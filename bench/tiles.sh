@@ -2,14 +2,15 @@
 # bench/tiles.sh - time one conv layer under several register tiles
 # (bench/tiletime.c), to check or calibrate the tile model of select.c.
 #
-#   bench/tiles.sh N H W C OH OW K KH KW S P "KBxNP[gKG] ... wKBxNT ..." [runs]
+#   bench/tiles.sh N H W C OH OW K KH KW S P "KBxNP[gKG][n] ... wKBxNT ..." [runs]
 #   bench/tiles.sh 8 5 5 512 5 5 512 3 3 1 1 "16x10 32x10 32x8 64x5 w32x8"
 #
 # A candidate "KBxNP" is a direct conv tile (with "gKG": KG blocks per group,
-# else 1); "wKBxNT" a Winograd one (3x3, stride 1, pad 1 only). One thread;
-# weights cold, input warm (see the C file).
+# else 1; a trailing "n": the next-block prefetch, NX); "wKBxNT" a Winograd
+# one (3x3, stride 1, pad 1 only). One thread; weights cold, input warm (see
+# the C file).
 set -euo pipefail
-[ $# -ge 12 ] || { sed -n 2,10p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 12 ] || { sed -n 2,11p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 N=$1 H=$2 W=$3 C=$4 OH=$5 OW=$6 K=$7 KH=$8 KW=$9 S=${10} P=${11} tiles=${12} runs=${13:-15}
 dir=$(mktemp -d)
 # TILES_KEEP=DIR keeps the generated program there (for perf, objdump).
@@ -28,10 +29,11 @@ maxw=0
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * 16 ))
     else
-      kb=${t%x*} np=${t#*x} kg=1
+      kb=${t%x*} np=${t#*x} kg=1 nx=0
+      if [[ $np == *n ]]; then nx=1; np=${np%n}; fi
       if [[ $np == *g* ]]; then kg=${np#*g}; np=${np%g*}; fi
       echo "static void f$i(const float *in, const float *w, const float *b, float *out) {"
-      echo "  rsc_conv2d_part(in, w, b, out, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, RSC_ACT_RELU, 0, 1);"
+      echo "  rsc_conv2d_part(in, w, b, out, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, RSC_ACT_RELU, 0, 1);"
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * KH * KW ))
     fi

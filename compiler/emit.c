@@ -192,9 +192,9 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
       break;
     }
     call = xstrfmt("rsc_conv2d_part(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "%d, %d, %d, %d, %d, %s, part, parts)",
+                   "%d, %d, %d, %d, %d, %d, %s, part, parts)",
                    out.n, in.h, in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw,
-                   n->pad_t, n->pad_l, n->kb, n->np, n->kg, act_const(n->act));
+                   n->pad_t, n->pad_l, n->kb, n->np, n->kg, n->nx ? 1 : 0, act_const(n->act));
     split = true;
     break;
   case OP_MAXPOOL:

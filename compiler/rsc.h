@@ -354,6 +354,7 @@ typedef struct Node {
   int kb;       /* output-channel block (CONV) */
   int np;       /* CONV: output pixels (Winograd: 2x2 tiles) per register tile */
   int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
+  bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
 } Node;
 

@@ -23,7 +23,11 @@
  * one block exceed half of L2 (step_cycles). Padded lanes and pixel slots
  * past P are counted as work, which is what makes the model prefer tiles
  * that divide the shape. The smallest estimate wins; ties go to the larger
- * tile.
+ * tile. A direct conv with kg 1, more than one tile and two blocks that fit
+ * in half of L2 prefetches the next block while a block's tiles run
+ * (rsc_conv2d_part's NX, `_nx` in the name): its weight fetch then overlaps
+ * the compute instead of adding to it. The model leaves that out: it
+ * charges every layer its DRAM time anyway (below).
  *
  * 3x3 stride-1 "same" convs whose input channels fill whole vectors can run
  * as Winograd F(2x2,3x3) instead (rsc_wino_part): T = N*ceil(OH/2)*ceil(OW/2)
@@ -167,6 +171,8 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
       }
     }
   n->wino = false;
+  double P = (double)n->out.n * n->out.h * n->out.w;
+  n->nx = n->kg == 1 && P > n->np && 2 * (double)n->kh * n->kw * in.c * n->kb * 4.0 <= tm.l2 / 2;
   if (!allow_wino || !wino_applies(n, in, &tm))
     return;
   double direct = best + weight_bytes(n, in, n->kb, n->kh * n->kw) / tm.dram_bw;
@@ -188,6 +194,7 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
     n->kb = wkb;
     n->wino = true;
     n->kg = 1;
+    n->nx = false;
   }
 }
 
@@ -202,9 +209,9 @@ static char *kernel_name(const Graph *g, const Node *n) {
       char kg[16] = "";
       if (n->kg > 1)
         snprintf(kg, sizeof kg, "_kg%d", n->kg);
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s_%s", n->kh, n->kw,
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s_%s", n->kh, n->kw,
                      n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
-                     n->np, kg, act_name(n->act));
+                     n->np, kg, n->nx ? "_nx" : "", act_name(n->act));
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:

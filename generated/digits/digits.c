@@ -46,7 +46,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, 1, RSC_ACT_RELU, part, parts); }
+ *                     32, 14, 1, 0, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -230,19 +230,33 @@ RSC_INLINE int rsc_conv_vc(int V) {
 }
 
 /* Software prefetch of the weight stream, RSC_PF_DIST floats (8 KiB) ahead
- * of the loads. Prefetches never fault, so running past the end is harmless. */
+ * of the loads, into L1; RSC_PREFETCH_L2 for the next block (rsc_nextpf).
+ * Prefetches never fault, so running past the end is harmless. */
 #define RSC_PF_DIST 2048
 #if defined(__GNUC__)
 #define RSC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define RSC_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 #else
 #define RSC_PREFETCH(p) ((void)(p))
+#define RSC_PREFETCH_L2(p) ((void)(p))
 #endif
+
+/*
+ * A tile's share of the next weight block's prefetch: from tile step `step`
+ * on, one 64-byte line of `line0` every 2^sh steps (line i at step i << sh).
+ * line0 NULL: none. rsc_conv2d_part explains who prefetches what.
+ */
+typedef struct {
+  const float *line0;
+  int step, sh;
+} rsc_nextpf;
 
 /*
  * The register tile's inner loop, shared by the direct conv and Winograd's
  * products: for cn input channels c, acc[r][q] += x[r][c] * wc[c*KB + q*VL..]
  * for NP rows r and VC vectors q. Per channel: VC weight-vector loads, NP
- * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers.
+ * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers. nx: this
+ * stretch of steps' share of the next block's prefetch (rsc_nextpf).
  * With pf set it also prefetches the weights RSC_PF_DIST floats ahead, one
  * line per 64 bytes it consumes. The caller sets pf on the first tile a thread
  * runs of each weight block: that tile pulls the block from L3 or DRAM (at
@@ -253,13 +267,18 @@ RSC_INLINE int rsc_conv_vc(int V) {
  */
 RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
                                const float *const x[RSC_NP_MAX], const float *restrict wc,
-                               int cn, int KB, int NP, int VC, int pf) {
+                               int cn, int KB, int NP, int VC, int pf, rsc_nextpf nx) {
   for (int c = 0; c < cn; c++, wc += KB) {
     rsc_vf wv[RSC_V_MAX];
     if (pf) {
       RSC_UNROLL
       for (int l = 0; l < VC * RSC_VL; l += 16)
         RSC_PREFETCH(wc + RSC_PF_DIST + l);
+    }
+    if (nx.line0) {
+      const int st = nx.step + c;
+      if ((st & ((1 << nx.sh) - 1)) == 0)
+        RSC_PREFETCH_L2(nx.line0 + (size_t)(st >> nx.sh) * 16);
     }
     RSC_UNROLL
     for (int q = 0; q < VC; q++)
@@ -282,6 +301,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
  *   wb  this block's weights [KH][KW][C][KB]; bb its bias [KB]
  *   o[r] where pixel r's channels [0, kn) go
  *   pf  prefetch the weight stream (rsc_tile_steps)
+ *   nx  the tile's share of the next block's prefetch, its steps counted
+ *       (v0 pass, kh, kw, c) from 0
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -291,7 +312,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[RSC_NP_MAX],
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
-                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf) {
+                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
+                              rsc_nextpf nx) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -342,7 +364,9 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                        ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
                        : rsc_zero;
           }
-          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf);
+          rsc_nextpf nxs = nx;
+          nxs.step = ((v0 / VC * KH + kh) * KW + kw) * C + c0;
+          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
     /* Epilogue: activation and store; a block's padded lanes are dropped. */
@@ -391,12 +415,21 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * whose KG blocks of weights do (compiler/select.c chooses). Part p of P
  * gets the p-th of P contiguous, near-equal ranges of those units. Any
  * split and any KG give the same bytes: no output's sum is split.
+ *
+ * NX (with KG 1 only): prefetch the next block into L2 while this block's
+ * later tiles run. A block's first tile pulls the block from DRAM at the
+ * rate the core's fill buffers allow and its other tiles run from L2 with
+ * DRAM idle, so at batch 1 a layer's weight fetch adds to its compute. With
+ * NX, tiles 1, 2, .. of block kb each prefetch their share of block kb+1,
+ * one line every 2^sh steps, sh as large as still covers the block, so the
+ * next block arrives spread over this one's compute. compiler/select.c sets
+ * it where two blocks fit in half of L2. Prefetches change no result.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out, int N, int H,
                                 int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int KG, int act, int part,
-                                int parts) {
+                                int PT, int PL, int KB, int NP, int KG, int NX, int act,
+                                int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -405,6 +438,15 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
   const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
+  /* Next-block prefetch: steps per tile, lines per block, and the interval. */
+  const long steps = (long)KH * KW * C * (KB % RSC_VL ? 1 : KB / RSC_VL / rsc_conv_vc(KB / RSC_VL));
+  const long lines = (long)(bsz / 16);
+  int sh = 0;
+  while (sh < 6 && ((tiles - 1) * steps >> (sh + 1)) >= lines)
+    sh++;
+  const long share = (steps + (1L << sh) - 1) >> sh; /* lines per tile */
+  const int nx_on = NX && kg == 1 && tiles > 1 && KB % RSC_VL == 0;
   for (long u = u0; u < u1; u++) {
     /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
     const long g = u / (kg * tiles), gu = u % (kg * tiles);
@@ -425,8 +467,11 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     /* A thread's first tile of each block streams the block in: prefetch.
      * (The first gn units of a range visit every block of the group.) */
     const int pf = u - u0 < gn || ti == 0;
-    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
-                  bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act, pf);
+    rsc_nextpf nx = {NULL, 0, sh};
+    if (nx_on && ti >= 1 && (ti - 1) * share < lines)
+      nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
+    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
+                  KH, KW, KB, NP, kn, act, pf, nx);
   }
 }
 
@@ -435,8 +480,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, act,
-                  0, 1);
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, 0,
+                  act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -561,7 +606,7 @@ RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
       RSC_UNROLL
       for (int q = 0; q < VC; q++)
         acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
-    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf);
+    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf, (rsc_nextpf){NULL, 0, 0});
     RSC_UNROLL
     for (int r = 0; r < NT; r++)
       RSC_UNROLL
@@ -1165,9 +1210,9 @@ static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, floa
 }
 
 /* conv [1,32,32,3] -> [1,16,16,16] */
-static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,16] */
@@ -1183,27 +1228,27 @@ static void k_wino2x2_3x3_n1_16x16x16_16x16x32_kb32_nt8_relu(const float *restri
 }
 
 /* conv [1,16,16,32] -> [1,8,8,32] */
-static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,8] */
-static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,8] */
-static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,32] */
-static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,32] -> [1,8,8,32] */
@@ -1222,27 +1267,27 @@ static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *
 }
 
 /* conv [1,4,4,32] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,16] */
-static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,16] -> [1,4,4,16] */
 static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,16] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,4,4,64] -> [1,4,4,64] */
@@ -1263,25 +1308,25 @@ static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *
 /* conv [1,2,2,64] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,4,4,64] -> [1,4,4,32] */
-static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,2,2,32] */
 static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,32] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,2,2,128] -> [1,2,2,128] */
@@ -1302,25 +1347,25 @@ static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float 
 /* conv [1,1,1,128] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
 static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
 static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,1,1,64] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,1,1,256] -> [1,1,1,256] */
@@ -1686,7 +1731,7 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("entry", a + A_entry, 3072);
   /* conv1.0: conv 3x3/2 +relu [1,32,32,3] -> [1,16,16,16] */
-  k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_nx_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("conv1.0", a + A_conv1_0, 4096);
@@ -1701,22 +1746,22 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("conv1.6", a + A_conv1_6, 8192);
   /* maxpool.0: conv 3x3/2 +relu [1,16,16,32] -> [1,8,8,32] */
-  k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_nx_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 2048);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,8] */
-  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 512);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,8,8,8] -> [1,8,8,8] */
-  k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_nx_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 512);
   /* layer1.0.conv3: conv 1x1/1 [1,8,8,8] -> [1,8,8,32] */
-  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 2048);
@@ -1731,12 +1776,12 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 512);
   /* layer2.0.downsample.1: conv 1x1/1 [1,4,4,32] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_nx_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 1024);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,16] */
-  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_nx_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 1024);
@@ -1746,7 +1791,7 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 256);
   /* layer2.0.conv3: conv 1x1/1 [1,4,4,16] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 1024);
@@ -1766,7 +1811,7 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 512);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,4,4,64] -> [1,4,4,32] */
-  k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_nx_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 512);

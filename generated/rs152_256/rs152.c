@@ -46,7 +46,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, 1, RSC_ACT_RELU, part, parts); }
+ *                     32, 14, 1, 0, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -230,19 +230,33 @@ RSC_INLINE int rsc_conv_vc(int V) {
 }
 
 /* Software prefetch of the weight stream, RSC_PF_DIST floats (8 KiB) ahead
- * of the loads. Prefetches never fault, so running past the end is harmless. */
+ * of the loads, into L1; RSC_PREFETCH_L2 for the next block (rsc_nextpf).
+ * Prefetches never fault, so running past the end is harmless. */
 #define RSC_PF_DIST 2048
 #if defined(__GNUC__)
 #define RSC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define RSC_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 #else
 #define RSC_PREFETCH(p) ((void)(p))
+#define RSC_PREFETCH_L2(p) ((void)(p))
 #endif
+
+/*
+ * A tile's share of the next weight block's prefetch: from tile step `step`
+ * on, one 64-byte line of `line0` every 2^sh steps (line i at step i << sh).
+ * line0 NULL: none. rsc_conv2d_part explains who prefetches what.
+ */
+typedef struct {
+  const float *line0;
+  int step, sh;
+} rsc_nextpf;
 
 /*
  * The register tile's inner loop, shared by the direct conv and Winograd's
  * products: for cn input channels c, acc[r][q] += x[r][c] * wc[c*KB + q*VL..]
  * for NP rows r and VC vectors q. Per channel: VC weight-vector loads, NP
- * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers.
+ * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers. nx: this
+ * stretch of steps' share of the next block's prefetch (rsc_nextpf).
  * With pf set it also prefetches the weights RSC_PF_DIST floats ahead, one
  * line per 64 bytes it consumes. The caller sets pf on the first tile a thread
  * runs of each weight block: that tile pulls the block from L3 or DRAM (at
@@ -253,13 +267,18 @@ RSC_INLINE int rsc_conv_vc(int V) {
  */
 RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
                                const float *const x[RSC_NP_MAX], const float *restrict wc,
-                               int cn, int KB, int NP, int VC, int pf) {
+                               int cn, int KB, int NP, int VC, int pf, rsc_nextpf nx) {
   for (int c = 0; c < cn; c++, wc += KB) {
     rsc_vf wv[RSC_V_MAX];
     if (pf) {
       RSC_UNROLL
       for (int l = 0; l < VC * RSC_VL; l += 16)
         RSC_PREFETCH(wc + RSC_PF_DIST + l);
+    }
+    if (nx.line0) {
+      const int st = nx.step + c;
+      if ((st & ((1 << nx.sh) - 1)) == 0)
+        RSC_PREFETCH_L2(nx.line0 + (size_t)(st >> nx.sh) * 16);
     }
     RSC_UNROLL
     for (int q = 0; q < VC; q++)
@@ -282,6 +301,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
  *   wb  this block's weights [KH][KW][C][KB]; bb its bias [KB]
  *   o[r] where pixel r's channels [0, kn) go
  *   pf  prefetch the weight stream (rsc_tile_steps)
+ *   nx  the tile's share of the next block's prefetch, its steps counted
+ *       (v0 pass, kh, kw, c) from 0
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -291,7 +312,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[RSC_NP_MAX],
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
-                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf) {
+                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
+                              rsc_nextpf nx) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -342,7 +364,9 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                        ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
                        : rsc_zero;
           }
-          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf);
+          rsc_nextpf nxs = nx;
+          nxs.step = ((v0 / VC * KH + kh) * KW + kw) * C + c0;
+          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
     /* Epilogue: activation and store; a block's padded lanes are dropped. */
@@ -391,12 +415,21 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * whose KG blocks of weights do (compiler/select.c chooses). Part p of P
  * gets the p-th of P contiguous, near-equal ranges of those units. Any
  * split and any KG give the same bytes: no output's sum is split.
+ *
+ * NX (with KG 1 only): prefetch the next block into L2 while this block's
+ * later tiles run. A block's first tile pulls the block from DRAM at the
+ * rate the core's fill buffers allow and its other tiles run from L2 with
+ * DRAM idle, so at batch 1 a layer's weight fetch adds to its compute. With
+ * NX, tiles 1, 2, .. of block kb each prefetch their share of block kb+1,
+ * one line every 2^sh steps, sh as large as still covers the block, so the
+ * next block arrives spread over this one's compute. compiler/select.c sets
+ * it where two blocks fit in half of L2. Prefetches change no result.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out, int N, int H,
                                 int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int KG, int act, int part,
-                                int parts) {
+                                int PT, int PL, int KB, int NP, int KG, int NX, int act,
+                                int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -405,6 +438,15 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
   const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
+  /* Next-block prefetch: steps per tile, lines per block, and the interval. */
+  const long steps = (long)KH * KW * C * (KB % RSC_VL ? 1 : KB / RSC_VL / rsc_conv_vc(KB / RSC_VL));
+  const long lines = (long)(bsz / 16);
+  int sh = 0;
+  while (sh < 6 && ((tiles - 1) * steps >> (sh + 1)) >= lines)
+    sh++;
+  const long share = (steps + (1L << sh) - 1) >> sh; /* lines per tile */
+  const int nx_on = NX && kg == 1 && tiles > 1 && KB % RSC_VL == 0;
   for (long u = u0; u < u1; u++) {
     /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
     const long g = u / (kg * tiles), gu = u % (kg * tiles);
@@ -425,8 +467,11 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     /* A thread's first tile of each block streams the block in: prefetch.
      * (The first gn units of a range visit every block of the group.) */
     const int pf = u - u0 < gn || ti == 0;
-    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
-                  bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act, pf);
+    rsc_nextpf nx = {NULL, 0, sh};
+    if (nx_on && ti >= 1 && (ti - 1) * share < lines)
+      nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
+    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
+                  KH, KW, KB, NP, kn, act, pf, nx);
   }
 }
 
@@ -435,8 +480,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, act,
-                  0, 1);
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, 0,
+                  act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -561,7 +606,7 @@ RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
       RSC_UNROLL
       for (int q = 0; q < VC; q++)
         acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
-    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf);
+    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf, (rsc_nextpf){NULL, 0, 0});
     RSC_UNROLL
     for (int r = 0; r < NT; r++)
       RSC_UNROLL
@@ -1801,9 +1846,9 @@ enum {
 /* ---- kernels specialised to this model's shapes ---- */
 
 /* conv [1,256,256,3] -> [1,128,128,32] */
-static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
@@ -1819,21 +1864,21 @@ static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(const float *re
 }
 
 /* conv [1,128,128,64] -> [1,64,64,64] */
-static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
-static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
@@ -1849,9 +1894,9 @@ static void k_se_add_n1_64x64x256_m64_relu(const float *restrict x, const float 
 }
 
 /* conv [1,64,64,256] -> [1,64,64,64] */
-static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,64,64,256] -> [1,32,32,256] */
@@ -1866,25 +1911,25 @@ static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, fl
 /* conv [1,32,32,256] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
 static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
@@ -1896,7 +1941,7 @@ static void k_se_add_n1_32x32x512_m128_relu(const float *restrict x, const float
 /* conv [1,32,32,512] -> [1,32,32,128] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
@@ -1915,27 +1960,27 @@ static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, fl
 }
 
 /* conv [1,16,16,512] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
 static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
@@ -1947,7 +1992,7 @@ static void k_se_add_n1_16x16x1024_m256_relu(const float *restrict x, const floa
 /* conv [1,16,16,1024] -> [1,16,16,256] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
@@ -1966,27 +2011,27 @@ static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, flo
 }
 
 /* conv [1,8,8,1024] -> [1,8,8,2048] */
-static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
 static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,2048] */
-static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
@@ -1998,13 +2043,13 @@ static void k_se_add_n1_8x8x2048_m512_relu(const float *restrict x, const float 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
 static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
 static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
@@ -2543,7 +2588,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_prof_start();
 #endif
   /* conv1.0: conv 3x3/2 +relu [1,256,256,3] -> [1,128,128,32] */
-  k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_nx_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.0", a + A_conv1_0, 524288);
@@ -2558,7 +2603,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.6", a + A_conv1_6, 1048576);
   /* maxpool.0: conv 3x3/2 +relu [1,128,128,64] -> [1,64,64,64] */
-  k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_nx_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 262144);
@@ -2568,7 +2613,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.downsample.1", a + A_layer1_0_downsample_1, 1048576);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 262144);
@@ -2588,7 +2633,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 1048576);
   /* layer1.1.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,64] */
-  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 262144);
@@ -2608,7 +2653,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 1048576);
   /* layer1.2.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,64] */
-  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 262144);
@@ -2648,7 +2693,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 131072);
   /* layer2.0.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 524288);
@@ -2668,7 +2713,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 131072);
   /* layer2.1.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 524288);
@@ -2688,7 +2733,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 131072);
   /* layer2.2.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 524288);
@@ -2708,7 +2753,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 131072);
   /* layer2.3.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 524288);
@@ -2728,7 +2773,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv2", a + A_layer2_4_conv2, 131072);
   /* layer2.4.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv3", a + A_layer2_4_conv3, 524288);
@@ -2748,7 +2793,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv2", a + A_layer2_5_conv2, 131072);
   /* layer2.5.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv3", a + A_layer2_5_conv3, 524288);
@@ -2768,7 +2813,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv2", a + A_layer2_6_conv2, 131072);
   /* layer2.6.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv3", a + A_layer2_6_conv3, 524288);
@@ -2788,7 +2833,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv2", a + A_layer2_7_conv2, 131072);
   /* layer2.7.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_none(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv3", a + A_layer2_7_conv3, 524288);
@@ -2803,7 +2848,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 131072);
   /* layer3.0.downsample.1: conv 1x1/1 [1,16,16,512] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_nx_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 262144);
@@ -2818,7 +2863,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 65536);
   /* layer3.0.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 262144);
@@ -2838,7 +2883,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 65536);
   /* layer3.1.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 262144);
@@ -2858,7 +2903,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 65536);
   /* layer3.2.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 262144);
@@ -2878,7 +2923,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 65536);
   /* layer3.3.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 262144);
@@ -2898,7 +2943,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 65536);
   /* layer3.4.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 262144);
@@ -2918,7 +2963,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 65536);
   /* layer3.5.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 262144);
@@ -2938,7 +2983,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv2", a + A_layer3_6_conv2, 65536);
   /* layer3.6.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv3", a + A_layer3_6_conv3, 262144);
@@ -2958,7 +3003,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv2", a + A_layer3_7_conv2, 65536);
   /* layer3.7.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv3", a + A_layer3_7_conv3, 262144);
@@ -2978,7 +3023,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv2", a + A_layer3_8_conv2, 65536);
   /* layer3.8.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv3", a + A_layer3_8_conv3, 262144);
@@ -2998,7 +3043,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv2", a + A_layer3_9_conv2, 65536);
   /* layer3.9.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv3", a + A_layer3_9_conv3, 262144);
@@ -3018,7 +3063,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv2", a + A_layer3_10_conv2, 65536);
   /* layer3.10.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv3", a + A_layer3_10_conv3, 262144);
@@ -3038,7 +3083,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv2", a + A_layer3_11_conv2, 65536);
   /* layer3.11.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv3", a + A_layer3_11_conv3, 262144);
@@ -3058,7 +3103,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv2", a + A_layer3_12_conv2, 65536);
   /* layer3.12.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv3", a + A_layer3_12_conv3, 262144);
@@ -3078,7 +3123,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv2", a + A_layer3_13_conv2, 65536);
   /* layer3.13.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv3", a + A_layer3_13_conv3, 262144);
@@ -3098,7 +3143,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv2", a + A_layer3_14_conv2, 65536);
   /* layer3.14.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv3", a + A_layer3_14_conv3, 262144);
@@ -3118,7 +3163,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv2", a + A_layer3_15_conv2, 65536);
   /* layer3.15.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv3", a + A_layer3_15_conv3, 262144);
@@ -3138,7 +3183,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv2", a + A_layer3_16_conv2, 65536);
   /* layer3.16.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv3", a + A_layer3_16_conv3, 262144);
@@ -3158,7 +3203,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv2", a + A_layer3_17_conv2, 65536);
   /* layer3.17.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv3", a + A_layer3_17_conv3, 262144);
@@ -3178,7 +3223,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv2", a + A_layer3_18_conv2, 65536);
   /* layer3.18.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv3", a + A_layer3_18_conv3, 262144);
@@ -3198,7 +3243,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv2", a + A_layer3_19_conv2, 65536);
   /* layer3.19.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv3", a + A_layer3_19_conv3, 262144);
@@ -3218,7 +3263,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv2", a + A_layer3_20_conv2, 65536);
   /* layer3.20.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv3", a + A_layer3_20_conv3, 262144);
@@ -3238,7 +3283,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv2", a + A_layer3_21_conv2, 65536);
   /* layer3.21.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv3", a + A_layer3_21_conv3, 262144);
@@ -3258,7 +3303,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv2", a + A_layer3_22_conv2, 65536);
   /* layer3.22.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv3", a + A_layer3_22_conv3, 262144);
@@ -3278,7 +3323,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv2", a + A_layer3_23_conv2, 65536);
   /* layer3.23.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv3", a + A_layer3_23_conv3, 262144);
@@ -3298,7 +3343,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv2", a + A_layer3_24_conv2, 65536);
   /* layer3.24.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv3", a + A_layer3_24_conv3, 262144);
@@ -3318,7 +3363,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv2", a + A_layer3_25_conv2, 65536);
   /* layer3.25.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv3", a + A_layer3_25_conv3, 262144);
@@ -3338,7 +3383,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv2", a + A_layer3_26_conv2, 65536);
   /* layer3.26.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv3", a + A_layer3_26_conv3, 262144);
@@ -3358,7 +3403,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv2", a + A_layer3_27_conv2, 65536);
   /* layer3.27.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv3", a + A_layer3_27_conv3, 262144);
@@ -3378,7 +3423,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv2", a + A_layer3_28_conv2, 65536);
   /* layer3.28.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv3", a + A_layer3_28_conv3, 262144);
@@ -3398,7 +3443,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv2", a + A_layer3_29_conv2, 65536);
   /* layer3.29.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv3", a + A_layer3_29_conv3, 262144);
@@ -3418,7 +3463,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv2", a + A_layer3_30_conv2, 65536);
   /* layer3.30.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv3", a + A_layer3_30_conv3, 262144);
@@ -3438,7 +3483,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv2", a + A_layer3_31_conv2, 65536);
   /* layer3.31.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv3", a + A_layer3_31_conv3, 262144);
@@ -3458,7 +3503,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv2", a + A_layer3_32_conv2, 65536);
   /* layer3.32.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv3", a + A_layer3_32_conv3, 262144);
@@ -3478,7 +3523,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv2", a + A_layer3_33_conv2, 65536);
   /* layer3.33.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv3", a + A_layer3_33_conv3, 262144);
@@ -3498,7 +3543,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv2", a + A_layer3_34_conv2, 65536);
   /* layer3.34.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv3", a + A_layer3_34_conv3, 262144);
@@ -3518,7 +3563,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv2", a + A_layer3_35_conv2, 65536);
   /* layer3.35.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_none(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv3", a + A_layer3_35_conv3, 262144);
@@ -3533,7 +3578,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 65536);
   /* layer4.0.downsample.1: conv 1x1/1 [1,8,8,1024] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_nx_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 131072);
@@ -3548,7 +3593,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 32768);
   /* layer4.0.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 131072);
@@ -3568,7 +3613,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 32768);
   /* layer4.1.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 131072);
@@ -3588,7 +3633,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 32768);
   /* layer4.2.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 131072);

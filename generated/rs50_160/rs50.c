@@ -46,7 +46,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, 1, RSC_ACT_RELU, part, parts); }
+ *                     32, 14, 1, 0, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -230,19 +230,33 @@ RSC_INLINE int rsc_conv_vc(int V) {
 }
 
 /* Software prefetch of the weight stream, RSC_PF_DIST floats (8 KiB) ahead
- * of the loads. Prefetches never fault, so running past the end is harmless. */
+ * of the loads, into L1; RSC_PREFETCH_L2 for the next block (rsc_nextpf).
+ * Prefetches never fault, so running past the end is harmless. */
 #define RSC_PF_DIST 2048
 #if defined(__GNUC__)
 #define RSC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define RSC_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 #else
 #define RSC_PREFETCH(p) ((void)(p))
+#define RSC_PREFETCH_L2(p) ((void)(p))
 #endif
+
+/*
+ * A tile's share of the next weight block's prefetch: from tile step `step`
+ * on, one 64-byte line of `line0` every 2^sh steps (line i at step i << sh).
+ * line0 NULL: none. rsc_conv2d_part explains who prefetches what.
+ */
+typedef struct {
+  const float *line0;
+  int step, sh;
+} rsc_nextpf;
 
 /*
  * The register tile's inner loop, shared by the direct conv and Winograd's
  * products: for cn input channels c, acc[r][q] += x[r][c] * wc[c*KB + q*VL..]
  * for NP rows r and VC vectors q. Per channel: VC weight-vector loads, NP
- * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers.
+ * broadcasts, NP*VC FMAs, all unrolled so acc stays in registers. nx: this
+ * stretch of steps' share of the next block's prefetch (rsc_nextpf).
  * With pf set it also prefetches the weights RSC_PF_DIST floats ahead, one
  * line per 64 bytes it consumes. The caller sets pf on the first tile a thread
  * runs of each weight block: that tile pulls the block from L3 or DRAM (at
@@ -253,13 +267,18 @@ RSC_INLINE int rsc_conv_vc(int V) {
  */
 RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
                                const float *const x[RSC_NP_MAX], const float *restrict wc,
-                               int cn, int KB, int NP, int VC, int pf) {
+                               int cn, int KB, int NP, int VC, int pf, rsc_nextpf nx) {
   for (int c = 0; c < cn; c++, wc += KB) {
     rsc_vf wv[RSC_V_MAX];
     if (pf) {
       RSC_UNROLL
       for (int l = 0; l < VC * RSC_VL; l += 16)
         RSC_PREFETCH(wc + RSC_PF_DIST + l);
+    }
+    if (nx.line0) {
+      const int st = nx.step + c;
+      if ((st & ((1 << nx.sh) - 1)) == 0)
+        RSC_PREFETCH_L2(nx.line0 + (size_t)(st >> nx.sh) * 16);
     }
     RSC_UNROLL
     for (int q = 0; q < VC; q++)
@@ -282,6 +301,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
  *   wb  this block's weights [KH][KW][C][KB]; bb its bias [KB]
  *   o[r] where pixel r's channels [0, kn) go
  *   pf  prefetch the weight stream (rsc_tile_steps)
+ *   nx  the tile's share of the next block's prefetch, its steps counted
+ *       (v0 pass, kh, kw, c) from 0
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -291,7 +312,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[RSC_NP_MAX],
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
-                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf) {
+                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
+                              rsc_nextpf nx) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -342,7 +364,9 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                        ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
                        : rsc_zero;
           }
-          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf);
+          rsc_nextpf nxs = nx;
+          nxs.step = ((v0 / VC * KH + kh) * KW + kw) * C + c0;
+          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
     /* Epilogue: activation and store; a block's padded lanes are dropped. */
@@ -391,12 +415,21 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * whose KG blocks of weights do (compiler/select.c chooses). Part p of P
  * gets the p-th of P contiguous, near-equal ranges of those units. Any
  * split and any KG give the same bytes: no output's sum is split.
+ *
+ * NX (with KG 1 only): prefetch the next block into L2 while this block's
+ * later tiles run. A block's first tile pulls the block from DRAM at the
+ * rate the core's fill buffers allow and its other tiles run from L2 with
+ * DRAM idle, so at batch 1 a layer's weight fetch adds to its compute. With
+ * NX, tiles 1, 2, .. of block kb each prefetch their share of block kb+1,
+ * one line every 2^sh steps, sh as large as still covers the block, so the
+ * next block arrives spread over this one's compute. compiler/select.c sets
+ * it where two blocks fit in half of L2. Prefetches change no result.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out, int N, int H,
                                 int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int KG, int act, int part,
-                                int parts) {
+                                int PT, int PL, int KB, int NP, int KG, int NX, int act,
+                                int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -405,6 +438,15 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
   const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
+  /* Next-block prefetch: steps per tile, lines per block, and the interval. */
+  const long steps = (long)KH * KW * C * (KB % RSC_VL ? 1 : KB / RSC_VL / rsc_conv_vc(KB / RSC_VL));
+  const long lines = (long)(bsz / 16);
+  int sh = 0;
+  while (sh < 6 && ((tiles - 1) * steps >> (sh + 1)) >= lines)
+    sh++;
+  const long share = (steps + (1L << sh) - 1) >> sh; /* lines per tile */
+  const int nx_on = NX && kg == 1 && tiles > 1 && KB % RSC_VL == 0;
   for (long u = u0; u < u1; u++) {
     /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
     const long g = u / (kg * tiles), gu = u % (kg * tiles);
@@ -425,8 +467,11 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     /* A thread's first tile of each block streams the block in: prefetch.
      * (The first gn units of a range visit every block of the group.) */
     const int pf = u - u0 < gn || ti == 0;
-    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB,
-                  bias + (size_t)kb * (size_t)KB, o, H, W, C, KH, KW, KB, NP, kn, act, pf);
+    rsc_nextpf nx = {NULL, 0, sh};
+    if (nx_on && ti >= 1 && (ti - 1) * share < lines)
+      nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
+    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
+                  KH, KW, KB, NP, kn, act, pf, nx);
   }
 }
 
@@ -435,8 +480,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, act,
-                  0, 1);
+  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, 0,
+                  act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -561,7 +606,7 @@ RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
       RSC_UNROLL
       for (int q = 0; q < VC; q++)
         acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
-    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf);
+    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf, (rsc_nextpf){NULL, 0, 0});
     RSC_UNROLL
     for (int r = 0; r < NT; r++)
       RSC_UNROLL
@@ -1325,9 +1370,9 @@ enum {
 /* ---- kernels specialised to this model's shapes ---- */
 
 /* conv [1,160,160,3] -> [1,80,80,32] */
-static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,32] */
@@ -1343,21 +1388,21 @@ static void k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(const float *restri
 }
 
 /* conv [1,80,80,64] -> [1,40,40,64] */
-static void k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,256] */
-static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
-static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
@@ -1373,9 +1418,9 @@ static void k_se_add_n1_40x40x256_m64_relu(const float *restrict x, const float 
 }
 
 /* conv [1,40,40,256] -> [1,40,40,64] */
-static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,40,40,256] -> [1,20,20,256] */
@@ -1388,27 +1433,27 @@ static void k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(const float *restrict in, fl
 }
 
 /* conv [1,20,20,256] -> [1,20,20,512] */
-static void k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,128] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,128] -> [1,20,20,128] */
 static void k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,512] */
-static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,20,20,512] -> [1,20,20,512] */
@@ -1420,7 +1465,7 @@ static void k_se_add_n1_20x20x512_m128_relu(const float *restrict x, const float
 /* conv [1,20,20,512] -> [1,20,20,128] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,128] */
@@ -1439,27 +1484,27 @@ static void k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(const float *restrict in, fl
 }
 
 /* conv [1,10,10,512] -> [1,10,10,1024] */
-static void k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,256] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,10,10,256] */
 static void k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb32_np10_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,1024] */
-static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,10,10,1024] -> [1,10,10,1024] */
@@ -1469,9 +1514,9 @@ static void k_se_add_n1_10x10x1024_m256_relu(const float *restrict x, const floa
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,256] */
-static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,256] */
@@ -1490,27 +1535,27 @@ static void k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(const float *restrict in, flo
 }
 
 /* conv [1,5,5,1024] -> [1,5,5,2048] */
-static void k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,512] */
-static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,5,5,512] */
 static void k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,2048] */
-static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,5,5,2048] -> [1,5,5,2048] */
@@ -1522,13 +1567,13 @@ static void k_se_add_n1_5x5x2048_m512_relu(const float *restrict x, const float 
 /* conv [1,5,5,2048] -> [1,5,5,512] */
 static void k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,512] */
 static void k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,5,5,2048] -> [1,1,1,2048] */
@@ -1931,7 +1976,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_prof_start();
 #endif
   /* conv1.0: conv 3x3/2 +relu [1,160,160,3] -> [1,80,80,32] */
-  k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_nx_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("conv1.0", a + A_conv1_0, 204800);
@@ -1946,17 +1991,17 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("conv1.6", a + A_conv1_6, 409600);
   /* maxpool.0: conv 3x3/2 +relu [1,80,80,64] -> [1,40,40,64] */
-  k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_nx_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 102400);
   /* layer1.0.downsample.1: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.downsample.1", a + A_layer1_0_downsample_1, 409600);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,40,40,64] -> [1,40,40,64] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 102400);
@@ -1966,7 +2011,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 102400);
   /* layer1.0.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 409600);
@@ -1976,7 +2021,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 409600);
   /* layer1.1.conv1: conv 1x1/1 +relu [1,40,40,256] -> [1,40,40,64] */
-  k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 102400);
@@ -1986,7 +2031,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 102400);
   /* layer1.1.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 409600);
@@ -1996,7 +2041,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 409600);
   /* layer1.2.conv1: conv 1x1/1 +relu [1,40,40,256] -> [1,40,40,64] */
-  k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 102400);
@@ -2006,7 +2051,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 102400);
   /* layer1.2.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 409600);
@@ -2021,7 +2066,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 102400);
   /* layer2.0.downsample.1: conv 1x1/1 [1,20,20,256] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_nx_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 204800);
@@ -2036,7 +2081,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 51200);
   /* layer2.0.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 204800);
@@ -2056,7 +2101,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 51200);
   /* layer2.1.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 204800);
@@ -2076,7 +2121,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 51200);
   /* layer2.2.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 204800);
@@ -2096,7 +2141,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 51200);
   /* layer2.3.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 204800);
@@ -2111,7 +2156,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 51200);
   /* layer3.0.downsample.1: conv 1x1/1 [1,10,10,512] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_nx_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 102400);
@@ -2126,7 +2171,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 25600);
   /* layer3.0.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 102400);
@@ -2136,7 +2181,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 102400);
   /* layer3.1.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
-  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 25600);
@@ -2146,7 +2191,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 25600);
   /* layer3.1.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 102400);
@@ -2156,7 +2201,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 102400);
   /* layer3.2.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
-  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 25600);
@@ -2166,7 +2211,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 25600);
   /* layer3.2.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 102400);
@@ -2176,7 +2221,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 102400);
   /* layer3.3.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
-  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 25600);
@@ -2186,7 +2231,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 25600);
   /* layer3.3.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 102400);
@@ -2196,7 +2241,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 102400);
   /* layer3.4.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
-  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 25600);
@@ -2206,7 +2251,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 25600);
   /* layer3.4.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 102400);
@@ -2216,7 +2261,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 102400);
   /* layer3.5.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
-  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 25600);
@@ -2226,7 +2271,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 25600);
   /* layer3.5.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 102400);
@@ -2241,12 +2286,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 25600);
   /* layer4.0.downsample.1: conv 1x1/1 [1,5,5,1024] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_nx_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 51200);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,512] */
-  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_relu(a + A_layer3_5_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_nx_relu(a + A_layer3_5_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 51200);
@@ -2256,7 +2301,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 12800);
   /* layer4.0.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 51200);
@@ -2276,7 +2321,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 12800);
   /* layer4.1.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 51200);
@@ -2296,7 +2341,7 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 12800);
   /* layer4.2.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 51200);

@@ -133,20 +133,23 @@ static void run_conv_case(const ConvCase *t) {
   check_close(got, want, nout, what);
   /* Any register tile and any split over threads must give the same bytes:
    * the sum of every output runs in one fixed order (docs/kernels.md). */
-  /* So must any grouping of the blocks (KG; 0 and past nkb are clamped). */
+  /* So must any grouping of the blocks (KG; 0 and past nkb are clamped),
+   * and the next-block prefetch (NX) on or off. */
   static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3}, KGS[] = {0, 1, 2, 3, 99};
   float *alt = out_buf(nout);
   for (size_t i = 0; i < sizeof NPS / sizeof *NPS; i++)
     for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++)
-      for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++) {
-        memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
-        for (int part = 0; part < PARTS[j]; part++)
-          rsc_conv2d_part(in, w, b, alt, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw, t->sh,
-                          t->sw, t->pt, t->pl, t->kb, NPS[i], KGS[g], t->act, part, PARTS[j]);
-        if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
-          fail_msg("%s: np %d kg %d in %d parts differs from np 4 kg 1 in one part", what, NPS[i],
-                   KGS[g], PARTS[j]);
-      }
+      for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++)
+        for (int nx = 0; nx <= 1; nx++) {
+          memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
+          for (int part = 0; part < PARTS[j]; part++)
+            rsc_conv2d_part(in, w, b, alt, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw,
+                            t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i], KGS[g], nx, t->act, part,
+                            PARTS[j]);
+          if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
+            fail_msg("%s: np %d kg %d nx %d in %d parts differs from np 4 kg 1 in one part", what,
+                     NPS[i], KGS[g], nx, PARTS[j]);
+        }
   free(alt);
   free(in);
   free(raw);
