@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "probe_args.h"
 #include <unistd.h>
 
 #ifdef __AVX512F__
@@ -137,19 +139,10 @@ static double measure(const float *buf, long n, int threads) {
 }
 
 int main(int argc, char **argv) {
-  int counts[16] = {1, 2}, n = 2;
-  if (argc > 1) {
-    n = 0;
-    for (int i = 1; i < argc && n < 16; i++) {
-      char *end;
-      long v = strtol(argv[i], &end, 10);
-      if (*end || v < 1 || v > 64) {
-        fprintf(stderr, "usage: %s [THREADS...] (1..64)\n", argv[0]);
-        return 2;
-      }
-      counts[n++] = (int)v;
-    }
-  }
+  int counts[16];
+  const int n = probe_thread_counts(argc, argv, counts);
+  if (n == 0)
+    return 2;
   long l3 = l3_bytes();
   long bytes = 8 * l3 > MIN_BYTES ? 8 * l3 : MIN_BYTES;
   if (bytes > MAX_BYTES)

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "probe_args.h"
+
 #ifdef __AVX512F__
 #include <immintrin.h>
 typedef __m512 vec;
@@ -119,19 +121,10 @@ static double measure(int threads, long iters) {
 }
 
 int main(int argc, char **argv) {
-  int counts[16] = {1, 2}, n = 2;
-  if (argc > 1) {
-    n = 0;
-    for (int i = 1; i < argc && n < 16; i++) {
-      char *end;
-      long v = strtol(argv[i], &end, 10);
-      if (*end || v < 1 || v > 64) {
-        fprintf(stderr, "usage: %s [THREADS...] (1..64)\n", argv[0]);
-        return 2;
-      }
-      counts[n++] = (int)v;
-    }
-  }
+  int counts[16];
+  const int n = probe_thread_counts(argc, argv, counts);
+  if (n == 0)
+    return 2;
   long iters = ITERS / 4;
   measure(1, iters / 10); /* warm up the clocks */
   for (int i = 0; i < n; i++) {
