@@ -33,7 +33,7 @@ maxw=0
       if [[ $np == *n ]]; then nx=1; np=${np%n}; fi
       if [[ $np == *g* ]]; then kg=${np#*g}; np=${np%g*}; fi
       echo "static void f$i(const float *in, const float *w, const float *b, float *out) {"
-      echo "  rsc_conv2d_part(in, w, b, out, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, RSC_ACT_RELU, 0, 1);"
+      echo "  rsc_conv2d_part(in, w, b, out, NULL, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, RSC_ACT_RELU, 0, 1);"
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * KH * KW ))
     fi

@@ -56,7 +56,7 @@ static const char usage_text[] =
     "      --manifest FILE   write a text manifest of the weights layout\n"
     "      --dump=PASSES     print the IR after each named pass (comma list or\n"
     "                        'all'): build shape weights fold entry fuse outputs\n"
-    "                        plan select pack\n"
+    "                        select plan pack\n"
     "      --stats           print layer, kernel, arena and weight statistics\n"
     "      --time-passes     print the wall time of each pass and of emission\n"
     "                        to stderr\n"
@@ -381,8 +381,8 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
       {"entry", lower_entry},         /* input type, layout, preprocessing */
       {"fuse", fuse_ops},             /* activations, SE + residual + act */
       {"outputs", select_outputs},    /* endpoints; without the head, cut it off */
-      {"plan", plan_memory},          /* arena offsets by liveness */
       {"select", select_kernels},     /* kernel and tile per node */
+      {"plan", plan_memory},          /* arena offsets by liveness */
       {"pack", pack_weights},         /* weights into kernel layouts */
   };
   weights_options = o;
@@ -394,7 +394,7 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
                           (p[strlen(passes[i].name)] == ',' || !p[strlen(passes[i].name)]));
       if (!known) {
         diag(d, DIAG_ERROR, "--dump: unknown pass in '%s' (passes: build shape weights fold "
-             "entry fuse outputs plan select pack)", o->dump);
+             "entry fuse outputs select plan pack)", o->dump);
         return false;
       }
     }

@@ -347,6 +347,7 @@ typedef struct Node {
   bool dead;  /* removed by a pass; skipped by everything after */
   /* plan.c: */
   bool in_arena; /* false for the input (caller's buffer) and the output node */
+  bool in_place; /* SE_ADD: writes its output over its x, at x's offset */
   size_t offset; /* in floats from the arena start; multiple of 16 */
   int first, last; /* live range in node order: defined at first, last read at last */
   /* select.c: */
@@ -356,6 +357,8 @@ typedef struct Node {
   int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
   bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
+  bool se_pool; /* CONV (direct): writes the SE pool's partial sums for its SE_ADD */
+  int pool_np;  /* SE_ADD: its producer's np when that conv pools for it, else 0 */
 } Node;
 
 /* The instruction set generated code is tuned and checked for (--target). */
@@ -484,6 +487,11 @@ bool select_outputs(Graph *g, Diag *d);
 
 /* Gives every arena tensor an offset by liveness (greedy best fit, biggest first). */
 bool plan_memory(Graph *g, Diag *d);
+/* An SE_ADD's scratch: its floats in all, and where in it the partial sums
+ * of its producer's pool start (after the pooled means, reduced vector and
+ * gate of every image). */
+size_t se_scratch_floats(const Node *se);
+size_t se_pool_offset(const Node *se);
 
 /* ---------------------------------------------------------------- pack.c */
 

@@ -209,9 +209,10 @@ static char *kernel_name(const Graph *g, const Node *n) {
       char kg[16] = "";
       if (n->kg > 1)
         snprintf(kg, sizeof kg, "_kg%d", n->kg);
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s_%s", n->kh, n->kw,
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s_%s%s", n->kh, n->kw,
                      n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
-                     n->np, kg, n->nx ? "_nx" : "", act_name(n->act));
+                     n->np, kg, n->nx ? "_nx" : "", act_name(n->act),
+                     n->se_pool ? "_sp" : "");
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -225,7 +226,8 @@ static char *kernel_name(const Graph *g, const Node *n) {
   case OP_ADD:
     return xstrfmt("add_n%d_%dx%dx%d_%s", o.n, o.h, o.w, o.c, act_name(n->act));
   case OP_SE_ADD:
-    return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s", o.n, o.h, o.w, o.c, n->se_mid, act_name(n->act));
+    return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->se_mid,
+                   act_name(n->act), n->pool_np ? "_sp" : "");
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
   case OP_ENTRY:
@@ -243,14 +245,45 @@ static char *kernel_name(const Graph *g, const Node *n) {
   return NULL;
 }
 
+/*
+ * The SE pool in its producer's epilogue: an SE_ADD whose x is a direct conv
+ * read by nothing else, run just before it, takes that conv's per-tile
+ * partial sums (rsc_conv2d_part's pool) instead of reading all of x once
+ * more to pool it: at batch 8 that read was a quarter of the SE's time in
+ * stages 1-2, where x (13 MB at RS-50@160) streams from L3 or DRAM. The
+ * partials sit in the SE's scratch (se_pool_offset), which only SE_ADDs
+ * use, so nothing may run between the two.
+ */
+static void fuse_se_pool(Graph *g) {
+  int prev = -1; /* the last live node before i */
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *se = &g->nodes[i];
+    se->pool_np = 0;
+    if (se->dead)
+      continue;
+    Node *x = prev >= 0 ? &g->nodes[prev] : NULL;
+    if (se->op == OP_SE_ADD && x && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
+        graph_use_count(g, prev) == 1 && g->output != prev) {
+      x->se_pool = true;
+      se->pool_np = x->np;
+    }
+    prev = i;
+  }
+}
+
 bool select_kernels(Graph *g, Diag *d) {
   bool ok = true;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
+    n->se_pool = false;
+    if (!n->dead && n->op == OP_CONV)
+      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
+  }
+  fuse_se_pool(g);
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
     if (n->dead || n->op == OP_INPUT)
       continue;
-    if (n->op == OP_CONV)
-      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
     free(n->kernel);
     n->kernel = kernel_name(g, n);
     if (!n->kernel) {

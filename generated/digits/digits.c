@@ -294,6 +294,48 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
+ * The SE pool's share of one tile (rsc_conv2d_part's pool): for channels
+ * [j0, j1) of the tile's stored outputs o[r], the sum over its pixels r in
+ * order, one sum per run of pixels with the same slot ps[r] (a run per
+ * image the tile touches), stored to that slot. The values are read back
+ * from o while they are still in L1, so every activation sums what was
+ * stored. xb[r] == NULL ends the tile (its pixels past the last).
+ */
+RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP_MAX],
+                              const float *const xb[RSC_NP_MAX], int NP, int j0, int j1) {
+  int j = j0;
+  for (; j + RSC_VL <= j1; j += RSC_VL) {
+    rsc_vf s = rsc_vload(o[0] + j);
+    int r = 1;
+    RSC_UNROLL
+    for (; r < NP; r++) {
+      if (!xb[r])
+        break;
+      if (ps[r] != ps[r - 1]) {
+        rsc_vstore(ps[r - 1] + j, s);
+        s = rsc_vload(o[r] + j);
+      } else {
+        s = rsc_vadd(s, rsc_vload(o[r] + j));
+      }
+    }
+    rsc_vstore(ps[r - 1] + j, s);
+  }
+  for (; j < j1; j++) {
+    float s = o[0][j];
+    int r = 1;
+    for (; r < NP && xb[r]; r++) {
+      if (ps[r] != ps[r - 1]) {
+        ps[r - 1][j] = s;
+        s = o[r][j];
+      } else {
+        s += o[r][j];
+      }
+    }
+    ps[r - 1][j] = s;
+  }
+}
+
+/*
  * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
  * across rows and images) of one block of KB output channels.
  *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
@@ -303,6 +345,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
  *   pf  prefetch the weight stream (rsc_tile_steps)
  *   nx  the tile's share of the next block's prefetch, its steps counted
  *       (v0 pass, kh, kw, c) from 0
+ *   ps  NULL, or pixel r's slot for the SE pool's partial sums, offset to
+ *       this block's channels (rsc_tile_pool)
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -313,7 +357,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
                               int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx) {
+                              rsc_nextpf nx, float *const *ps) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -339,6 +383,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         o[r][j] = rsc_act(acc, act);
       }
     }
+    if (ps)
+      rsc_tile_pool(o, ps, xb, NP, 0, kn);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
@@ -394,6 +440,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         }
       }
     }
+    if (ps && v0 * RSC_VL < kn)
+      rsc_tile_pool(o, ps, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn);
   }
 }
 
@@ -424,12 +472,22 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * one line every 2^sh steps, sh as large as still covers the block, so the
  * next block arrives spread over this one's compute. compiler/select.c sets
  * it where two blocks fit in half of L2. Prefetches change no result.
+ *
+ * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
+ * this conv's output, written while its tiles are in L1, so the SE
+ * (rsc_se_add_part) need not read the whole output once more to pool it.
+ * Tile t of the pixel tiles stores, for each image n it touches, the sum of
+ * its pixels of image n to slot t + n: pool[(t + n)*K + k], k < K. (A tile's
+ * images are consecutive and never precede an earlier tile's, so t + n
+ * names each (tile, image) pair once; some slots stay unused.) Every slot has
+ * one writer and the sums run in pixel order within a tile, so the partials,
+ * like the output, are the same bytes for any split.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
-                                const float *restrict bias, float *restrict out, int N, int H,
-                                int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int KG, int NX, int act,
-                                int part, int parts) {
+                                const float *restrict bias, float *restrict out,
+                                float *restrict pool, int N, int H, int W, int C, int OH, int OW,
+                                int K, int KH, int KW, int SH, int SW, int PT, int PL, int KB,
+                                int NP, int KG, int NX, int act, int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -453,13 +511,14 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
     const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX];
+    float *o[RSC_NP_MAX], *ps[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
     for (int r = 0; r < NP; r++) {
       const long p = p0 + r;
       const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
       xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
       o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
+      ps[r] = pool ? pool + (size_t)(ti + n) * (size_t)K + (size_t)kb * (size_t)KB : NULL;
       ih0[r] = (int)oh * SH - PT;
       iw0[r] = (int)ow * SW - PL;
     }
@@ -471,7 +530,7 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     if (nx_on && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx);
+                  KH, KW, KB, NP, kn, act, pf, nx, pool ? ps : NULL);
   }
 }
 
@@ -480,8 +539,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, 0,
-                  act, 0, 1);
+  rsc_conv2d_part(in, w, bias, out, NULL, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1,
+                  0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -849,6 +908,28 @@ RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int H
     s[c] = s[c] / (float)HW;
 }
 
+/* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
+ * with NP-pixel tiles (rsc_conv2d_part's pool): the sum of slots t + n over
+ * the tiles t that hold image n's pixels, in tile order, divided by HW. */
+RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
+                              int C, size_t c0, size_t c1) {
+  const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
+  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last tile */
+  const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
+  for (size_t c = c0; c < c1; c++)
+    s[c] = first[c];
+  for (size_t t = t0 + 1; t <= t1; t++) {
+    const float *restrict row = pool + (t + (size_t)n) * (size_t)C;
+    size_t c = c0;
+    for (; c + RSC_VL <= c1; c += RSC_VL)
+      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
+    for (; c < c1; c++)
+      s[c] += row[c];
+  }
+  for (size_t c = c0; c < c1; c++)
+    s[c] = s[c] / (float)HW;
+}
+
 /* Mean over the HW pixels of each image: in [N][HW][C] -> out [N][C].
  * Summed in pixel order, then divided by HW. */
 RSC_INLINE void rsc_global_avgpool(const float *restrict in, float *restrict out, int N, int HW,
@@ -960,9 +1041,10 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
 }
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
- * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none. */
-RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict g,
-                                 const float *restrict sc, float *restrict out, int C, size_t p0,
+ * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none.
+ * out may be x (each element is read before it is written). */
+RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
+                                 const float *restrict sc, float *out, int C, size_t p0,
                                  size_t p1, int act) {
   const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
   for (size_t p = p0; p < p1; p++) {
@@ -995,13 +1077,18 @@ RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict 
  * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
+ * out may be x: the only phase that writes out reads x at the same rows
+ * and no other, after the barrier that ends the pool's reads of x.
+ * pool (NULL: pool x here): the partial sums the conv producing x wrote with
+ * PNP-pixel tiles (rsc_conv2d_part's pool); s[n] is then the sum of image
+ * n's slots in tile order, divided by HW, and x is read once instead of twice.
  */
-RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
+RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
                                 const float *restrict w1, const float *restrict b1,
-                                const float *restrict w2, const float *restrict b2,
-                                float *restrict out, float *restrict scratch, int N, int HW, int C,
-                                int M, int act, int part, int parts, void (*sync)(void *),
-                                void *ctx) {
+                                const float *restrict w2, const float *restrict b2, float *out,
+                                float *restrict scratch,
+                                const float *restrict pool, int PNP, int N, int HW, int C, int M,
+                                int act, int part, int parts, void (*sync)(void *), void *ctx) {
   float *restrict s = scratch;
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
@@ -1011,9 +1098,13 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
-  for (int n = 0; n < N; n++)
-    rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C, c0,
-                   c1);
+  for (int n = 0; n < N; n++) {
+    if (pool)
+      rsc_slot_mean(pool, s + (size_t)n * (size_t)C, n, HW, PNP, C, c0, c1);
+    else
+      rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C,
+                     c0, c1);
+  }
   if (parts > 1)
     sync(ctx);
   rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
@@ -1035,11 +1126,12 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
 }
 
 /* The whole of rsc_se_add_part on one thread. */
-RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
+RSC_INLINE void rsc_se_add(const float *x, const float *restrict sc,
                            const float *restrict w1, const float *restrict b1,
-                           const float *restrict w2, const float *restrict b2, float *restrict out,
+                           const float *restrict w2, const float *restrict b2, float *out,
                            float *restrict scratch, int N, int HW, int C, int M, int act) {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, N, HW, C, M, act, 0, 1, NULL, NULL);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, act, 0, 1, NULL,
+                  NULL);
 }
 
 /* In-place softmax over each row of x [N][K]: the row max is subtracted
@@ -1173,27 +1265,27 @@ enum {
   A_maxpool_0 = 8192, /* [1,8,8,32] live 11..28 */
   A_layer1_0_conv1 = 0, /* [1,8,8,8] live 14..17 */
   A_layer1_0_conv2 = 2048, /* [1,8,8,8] live 17..20 */
-  A_layer1_0_conv3 = 0, /* [1,8,8,32] live 20..28 */
-  A_layer1_0_se = 2048, /* [1,8,8,32] live 28..33 */
-  A_layer2_0_downsample_0 = 1024, /* [1,4,4,32] live 30..31 */
-  A_layer2_0_downsample_1 = 0, /* [1,4,4,64] live 31..47 */
-  A_layer2_0_conv1 = 1024, /* [1,8,8,16] live 33..36 */
-  A_layer2_0_conv2 = 2048, /* [1,4,4,16] live 36..39 */
-  A_layer2_0_conv3 = 1024, /* [1,4,4,64] live 39..47 */
-  A_layer2_0_se = 2048, /* [1,4,4,64] live 47..52 */
-  A_layer3_0_downsample_0 = 512, /* [1,2,2,64] live 49..50 */
-  A_layer3_0_downsample_1 = 0, /* [1,2,2,128] live 50..66 */
-  A_layer3_0_conv1 = 512, /* [1,4,4,32] live 52..55 */
-  A_layer3_0_conv2 = 1024, /* [1,2,2,32] live 55..58 */
-  A_layer3_0_conv3 = 512, /* [1,2,2,128] live 58..66 */
-  A_layer3_0_se = 1024, /* [1,2,2,128] live 66..71 */
-  A_layer4_0_downsample_0 = 256, /* [1,1,1,128] live 68..69 */
-  A_layer4_0_downsample_1 = 0, /* [1,1,1,256] live 69..85 */
-  A_layer4_0_conv1 = 256, /* [1,2,2,64] live 71..74 */
-  A_layer4_0_conv2 = 512, /* [1,1,1,64] live 74..77 */
-  A_layer4_0_conv3 = 256, /* [1,1,1,256] live 77..85 */
-  A_layer4_0_se = 512, /* [1,1,1,256] live 85..87 */
-  A_global_pool = 0, /* [1,1,1,256] live 87..88 */
+  A_layer1_0_conv3 = 0, /* [1,8,8,32] live 20..33 */
+  A_layer1_0_se = 0, /* [1,8,8,32] live 28..33 */
+  A_layer2_0_downsample_0 = 3072, /* [1,4,4,32] live 30..31 */
+  A_layer2_0_downsample_1 = 2048, /* [1,4,4,64] live 31..47 */
+  A_layer2_0_conv1 = 3072, /* [1,8,8,16] live 33..36 */
+  A_layer2_0_conv2 = 1024, /* [1,4,4,16] live 36..39 */
+  A_layer2_0_conv3 = 0, /* [1,4,4,64] live 39..52 */
+  A_layer2_0_se = 0, /* [1,4,4,64] live 47..52 */
+  A_layer3_0_downsample_0 = 1536, /* [1,2,2,64] live 49..50 */
+  A_layer3_0_downsample_1 = 1024, /* [1,2,2,128] live 50..66 */
+  A_layer3_0_conv1 = 1536, /* [1,4,4,32] live 52..55 */
+  A_layer3_0_conv2 = 512, /* [1,2,2,32] live 55..58 */
+  A_layer3_0_conv3 = 0, /* [1,2,2,128] live 58..71 */
+  A_layer3_0_se = 0, /* [1,2,2,128] live 66..71 */
+  A_layer4_0_downsample_0 = 768, /* [1,1,1,128] live 68..69 */
+  A_layer4_0_downsample_1 = 512, /* [1,1,1,256] live 69..85 */
+  A_layer4_0_conv1 = 768, /* [1,2,2,64] live 71..74 */
+  A_layer4_0_conv2 = 256, /* [1,1,1,64] live 74..77 */
+  A_layer4_0_conv3 = 0, /* [1,1,1,256] live 77..87 */
+  A_layer4_0_se = 0, /* [1,1,1,256] live 85..87 */
+  A_global_pool = 256, /* [1,1,1,256] live 87..88 */
   A_SCRATCH = 12288 /* SE_ADD's pooled and reduced vectors */
 };
 
@@ -1212,7 +1304,7 @@ static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, floa
 /* conv [1,32,32,3] -> [1,16,16,16] */
 static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,16] */
@@ -1230,31 +1322,31 @@ static void k_wino2x2_3x3_n1_16x16x16_16x16x32_kb32_nt8_relu(const float *restri
 /* conv [1,16,16,32] -> [1,8,8,32] */
 static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,8] */
 static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,8] */
 static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,32] */
-static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,32] -> [1,8,8,32] */
-static void k_se_add_n1_8x8x32_m8_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_8x8x32_m8_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 64, 32, 8, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 48, 8, 1, 64, 32, 8, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,8,8,32] -> [1,4,4,32] */
@@ -1269,31 +1361,31 @@ static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *
 /* conv [1,4,4,32] -> [1,4,4,64] */
 static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,16] */
 static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,16] -> [1,4,4,16] */
 static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,16] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,4,4,64] -> [1,4,4,64] */
-static void k_se_add_n1_4x4x64_m16_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_4x4x64_m16_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 16, 64, 16, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 80, 4, 1, 16, 64, 16, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,4,4,64] -> [1,2,2,64] */
@@ -1308,31 +1400,31 @@ static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *
 /* conv [1,2,2,64] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,4,4,64] -> [1,4,4,32] */
 static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,2,2,32] */
 static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,32] -> [1,2,2,128] */
-static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,2,2,128] -> [1,2,2,128] */
-static void k_se_add_n1_2x2x128_m32_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_2x2x128_m32_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 4, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 160, 4, 1, 4, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,2,2,128] -> [1,1,1,128] */
@@ -1347,31 +1439,31 @@ static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float 
 /* conv [1,1,1,128] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
 static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
 static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,1,1,64] -> [1,1,1,256] */
-static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,1,1,256] -> [1,1,1,256] */
-static void k_se_add_n1_1x1x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_1x1x256_m64_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 1, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 1, 1, 1, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* global_avgpool [1,1,1,256] -> [1,1,1,256] */
@@ -1761,12 +1853,12 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 512);
   /* layer1.0.conv3: conv 1x1/1 [1,8,8,8] -> [1,8,8,32] */
-  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 48, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 2048);
   /* layer1.0.se: se_add +relu [1,8,8,32] -> [1,8,8,32] */
-  k_se_add_n1_8x8x32_m8_relu(a + A_layer1_0_conv3, a + A_maxpool_0, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x32_m8_relu_sp(a + A_layer1_0_conv3, a + A_maxpool_0, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 2048);
@@ -1791,12 +1883,12 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 256);
   /* layer2.0.conv3: conv 1x1/1 [1,4,4,16] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 80, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 1024);
   /* layer2.0.se: se_add +relu [1,4,4,64] -> [1,4,4,64] */
-  k_se_add_n1_4x4x64_m16_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_4x4x64_m16_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 1024);
@@ -1821,12 +1913,12 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 128);
   /* layer3.0.conv3: conv 1x1/1 [1,2,2,32] -> [1,2,2,128] */
-  k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 160, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 512);
   /* layer3.0.se: se_add +relu [1,2,2,128] -> [1,2,2,128] */
-  k_se_add_n1_2x2x128_m32_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_2x2x128_m32_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 512);
@@ -1851,12 +1943,12 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 64);
   /* layer4.0.conv3: conv 1x1/1 [1,1,1,64] -> [1,1,1,256] */
-  k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none_sp(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 256);
   /* layer4.0.se: se_add +relu [1,1,1,256] -> [1,1,1,256] */
-  k_se_add_n1_1x1x256_m64_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_1x1x256_m64_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 256);

@@ -294,6 +294,48 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
+ * The SE pool's share of one tile (rsc_conv2d_part's pool): for channels
+ * [j0, j1) of the tile's stored outputs o[r], the sum over its pixels r in
+ * order, one sum per run of pixels with the same slot ps[r] (a run per
+ * image the tile touches), stored to that slot. The values are read back
+ * from o while they are still in L1, so every activation sums what was
+ * stored. xb[r] == NULL ends the tile (its pixels past the last).
+ */
+RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP_MAX],
+                              const float *const xb[RSC_NP_MAX], int NP, int j0, int j1) {
+  int j = j0;
+  for (; j + RSC_VL <= j1; j += RSC_VL) {
+    rsc_vf s = rsc_vload(o[0] + j);
+    int r = 1;
+    RSC_UNROLL
+    for (; r < NP; r++) {
+      if (!xb[r])
+        break;
+      if (ps[r] != ps[r - 1]) {
+        rsc_vstore(ps[r - 1] + j, s);
+        s = rsc_vload(o[r] + j);
+      } else {
+        s = rsc_vadd(s, rsc_vload(o[r] + j));
+      }
+    }
+    rsc_vstore(ps[r - 1] + j, s);
+  }
+  for (; j < j1; j++) {
+    float s = o[0][j];
+    int r = 1;
+    for (; r < NP && xb[r]; r++) {
+      if (ps[r] != ps[r - 1]) {
+        ps[r - 1][j] = s;
+        s = o[r][j];
+      } else {
+        s += o[r][j];
+      }
+    }
+    ps[r - 1][j] = s;
+  }
+}
+
+/*
  * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
  * across rows and images) of one block of KB output channels.
  *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
@@ -303,6 +345,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
  *   pf  prefetch the weight stream (rsc_tile_steps)
  *   nx  the tile's share of the next block's prefetch, its steps counted
  *       (v0 pass, kh, kw, c) from 0
+ *   ps  NULL, or pixel r's slot for the SE pool's partial sums, offset to
+ *       this block's channels (rsc_tile_pool)
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -313,7 +357,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
                               int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx) {
+                              rsc_nextpf nx, float *const *ps) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -339,6 +383,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         o[r][j] = rsc_act(acc, act);
       }
     }
+    if (ps)
+      rsc_tile_pool(o, ps, xb, NP, 0, kn);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
@@ -394,6 +440,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         }
       }
     }
+    if (ps && v0 * RSC_VL < kn)
+      rsc_tile_pool(o, ps, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn);
   }
 }
 
@@ -424,12 +472,22 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * one line every 2^sh steps, sh as large as still covers the block, so the
  * next block arrives spread over this one's compute. compiler/select.c sets
  * it where two blocks fit in half of L2. Prefetches change no result.
+ *
+ * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
+ * this conv's output, written while its tiles are in L1, so the SE
+ * (rsc_se_add_part) need not read the whole output once more to pool it.
+ * Tile t of the pixel tiles stores, for each image n it touches, the sum of
+ * its pixels of image n to slot t + n: pool[(t + n)*K + k], k < K. (A tile's
+ * images are consecutive and never precede an earlier tile's, so t + n
+ * names each (tile, image) pair once; some slots stay unused.) Every slot has
+ * one writer and the sums run in pixel order within a tile, so the partials,
+ * like the output, are the same bytes for any split.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
-                                const float *restrict bias, float *restrict out, int N, int H,
-                                int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int KG, int NX, int act,
-                                int part, int parts) {
+                                const float *restrict bias, float *restrict out,
+                                float *restrict pool, int N, int H, int W, int C, int OH, int OW,
+                                int K, int KH, int KW, int SH, int SW, int PT, int PL, int KB,
+                                int NP, int KG, int NX, int act, int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -453,13 +511,14 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
     const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX];
+    float *o[RSC_NP_MAX], *ps[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
     for (int r = 0; r < NP; r++) {
       const long p = p0 + r;
       const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
       xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
       o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
+      ps[r] = pool ? pool + (size_t)(ti + n) * (size_t)K + (size_t)kb * (size_t)KB : NULL;
       ih0[r] = (int)oh * SH - PT;
       iw0[r] = (int)ow * SW - PL;
     }
@@ -471,7 +530,7 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     if (nx_on && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx);
+                  KH, KW, KB, NP, kn, act, pf, nx, pool ? ps : NULL);
   }
 }
 
@@ -480,8 +539,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, 0,
-                  act, 0, 1);
+  rsc_conv2d_part(in, w, bias, out, NULL, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1,
+                  0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -849,6 +908,28 @@ RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int H
     s[c] = s[c] / (float)HW;
 }
 
+/* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
+ * with NP-pixel tiles (rsc_conv2d_part's pool): the sum of slots t + n over
+ * the tiles t that hold image n's pixels, in tile order, divided by HW. */
+RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
+                              int C, size_t c0, size_t c1) {
+  const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
+  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last tile */
+  const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
+  for (size_t c = c0; c < c1; c++)
+    s[c] = first[c];
+  for (size_t t = t0 + 1; t <= t1; t++) {
+    const float *restrict row = pool + (t + (size_t)n) * (size_t)C;
+    size_t c = c0;
+    for (; c + RSC_VL <= c1; c += RSC_VL)
+      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
+    for (; c < c1; c++)
+      s[c] += row[c];
+  }
+  for (size_t c = c0; c < c1; c++)
+    s[c] = s[c] / (float)HW;
+}
+
 /* Mean over the HW pixels of each image: in [N][HW][C] -> out [N][C].
  * Summed in pixel order, then divided by HW. */
 RSC_INLINE void rsc_global_avgpool(const float *restrict in, float *restrict out, int N, int HW,
@@ -960,9 +1041,10 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
 }
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
- * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none. */
-RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict g,
-                                 const float *restrict sc, float *restrict out, int C, size_t p0,
+ * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none.
+ * out may be x (each element is read before it is written). */
+RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
+                                 const float *restrict sc, float *out, int C, size_t p0,
                                  size_t p1, int act) {
   const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
   for (size_t p = p0; p < p1; p++) {
@@ -995,13 +1077,18 @@ RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict 
  * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
+ * out may be x: the only phase that writes out reads x at the same rows
+ * and no other, after the barrier that ends the pool's reads of x.
+ * pool (NULL: pool x here): the partial sums the conv producing x wrote with
+ * PNP-pixel tiles (rsc_conv2d_part's pool); s[n] is then the sum of image
+ * n's slots in tile order, divided by HW, and x is read once instead of twice.
  */
-RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
+RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
                                 const float *restrict w1, const float *restrict b1,
-                                const float *restrict w2, const float *restrict b2,
-                                float *restrict out, float *restrict scratch, int N, int HW, int C,
-                                int M, int act, int part, int parts, void (*sync)(void *),
-                                void *ctx) {
+                                const float *restrict w2, const float *restrict b2, float *out,
+                                float *restrict scratch,
+                                const float *restrict pool, int PNP, int N, int HW, int C, int M,
+                                int act, int part, int parts, void (*sync)(void *), void *ctx) {
   float *restrict s = scratch;
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
@@ -1011,9 +1098,13 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
-  for (int n = 0; n < N; n++)
-    rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C, c0,
-                   c1);
+  for (int n = 0; n < N; n++) {
+    if (pool)
+      rsc_slot_mean(pool, s + (size_t)n * (size_t)C, n, HW, PNP, C, c0, c1);
+    else
+      rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C,
+                     c0, c1);
+  }
   if (parts > 1)
     sync(ctx);
   rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
@@ -1035,11 +1126,12 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
 }
 
 /* The whole of rsc_se_add_part on one thread. */
-RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
+RSC_INLINE void rsc_se_add(const float *x, const float *restrict sc,
                            const float *restrict w1, const float *restrict b1,
-                           const float *restrict w2, const float *restrict b2, float *restrict out,
+                           const float *restrict w2, const float *restrict b2, float *out,
                            float *restrict scratch, int N, int HW, int C, int M, int act) {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, N, HW, C, M, act, 0, 1, NULL, NULL);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, act, 0, 1, NULL,
+                  NULL);
 }
 
 /* In-place softmax over each row of x [N][K]: the row max is subtracted
@@ -1635,212 +1727,212 @@ enum {
   A_layer1_0_downsample_1 = 0, /* [1,64,64,256] live 13..29 */
   A_layer1_0_conv1 = 1310720, /* [1,64,64,64] live 15..18 */
   A_layer1_0_conv2 = 2097152, /* [1,64,64,64] live 18..21 */
-  A_layer1_0_conv3 = 1048576, /* [1,64,64,256] live 21..29 */
-  A_layer1_0_se = 2097152, /* [1,64,64,256] live 29..45 */
+  A_layer1_0_conv3 = 1048576, /* [1,64,64,256] live 21..45 */
+  A_layer1_0_se = 1048576, /* [1,64,64,256] live 29..45 */
   A_layer1_1_conv1 = 0, /* [1,64,64,64] live 31..34 */
-  A_layer1_1_conv2 = 1048576, /* [1,64,64,64] live 34..37 */
-  A_layer1_1_conv3 = 0, /* [1,64,64,256] live 37..45 */
-  A_layer1_1_se = 1048576, /* [1,64,64,256] live 45..61 */
-  A_layer1_2_conv1 = 0, /* [1,64,64,64] live 47..50 */
+  A_layer1_1_conv2 = 2097152, /* [1,64,64,64] live 34..37 */
+  A_layer1_1_conv3 = 0, /* [1,64,64,256] live 37..61 */
+  A_layer1_1_se = 0, /* [1,64,64,256] live 45..61 */
+  A_layer1_2_conv1 = 1048576, /* [1,64,64,64] live 47..50 */
   A_layer1_2_conv2 = 2097152, /* [1,64,64,64] live 50..53 */
-  A_layer1_2_conv3 = 0, /* [1,64,64,256] live 53..61 */
-  A_layer1_2_se = 2097152, /* [1,64,64,256] live 61..66 */
+  A_layer1_2_conv3 = 1048576, /* [1,64,64,256] live 53..66 */
+  A_layer1_2_se = 1048576, /* [1,64,64,256] live 61..66 */
   A_layer2_0_downsample_0 = 524288, /* [1,32,32,256] live 63..64 */
   A_layer2_0_downsample_1 = 0, /* [1,32,32,512] live 64..80 */
   A_layer2_0_conv1 = 524288, /* [1,64,64,128] live 66..69 */
   A_layer2_0_conv2 = 1048576, /* [1,32,32,128] live 69..72 */
-  A_layer2_0_conv3 = 524288, /* [1,32,32,512] live 72..80 */
-  A_layer2_0_se = 1048576, /* [1,32,32,512] live 80..96 */
+  A_layer2_0_conv3 = 524288, /* [1,32,32,512] live 72..96 */
+  A_layer2_0_se = 524288, /* [1,32,32,512] live 80..96 */
   A_layer2_1_conv1 = 0, /* [1,32,32,128] live 82..85 */
-  A_layer2_1_conv2 = 524288, /* [1,32,32,128] live 85..88 */
-  A_layer2_1_conv3 = 0, /* [1,32,32,512] live 88..96 */
-  A_layer2_1_se = 524288, /* [1,32,32,512] live 96..112 */
-  A_layer2_2_conv1 = 0, /* [1,32,32,128] live 98..101 */
+  A_layer2_1_conv2 = 1048576, /* [1,32,32,128] live 85..88 */
+  A_layer2_1_conv3 = 0, /* [1,32,32,512] live 88..112 */
+  A_layer2_1_se = 0, /* [1,32,32,512] live 96..112 */
+  A_layer2_2_conv1 = 524288, /* [1,32,32,128] live 98..101 */
   A_layer2_2_conv2 = 1048576, /* [1,32,32,128] live 101..104 */
-  A_layer2_2_conv3 = 0, /* [1,32,32,512] live 104..112 */
-  A_layer2_2_se = 1048576, /* [1,32,32,512] live 112..128 */
+  A_layer2_2_conv3 = 524288, /* [1,32,32,512] live 104..128 */
+  A_layer2_2_se = 524288, /* [1,32,32,512] live 112..128 */
   A_layer2_3_conv1 = 0, /* [1,32,32,128] live 114..117 */
-  A_layer2_3_conv2 = 524288, /* [1,32,32,128] live 117..120 */
-  A_layer2_3_conv3 = 0, /* [1,32,32,512] live 120..128 */
-  A_layer2_3_se = 524288, /* [1,32,32,512] live 128..144 */
-  A_layer2_4_conv1 = 0, /* [1,32,32,128] live 130..133 */
+  A_layer2_3_conv2 = 1048576, /* [1,32,32,128] live 117..120 */
+  A_layer2_3_conv3 = 0, /* [1,32,32,512] live 120..144 */
+  A_layer2_3_se = 0, /* [1,32,32,512] live 128..144 */
+  A_layer2_4_conv1 = 524288, /* [1,32,32,128] live 130..133 */
   A_layer2_4_conv2 = 1048576, /* [1,32,32,128] live 133..136 */
-  A_layer2_4_conv3 = 0, /* [1,32,32,512] live 136..144 */
-  A_layer2_4_se = 1048576, /* [1,32,32,512] live 144..160 */
+  A_layer2_4_conv3 = 524288, /* [1,32,32,512] live 136..160 */
+  A_layer2_4_se = 524288, /* [1,32,32,512] live 144..160 */
   A_layer2_5_conv1 = 0, /* [1,32,32,128] live 146..149 */
-  A_layer2_5_conv2 = 524288, /* [1,32,32,128] live 149..152 */
-  A_layer2_5_conv3 = 0, /* [1,32,32,512] live 152..160 */
-  A_layer2_5_se = 524288, /* [1,32,32,512] live 160..176 */
-  A_layer2_6_conv1 = 0, /* [1,32,32,128] live 162..165 */
+  A_layer2_5_conv2 = 1048576, /* [1,32,32,128] live 149..152 */
+  A_layer2_5_conv3 = 0, /* [1,32,32,512] live 152..176 */
+  A_layer2_5_se = 0, /* [1,32,32,512] live 160..176 */
+  A_layer2_6_conv1 = 524288, /* [1,32,32,128] live 162..165 */
   A_layer2_6_conv2 = 1048576, /* [1,32,32,128] live 165..168 */
-  A_layer2_6_conv3 = 0, /* [1,32,32,512] live 168..176 */
-  A_layer2_6_se = 1048576, /* [1,32,32,512] live 176..192 */
+  A_layer2_6_conv3 = 524288, /* [1,32,32,512] live 168..192 */
+  A_layer2_6_se = 524288, /* [1,32,32,512] live 176..192 */
   A_layer2_7_conv1 = 0, /* [1,32,32,128] live 178..181 */
-  A_layer2_7_conv2 = 524288, /* [1,32,32,128] live 181..184 */
-  A_layer2_7_conv3 = 0, /* [1,32,32,512] live 184..192 */
-  A_layer2_7_se = 524288, /* [1,32,32,512] live 192..197 */
-  A_layer3_0_downsample_0 = 262144, /* [1,16,16,512] live 194..195 */
-  A_layer3_0_downsample_1 = 0, /* [1,16,16,1024] live 195..211 */
-  A_layer3_0_conv1 = 262144, /* [1,32,32,256] live 197..200 */
-  A_layer3_0_conv2 = 524288, /* [1,16,16,256] live 200..203 */
-  A_layer3_0_conv3 = 262144, /* [1,16,16,1024] live 203..211 */
-  A_layer3_0_se = 524288, /* [1,16,16,1024] live 211..227 */
-  A_layer3_1_conv1 = 0, /* [1,16,16,256] live 213..216 */
-  A_layer3_1_conv2 = 262144, /* [1,16,16,256] live 216..219 */
-  A_layer3_1_conv3 = 0, /* [1,16,16,1024] live 219..227 */
+  A_layer2_7_conv2 = 1048576, /* [1,32,32,128] live 181..184 */
+  A_layer2_7_conv3 = 0, /* [1,32,32,512] live 184..197 */
+  A_layer2_7_se = 0, /* [1,32,32,512] live 192..197 */
+  A_layer3_0_downsample_0 = 786432, /* [1,16,16,512] live 194..195 */
+  A_layer3_0_downsample_1 = 524288, /* [1,16,16,1024] live 195..211 */
+  A_layer3_0_conv1 = 786432, /* [1,32,32,256] live 197..200 */
+  A_layer3_0_conv2 = 262144, /* [1,16,16,256] live 200..203 */
+  A_layer3_0_conv3 = 0, /* [1,16,16,1024] live 203..227 */
+  A_layer3_0_se = 0, /* [1,16,16,1024] live 211..227 */
+  A_layer3_1_conv1 = 262144, /* [1,16,16,256] live 213..216 */
+  A_layer3_1_conv2 = 524288, /* [1,16,16,256] live 216..219 */
+  A_layer3_1_conv3 = 262144, /* [1,16,16,1024] live 219..243 */
   A_layer3_1_se = 262144, /* [1,16,16,1024] live 227..243 */
   A_layer3_2_conv1 = 0, /* [1,16,16,256] live 229..232 */
   A_layer3_2_conv2 = 524288, /* [1,16,16,256] live 232..235 */
-  A_layer3_2_conv3 = 0, /* [1,16,16,1024] live 235..243 */
-  A_layer3_2_se = 524288, /* [1,16,16,1024] live 243..259 */
-  A_layer3_3_conv1 = 0, /* [1,16,16,256] live 245..248 */
-  A_layer3_3_conv2 = 262144, /* [1,16,16,256] live 248..251 */
-  A_layer3_3_conv3 = 0, /* [1,16,16,1024] live 251..259 */
+  A_layer3_2_conv3 = 0, /* [1,16,16,1024] live 235..259 */
+  A_layer3_2_se = 0, /* [1,16,16,1024] live 243..259 */
+  A_layer3_3_conv1 = 262144, /* [1,16,16,256] live 245..248 */
+  A_layer3_3_conv2 = 524288, /* [1,16,16,256] live 248..251 */
+  A_layer3_3_conv3 = 262144, /* [1,16,16,1024] live 251..275 */
   A_layer3_3_se = 262144, /* [1,16,16,1024] live 259..275 */
   A_layer3_4_conv1 = 0, /* [1,16,16,256] live 261..264 */
   A_layer3_4_conv2 = 524288, /* [1,16,16,256] live 264..267 */
-  A_layer3_4_conv3 = 0, /* [1,16,16,1024] live 267..275 */
-  A_layer3_4_se = 524288, /* [1,16,16,1024] live 275..291 */
-  A_layer3_5_conv1 = 0, /* [1,16,16,256] live 277..280 */
-  A_layer3_5_conv2 = 262144, /* [1,16,16,256] live 280..283 */
-  A_layer3_5_conv3 = 0, /* [1,16,16,1024] live 283..291 */
+  A_layer3_4_conv3 = 0, /* [1,16,16,1024] live 267..291 */
+  A_layer3_4_se = 0, /* [1,16,16,1024] live 275..291 */
+  A_layer3_5_conv1 = 262144, /* [1,16,16,256] live 277..280 */
+  A_layer3_5_conv2 = 524288, /* [1,16,16,256] live 280..283 */
+  A_layer3_5_conv3 = 262144, /* [1,16,16,1024] live 283..307 */
   A_layer3_5_se = 262144, /* [1,16,16,1024] live 291..307 */
   A_layer3_6_conv1 = 0, /* [1,16,16,256] live 293..296 */
   A_layer3_6_conv2 = 524288, /* [1,16,16,256] live 296..299 */
-  A_layer3_6_conv3 = 0, /* [1,16,16,1024] live 299..307 */
-  A_layer3_6_se = 524288, /* [1,16,16,1024] live 307..323 */
-  A_layer3_7_conv1 = 0, /* [1,16,16,256] live 309..312 */
-  A_layer3_7_conv2 = 262144, /* [1,16,16,256] live 312..315 */
-  A_layer3_7_conv3 = 0, /* [1,16,16,1024] live 315..323 */
+  A_layer3_6_conv3 = 0, /* [1,16,16,1024] live 299..323 */
+  A_layer3_6_se = 0, /* [1,16,16,1024] live 307..323 */
+  A_layer3_7_conv1 = 262144, /* [1,16,16,256] live 309..312 */
+  A_layer3_7_conv2 = 524288, /* [1,16,16,256] live 312..315 */
+  A_layer3_7_conv3 = 262144, /* [1,16,16,1024] live 315..339 */
   A_layer3_7_se = 262144, /* [1,16,16,1024] live 323..339 */
   A_layer3_8_conv1 = 0, /* [1,16,16,256] live 325..328 */
   A_layer3_8_conv2 = 524288, /* [1,16,16,256] live 328..331 */
-  A_layer3_8_conv3 = 0, /* [1,16,16,1024] live 331..339 */
-  A_layer3_8_se = 524288, /* [1,16,16,1024] live 339..355 */
-  A_layer3_9_conv1 = 0, /* [1,16,16,256] live 341..344 */
-  A_layer3_9_conv2 = 262144, /* [1,16,16,256] live 344..347 */
-  A_layer3_9_conv3 = 0, /* [1,16,16,1024] live 347..355 */
+  A_layer3_8_conv3 = 0, /* [1,16,16,1024] live 331..355 */
+  A_layer3_8_se = 0, /* [1,16,16,1024] live 339..355 */
+  A_layer3_9_conv1 = 262144, /* [1,16,16,256] live 341..344 */
+  A_layer3_9_conv2 = 524288, /* [1,16,16,256] live 344..347 */
+  A_layer3_9_conv3 = 262144, /* [1,16,16,1024] live 347..371 */
   A_layer3_9_se = 262144, /* [1,16,16,1024] live 355..371 */
   A_layer3_10_conv1 = 0, /* [1,16,16,256] live 357..360 */
   A_layer3_10_conv2 = 524288, /* [1,16,16,256] live 360..363 */
-  A_layer3_10_conv3 = 0, /* [1,16,16,1024] live 363..371 */
-  A_layer3_10_se = 524288, /* [1,16,16,1024] live 371..387 */
-  A_layer3_11_conv1 = 0, /* [1,16,16,256] live 373..376 */
-  A_layer3_11_conv2 = 262144, /* [1,16,16,256] live 376..379 */
-  A_layer3_11_conv3 = 0, /* [1,16,16,1024] live 379..387 */
+  A_layer3_10_conv3 = 0, /* [1,16,16,1024] live 363..387 */
+  A_layer3_10_se = 0, /* [1,16,16,1024] live 371..387 */
+  A_layer3_11_conv1 = 262144, /* [1,16,16,256] live 373..376 */
+  A_layer3_11_conv2 = 524288, /* [1,16,16,256] live 376..379 */
+  A_layer3_11_conv3 = 262144, /* [1,16,16,1024] live 379..403 */
   A_layer3_11_se = 262144, /* [1,16,16,1024] live 387..403 */
   A_layer3_12_conv1 = 0, /* [1,16,16,256] live 389..392 */
   A_layer3_12_conv2 = 524288, /* [1,16,16,256] live 392..395 */
-  A_layer3_12_conv3 = 0, /* [1,16,16,1024] live 395..403 */
-  A_layer3_12_se = 524288, /* [1,16,16,1024] live 403..419 */
-  A_layer3_13_conv1 = 0, /* [1,16,16,256] live 405..408 */
-  A_layer3_13_conv2 = 262144, /* [1,16,16,256] live 408..411 */
-  A_layer3_13_conv3 = 0, /* [1,16,16,1024] live 411..419 */
+  A_layer3_12_conv3 = 0, /* [1,16,16,1024] live 395..419 */
+  A_layer3_12_se = 0, /* [1,16,16,1024] live 403..419 */
+  A_layer3_13_conv1 = 262144, /* [1,16,16,256] live 405..408 */
+  A_layer3_13_conv2 = 524288, /* [1,16,16,256] live 408..411 */
+  A_layer3_13_conv3 = 262144, /* [1,16,16,1024] live 411..435 */
   A_layer3_13_se = 262144, /* [1,16,16,1024] live 419..435 */
   A_layer3_14_conv1 = 0, /* [1,16,16,256] live 421..424 */
   A_layer3_14_conv2 = 524288, /* [1,16,16,256] live 424..427 */
-  A_layer3_14_conv3 = 0, /* [1,16,16,1024] live 427..435 */
-  A_layer3_14_se = 524288, /* [1,16,16,1024] live 435..451 */
-  A_layer3_15_conv1 = 0, /* [1,16,16,256] live 437..440 */
-  A_layer3_15_conv2 = 262144, /* [1,16,16,256] live 440..443 */
-  A_layer3_15_conv3 = 0, /* [1,16,16,1024] live 443..451 */
+  A_layer3_14_conv3 = 0, /* [1,16,16,1024] live 427..451 */
+  A_layer3_14_se = 0, /* [1,16,16,1024] live 435..451 */
+  A_layer3_15_conv1 = 262144, /* [1,16,16,256] live 437..440 */
+  A_layer3_15_conv2 = 524288, /* [1,16,16,256] live 440..443 */
+  A_layer3_15_conv3 = 262144, /* [1,16,16,1024] live 443..467 */
   A_layer3_15_se = 262144, /* [1,16,16,1024] live 451..467 */
   A_layer3_16_conv1 = 0, /* [1,16,16,256] live 453..456 */
   A_layer3_16_conv2 = 524288, /* [1,16,16,256] live 456..459 */
-  A_layer3_16_conv3 = 0, /* [1,16,16,1024] live 459..467 */
-  A_layer3_16_se = 524288, /* [1,16,16,1024] live 467..483 */
-  A_layer3_17_conv1 = 0, /* [1,16,16,256] live 469..472 */
-  A_layer3_17_conv2 = 262144, /* [1,16,16,256] live 472..475 */
-  A_layer3_17_conv3 = 0, /* [1,16,16,1024] live 475..483 */
+  A_layer3_16_conv3 = 0, /* [1,16,16,1024] live 459..483 */
+  A_layer3_16_se = 0, /* [1,16,16,1024] live 467..483 */
+  A_layer3_17_conv1 = 262144, /* [1,16,16,256] live 469..472 */
+  A_layer3_17_conv2 = 524288, /* [1,16,16,256] live 472..475 */
+  A_layer3_17_conv3 = 262144, /* [1,16,16,1024] live 475..499 */
   A_layer3_17_se = 262144, /* [1,16,16,1024] live 483..499 */
   A_layer3_18_conv1 = 0, /* [1,16,16,256] live 485..488 */
   A_layer3_18_conv2 = 524288, /* [1,16,16,256] live 488..491 */
-  A_layer3_18_conv3 = 0, /* [1,16,16,1024] live 491..499 */
-  A_layer3_18_se = 524288, /* [1,16,16,1024] live 499..515 */
-  A_layer3_19_conv1 = 0, /* [1,16,16,256] live 501..504 */
-  A_layer3_19_conv2 = 262144, /* [1,16,16,256] live 504..507 */
-  A_layer3_19_conv3 = 0, /* [1,16,16,1024] live 507..515 */
+  A_layer3_18_conv3 = 0, /* [1,16,16,1024] live 491..515 */
+  A_layer3_18_se = 0, /* [1,16,16,1024] live 499..515 */
+  A_layer3_19_conv1 = 262144, /* [1,16,16,256] live 501..504 */
+  A_layer3_19_conv2 = 524288, /* [1,16,16,256] live 504..507 */
+  A_layer3_19_conv3 = 262144, /* [1,16,16,1024] live 507..531 */
   A_layer3_19_se = 262144, /* [1,16,16,1024] live 515..531 */
   A_layer3_20_conv1 = 0, /* [1,16,16,256] live 517..520 */
   A_layer3_20_conv2 = 524288, /* [1,16,16,256] live 520..523 */
-  A_layer3_20_conv3 = 0, /* [1,16,16,1024] live 523..531 */
-  A_layer3_20_se = 524288, /* [1,16,16,1024] live 531..547 */
-  A_layer3_21_conv1 = 0, /* [1,16,16,256] live 533..536 */
-  A_layer3_21_conv2 = 262144, /* [1,16,16,256] live 536..539 */
-  A_layer3_21_conv3 = 0, /* [1,16,16,1024] live 539..547 */
+  A_layer3_20_conv3 = 0, /* [1,16,16,1024] live 523..547 */
+  A_layer3_20_se = 0, /* [1,16,16,1024] live 531..547 */
+  A_layer3_21_conv1 = 262144, /* [1,16,16,256] live 533..536 */
+  A_layer3_21_conv2 = 524288, /* [1,16,16,256] live 536..539 */
+  A_layer3_21_conv3 = 262144, /* [1,16,16,1024] live 539..563 */
   A_layer3_21_se = 262144, /* [1,16,16,1024] live 547..563 */
   A_layer3_22_conv1 = 0, /* [1,16,16,256] live 549..552 */
   A_layer3_22_conv2 = 524288, /* [1,16,16,256] live 552..555 */
-  A_layer3_22_conv3 = 0, /* [1,16,16,1024] live 555..563 */
-  A_layer3_22_se = 524288, /* [1,16,16,1024] live 563..579 */
-  A_layer3_23_conv1 = 0, /* [1,16,16,256] live 565..568 */
-  A_layer3_23_conv2 = 262144, /* [1,16,16,256] live 568..571 */
-  A_layer3_23_conv3 = 0, /* [1,16,16,1024] live 571..579 */
+  A_layer3_22_conv3 = 0, /* [1,16,16,1024] live 555..579 */
+  A_layer3_22_se = 0, /* [1,16,16,1024] live 563..579 */
+  A_layer3_23_conv1 = 262144, /* [1,16,16,256] live 565..568 */
+  A_layer3_23_conv2 = 524288, /* [1,16,16,256] live 568..571 */
+  A_layer3_23_conv3 = 262144, /* [1,16,16,1024] live 571..595 */
   A_layer3_23_se = 262144, /* [1,16,16,1024] live 579..595 */
   A_layer3_24_conv1 = 0, /* [1,16,16,256] live 581..584 */
   A_layer3_24_conv2 = 524288, /* [1,16,16,256] live 584..587 */
-  A_layer3_24_conv3 = 0, /* [1,16,16,1024] live 587..595 */
-  A_layer3_24_se = 524288, /* [1,16,16,1024] live 595..611 */
-  A_layer3_25_conv1 = 0, /* [1,16,16,256] live 597..600 */
-  A_layer3_25_conv2 = 262144, /* [1,16,16,256] live 600..603 */
-  A_layer3_25_conv3 = 0, /* [1,16,16,1024] live 603..611 */
+  A_layer3_24_conv3 = 0, /* [1,16,16,1024] live 587..611 */
+  A_layer3_24_se = 0, /* [1,16,16,1024] live 595..611 */
+  A_layer3_25_conv1 = 262144, /* [1,16,16,256] live 597..600 */
+  A_layer3_25_conv2 = 524288, /* [1,16,16,256] live 600..603 */
+  A_layer3_25_conv3 = 262144, /* [1,16,16,1024] live 603..627 */
   A_layer3_25_se = 262144, /* [1,16,16,1024] live 611..627 */
   A_layer3_26_conv1 = 0, /* [1,16,16,256] live 613..616 */
   A_layer3_26_conv2 = 524288, /* [1,16,16,256] live 616..619 */
-  A_layer3_26_conv3 = 0, /* [1,16,16,1024] live 619..627 */
-  A_layer3_26_se = 524288, /* [1,16,16,1024] live 627..643 */
-  A_layer3_27_conv1 = 0, /* [1,16,16,256] live 629..632 */
-  A_layer3_27_conv2 = 262144, /* [1,16,16,256] live 632..635 */
-  A_layer3_27_conv3 = 0, /* [1,16,16,1024] live 635..643 */
+  A_layer3_26_conv3 = 0, /* [1,16,16,1024] live 619..643 */
+  A_layer3_26_se = 0, /* [1,16,16,1024] live 627..643 */
+  A_layer3_27_conv1 = 262144, /* [1,16,16,256] live 629..632 */
+  A_layer3_27_conv2 = 524288, /* [1,16,16,256] live 632..635 */
+  A_layer3_27_conv3 = 262144, /* [1,16,16,1024] live 635..659 */
   A_layer3_27_se = 262144, /* [1,16,16,1024] live 643..659 */
   A_layer3_28_conv1 = 0, /* [1,16,16,256] live 645..648 */
   A_layer3_28_conv2 = 524288, /* [1,16,16,256] live 648..651 */
-  A_layer3_28_conv3 = 0, /* [1,16,16,1024] live 651..659 */
-  A_layer3_28_se = 524288, /* [1,16,16,1024] live 659..675 */
-  A_layer3_29_conv1 = 0, /* [1,16,16,256] live 661..664 */
-  A_layer3_29_conv2 = 262144, /* [1,16,16,256] live 664..667 */
-  A_layer3_29_conv3 = 0, /* [1,16,16,1024] live 667..675 */
+  A_layer3_28_conv3 = 0, /* [1,16,16,1024] live 651..675 */
+  A_layer3_28_se = 0, /* [1,16,16,1024] live 659..675 */
+  A_layer3_29_conv1 = 262144, /* [1,16,16,256] live 661..664 */
+  A_layer3_29_conv2 = 524288, /* [1,16,16,256] live 664..667 */
+  A_layer3_29_conv3 = 262144, /* [1,16,16,1024] live 667..691 */
   A_layer3_29_se = 262144, /* [1,16,16,1024] live 675..691 */
   A_layer3_30_conv1 = 0, /* [1,16,16,256] live 677..680 */
   A_layer3_30_conv2 = 524288, /* [1,16,16,256] live 680..683 */
-  A_layer3_30_conv3 = 0, /* [1,16,16,1024] live 683..691 */
-  A_layer3_30_se = 524288, /* [1,16,16,1024] live 691..707 */
-  A_layer3_31_conv1 = 0, /* [1,16,16,256] live 693..696 */
-  A_layer3_31_conv2 = 262144, /* [1,16,16,256] live 696..699 */
-  A_layer3_31_conv3 = 0, /* [1,16,16,1024] live 699..707 */
+  A_layer3_30_conv3 = 0, /* [1,16,16,1024] live 683..707 */
+  A_layer3_30_se = 0, /* [1,16,16,1024] live 691..707 */
+  A_layer3_31_conv1 = 262144, /* [1,16,16,256] live 693..696 */
+  A_layer3_31_conv2 = 524288, /* [1,16,16,256] live 696..699 */
+  A_layer3_31_conv3 = 262144, /* [1,16,16,1024] live 699..723 */
   A_layer3_31_se = 262144, /* [1,16,16,1024] live 707..723 */
   A_layer3_32_conv1 = 0, /* [1,16,16,256] live 709..712 */
   A_layer3_32_conv2 = 524288, /* [1,16,16,256] live 712..715 */
-  A_layer3_32_conv3 = 0, /* [1,16,16,1024] live 715..723 */
-  A_layer3_32_se = 524288, /* [1,16,16,1024] live 723..739 */
-  A_layer3_33_conv1 = 0, /* [1,16,16,256] live 725..728 */
-  A_layer3_33_conv2 = 262144, /* [1,16,16,256] live 728..731 */
-  A_layer3_33_conv3 = 0, /* [1,16,16,1024] live 731..739 */
+  A_layer3_32_conv3 = 0, /* [1,16,16,1024] live 715..739 */
+  A_layer3_32_se = 0, /* [1,16,16,1024] live 723..739 */
+  A_layer3_33_conv1 = 262144, /* [1,16,16,256] live 725..728 */
+  A_layer3_33_conv2 = 524288, /* [1,16,16,256] live 728..731 */
+  A_layer3_33_conv3 = 262144, /* [1,16,16,1024] live 731..755 */
   A_layer3_33_se = 262144, /* [1,16,16,1024] live 739..755 */
   A_layer3_34_conv1 = 0, /* [1,16,16,256] live 741..744 */
   A_layer3_34_conv2 = 524288, /* [1,16,16,256] live 744..747 */
-  A_layer3_34_conv3 = 0, /* [1,16,16,1024] live 747..755 */
-  A_layer3_34_se = 524288, /* [1,16,16,1024] live 755..771 */
-  A_layer3_35_conv1 = 0, /* [1,16,16,256] live 757..760 */
-  A_layer3_35_conv2 = 262144, /* [1,16,16,256] live 760..763 */
-  A_layer3_35_conv3 = 0, /* [1,16,16,1024] live 763..771 */
+  A_layer3_34_conv3 = 0, /* [1,16,16,1024] live 747..771 */
+  A_layer3_34_se = 0, /* [1,16,16,1024] live 755..771 */
+  A_layer3_35_conv1 = 262144, /* [1,16,16,256] live 757..760 */
+  A_layer3_35_conv2 = 524288, /* [1,16,16,256] live 760..763 */
+  A_layer3_35_conv3 = 262144, /* [1,16,16,1024] live 763..776 */
   A_layer3_35_se = 262144, /* [1,16,16,1024] live 771..776 */
   A_layer4_0_downsample_0 = 131072, /* [1,8,8,1024] live 773..774 */
   A_layer4_0_downsample_1 = 0, /* [1,8,8,2048] live 774..790 */
   A_layer4_0_conv1 = 131072, /* [1,16,16,512] live 776..779 */
   A_layer4_0_conv2 = 262144, /* [1,8,8,512] live 779..782 */
-  A_layer4_0_conv3 = 131072, /* [1,8,8,2048] live 782..790 */
-  A_layer4_0_se = 262144, /* [1,8,8,2048] live 790..806 */
+  A_layer4_0_conv3 = 131072, /* [1,8,8,2048] live 782..806 */
+  A_layer4_0_se = 131072, /* [1,8,8,2048] live 790..806 */
   A_layer4_1_conv1 = 0, /* [1,8,8,512] live 792..795 */
-  A_layer4_1_conv2 = 131072, /* [1,8,8,512] live 795..798 */
-  A_layer4_1_conv3 = 0, /* [1,8,8,2048] live 798..806 */
-  A_layer4_1_se = 131072, /* [1,8,8,2048] live 806..822 */
-  A_layer4_2_conv1 = 0, /* [1,8,8,512] live 808..811 */
+  A_layer4_1_conv2 = 262144, /* [1,8,8,512] live 795..798 */
+  A_layer4_1_conv3 = 0, /* [1,8,8,2048] live 798..822 */
+  A_layer4_1_se = 0, /* [1,8,8,2048] live 806..822 */
+  A_layer4_2_conv1 = 131072, /* [1,8,8,512] live 808..811 */
   A_layer4_2_conv2 = 262144, /* [1,8,8,512] live 811..814 */
-  A_layer4_2_conv3 = 0, /* [1,8,8,2048] live 814..822 */
-  A_layer4_2_se = 262144, /* [1,8,8,2048] live 822..824 */
+  A_layer4_2_conv3 = 131072, /* [1,8,8,2048] live 814..824 */
+  A_layer4_2_se = 131072, /* [1,8,8,2048] live 822..824 */
   A_global_pool = 0, /* [1,1,1,2048] live 824..825 */
-  A_SCRATCH = 3145728 /* SE_ADD's pooled and reduced vectors */
+  A_SCRATCH = 2359296 /* SE_ADD's pooled and reduced vectors */
 };
 
 /* ---- kernels specialised to this model's shapes ---- */
@@ -1848,7 +1940,7 @@ enum {
 /* conv [1,256,256,3] -> [1,128,128,32] */
 static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
@@ -1866,19 +1958,19 @@ static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(const float *re
 /* conv [1,128,128,64] -> [1,64,64,64] */
 static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
@@ -1887,16 +1979,22 @@ static void k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(const float *restri
   rsc_wino_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 4, RSC_ACT_RELU, part, parts);
 }
 
-/* se_add [1,64,64,256] -> [1,64,64,256] */
-static void k_se_add_n1_64x64x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+/* conv [1,64,64,64] -> [1,64,64,256] */
+static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 4096, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
+}
+
+/* se_add [1,64,64,256] -> [1,64,64,256] */
+static void k_se_add_n1_64x64x256_m64_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+{
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 6, 1, 4096, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,64,64,256] -> [1,32,32,256] */
@@ -1911,37 +2009,37 @@ static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, fl
 /* conv [1,32,32,256] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
 static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
-static void k_se_add_n1_32x32x512_m128_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_32x32x512_m128_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 4, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
@@ -1962,37 +2060,37 @@ static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, fl
 /* conv [1,16,16,512] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
 static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
-static void k_se_add_n1_16x16x1024_m256_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_16x16x1024_m256_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 256, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 4, 1, 256, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
@@ -2013,43 +2111,43 @@ static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, flo
 /* conv [1,8,8,1024] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
 static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,2048] */
-static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
-static void k_se_add_n1_8x8x2048_m512_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_8x8x2048_m512_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 64, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 4, 1, 64, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
 static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
 static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
@@ -2623,12 +2721,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 262144);
   /* layer1.0.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 1048576);
   /* layer1.0.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 1048576);
@@ -2643,12 +2741,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 262144);
   /* layer1.1.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none_sp(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 1048576);
   /* layer1.1.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 1048576);
@@ -2663,12 +2761,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 262144);
   /* layer1.2.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
-  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none_sp(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 1048576);
   /* layer1.2.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.se", a + A_layer1_2_se, 1048576);
@@ -2693,12 +2791,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 131072);
   /* layer2.0.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 524288);
   /* layer2.0.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 524288);
@@ -2713,12 +2811,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 131072);
   /* layer2.1.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 524288);
   /* layer2.1.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 524288);
@@ -2733,12 +2831,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 131072);
   /* layer2.2.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 524288);
   /* layer2.2.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 524288);
@@ -2753,12 +2851,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 131072);
   /* layer2.3.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 524288);
   /* layer2.3.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 524288);
@@ -2773,12 +2871,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv2", a + A_layer2_4_conv2, 131072);
   /* layer2.4.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv3", a + A_layer2_4_conv3, 524288);
   /* layer2.4.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_4_conv3, a + A_layer2_3_se, w + W_layer2_4_se_fc1_weight, w + W_layer2_4_se_fc1_bias, w + W_layer2_4_se_fc2_weight, w + W_layer2_4_se_fc2_bias, a + A_layer2_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_4_conv3, a + A_layer2_3_se, w + W_layer2_4_se_fc1_weight, w + W_layer2_4_se_fc1_bias, w + W_layer2_4_se_fc2_weight, w + W_layer2_4_se_fc2_bias, a + A_layer2_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.se", a + A_layer2_4_se, 524288);
@@ -2793,12 +2891,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv2", a + A_layer2_5_conv2, 131072);
   /* layer2.5.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv3", a + A_layer2_5_conv3, 524288);
   /* layer2.5.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_5_conv3, a + A_layer2_4_se, w + W_layer2_5_se_fc1_weight, w + W_layer2_5_se_fc1_bias, w + W_layer2_5_se_fc2_weight, w + W_layer2_5_se_fc2_bias, a + A_layer2_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_5_conv3, a + A_layer2_4_se, w + W_layer2_5_se_fc1_weight, w + W_layer2_5_se_fc1_bias, w + W_layer2_5_se_fc2_weight, w + W_layer2_5_se_fc2_bias, a + A_layer2_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.se", a + A_layer2_5_se, 524288);
@@ -2813,12 +2911,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv2", a + A_layer2_6_conv2, 131072);
   /* layer2.6.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv3", a + A_layer2_6_conv3, 524288);
   /* layer2.6.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_6_conv3, a + A_layer2_5_se, w + W_layer2_6_se_fc1_weight, w + W_layer2_6_se_fc1_bias, w + W_layer2_6_se_fc2_weight, w + W_layer2_6_se_fc2_bias, a + A_layer2_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_6_conv3, a + A_layer2_5_se, w + W_layer2_6_se_fc1_weight, w + W_layer2_6_se_fc1_bias, w + W_layer2_6_se_fc2_weight, w + W_layer2_6_se_fc2_bias, a + A_layer2_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.se", a + A_layer2_6_se, 524288);
@@ -2833,12 +2931,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv2", a + A_layer2_7_conv2, 131072);
   /* layer2.7.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv3", a + A_layer2_7_conv3, 524288);
   /* layer2.7.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu(a + A_layer2_7_conv3, a + A_layer2_6_se, w + W_layer2_7_se_fc1_weight, w + W_layer2_7_se_fc1_bias, w + W_layer2_7_se_fc2_weight, w + W_layer2_7_se_fc2_bias, a + A_layer2_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_7_conv3, a + A_layer2_6_se, w + W_layer2_7_se_fc1_weight, w + W_layer2_7_se_fc1_bias, w + W_layer2_7_se_fc2_weight, w + W_layer2_7_se_fc2_bias, a + A_layer2_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.se", a + A_layer2_7_se, 524288);
@@ -2863,12 +2961,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 65536);
   /* layer3.0.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 262144);
   /* layer3.0.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 262144);
@@ -2883,12 +2981,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 65536);
   /* layer3.1.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 262144);
   /* layer3.1.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 262144);
@@ -2903,12 +3001,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 65536);
   /* layer3.2.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 262144);
   /* layer3.2.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 262144);
@@ -2923,12 +3021,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 65536);
   /* layer3.3.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 262144);
   /* layer3.3.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 262144);
@@ -2943,12 +3041,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 65536);
   /* layer3.4.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 262144);
   /* layer3.4.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 262144);
@@ -2963,12 +3061,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 65536);
   /* layer3.5.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 262144);
   /* layer3.5.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 262144);
@@ -2983,12 +3081,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv2", a + A_layer3_6_conv2, 65536);
   /* layer3.6.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv3", a + A_layer3_6_conv3, 262144);
   /* layer3.6.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_6_conv3, a + A_layer3_5_se, w + W_layer3_6_se_fc1_weight, w + W_layer3_6_se_fc1_bias, w + W_layer3_6_se_fc2_weight, w + W_layer3_6_se_fc2_bias, a + A_layer3_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_6_conv3, a + A_layer3_5_se, w + W_layer3_6_se_fc1_weight, w + W_layer3_6_se_fc1_bias, w + W_layer3_6_se_fc2_weight, w + W_layer3_6_se_fc2_bias, a + A_layer3_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.se", a + A_layer3_6_se, 262144);
@@ -3003,12 +3101,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv2", a + A_layer3_7_conv2, 65536);
   /* layer3.7.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv3", a + A_layer3_7_conv3, 262144);
   /* layer3.7.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_7_conv3, a + A_layer3_6_se, w + W_layer3_7_se_fc1_weight, w + W_layer3_7_se_fc1_bias, w + W_layer3_7_se_fc2_weight, w + W_layer3_7_se_fc2_bias, a + A_layer3_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_7_conv3, a + A_layer3_6_se, w + W_layer3_7_se_fc1_weight, w + W_layer3_7_se_fc1_bias, w + W_layer3_7_se_fc2_weight, w + W_layer3_7_se_fc2_bias, a + A_layer3_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.se", a + A_layer3_7_se, 262144);
@@ -3023,12 +3121,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv2", a + A_layer3_8_conv2, 65536);
   /* layer3.8.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv3", a + A_layer3_8_conv3, 262144);
   /* layer3.8.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_8_conv3, a + A_layer3_7_se, w + W_layer3_8_se_fc1_weight, w + W_layer3_8_se_fc1_bias, w + W_layer3_8_se_fc2_weight, w + W_layer3_8_se_fc2_bias, a + A_layer3_8_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_8_conv3, a + A_layer3_7_se, w + W_layer3_8_se_fc1_weight, w + W_layer3_8_se_fc1_bias, w + W_layer3_8_se_fc2_weight, w + W_layer3_8_se_fc2_bias, a + A_layer3_8_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.se", a + A_layer3_8_se, 262144);
@@ -3043,12 +3141,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv2", a + A_layer3_9_conv2, 65536);
   /* layer3.9.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv3", a + A_layer3_9_conv3, 262144);
   /* layer3.9.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_9_conv3, a + A_layer3_8_se, w + W_layer3_9_se_fc1_weight, w + W_layer3_9_se_fc1_bias, w + W_layer3_9_se_fc2_weight, w + W_layer3_9_se_fc2_bias, a + A_layer3_9_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_9_conv3, a + A_layer3_8_se, w + W_layer3_9_se_fc1_weight, w + W_layer3_9_se_fc1_bias, w + W_layer3_9_se_fc2_weight, w + W_layer3_9_se_fc2_bias, a + A_layer3_9_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.se", a + A_layer3_9_se, 262144);
@@ -3063,12 +3161,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv2", a + A_layer3_10_conv2, 65536);
   /* layer3.10.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv3", a + A_layer3_10_conv3, 262144);
   /* layer3.10.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_10_conv3, a + A_layer3_9_se, w + W_layer3_10_se_fc1_weight, w + W_layer3_10_se_fc1_bias, w + W_layer3_10_se_fc2_weight, w + W_layer3_10_se_fc2_bias, a + A_layer3_10_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_10_conv3, a + A_layer3_9_se, w + W_layer3_10_se_fc1_weight, w + W_layer3_10_se_fc1_bias, w + W_layer3_10_se_fc2_weight, w + W_layer3_10_se_fc2_bias, a + A_layer3_10_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.se", a + A_layer3_10_se, 262144);
@@ -3083,12 +3181,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv2", a + A_layer3_11_conv2, 65536);
   /* layer3.11.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv3", a + A_layer3_11_conv3, 262144);
   /* layer3.11.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_11_conv3, a + A_layer3_10_se, w + W_layer3_11_se_fc1_weight, w + W_layer3_11_se_fc1_bias, w + W_layer3_11_se_fc2_weight, w + W_layer3_11_se_fc2_bias, a + A_layer3_11_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_11_conv3, a + A_layer3_10_se, w + W_layer3_11_se_fc1_weight, w + W_layer3_11_se_fc1_bias, w + W_layer3_11_se_fc2_weight, w + W_layer3_11_se_fc2_bias, a + A_layer3_11_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.se", a + A_layer3_11_se, 262144);
@@ -3103,12 +3201,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv2", a + A_layer3_12_conv2, 65536);
   /* layer3.12.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv3", a + A_layer3_12_conv3, 262144);
   /* layer3.12.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_12_conv3, a + A_layer3_11_se, w + W_layer3_12_se_fc1_weight, w + W_layer3_12_se_fc1_bias, w + W_layer3_12_se_fc2_weight, w + W_layer3_12_se_fc2_bias, a + A_layer3_12_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_12_conv3, a + A_layer3_11_se, w + W_layer3_12_se_fc1_weight, w + W_layer3_12_se_fc1_bias, w + W_layer3_12_se_fc2_weight, w + W_layer3_12_se_fc2_bias, a + A_layer3_12_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.se", a + A_layer3_12_se, 262144);
@@ -3123,12 +3221,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv2", a + A_layer3_13_conv2, 65536);
   /* layer3.13.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv3", a + A_layer3_13_conv3, 262144);
   /* layer3.13.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_13_conv3, a + A_layer3_12_se, w + W_layer3_13_se_fc1_weight, w + W_layer3_13_se_fc1_bias, w + W_layer3_13_se_fc2_weight, w + W_layer3_13_se_fc2_bias, a + A_layer3_13_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_13_conv3, a + A_layer3_12_se, w + W_layer3_13_se_fc1_weight, w + W_layer3_13_se_fc1_bias, w + W_layer3_13_se_fc2_weight, w + W_layer3_13_se_fc2_bias, a + A_layer3_13_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.se", a + A_layer3_13_se, 262144);
@@ -3143,12 +3241,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv2", a + A_layer3_14_conv2, 65536);
   /* layer3.14.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv3", a + A_layer3_14_conv3, 262144);
   /* layer3.14.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_14_conv3, a + A_layer3_13_se, w + W_layer3_14_se_fc1_weight, w + W_layer3_14_se_fc1_bias, w + W_layer3_14_se_fc2_weight, w + W_layer3_14_se_fc2_bias, a + A_layer3_14_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_14_conv3, a + A_layer3_13_se, w + W_layer3_14_se_fc1_weight, w + W_layer3_14_se_fc1_bias, w + W_layer3_14_se_fc2_weight, w + W_layer3_14_se_fc2_bias, a + A_layer3_14_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.se", a + A_layer3_14_se, 262144);
@@ -3163,12 +3261,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv2", a + A_layer3_15_conv2, 65536);
   /* layer3.15.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv3", a + A_layer3_15_conv3, 262144);
   /* layer3.15.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_15_conv3, a + A_layer3_14_se, w + W_layer3_15_se_fc1_weight, w + W_layer3_15_se_fc1_bias, w + W_layer3_15_se_fc2_weight, w + W_layer3_15_se_fc2_bias, a + A_layer3_15_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_15_conv3, a + A_layer3_14_se, w + W_layer3_15_se_fc1_weight, w + W_layer3_15_se_fc1_bias, w + W_layer3_15_se_fc2_weight, w + W_layer3_15_se_fc2_bias, a + A_layer3_15_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.se", a + A_layer3_15_se, 262144);
@@ -3183,12 +3281,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv2", a + A_layer3_16_conv2, 65536);
   /* layer3.16.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv3", a + A_layer3_16_conv3, 262144);
   /* layer3.16.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_16_conv3, a + A_layer3_15_se, w + W_layer3_16_se_fc1_weight, w + W_layer3_16_se_fc1_bias, w + W_layer3_16_se_fc2_weight, w + W_layer3_16_se_fc2_bias, a + A_layer3_16_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_16_conv3, a + A_layer3_15_se, w + W_layer3_16_se_fc1_weight, w + W_layer3_16_se_fc1_bias, w + W_layer3_16_se_fc2_weight, w + W_layer3_16_se_fc2_bias, a + A_layer3_16_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.se", a + A_layer3_16_se, 262144);
@@ -3203,12 +3301,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv2", a + A_layer3_17_conv2, 65536);
   /* layer3.17.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv3", a + A_layer3_17_conv3, 262144);
   /* layer3.17.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_17_conv3, a + A_layer3_16_se, w + W_layer3_17_se_fc1_weight, w + W_layer3_17_se_fc1_bias, w + W_layer3_17_se_fc2_weight, w + W_layer3_17_se_fc2_bias, a + A_layer3_17_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_17_conv3, a + A_layer3_16_se, w + W_layer3_17_se_fc1_weight, w + W_layer3_17_se_fc1_bias, w + W_layer3_17_se_fc2_weight, w + W_layer3_17_se_fc2_bias, a + A_layer3_17_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.se", a + A_layer3_17_se, 262144);
@@ -3223,12 +3321,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv2", a + A_layer3_18_conv2, 65536);
   /* layer3.18.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv3", a + A_layer3_18_conv3, 262144);
   /* layer3.18.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_18_conv3, a + A_layer3_17_se, w + W_layer3_18_se_fc1_weight, w + W_layer3_18_se_fc1_bias, w + W_layer3_18_se_fc2_weight, w + W_layer3_18_se_fc2_bias, a + A_layer3_18_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_18_conv3, a + A_layer3_17_se, w + W_layer3_18_se_fc1_weight, w + W_layer3_18_se_fc1_bias, w + W_layer3_18_se_fc2_weight, w + W_layer3_18_se_fc2_bias, a + A_layer3_18_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.se", a + A_layer3_18_se, 262144);
@@ -3243,12 +3341,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv2", a + A_layer3_19_conv2, 65536);
   /* layer3.19.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv3", a + A_layer3_19_conv3, 262144);
   /* layer3.19.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_19_conv3, a + A_layer3_18_se, w + W_layer3_19_se_fc1_weight, w + W_layer3_19_se_fc1_bias, w + W_layer3_19_se_fc2_weight, w + W_layer3_19_se_fc2_bias, a + A_layer3_19_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_19_conv3, a + A_layer3_18_se, w + W_layer3_19_se_fc1_weight, w + W_layer3_19_se_fc1_bias, w + W_layer3_19_se_fc2_weight, w + W_layer3_19_se_fc2_bias, a + A_layer3_19_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.se", a + A_layer3_19_se, 262144);
@@ -3263,12 +3361,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv2", a + A_layer3_20_conv2, 65536);
   /* layer3.20.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv3", a + A_layer3_20_conv3, 262144);
   /* layer3.20.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_20_conv3, a + A_layer3_19_se, w + W_layer3_20_se_fc1_weight, w + W_layer3_20_se_fc1_bias, w + W_layer3_20_se_fc2_weight, w + W_layer3_20_se_fc2_bias, a + A_layer3_20_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_20_conv3, a + A_layer3_19_se, w + W_layer3_20_se_fc1_weight, w + W_layer3_20_se_fc1_bias, w + W_layer3_20_se_fc2_weight, w + W_layer3_20_se_fc2_bias, a + A_layer3_20_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.se", a + A_layer3_20_se, 262144);
@@ -3283,12 +3381,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv2", a + A_layer3_21_conv2, 65536);
   /* layer3.21.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv3", a + A_layer3_21_conv3, 262144);
   /* layer3.21.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_21_conv3, a + A_layer3_20_se, w + W_layer3_21_se_fc1_weight, w + W_layer3_21_se_fc1_bias, w + W_layer3_21_se_fc2_weight, w + W_layer3_21_se_fc2_bias, a + A_layer3_21_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_21_conv3, a + A_layer3_20_se, w + W_layer3_21_se_fc1_weight, w + W_layer3_21_se_fc1_bias, w + W_layer3_21_se_fc2_weight, w + W_layer3_21_se_fc2_bias, a + A_layer3_21_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.se", a + A_layer3_21_se, 262144);
@@ -3303,12 +3401,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv2", a + A_layer3_22_conv2, 65536);
   /* layer3.22.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv3", a + A_layer3_22_conv3, 262144);
   /* layer3.22.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_22_conv3, a + A_layer3_21_se, w + W_layer3_22_se_fc1_weight, w + W_layer3_22_se_fc1_bias, w + W_layer3_22_se_fc2_weight, w + W_layer3_22_se_fc2_bias, a + A_layer3_22_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_22_conv3, a + A_layer3_21_se, w + W_layer3_22_se_fc1_weight, w + W_layer3_22_se_fc1_bias, w + W_layer3_22_se_fc2_weight, w + W_layer3_22_se_fc2_bias, a + A_layer3_22_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.se", a + A_layer3_22_se, 262144);
@@ -3323,12 +3421,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv2", a + A_layer3_23_conv2, 65536);
   /* layer3.23.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv3", a + A_layer3_23_conv3, 262144);
   /* layer3.23.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_23_conv3, a + A_layer3_22_se, w + W_layer3_23_se_fc1_weight, w + W_layer3_23_se_fc1_bias, w + W_layer3_23_se_fc2_weight, w + W_layer3_23_se_fc2_bias, a + A_layer3_23_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_23_conv3, a + A_layer3_22_se, w + W_layer3_23_se_fc1_weight, w + W_layer3_23_se_fc1_bias, w + W_layer3_23_se_fc2_weight, w + W_layer3_23_se_fc2_bias, a + A_layer3_23_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.se", a + A_layer3_23_se, 262144);
@@ -3343,12 +3441,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv2", a + A_layer3_24_conv2, 65536);
   /* layer3.24.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv3", a + A_layer3_24_conv3, 262144);
   /* layer3.24.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_24_conv3, a + A_layer3_23_se, w + W_layer3_24_se_fc1_weight, w + W_layer3_24_se_fc1_bias, w + W_layer3_24_se_fc2_weight, w + W_layer3_24_se_fc2_bias, a + A_layer3_24_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_24_conv3, a + A_layer3_23_se, w + W_layer3_24_se_fc1_weight, w + W_layer3_24_se_fc1_bias, w + W_layer3_24_se_fc2_weight, w + W_layer3_24_se_fc2_bias, a + A_layer3_24_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.se", a + A_layer3_24_se, 262144);
@@ -3363,12 +3461,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv2", a + A_layer3_25_conv2, 65536);
   /* layer3.25.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv3", a + A_layer3_25_conv3, 262144);
   /* layer3.25.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_25_conv3, a + A_layer3_24_se, w + W_layer3_25_se_fc1_weight, w + W_layer3_25_se_fc1_bias, w + W_layer3_25_se_fc2_weight, w + W_layer3_25_se_fc2_bias, a + A_layer3_25_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_25_conv3, a + A_layer3_24_se, w + W_layer3_25_se_fc1_weight, w + W_layer3_25_se_fc1_bias, w + W_layer3_25_se_fc2_weight, w + W_layer3_25_se_fc2_bias, a + A_layer3_25_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.se", a + A_layer3_25_se, 262144);
@@ -3383,12 +3481,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv2", a + A_layer3_26_conv2, 65536);
   /* layer3.26.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv3", a + A_layer3_26_conv3, 262144);
   /* layer3.26.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_26_conv3, a + A_layer3_25_se, w + W_layer3_26_se_fc1_weight, w + W_layer3_26_se_fc1_bias, w + W_layer3_26_se_fc2_weight, w + W_layer3_26_se_fc2_bias, a + A_layer3_26_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_26_conv3, a + A_layer3_25_se, w + W_layer3_26_se_fc1_weight, w + W_layer3_26_se_fc1_bias, w + W_layer3_26_se_fc2_weight, w + W_layer3_26_se_fc2_bias, a + A_layer3_26_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.se", a + A_layer3_26_se, 262144);
@@ -3403,12 +3501,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv2", a + A_layer3_27_conv2, 65536);
   /* layer3.27.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv3", a + A_layer3_27_conv3, 262144);
   /* layer3.27.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_27_conv3, a + A_layer3_26_se, w + W_layer3_27_se_fc1_weight, w + W_layer3_27_se_fc1_bias, w + W_layer3_27_se_fc2_weight, w + W_layer3_27_se_fc2_bias, a + A_layer3_27_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_27_conv3, a + A_layer3_26_se, w + W_layer3_27_se_fc1_weight, w + W_layer3_27_se_fc1_bias, w + W_layer3_27_se_fc2_weight, w + W_layer3_27_se_fc2_bias, a + A_layer3_27_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.se", a + A_layer3_27_se, 262144);
@@ -3423,12 +3521,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv2", a + A_layer3_28_conv2, 65536);
   /* layer3.28.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv3", a + A_layer3_28_conv3, 262144);
   /* layer3.28.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_28_conv3, a + A_layer3_27_se, w + W_layer3_28_se_fc1_weight, w + W_layer3_28_se_fc1_bias, w + W_layer3_28_se_fc2_weight, w + W_layer3_28_se_fc2_bias, a + A_layer3_28_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_28_conv3, a + A_layer3_27_se, w + W_layer3_28_se_fc1_weight, w + W_layer3_28_se_fc1_bias, w + W_layer3_28_se_fc2_weight, w + W_layer3_28_se_fc2_bias, a + A_layer3_28_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.se", a + A_layer3_28_se, 262144);
@@ -3443,12 +3541,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv2", a + A_layer3_29_conv2, 65536);
   /* layer3.29.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv3", a + A_layer3_29_conv3, 262144);
   /* layer3.29.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_29_conv3, a + A_layer3_28_se, w + W_layer3_29_se_fc1_weight, w + W_layer3_29_se_fc1_bias, w + W_layer3_29_se_fc2_weight, w + W_layer3_29_se_fc2_bias, a + A_layer3_29_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_29_conv3, a + A_layer3_28_se, w + W_layer3_29_se_fc1_weight, w + W_layer3_29_se_fc1_bias, w + W_layer3_29_se_fc2_weight, w + W_layer3_29_se_fc2_bias, a + A_layer3_29_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.se", a + A_layer3_29_se, 262144);
@@ -3463,12 +3561,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv2", a + A_layer3_30_conv2, 65536);
   /* layer3.30.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv3", a + A_layer3_30_conv3, 262144);
   /* layer3.30.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_30_conv3, a + A_layer3_29_se, w + W_layer3_30_se_fc1_weight, w + W_layer3_30_se_fc1_bias, w + W_layer3_30_se_fc2_weight, w + W_layer3_30_se_fc2_bias, a + A_layer3_30_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_30_conv3, a + A_layer3_29_se, w + W_layer3_30_se_fc1_weight, w + W_layer3_30_se_fc1_bias, w + W_layer3_30_se_fc2_weight, w + W_layer3_30_se_fc2_bias, a + A_layer3_30_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.se", a + A_layer3_30_se, 262144);
@@ -3483,12 +3581,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv2", a + A_layer3_31_conv2, 65536);
   /* layer3.31.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv3", a + A_layer3_31_conv3, 262144);
   /* layer3.31.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_31_conv3, a + A_layer3_30_se, w + W_layer3_31_se_fc1_weight, w + W_layer3_31_se_fc1_bias, w + W_layer3_31_se_fc2_weight, w + W_layer3_31_se_fc2_bias, a + A_layer3_31_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_31_conv3, a + A_layer3_30_se, w + W_layer3_31_se_fc1_weight, w + W_layer3_31_se_fc1_bias, w + W_layer3_31_se_fc2_weight, w + W_layer3_31_se_fc2_bias, a + A_layer3_31_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.se", a + A_layer3_31_se, 262144);
@@ -3503,12 +3601,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv2", a + A_layer3_32_conv2, 65536);
   /* layer3.32.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv3", a + A_layer3_32_conv3, 262144);
   /* layer3.32.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_32_conv3, a + A_layer3_31_se, w + W_layer3_32_se_fc1_weight, w + W_layer3_32_se_fc1_bias, w + W_layer3_32_se_fc2_weight, w + W_layer3_32_se_fc2_bias, a + A_layer3_32_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_32_conv3, a + A_layer3_31_se, w + W_layer3_32_se_fc1_weight, w + W_layer3_32_se_fc1_bias, w + W_layer3_32_se_fc2_weight, w + W_layer3_32_se_fc2_bias, a + A_layer3_32_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.se", a + A_layer3_32_se, 262144);
@@ -3523,12 +3621,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv2", a + A_layer3_33_conv2, 65536);
   /* layer3.33.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv3", a + A_layer3_33_conv3, 262144);
   /* layer3.33.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_33_conv3, a + A_layer3_32_se, w + W_layer3_33_se_fc1_weight, w + W_layer3_33_se_fc1_bias, w + W_layer3_33_se_fc2_weight, w + W_layer3_33_se_fc2_bias, a + A_layer3_33_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_33_conv3, a + A_layer3_32_se, w + W_layer3_33_se_fc1_weight, w + W_layer3_33_se_fc1_bias, w + W_layer3_33_se_fc2_weight, w + W_layer3_33_se_fc2_bias, a + A_layer3_33_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.se", a + A_layer3_33_se, 262144);
@@ -3543,12 +3641,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv2", a + A_layer3_34_conv2, 65536);
   /* layer3.34.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv3", a + A_layer3_34_conv3, 262144);
   /* layer3.34.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_34_conv3, a + A_layer3_33_se, w + W_layer3_34_se_fc1_weight, w + W_layer3_34_se_fc1_bias, w + W_layer3_34_se_fc2_weight, w + W_layer3_34_se_fc2_bias, a + A_layer3_34_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_34_conv3, a + A_layer3_33_se, w + W_layer3_34_se_fc1_weight, w + W_layer3_34_se_fc1_bias, w + W_layer3_34_se_fc2_weight, w + W_layer3_34_se_fc2_bias, a + A_layer3_34_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.se", a + A_layer3_34_se, 262144);
@@ -3563,12 +3661,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv2", a + A_layer3_35_conv2, 65536);
   /* layer3.35.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv3", a + A_layer3_35_conv3, 262144);
   /* layer3.35.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu(a + A_layer3_35_conv3, a + A_layer3_34_se, w + W_layer3_35_se_fc1_weight, w + W_layer3_35_se_fc1_bias, w + W_layer3_35_se_fc2_weight, w + W_layer3_35_se_fc2_bias, a + A_layer3_35_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_35_conv3, a + A_layer3_34_se, w + W_layer3_35_se_fc1_weight, w + W_layer3_35_se_fc1_bias, w + W_layer3_35_se_fc2_weight, w + W_layer3_35_se_fc2_bias, a + A_layer3_35_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.se", a + A_layer3_35_se, 262144);
@@ -3593,12 +3691,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 32768);
   /* layer4.0.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none_sp(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 131072);
   /* layer4.0.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 131072);
@@ -3613,12 +3711,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 32768);
   /* layer4.1.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none_sp(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 131072);
   /* layer4.1.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.1.se", a + A_layer4_1_se, 131072);
@@ -3633,12 +3731,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 32768);
   /* layer4.2.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
-  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none_sp(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 131072);
   /* layer4.2.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.2.se", a + A_layer4_2_se, 131072);

@@ -294,6 +294,48 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
+ * The SE pool's share of one tile (rsc_conv2d_part's pool): for channels
+ * [j0, j1) of the tile's stored outputs o[r], the sum over its pixels r in
+ * order, one sum per run of pixels with the same slot ps[r] (a run per
+ * image the tile touches), stored to that slot. The values are read back
+ * from o while they are still in L1, so every activation sums what was
+ * stored. xb[r] == NULL ends the tile (its pixels past the last).
+ */
+RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP_MAX],
+                              const float *const xb[RSC_NP_MAX], int NP, int j0, int j1) {
+  int j = j0;
+  for (; j + RSC_VL <= j1; j += RSC_VL) {
+    rsc_vf s = rsc_vload(o[0] + j);
+    int r = 1;
+    RSC_UNROLL
+    for (; r < NP; r++) {
+      if (!xb[r])
+        break;
+      if (ps[r] != ps[r - 1]) {
+        rsc_vstore(ps[r - 1] + j, s);
+        s = rsc_vload(o[r] + j);
+      } else {
+        s = rsc_vadd(s, rsc_vload(o[r] + j));
+      }
+    }
+    rsc_vstore(ps[r - 1] + j, s);
+  }
+  for (; j < j1; j++) {
+    float s = o[0][j];
+    int r = 1;
+    for (; r < NP && xb[r]; r++) {
+      if (ps[r] != ps[r - 1]) {
+        ps[r - 1][j] = s;
+        s = o[r][j];
+      } else {
+        s += o[r][j];
+      }
+    }
+    ps[r - 1][j] = s;
+  }
+}
+
+/*
  * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
  * across rows and images) of one block of KB output channels.
  *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
@@ -303,6 +345,8 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
  *   pf  prefetch the weight stream (rsc_tile_steps)
  *   nx  the tile's share of the next block's prefetch, its steps counted
  *       (v0 pass, kh, kw, c) from 0
+ *   ps  NULL, or pixel r's slot for the SE pool's partial sums, offset to
+ *       this block's channels (rsc_tile_pool)
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -313,7 +357,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
                               int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx) {
+                              rsc_nextpf nx, float *const *ps) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -339,6 +383,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         o[r][j] = rsc_act(acc, act);
       }
     }
+    if (ps)
+      rsc_tile_pool(o, ps, xb, NP, 0, kn);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
@@ -394,6 +440,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         }
       }
     }
+    if (ps && v0 * RSC_VL < kn)
+      rsc_tile_pool(o, ps, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn);
   }
 }
 
@@ -424,12 +472,22 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * one line every 2^sh steps, sh as large as still covers the block, so the
  * next block arrives spread over this one's compute. compiler/select.c sets
  * it where two blocks fit in half of L2. Prefetches change no result.
+ *
+ * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
+ * this conv's output, written while its tiles are in L1, so the SE
+ * (rsc_se_add_part) need not read the whole output once more to pool it.
+ * Tile t of the pixel tiles stores, for each image n it touches, the sum of
+ * its pixels of image n to slot t + n: pool[(t + n)*K + k], k < K. (A tile's
+ * images are consecutive and never precede an earlier tile's, so t + n
+ * names each (tile, image) pair once; some slots stay unused.) Every slot has
+ * one writer and the sums run in pixel order within a tile, so the partials,
+ * like the output, are the same bytes for any split.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
-                                const float *restrict bias, float *restrict out, int N, int H,
-                                int W, int C, int OH, int OW, int K, int KH, int KW, int SH, int SW,
-                                int PT, int PL, int KB, int NP, int KG, int NX, int act,
-                                int part, int parts) {
+                                const float *restrict bias, float *restrict out,
+                                float *restrict pool, int N, int H, int W, int C, int OH, int OW,
+                                int K, int KH, int KW, int SH, int SW, int PT, int PL, int KB,
+                                int NP, int KG, int NX, int act, int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -453,13 +511,14 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
     const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX];
+    float *o[RSC_NP_MAX], *ps[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
     for (int r = 0; r < NP; r++) {
       const long p = p0 + r;
       const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
       xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
       o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
+      ps[r] = pool ? pool + (size_t)(ti + n) * (size_t)K + (size_t)kb * (size_t)KB : NULL;
       ih0[r] = (int)oh * SH - PT;
       iw0[r] = (int)ow * SW - PL;
     }
@@ -471,7 +530,7 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     if (nx_on && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx);
+                  KH, KW, KB, NP, kn, act, pf, nx, pool ? ps : NULL);
   }
 }
 
@@ -480,8 +539,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1, 0,
-                  act, 0, 1);
+  rsc_conv2d_part(in, w, bias, out, NULL, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1,
+                  0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -849,6 +908,28 @@ RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int H
     s[c] = s[c] / (float)HW;
 }
 
+/* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
+ * with NP-pixel tiles (rsc_conv2d_part's pool): the sum of slots t + n over
+ * the tiles t that hold image n's pixels, in tile order, divided by HW. */
+RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
+                              int C, size_t c0, size_t c1) {
+  const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
+  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last tile */
+  const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
+  for (size_t c = c0; c < c1; c++)
+    s[c] = first[c];
+  for (size_t t = t0 + 1; t <= t1; t++) {
+    const float *restrict row = pool + (t + (size_t)n) * (size_t)C;
+    size_t c = c0;
+    for (; c + RSC_VL <= c1; c += RSC_VL)
+      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
+    for (; c < c1; c++)
+      s[c] += row[c];
+  }
+  for (size_t c = c0; c < c1; c++)
+    s[c] = s[c] / (float)HW;
+}
+
 /* Mean over the HW pixels of each image: in [N][HW][C] -> out [N][C].
  * Summed in pixel order, then divided by HW. */
 RSC_INLINE void rsc_global_avgpool(const float *restrict in, float *restrict out, int N, int HW,
@@ -960,9 +1041,10 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
 }
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
- * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none. */
-RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict g,
-                                 const float *restrict sc, float *restrict out, int C, size_t p0,
+ * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none.
+ * out may be x (each element is read before it is written). */
+RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
+                                 const float *restrict sc, float *out, int C, size_t p0,
                                  size_t p1, int act) {
   const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
   for (size_t p = p0; p < p1; p++) {
@@ -995,13 +1077,18 @@ RSC_INLINE void rsc_se_scale_add(const float *restrict x, const float *restrict 
  * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
+ * out may be x: the only phase that writes out reads x at the same rows
+ * and no other, after the barrier that ends the pool's reads of x.
+ * pool (NULL: pool x here): the partial sums the conv producing x wrote with
+ * PNP-pixel tiles (rsc_conv2d_part's pool); s[n] is then the sum of image
+ * n's slots in tile order, divided by HW, and x is read once instead of twice.
  */
-RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict sc,
+RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
                                 const float *restrict w1, const float *restrict b1,
-                                const float *restrict w2, const float *restrict b2,
-                                float *restrict out, float *restrict scratch, int N, int HW, int C,
-                                int M, int act, int part, int parts, void (*sync)(void *),
-                                void *ctx) {
+                                const float *restrict w2, const float *restrict b2, float *out,
+                                float *restrict scratch,
+                                const float *restrict pool, int PNP, int N, int HW, int C, int M,
+                                int act, int part, int parts, void (*sync)(void *), void *ctx) {
   float *restrict s = scratch;
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
@@ -1011,9 +1098,13 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
-  for (int n = 0; n < N; n++)
-    rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C, c0,
-                   c1);
+  for (int n = 0; n < N; n++) {
+    if (pool)
+      rsc_slot_mean(pool, s + (size_t)n * (size_t)C, n, HW, PNP, C, c0, c1);
+    else
+      rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C,
+                     c0, c1);
+  }
   if (parts > 1)
     sync(ctx);
   rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
@@ -1035,11 +1126,12 @@ RSC_INLINE void rsc_se_add_part(const float *restrict x, const float *restrict s
 }
 
 /* The whole of rsc_se_add_part on one thread. */
-RSC_INLINE void rsc_se_add(const float *restrict x, const float *restrict sc,
+RSC_INLINE void rsc_se_add(const float *x, const float *restrict sc,
                            const float *restrict w1, const float *restrict b1,
-                           const float *restrict w2, const float *restrict b2, float *restrict out,
+                           const float *restrict w2, const float *restrict b2, float *out,
                            float *restrict scratch, int N, int HW, int C, int M, int act) {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, N, HW, C, M, act, 0, 1, NULL, NULL);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, act, 0, 1, NULL,
+                  NULL);
 }
 
 /* In-place softmax over each row of x [N][K]: the row max is subtracted
@@ -1295,76 +1387,76 @@ enum {
   A_layer1_0_downsample_1 = 0, /* [1,40,40,256] live 13..29 */
   A_layer1_0_conv1 = 512000, /* [1,40,40,64] live 15..18 */
   A_layer1_0_conv2 = 819200, /* [1,40,40,64] live 18..21 */
-  A_layer1_0_conv3 = 409600, /* [1,40,40,256] live 21..29 */
-  A_layer1_0_se = 819200, /* [1,40,40,256] live 29..45 */
+  A_layer1_0_conv3 = 409600, /* [1,40,40,256] live 21..45 */
+  A_layer1_0_se = 409600, /* [1,40,40,256] live 29..45 */
   A_layer1_1_conv1 = 0, /* [1,40,40,64] live 31..34 */
-  A_layer1_1_conv2 = 409600, /* [1,40,40,64] live 34..37 */
-  A_layer1_1_conv3 = 0, /* [1,40,40,256] live 37..45 */
-  A_layer1_1_se = 409600, /* [1,40,40,256] live 45..61 */
-  A_layer1_2_conv1 = 0, /* [1,40,40,64] live 47..50 */
+  A_layer1_1_conv2 = 819200, /* [1,40,40,64] live 34..37 */
+  A_layer1_1_conv3 = 0, /* [1,40,40,256] live 37..61 */
+  A_layer1_1_se = 0, /* [1,40,40,256] live 45..61 */
+  A_layer1_2_conv1 = 409600, /* [1,40,40,64] live 47..50 */
   A_layer1_2_conv2 = 819200, /* [1,40,40,64] live 50..53 */
-  A_layer1_2_conv3 = 0, /* [1,40,40,256] live 53..61 */
-  A_layer1_2_se = 819200, /* [1,40,40,256] live 61..66 */
+  A_layer1_2_conv3 = 409600, /* [1,40,40,256] live 53..66 */
+  A_layer1_2_se = 409600, /* [1,40,40,256] live 61..66 */
   A_layer2_0_downsample_0 = 204800, /* [1,20,20,256] live 63..64 */
   A_layer2_0_downsample_1 = 0, /* [1,20,20,512] live 64..80 */
   A_layer2_0_conv1 = 204800, /* [1,40,40,128] live 66..69 */
   A_layer2_0_conv2 = 409600, /* [1,20,20,128] live 69..72 */
-  A_layer2_0_conv3 = 204800, /* [1,20,20,512] live 72..80 */
-  A_layer2_0_se = 409600, /* [1,20,20,512] live 80..96 */
+  A_layer2_0_conv3 = 204800, /* [1,20,20,512] live 72..96 */
+  A_layer2_0_se = 204800, /* [1,20,20,512] live 80..96 */
   A_layer2_1_conv1 = 0, /* [1,20,20,128] live 82..85 */
-  A_layer2_1_conv2 = 204800, /* [1,20,20,128] live 85..88 */
-  A_layer2_1_conv3 = 0, /* [1,20,20,512] live 88..96 */
-  A_layer2_1_se = 204800, /* [1,20,20,512] live 96..112 */
-  A_layer2_2_conv1 = 0, /* [1,20,20,128] live 98..101 */
+  A_layer2_1_conv2 = 409600, /* [1,20,20,128] live 85..88 */
+  A_layer2_1_conv3 = 0, /* [1,20,20,512] live 88..112 */
+  A_layer2_1_se = 0, /* [1,20,20,512] live 96..112 */
+  A_layer2_2_conv1 = 204800, /* [1,20,20,128] live 98..101 */
   A_layer2_2_conv2 = 409600, /* [1,20,20,128] live 101..104 */
-  A_layer2_2_conv3 = 0, /* [1,20,20,512] live 104..112 */
-  A_layer2_2_se = 409600, /* [1,20,20,512] live 112..128 */
+  A_layer2_2_conv3 = 204800, /* [1,20,20,512] live 104..128 */
+  A_layer2_2_se = 204800, /* [1,20,20,512] live 112..128 */
   A_layer2_3_conv1 = 0, /* [1,20,20,128] live 114..117 */
-  A_layer2_3_conv2 = 204800, /* [1,20,20,128] live 117..120 */
-  A_layer2_3_conv3 = 0, /* [1,20,20,512] live 120..128 */
-  A_layer2_3_se = 204800, /* [1,20,20,512] live 128..133 */
-  A_layer3_0_downsample_0 = 102400, /* [1,10,10,512] live 130..131 */
-  A_layer3_0_downsample_1 = 0, /* [1,10,10,1024] live 131..147 */
-  A_layer3_0_conv1 = 102400, /* [1,20,20,256] live 133..136 */
-  A_layer3_0_conv2 = 204800, /* [1,10,10,256] live 136..139 */
-  A_layer3_0_conv3 = 102400, /* [1,10,10,1024] live 139..147 */
-  A_layer3_0_se = 204800, /* [1,10,10,1024] live 147..163 */
-  A_layer3_1_conv1 = 0, /* [1,10,10,256] live 149..152 */
-  A_layer3_1_conv2 = 102400, /* [1,10,10,256] live 152..155 */
-  A_layer3_1_conv3 = 0, /* [1,10,10,1024] live 155..163 */
+  A_layer2_3_conv2 = 409600, /* [1,20,20,128] live 117..120 */
+  A_layer2_3_conv3 = 0, /* [1,20,20,512] live 120..133 */
+  A_layer2_3_se = 0, /* [1,20,20,512] live 128..133 */
+  A_layer3_0_downsample_0 = 307200, /* [1,10,10,512] live 130..131 */
+  A_layer3_0_downsample_1 = 204800, /* [1,10,10,1024] live 131..147 */
+  A_layer3_0_conv1 = 307200, /* [1,20,20,256] live 133..136 */
+  A_layer3_0_conv2 = 102400, /* [1,10,10,256] live 136..139 */
+  A_layer3_0_conv3 = 0, /* [1,10,10,1024] live 139..163 */
+  A_layer3_0_se = 0, /* [1,10,10,1024] live 147..163 */
+  A_layer3_1_conv1 = 102400, /* [1,10,10,256] live 149..152 */
+  A_layer3_1_conv2 = 204800, /* [1,10,10,256] live 152..155 */
+  A_layer3_1_conv3 = 102400, /* [1,10,10,1024] live 155..179 */
   A_layer3_1_se = 102400, /* [1,10,10,1024] live 163..179 */
   A_layer3_2_conv1 = 0, /* [1,10,10,256] live 165..168 */
   A_layer3_2_conv2 = 204800, /* [1,10,10,256] live 168..171 */
-  A_layer3_2_conv3 = 0, /* [1,10,10,1024] live 171..179 */
-  A_layer3_2_se = 204800, /* [1,10,10,1024] live 179..195 */
-  A_layer3_3_conv1 = 0, /* [1,10,10,256] live 181..184 */
-  A_layer3_3_conv2 = 102400, /* [1,10,10,256] live 184..187 */
-  A_layer3_3_conv3 = 0, /* [1,10,10,1024] live 187..195 */
+  A_layer3_2_conv3 = 0, /* [1,10,10,1024] live 171..195 */
+  A_layer3_2_se = 0, /* [1,10,10,1024] live 179..195 */
+  A_layer3_3_conv1 = 102400, /* [1,10,10,256] live 181..184 */
+  A_layer3_3_conv2 = 204800, /* [1,10,10,256] live 184..187 */
+  A_layer3_3_conv3 = 102400, /* [1,10,10,1024] live 187..211 */
   A_layer3_3_se = 102400, /* [1,10,10,1024] live 195..211 */
   A_layer3_4_conv1 = 0, /* [1,10,10,256] live 197..200 */
   A_layer3_4_conv2 = 204800, /* [1,10,10,256] live 200..203 */
-  A_layer3_4_conv3 = 0, /* [1,10,10,1024] live 203..211 */
-  A_layer3_4_se = 204800, /* [1,10,10,1024] live 211..227 */
-  A_layer3_5_conv1 = 0, /* [1,10,10,256] live 213..216 */
-  A_layer3_5_conv2 = 102400, /* [1,10,10,256] live 216..219 */
-  A_layer3_5_conv3 = 0, /* [1,10,10,1024] live 219..227 */
+  A_layer3_4_conv3 = 0, /* [1,10,10,1024] live 203..227 */
+  A_layer3_4_se = 0, /* [1,10,10,1024] live 211..227 */
+  A_layer3_5_conv1 = 102400, /* [1,10,10,256] live 213..216 */
+  A_layer3_5_conv2 = 204800, /* [1,10,10,256] live 216..219 */
+  A_layer3_5_conv3 = 102400, /* [1,10,10,1024] live 219..232 */
   A_layer3_5_se = 102400, /* [1,10,10,1024] live 227..232 */
   A_layer4_0_downsample_0 = 51200, /* [1,5,5,1024] live 229..230 */
   A_layer4_0_downsample_1 = 0, /* [1,5,5,2048] live 230..246 */
   A_layer4_0_conv1 = 51200, /* [1,10,10,512] live 232..235 */
   A_layer4_0_conv2 = 102400, /* [1,5,5,512] live 235..238 */
-  A_layer4_0_conv3 = 51200, /* [1,5,5,2048] live 238..246 */
-  A_layer4_0_se = 102400, /* [1,5,5,2048] live 246..262 */
+  A_layer4_0_conv3 = 51200, /* [1,5,5,2048] live 238..262 */
+  A_layer4_0_se = 51200, /* [1,5,5,2048] live 246..262 */
   A_layer4_1_conv1 = 0, /* [1,5,5,512] live 248..251 */
-  A_layer4_1_conv2 = 51200, /* [1,5,5,512] live 251..254 */
-  A_layer4_1_conv3 = 0, /* [1,5,5,2048] live 254..262 */
-  A_layer4_1_se = 51200, /* [1,5,5,2048] live 262..278 */
-  A_layer4_2_conv1 = 0, /* [1,5,5,512] live 264..267 */
+  A_layer4_1_conv2 = 102400, /* [1,5,5,512] live 251..254 */
+  A_layer4_1_conv3 = 0, /* [1,5,5,2048] live 254..278 */
+  A_layer4_1_se = 0, /* [1,5,5,2048] live 262..278 */
+  A_layer4_2_conv1 = 51200, /* [1,5,5,512] live 264..267 */
   A_layer4_2_conv2 = 102400, /* [1,5,5,512] live 267..270 */
-  A_layer4_2_conv3 = 0, /* [1,5,5,2048] live 270..278 */
-  A_layer4_2_se = 102400, /* [1,5,5,2048] live 278..280 */
+  A_layer4_2_conv3 = 51200, /* [1,5,5,2048] live 270..280 */
+  A_layer4_2_se = 51200, /* [1,5,5,2048] live 278..280 */
   A_global_pool = 0, /* [1,1,1,2048] live 280..281 */
-  A_SCRATCH = 1228800 /* SE_ADD's pooled and reduced vectors */
+  A_SCRATCH = 921600 /* SE_ADD's pooled and reduced vectors */
 };
 
 /* ---- kernels specialised to this model's shapes ---- */
@@ -1372,7 +1464,7 @@ enum {
 /* conv [1,160,160,3] -> [1,80,80,32] */
 static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,32] */
@@ -1390,19 +1482,19 @@ static void k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(const float *restri
 /* conv [1,80,80,64] -> [1,40,40,64] */
 static void k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
@@ -1411,16 +1503,22 @@ static void k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(const float *restri
   rsc_wino_part(in, w, b, out, 1, 40, 40, 64, 64, 64, 5, RSC_ACT_RELU, part, parts);
 }
 
-/* se_add [1,40,40,256] -> [1,40,40,256] */
-static void k_se_add_n1_40x40x256_m64_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+/* conv [1,40,40,64] -> [1,40,40,256] */
+static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 1600, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+}
+
+/* se_add [1,40,40,256] -> [1,40,40,256] */
+static void k_se_add_n1_40x40x256_m64_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+{
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 5, 1, 1600, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,40,40,256] -> [1,20,20,256] */
@@ -1435,37 +1533,37 @@ static void k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(const float *restrict in, fl
 /* conv [1,20,20,256] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,128] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,128] -> [1,20,20,128] */
 static void k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,512] */
-static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,20,20,512] -> [1,20,20,512] */
-static void k_se_add_n1_20x20x512_m128_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_20x20x512_m128_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 400, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 5, 1, 400, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,128] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,128] */
@@ -1486,37 +1584,37 @@ static void k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(const float *restrict in, fl
 /* conv [1,10,10,512] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,256] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,10,10,256] */
 static void k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb32_np10_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,1024] */
-static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,10,10,1024] -> [1,10,10,1024] */
-static void k_se_add_n1_10x10x1024_m256_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_10x10x1024_m256_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 100, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 5, 1, 100, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,256] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,256] */
@@ -1537,43 +1635,43 @@ static void k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(const float *restrict in, flo
 /* conv [1,5,5,1024] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,512] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,5,5,512] */
 static void k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,2048] */
-static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,5,5,2048] -> [1,5,5,2048] */
-static void k_se_add_n1_5x5x2048_m512_relu(const float *restrict x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *restrict out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_5x5x2048_m512_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, 1, 25, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 5, 1, 25, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,5,5,2048] -> [1,5,5,512] */
 static void k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,512] */
 static void k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,5,5,2048] -> [1,1,1,2048] */
@@ -2011,12 +2109,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 102400);
   /* layer1.0.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 409600);
   /* layer1.0.se: se_add +relu [1,40,40,256] -> [1,40,40,256] */
-  k_se_add_n1_40x40x256_m64_relu(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 409600);
@@ -2031,12 +2129,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 102400);
   /* layer1.1.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 409600);
   /* layer1.1.se: se_add +relu [1,40,40,256] -> [1,40,40,256] */
-  k_se_add_n1_40x40x256_m64_relu(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 409600);
@@ -2051,12 +2149,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 102400);
   /* layer1.2.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
-  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 409600);
   /* layer1.2.se: se_add +relu [1,40,40,256] -> [1,40,40,256] */
-  k_se_add_n1_40x40x256_m64_relu(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer1.2.se", a + A_layer1_2_se, 409600);
@@ -2081,12 +2179,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 51200);
   /* layer2.0.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 204800);
   /* layer2.0.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 204800);
@@ -2101,12 +2199,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 51200);
   /* layer2.1.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 204800);
   /* layer2.1.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 204800);
@@ -2121,12 +2219,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 51200);
   /* layer2.2.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 204800);
   /* layer2.2.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 204800);
@@ -2141,12 +2239,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 51200);
   /* layer2.3.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
-  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 204800);
   /* layer2.3.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 204800);
@@ -2171,12 +2269,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 25600);
   /* layer3.0.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 102400);
   /* layer3.0.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 102400);
@@ -2191,12 +2289,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 25600);
   /* layer3.1.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 102400);
   /* layer3.1.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 102400);
@@ -2211,12 +2309,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 25600);
   /* layer3.2.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 102400);
   /* layer3.2.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 102400);
@@ -2231,12 +2329,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 25600);
   /* layer3.3.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 102400);
   /* layer3.3.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 102400);
@@ -2251,12 +2349,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 25600);
   /* layer3.4.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 102400);
   /* layer3.4.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 102400);
@@ -2271,12 +2369,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 25600);
   /* layer3.5.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
-  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 102400);
   /* layer3.5.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 102400);
@@ -2301,12 +2399,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 12800);
   /* layer4.0.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none_sp(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 51200);
   /* layer4.0.se: se_add +relu [1,5,5,2048] -> [1,5,5,2048] */
-  k_se_add_n1_5x5x2048_m512_relu(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 51200);
@@ -2321,12 +2419,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 12800);
   /* layer4.1.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none_sp(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 51200);
   /* layer4.1.se: se_add +relu [1,5,5,2048] -> [1,5,5,2048] */
-  k_se_add_n1_5x5x2048_m512_relu(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.1.se", a + A_layer4_1_se, 51200);
@@ -2341,12 +2439,12 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 12800);
   /* layer4.2.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
-  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, part, parts);
+  k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none_sp(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 51200);
   /* layer4.2.se: se_add +relu [1,5,5,2048] -> [1,5,5,2048] */
-  k_se_add_n1_5x5x2048_m512_relu(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
   if (parts > 1)
     rs50_sync(m);
   RS50_TRACE_LAYER("layer4.2.se", a + A_layer4_2_se, 51200);

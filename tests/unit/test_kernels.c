@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -109,6 +110,27 @@ static float *pack_conv(const float *oihw, int K, int C, int KH, int KW, int KB,
   return p;
 }
 
+/* rsc_conv2d_part's pool: slot t + n holds, per channel, the sum over tile
+ * t's pixels of image n (in pixel order, so bit for bit) of the output out. */
+static void check_pool_slots(const float *pool, const float *out, long P, int HW, int K, int NP,
+                             const char *what) {
+  for (long p0 = 0; p0 < P; p0 += NP)
+    for (long p = p0; p < P && p < p0 + NP; p++) {
+      const long n = p / HW;
+      if (p > p0 && (p - 1) / HW == n)
+        continue; /* not the first pixel of its (tile, image) run */
+      for (int k = 0; k < K; k++) {
+        float s = 0.0f;
+        for (long q = p; q < P && q < p0 + NP && q / HW == n; q++)
+          s = q == p ? out[q * K + k] : s + out[q * K + k];
+        const float v = pool[(p0 / NP + n) * K + k];
+        if (memcmp(&v, &s, sizeof s) != 0)
+          fail_msg("%s: np %d pool slot (tile %ld, image %ld) channel %d is %g, want %g", what, NP,
+                   p0 / NP, n, k, (double)v, (double)s);
+      }
+    }
+}
+
 static void run_conv_case(const ConvCase *t) {
   int oh = out_dim(t->h, t->kh, t->sh, t->pt, t->pb),
       ow = out_dim(t->w, t->kw, t->sw, t->pl, t->pr);
@@ -134,23 +156,33 @@ static void run_conv_case(const ConvCase *t) {
   /* Any register tile and any split over threads must give the same bytes:
    * the sum of every output runs in one fixed order (docs/kernels.md). */
   /* So must any grouping of the blocks (KG; 0 and past nkb are clamped),
-   * and the next-block prefetch (NX) on or off. */
+   * the next-block prefetch (NX) on or off, and the SE pool's partial sums
+   * (pool) written or not; those must be each tile's sums in pixel order. */
   static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3}, KGS[] = {0, 1, 2, 3, 99};
+  const long P = (long)t->n * oh * ow;
   float *alt = out_buf(nout);
+  float *pool = out_buf((size_t)(P + t->n) * (size_t)t->k); /* slots for np 1, the most */
   for (size_t i = 0; i < sizeof NPS / sizeof *NPS; i++)
     for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++)
       for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++)
-        for (int nx = 0; nx <= 1; nx++) {
-          memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
-          for (int part = 0; part < PARTS[j]; part++)
-            rsc_conv2d_part(in, w, b, alt, t->n, t->h, t->w, t->c, oh, ow, t->k, t->kh, t->kw,
-                            t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i], KGS[g], nx, t->act, part,
-                            PARTS[j]);
-          if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
-            fail_msg("%s: np %d kg %d nx %d in %d parts differs from np 4 kg 1 in one part", what,
-                     NPS[i], KGS[g], nx, PARTS[j]);
-        }
+        for (int nx = 0; nx <= 1; nx++)
+          for (int pl = 0; pl <= 1; pl++) {
+            memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
+            for (int part = 0; part < PARTS[j]; part++)
+              rsc_conv2d_part(in, w, b, alt, pl ? pool : NULL, t->n, t->h, t->w, t->c, oh, ow,
+                              t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i],
+                              KGS[g], nx, t->act, part, PARTS[j]);
+            if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
+              fail_msg("%s: np %d kg %d nx %d pool %d in %d parts differs from np 4 kg 1 in one "
+                       "part", what, NPS[i], KGS[g], nx, pl, PARTS[j]);
+            if (pl)
+              check_pool_slots(pool, got, P, oh * ow, t->k, NPS[i], what);
+          }
+  for (size_t j = 0; j < CANARY; j++)
+    if (pool[(size_t)(P + t->n) * (size_t)t->k + j] != CANARY_VAL)
+      fail_msg("%s: the pool wrote past its slots (canary %zu)", what, j);
   free(alt);
+  free(pool);
   free(in);
   free(raw);
   free(w);
@@ -513,6 +545,29 @@ static void test_se_add(void **state) {
       for (size_t j = 0; j < CANARY; j++)
         if (scr[nscr + j] != CANARY_VAL)
           fail_msg("se_add wrote past its N*(C+M) scratch (canary %zu)", j);
+      /* With the pool's partial sums from a conv's NP-pixel tiles (slot
+       * t + image, as rsc_conv2d_part writes them): the same result up to
+       * the order of the pool's sum. Unwritten slots are NaN. */
+      static const int PNPS[] = {1, 3, 5, 16};
+      for (size_t q = 0; q < sizeof PNPS / sizeof *PNPS; q++) {
+        const int np = PNPS[q];
+        const long P = (long)n * hw, slots = (P + np - 1) / np + n;
+        float *pool = out_buf((size_t)slots * (size_t)c), *alt = out_buf(nx);
+        memset(pool, 0xff, (size_t)slots * (size_t)c * sizeof *pool);
+        for (long p = 0; p < P; p++)
+          for (int k = 0; k < c; k++) {
+            float *slot = &pool[(p / np + p / hw) * c + k];
+            const bool first = p % np == 0 || (p - 1) / hw != p / hw;
+            *slot = first ? x[p * c + k] : *slot + x[p * c + k];
+          }
+        rsc_se_add_part(x, sc, w1, b1, w2, b2, alt, scr, pool, np, n, hw, c, m, act, 0, 1, NULL,
+                        NULL);
+        char what[64];
+        snprintf(what, sizeof what, "se_add with the pool of np %d", np);
+        check_close(alt, want, nx, what);
+        free(pool);
+        free(alt);
+      }
       free(x);
       free(sc);
       free(w1);

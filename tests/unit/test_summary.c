@@ -166,8 +166,8 @@ static void test_dot(void **state) {
   summary_collect(&s, &g);
   int edges = 0, internal = 0;
   weights_random(&g, 5);
-  assert_true(fold_bn(&g, &d) && lower_entry(&g, &d) && fuse_ops(&g, &d) && plan_memory(&g, &d) &&
-              select_kernels(&g, &d));
+  assert_true(fold_bn(&g, &d) && lower_entry(&g, &d) && fuse_ops(&g, &d) && select_kernels(&g, &d) &&
+              plan_memory(&g, &d));
   summary_attach(&s, &g);
   for (int i = 0; i < s.nrows; i++) {
     int in[2] = {s.rows[i].in0, s.rows[i].in1};

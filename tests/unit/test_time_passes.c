@@ -82,7 +82,7 @@ static void test_lines(void **state) {
   char *err, *out;
   assert_int_equal(run("--width 32 --time-passes -o m.c", &err, &out), 0);
   static const char *const names[] = {"build", "shape",  "weights", "fold", "entry",
-                                      "fuse",  "outputs", "plan",   "select", "pack",
+                                      "fuse",  "outputs", "select", "plan",   "pack",
                                       "emit",  "total",   NULL};
   double sum, total;
   expect_times(err, names, &sum, &total);
