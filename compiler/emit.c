@@ -191,12 +191,12 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
                      out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
       break;
     }
-    if (n->se_pool)
+    if (n->pool_pr)
       params = "const float *restrict in, const float *restrict w, const float *restrict b, "
                "float *restrict out, float *restrict pool";
     call = xstrfmt("rsc_conv2d_part(in, w, b, out, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "%d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
-                   n->se_pool ? "pool" : "NULL", out.n, in.h, in.w, in.c, out.h, out.w, out.c,
+                   "%d, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
+                   n->pool_pr ? "pool" : "NULL", n->pool_pr ? n->pool_pr : 1, out.n, in.h, in.w, in.c, out.h, out.w, out.c,
                    n->kh, n->kw, n->sh, n->sw,
                    n->pad_t, n->pad_l, n->kb, n->np, n->kg, n->nx ? 1 : 0, act_const(n->act));
     split = true;
@@ -230,8 +230,8 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     split = true;
     break;
   case OP_SE_ADD:
-    /* x and out may be one buffer (plan.c's in_place). */
-    params = "const float *x, const float *restrict sc, const float *restrict w1, "
+    /* out may share a buffer with x or sc (plan.c's in place). */
+    params = "const float *x, const float *sc, const float *restrict w1, "
              "const float *restrict b1, const float *restrict w2, const float *restrict b2, "
              "float *out, float *restrict scratch, void (*sync)(void *), void *ctx";
     call = n->pool_np ? xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + "
@@ -295,12 +295,12 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     w_expr(g, n->w, w, sizeof w);
     w_expr(g, n->b, b, sizeof b);
     snprintf(args, sizeof args, "%s, %s, %s, %s", x, w, b, dst);
-    if (n->se_pool) { /* the partials' place in the scratch of the SE_ADD reading dst */
+    if (n->pool_pr) { /* the partials' place in the scratch of the SE_ADD reading dst */
       const Node *se = NULL;
       for (int j = id + 1; j < g->nnodes && !se; j++)
         if (!g->nodes[j].dead)
           se = &g->nodes[j];
-      RSC_ASSERT(se && se->op == OP_SE_ADD && se->pool_np == n->np);
+      RSC_ASSERT(se && se->op == OP_SE_ADD && se->pool_np == n->np * n->pool_pr);
       size_t len = strlen(args);
       snprintf(args + len, sizeof args - len, ", a + A_SCRATCH + %zu", se_pool_offset(se));
     }

@@ -84,6 +84,7 @@ int graph_add_node(Graph *g, Op op, const char *name) {
   for (int i = 0; i < 4; i++)
     n->p[i] = -1;
   n->first = n->last = -1;
+  n->over = -1;
   return g->nnodes++;
 }
 

@@ -9,10 +9,14 @@
  * each at the lowest 64-byte-aligned offset that overlaps no placed tensor
  * with an intersecting live range. The lower bound reported beside it is the
  * largest total of simultaneously live tensors: no plan can use less.
- * An SE_ADD that is the last reader of its x writes its output over x
- * (in_place): its scale-add then reads and writes the same lines, so they
- * need no separate fetch for ownership, and x's buffer serves both (one
- * tensor fewer in the cache: at batch 8 in stage 1 each is 13 MB).
+ * An SE_ADD that is the last reader of its shortcut writes its output over
+ * it (`over`; else over its x, if it is x's last reader): its scale-add
+ * then reads and writes the same lines, which need no separate fetch for
+ * ownership, and one buffer serves both (one tensor fewer in the cache: at
+ * batch 8 in stage 1 each is 13 MB). The shortcut is preferred: it is the
+ * previous block's output, long in the arena anyway, where x, the conv
+ * just before, sits in a short-lived, recently used buffer. A stage's
+ * block outputs thus chain into one buffer, live while any of them is.
  * SE_ADD's scratch (N * (C + M) floats: pooled means, reduced vector and gate
  * of every image; then, if its producer pools for it, the partial sums that
  * conv writes) sits after the planned region, shared by every SE_ADD.
@@ -34,12 +38,19 @@ size_t se_pool_offset(const Node *se) {
 
 size_t se_scratch_floats(const Node *se) {
   size_t need = se_pool_offset(se);
-  if (se->pool_np) { /* rsc_conv2d_part's slots: one per tile, plus one per image */
+  if (se->pool_np) { /* rsc_conv2d_part's slots: one per piece, plus one per image */
     const size_t pixels = (size_t)se->out.n * (size_t)se->out.h * (size_t)se->out.w;
     const size_t slots = (pixels + (size_t)se->pool_np - 1) / (size_t)se->pool_np + se->out.n;
     need += align_up(slots * (size_t)se->out.c);
   }
   return need;
+}
+
+/* The node whose buffer node id's output lives in: itself unless in place. */
+static int buffer_root(const Graph *g, int id) {
+  while (g->nodes[id].in_arena && g->nodes[id].over >= 0)
+    id = g->nodes[id].over;
+  return id;
 }
 
 static const Graph *sort_graph; /* qsort has no context argument in C11 */
@@ -72,18 +83,34 @@ bool plan_memory(Graph *g, Diag *d) {
       if (g->nodes[n->in[k]].last < i)
         g->nodes[n->in[k]].last = i;
   }
-  /* In place: x's buffer lives on as the SE_ADD's output. */
+  /* In place: an input's buffer lives on as the SE_ADD's output. Readers
+   * are decided on each node's own range (own_last), the chain's first
+   * buffer (root) spans all of them. */
+  int *own_last = xmalloc((size_t)g->nnodes * sizeof *own_last);
+  for (int i = 0; i < g->nnodes; i++)
+    own_last[i] = g->nodes[i].last;
   for (int i = 0; i < g->nnodes; i++) {
-    Node *n = &g->nodes[i], *x = n->nin ? &g->nodes[n->in[0]] : NULL;
-    n->in_place = !n->dead && n->op == OP_SE_ADD && n->in_arena && x->in_arena &&
-                  !x->in_place && x->last == i && shape_elems(x->out) == shape_elems(n->out);
-    if (n->in_place)
-      x->last = n->last;
+    Node *n = &g->nodes[i];
+    n->over = -1;
+    if (n->dead || n->op != OP_SE_ADD || !n->in_arena)
+      continue;
+    for (int k = 1; k >= 0 && n->over < 0; k--) {
+      const Node *src = &g->nodes[n->in[k]];
+      if (src->in_arena && own_last[n->in[k]] == i &&
+          shape_elems(src->out) == shape_elems(n->out))
+        n->over = n->in[k];
+    }
+    if (n->over >= 0) {
+      Node *root = &g->nodes[buffer_root(g, i)];
+      if (root->last < n->last)
+        root->last = n->last;
+    }
   }
+  free(own_last);
   /* Placement, biggest first. */
   int *order = xmalloc((size_t)g->nnodes * sizeof *order), norder = 0;
   for (int i = 0; i < g->nnodes; i++)
-    if (g->nodes[i].in_arena && !g->nodes[i].in_place)
+    if (g->nodes[i].in_arena && g->nodes[i].over < 0)
       order[norder++] = i;
   sort_graph = g;
   qsort(order, (size_t)norder, sizeof *order, by_size_desc);
@@ -111,8 +138,8 @@ bool plan_memory(Graph *g, Diag *d) {
       top = off + size;
   }
   for (int i = 0; i < g->nnodes; i++)
-    if (g->nodes[i].in_place)
-      g->nodes[i].offset = g->nodes[g->nodes[i].in[0]].offset;
+    if (g->nodes[i].in_arena && g->nodes[i].over >= 0)
+      g->nodes[i].offset = g->nodes[buffer_root(g, i)].offset;
   /* Lower bound: the most floats live at any one node. */
   size_t bound = 0;
   for (int t = 0; t < g->nnodes; t++) {

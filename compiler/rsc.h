@@ -347,7 +347,7 @@ typedef struct Node {
   bool dead;  /* removed by a pass; skipped by everything after */
   /* plan.c: */
   bool in_arena; /* false for the input (caller's buffer) and the output node */
-  bool in_place; /* SE_ADD: writes its output over its x, at x's offset */
+  int over;      /* SE_ADD: the input whose buffer its output takes (in place), or -1 */
   size_t offset; /* in floats from the arena start; multiple of 16 */
   int first, last; /* live range in node order: defined at first, last read at last */
   /* select.c: */
@@ -357,8 +357,10 @@ typedef struct Node {
   int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
   bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
-  bool se_pool; /* CONV (direct): writes the SE pool's partial sums for its SE_ADD */
-  int pool_np;  /* SE_ADD: its producer's np when that conv pools for it, else 0 */
+  int pool_pr;  /* CONV (direct): writes the SE pool's partial sums for its SE_ADD,
+                   one per piece of pool_pr tiles; 0: none */
+  int pool_np;  /* SE_ADD: pixels per piece (np * pool_pr) when its producer pools for it,
+                   else 0 */
 } Node;
 
 /* The instruction set generated code is tuned and checked for (--target). */

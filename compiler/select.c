@@ -212,7 +212,7 @@ static char *kernel_name(const Graph *g, const Node *n) {
       return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s_%s%s", n->kh, n->kw,
                      n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
                      n->np, kg, n->nx ? "_nx" : "", act_name(n->act),
-                     n->se_pool ? "_sp" : "");
+                     n->pool_pr ? "_sp" : "");
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -247,13 +247,17 @@ static char *kernel_name(const Graph *g, const Node *n) {
 
 /*
  * The SE pool in its producer's epilogue: an SE_ADD whose x is a direct conv
- * read by nothing else, run just before it, takes that conv's per-tile
- * partial sums (rsc_conv2d_part's pool) instead of reading all of x once
- * more to pool it: at batch 8 that read was a quarter of the SE's time in
- * stages 1-2, where x (13 MB at RS-50@160) streams from L3 or DRAM. The
- * partials sit in the SE's scratch (se_pool_offset), which only SE_ADDs
- * use, so nothing may run between the two.
+ * read by nothing else, run just before it, takes that conv's partial sums
+ * (rsc_conv2d_part's pool) instead of reading all of x once more to pool
+ * it: at batch 8 that read was a quarter of the SE's time in stages 1-2,
+ * where x (13 MB at RS-50@160) streams from L3 or DRAM. The partials sit in
+ * the SE's scratch (se_pool_offset), which only SE_ADDs use, so nothing may
+ * run between the two. One partial per piece of at least POOL_PIECE pixels
+ * keeps them to a few % of x; the threads' ranges then split the conv's
+ * work only at piece boundaries, a few tiles apart.
  */
+enum { POOL_PIECE = 32 };
+
 static void fuse_se_pool(Graph *g) {
   int prev = -1; /* the last live node before i */
   for (int i = 0; i < g->nnodes; i++) {
@@ -264,8 +268,8 @@ static void fuse_se_pool(Graph *g) {
     Node *x = prev >= 0 ? &g->nodes[prev] : NULL;
     if (se->op == OP_SE_ADD && x && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
         graph_use_count(g, prev) == 1 && g->output != prev) {
-      x->se_pool = true;
-      se->pool_np = x->np;
+      x->pool_pr = (POOL_PIECE + x->np - 1) / x->np;
+      se->pool_np = x->np * x->pool_pr;
     }
     prev = i;
   }
@@ -275,7 +279,7 @@ bool select_kernels(Graph *g, Diag *d) {
   bool ok = true;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    n->se_pool = false;
+    n->pool_pr = 0;
     if (!n->dead && n->op == OP_CONV)
       conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
   }

@@ -294,44 +294,62 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
- * The SE pool's share of one tile (rsc_conv2d_part's pool): for channels
- * [j0, j1) of the tile's stored outputs o[r], the sum over its pixels r in
- * order, one sum per run of pixels with the same slot ps[r] (a run per
- * image the tile touches), stored to that slot. The values are read back
- * from o while they are still in L1, so every activation sums what was
- * stored. xb[r] == NULL ends the tile (its pixels past the last).
+ * rsc_conv2d_part's unit u (of `units`, groups of kg of the nkb blocks,
+ * tile-major within a group) moved down to the first unit of the piece of
+ * PR tiles it belongs to, in its group; `units` itself stays.
  */
-RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP_MAX],
-                              const float *const xb[RSC_NP_MAX], int NP, int j0, int j1) {
-  int j = j0;
-  for (; j + RSC_VL <= j1; j += RSC_VL) {
-    rsc_vf s = rsc_vload(o[0] + j);
-    int r = 1;
-    RSC_UNROLL
-    for (; r < NP; r++) {
-      if (!xb[r])
-        break;
-      if (ps[r] != ps[r - 1]) {
-        rsc_vstore(ps[r - 1] + j, s);
-        s = rsc_vload(o[r] + j);
-      } else {
-        s = rsc_vadd(s, rsc_vload(o[r] + j));
-      }
-    }
-    rsc_vstore(ps[r - 1] + j, s);
-  }
-  for (; j < j1; j++) {
+RSC_INLINE long rsc_piece_floor(long u, long units, long tiles, long nkb, long kg, int PR) {
+  if (u >= units)
+    return units;
+  const long g = u / (kg * tiles), gu = u % (kg * tiles);
+  const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
+  const long ti = gu / gn;
+  return g * kg * tiles + ti / PR * PR * gn;
+}
+
+/*
+ * A tile's part in the SE pool (rsc_conv2d_part's pool): pixel r (of the
+ * tile's first, p0) sums into slot row base + ((p0 + r) / hw) * K; add: the
+ * first of the tile's runs adds to its slot (an earlier tile of its piece
+ * stored there), where the others store. base NULL: no pool. Passed by
+ * value, in registers: at batch 8 a conv's output stores miss the cache and
+ * fill the store buffer, and every further store (a per-pixel slot array on
+ * the stack was one) then waits for it to drain: 20 % on a stage-1 conv.
+ */
+typedef struct {
+  float *base;
+  long p0, hw;
+  int K, add;
+} rsc_tpool;
+
+/*
+ * The pool's share of one tile from its stored outputs o[r], channels
+ * [j0, j1): per run of pixels of one image, their sum in pixel order, stored
+ * (or, for the first run with tp.add, added) to the run's slot. For the
+ * tiles rsc_conv_tile does not pool from its registers: those across an
+ * image boundary, other activations, a block's partial vector. The values
+ * are read back while they are in L1. xb[r] == NULL ends the tile.
+ */
+RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], const float *const xb[RSC_NP_MAX],
+                              int NP, int j0, int j1, rsc_tpool tp) {
+  for (int j = j0; j < j1; j++) {
+    long img = tp.p0 / tp.hw;
     float s = o[0][j];
-    int r = 1;
+    int add = tp.add, r = 1;
     for (; r < NP && xb[r]; r++) {
-      if (ps[r] != ps[r - 1]) {
-        ps[r - 1][j] = s;
+      const long ir = (tp.p0 + r) / tp.hw;
+      if (ir != img) {
+        float *slot = tp.base + img * tp.K + j;
+        *slot = add ? *slot + s : s;
         s = o[r][j];
+        add = 0;
+        img = ir;
       } else {
         s += o[r][j];
       }
     }
-    ps[r - 1][j] = s;
+    float *slot = tp.base + img * tp.K + j;
+    *slot = add ? *slot + s : s;
   }
 }
 
@@ -345,8 +363,7 @@ RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP
  *   pf  prefetch the weight stream (rsc_tile_steps)
  *   nx  the tile's share of the next block's prefetch, its steps counted
  *       (v0 pass, kh, kw, c) from 0
- *   ps  NULL, or pixel r's slot for the SE pool's partial sums, offset to
- *       this block's channels (rsc_tile_pool)
+ *   tp  the tile's part in the SE pool's partial sums (rsc_tpool)
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -357,7 +374,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
                               int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx, float *const *ps) {
+                              rsc_nextpf nx, rsc_tpool tp) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -383,8 +400,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         o[r][j] = rsc_act(acc, act);
       }
     }
-    if (ps)
-      rsc_tile_pool(o, ps, xb, NP, 0, kn);
+    if (tp.base)
+      rsc_tile_pool(o, xb, NP, 0, kn, tp);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
@@ -415,7 +432,33 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
           rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
-    /* Epilogue: activation and store; a block's padded lanes are dropped. */
+    /* Epilogue: ReLU on the registers, the pool's share, then the stores;
+     * a block's padded lanes are dropped. */
+    if (act == RSC_ACT_RELU) {
+      RSC_UNROLL
+      for (int r = 0; r < NP; r++)
+        RSC_UNROLL
+        for (int v = 0; v < VC; v++)
+          acc[r][v] = rsc_vrelu(acc[r][v]);
+    }
+    /* The usual tile, whole and in one image, pools from the registers
+     * (which hold what is stored: ReLU or none, whole vectors), before the
+     * stores, which at batch 8 miss the cache (stores retire in order). */
+    const int pool_regs = tp.base && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
+                          (v0 + VC) * RSC_VL <= kn && xb[NP - 1] &&
+                          tp.p0 / tp.hw == (tp.p0 + NP - 1) / tp.hw;
+    if (pool_regs) {
+      float *slot = tp.base + tp.p0 / tp.hw * tp.K;
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++) {
+        const int j = (v0 + v) * RSC_VL;
+        rsc_vf sum = acc[0][v];
+        RSC_UNROLL
+        for (int r = 1; r < NP; r++)
+          sum = rsc_vadd(sum, acc[r][v]);
+        rsc_vstore(slot + j, tp.add ? rsc_vadd(rsc_vload(slot + j), sum) : sum);
+      }
+    }
     RSC_UNROLL
     for (int r = 0; r < NP; r++) {
       if (!xb[r])
@@ -425,8 +468,6 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         const int j = (v0 + v) * RSC_VL;
         if (j >= kn)
           break;
-        if (act == RSC_ACT_RELU)
-          acc[r][v] = rsc_vrelu(acc[r][v]);
         if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
           rsc_vstore(o[r] + j, acc[r][v]);
         } else {
@@ -440,8 +481,9 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         }
       }
     }
-    if (ps && v0 * RSC_VL < kn)
-      rsc_tile_pool(o, ps, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn);
+    /* Other activations and a block's partial vector: from the stores. */
+    if (tp.base && !pool_regs && v0 * RSC_VL < kn)
+      rsc_tile_pool(o, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn, tp);
   }
 }
 
@@ -476,18 +518,22 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
  * this conv's output, written while its tiles are in L1, so the SE
  * (rsc_se_add_part) need not read the whole output once more to pool it.
- * Tile t of the pixel tiles stores, for each image n it touches, the sum of
- * its pixels of image n to slot t + n: pool[(t + n)*K + k], k < K. (A tile's
- * images are consecutive and never precede an earlier tile's, so t + n
- * names each (tile, image) pair once; some slots stay unused.) Every slot has
- * one writer and the sums run in pixel order within a tile, so the partials,
- * like the output, are the same bytes for any split.
+ * The pixel tiles form pieces of PR consecutive tiles; piece q stores, for
+ * each image n it touches, the sum of its pixels of image n to slot q + n:
+ * pool[(q + n)*K + k], k < K. (A piece's images are consecutive and never
+ * precede an earlier piece's, so q + n names each (piece, image) pair once;
+ * some slots stay unused.) The parts' ranges then start and end on piece
+ * boundaries, so one thread runs a piece's tiles, in order: each slot's sum
+ * runs in pixel order within a tile and tile order within the piece, and the
+ * partials, like the output, are the same bytes for any split. Pieces of
+ * several tiles keep the partials small: with one slot per tile they were a
+ * sixth of the output, which at batch 8 made a stage-1 conv 20 % slower.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out,
-                                float *restrict pool, int N, int H, int W, int C, int OH, int OW,
-                                int K, int KH, int KW, int SH, int SW, int PT, int PL, int KB,
-                                int NP, int KG, int NX, int act, int part, int parts) {
+                                float *restrict pool, int PR, int N, int H, int W, int C, int OH,
+                                int OW, int K, int KH, int KW, int SH, int SW, int PT, int PL,
+                                int KB, int NP, int KG, int NX, int act, int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -495,7 +541,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
-  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  if (PR < 1)
+    PR = 1;
+  long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  if (pool) { /* down to a piece boundary: the first unit of its piece's tiles */
+    u0 = rsc_piece_floor(u0, units, tiles, nkb, kg, PR);
+    u1 = rsc_piece_floor(u1, units, tiles, nkb, kg, PR);
+  }
   const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
   /* Next-block prefetch: steps per tile, lines per block, and the interval. */
   const long steps = (long)KH * KW * C * (KB % RSC_VL ? 1 : KB / RSC_VL / rsc_conv_vc(KB / RSC_VL));
@@ -511,14 +563,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
     const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX], *ps[RSC_NP_MAX];
+    float *o[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
     for (int r = 0; r < NP; r++) {
       const long p = p0 + r;
       const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
       xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
       o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
-      ps[r] = pool ? pool + (size_t)(ti + n) * (size_t)K + (size_t)kb * (size_t)KB : NULL;
       ih0[r] = (int)oh * SH - PT;
       iw0[r] = (int)ow * SW - PL;
     }
@@ -527,10 +578,14 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
      * (The first gn units of a range visit every block of the group.) */
     const int pf = u - u0 < gn || ti == 0;
     rsc_nextpf nx = {NULL, 0, sh};
+    const long hw = (long)OH * OW;
+    const rsc_tpool tp = {pool ? pool + (size_t)(ti / PR) * (size_t)K + (size_t)kb * (size_t)KB
+                               : NULL,
+                          p0, hw, K, ti % PR != 0 && p0 % hw != 0};
     if (nx_on && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx, pool ? ps : NULL);
+                  KH, KW, KB, NP, kn, act, pf, nx, tp);
   }
 }
 
@@ -539,8 +594,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, NULL, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1,
-                  0, act, 0, 1);
+  rsc_conv2d_part(in, w, bias, out, NULL, 1, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4,
+                  1, 0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -909,12 +964,12 @@ RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int H
 }
 
 /* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
- * with NP-pixel tiles (rsc_conv2d_part's pool): the sum of slots t + n over
- * the tiles t that hold image n's pixels, in tile order, divided by HW. */
+ * in pieces of NP pixels (rsc_conv2d_part's pool): the sum of slots t + n
+ * over the pieces t that hold image n's pixels, in order, divided by HW. */
 RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
                               int C, size_t c0, size_t c1) {
   const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
-  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last tile */
+  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last piece */
   const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
@@ -1042,9 +1097,9 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
  * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none.
- * out may be x (each element is read before it is written). */
-RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
-                                 const float *restrict sc, float *out, int C, size_t p0,
+ * out may be x or sc (each element is read before it is written). */
+RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const float *sc,
+                                 float *out, int C, size_t p0,
                                  size_t p1, int act) {
   const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
   for (size_t p = p0; p < p1; p++) {
@@ -1077,13 +1132,14 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
  * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
- * out may be x: the only phase that writes out reads x at the same rows
- * and no other, after the barrier that ends the pool's reads of x.
- * pool (NULL: pool x here): the partial sums the conv producing x wrote with
- * PNP-pixel tiles (rsc_conv2d_part's pool); s[n] is then the sum of image
- * n's slots in tile order, divided by HW, and x is read once instead of twice.
+ * out may be x or sc: the only phase that writes out reads x and sc at
+ * the same rows and no other, after the barrier that ends the pool's reads.
+ * pool (NULL: pool x here): the partial sums the conv producing x wrote in
+ * pieces of PNP pixels (rsc_conv2d_part's pool, PR tiles of NP pixels);
+ * s[n] is then the sum of image n's slots in piece order, divided by HW,
+ * and x is read once instead of twice.
  */
-RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
+RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
                                 const float *restrict w1, const float *restrict b1,
                                 const float *restrict w2, const float *restrict b2, float *out,
                                 float *restrict scratch,
@@ -1126,7 +1182,7 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
 }
 
 /* The whole of rsc_se_add_part on one thread. */
-RSC_INLINE void rsc_se_add(const float *x, const float *restrict sc,
+RSC_INLINE void rsc_se_add(const float *x, const float *sc,
                            const float *restrict w1, const float *restrict b1,
                            const float *restrict w2, const float *restrict b2, float *out,
                            float *restrict scratch, int N, int HW, int C, int M, int act) {
@@ -1262,28 +1318,28 @@ enum {
   A_conv1_0 = 0, /* [1,16,16,16] live 2..5 */
   A_conv1_3 = 8192, /* [1,16,16,16] live 5..8 */
   A_conv1_6 = 0, /* [1,16,16,32] live 8..11 */
-  A_maxpool_0 = 8192, /* [1,8,8,32] live 11..28 */
+  A_maxpool_0 = 8192, /* [1,8,8,32] live 11..33 */
   A_layer1_0_conv1 = 0, /* [1,8,8,8] live 14..17 */
   A_layer1_0_conv2 = 2048, /* [1,8,8,8] live 17..20 */
-  A_layer1_0_conv3 = 0, /* [1,8,8,32] live 20..33 */
-  A_layer1_0_se = 0, /* [1,8,8,32] live 28..33 */
-  A_layer2_0_downsample_0 = 3072, /* [1,4,4,32] live 30..31 */
-  A_layer2_0_downsample_1 = 2048, /* [1,4,4,64] live 31..47 */
-  A_layer2_0_conv1 = 3072, /* [1,8,8,16] live 33..36 */
-  A_layer2_0_conv2 = 1024, /* [1,4,4,16] live 36..39 */
-  A_layer2_0_conv3 = 0, /* [1,4,4,64] live 39..52 */
+  A_layer1_0_conv3 = 0, /* [1,8,8,32] live 20..28 */
+  A_layer1_0_se = 8192, /* [1,8,8,32] live 28..33 */
+  A_layer2_0_downsample_0 = 1024, /* [1,4,4,32] live 30..31 */
+  A_layer2_0_downsample_1 = 0, /* [1,4,4,64] live 31..52 */
+  A_layer2_0_conv1 = 1024, /* [1,8,8,16] live 33..36 */
+  A_layer2_0_conv2 = 2048, /* [1,4,4,16] live 36..39 */
+  A_layer2_0_conv3 = 1024, /* [1,4,4,64] live 39..47 */
   A_layer2_0_se = 0, /* [1,4,4,64] live 47..52 */
   A_layer3_0_downsample_0 = 1536, /* [1,2,2,64] live 49..50 */
-  A_layer3_0_downsample_1 = 1024, /* [1,2,2,128] live 50..66 */
+  A_layer3_0_downsample_1 = 1024, /* [1,2,2,128] live 50..71 */
   A_layer3_0_conv1 = 1536, /* [1,4,4,32] live 52..55 */
   A_layer3_0_conv2 = 512, /* [1,2,2,32] live 55..58 */
-  A_layer3_0_conv3 = 0, /* [1,2,2,128] live 58..71 */
-  A_layer3_0_se = 0, /* [1,2,2,128] live 66..71 */
-  A_layer4_0_downsample_0 = 768, /* [1,1,1,128] live 68..69 */
-  A_layer4_0_downsample_1 = 512, /* [1,1,1,256] live 69..85 */
-  A_layer4_0_conv1 = 768, /* [1,2,2,64] live 71..74 */
-  A_layer4_0_conv2 = 256, /* [1,1,1,64] live 74..77 */
-  A_layer4_0_conv3 = 0, /* [1,1,1,256] live 77..87 */
+  A_layer3_0_conv3 = 0, /* [1,2,2,128] live 58..66 */
+  A_layer3_0_se = 1024, /* [1,2,2,128] live 66..71 */
+  A_layer4_0_downsample_0 = 256, /* [1,1,1,128] live 68..69 */
+  A_layer4_0_downsample_1 = 0, /* [1,1,1,256] live 69..87 */
+  A_layer4_0_conv1 = 256, /* [1,2,2,64] live 71..74 */
+  A_layer4_0_conv2 = 512, /* [1,1,1,64] live 74..77 */
+  A_layer4_0_conv3 = 256, /* [1,1,1,256] live 77..85 */
   A_layer4_0_se = 0, /* [1,1,1,256] live 85..87 */
   A_global_pool = 256, /* [1,1,1,256] live 87..88 */
   A_SCRATCH = 12288 /* SE_ADD's pooled and reduced vectors */
@@ -1304,7 +1360,7 @@ static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, floa
 /* conv [1,32,32,3] -> [1,16,16,16] */
 static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,16] */
@@ -1322,31 +1378,31 @@ static void k_wino2x2_3x3_n1_16x16x16_16x16x32_kb32_nt8_relu(const float *restri
 /* conv [1,16,16,32] -> [1,8,8,32] */
 static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,8] */
 static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,8] */
 static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,32] */
 static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 4, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,32] -> [1,8,8,32] */
-static void k_se_add_n1_8x8x32_m8_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_8x8x32_m8_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 48, 8, 1, 64, 32, 8, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 48, 32, 1, 64, 32, 8, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,8,8,32] -> [1,4,4,32] */
@@ -1361,31 +1417,31 @@ static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *
 /* conv [1,4,4,32] -> [1,4,4,64] */
 static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,16] */
 static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,16] -> [1,4,4,16] */
 static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,16] -> [1,4,4,64] */
 static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,4,4,64] -> [1,4,4,64] */
-static void k_se_add_n1_4x4x64_m16_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_4x4x64_m16_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 80, 4, 1, 16, 64, 16, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 80, 32, 1, 16, 64, 16, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,4,4,64] -> [1,2,2,64] */
@@ -1400,31 +1456,31 @@ static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *
 /* conv [1,2,2,64] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,4,4,64] -> [1,4,4,32] */
 static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,2,2,32] */
 static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,32] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,2,2,128] -> [1,2,2,128] */
-static void k_se_add_n1_2x2x128_m32_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_2x2x128_m32_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 160, 4, 1, 4, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 160, 32, 1, 4, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,2,2,128] -> [1,1,1,128] */
@@ -1439,31 +1495,31 @@ static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float 
 /* conv [1,1,1,128] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
 static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
 static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,1,1,64] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,1,1,256] -> [1,1,1,256] */
-static void k_se_add_n1_1x1x256_m64_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_1x1x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 1, 1, 1, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 32, 1, 1, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* global_avgpool [1,1,1,256] -> [1,1,1,256] */

@@ -294,44 +294,62 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
- * The SE pool's share of one tile (rsc_conv2d_part's pool): for channels
- * [j0, j1) of the tile's stored outputs o[r], the sum over its pixels r in
- * order, one sum per run of pixels with the same slot ps[r] (a run per
- * image the tile touches), stored to that slot. The values are read back
- * from o while they are still in L1, so every activation sums what was
- * stored. xb[r] == NULL ends the tile (its pixels past the last).
+ * rsc_conv2d_part's unit u (of `units`, groups of kg of the nkb blocks,
+ * tile-major within a group) moved down to the first unit of the piece of
+ * PR tiles it belongs to, in its group; `units` itself stays.
  */
-RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP_MAX],
-                              const float *const xb[RSC_NP_MAX], int NP, int j0, int j1) {
-  int j = j0;
-  for (; j + RSC_VL <= j1; j += RSC_VL) {
-    rsc_vf s = rsc_vload(o[0] + j);
-    int r = 1;
-    RSC_UNROLL
-    for (; r < NP; r++) {
-      if (!xb[r])
-        break;
-      if (ps[r] != ps[r - 1]) {
-        rsc_vstore(ps[r - 1] + j, s);
-        s = rsc_vload(o[r] + j);
-      } else {
-        s = rsc_vadd(s, rsc_vload(o[r] + j));
-      }
-    }
-    rsc_vstore(ps[r - 1] + j, s);
-  }
-  for (; j < j1; j++) {
+RSC_INLINE long rsc_piece_floor(long u, long units, long tiles, long nkb, long kg, int PR) {
+  if (u >= units)
+    return units;
+  const long g = u / (kg * tiles), gu = u % (kg * tiles);
+  const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
+  const long ti = gu / gn;
+  return g * kg * tiles + ti / PR * PR * gn;
+}
+
+/*
+ * A tile's part in the SE pool (rsc_conv2d_part's pool): pixel r (of the
+ * tile's first, p0) sums into slot row base + ((p0 + r) / hw) * K; add: the
+ * first of the tile's runs adds to its slot (an earlier tile of its piece
+ * stored there), where the others store. base NULL: no pool. Passed by
+ * value, in registers: at batch 8 a conv's output stores miss the cache and
+ * fill the store buffer, and every further store (a per-pixel slot array on
+ * the stack was one) then waits for it to drain: 20 % on a stage-1 conv.
+ */
+typedef struct {
+  float *base;
+  long p0, hw;
+  int K, add;
+} rsc_tpool;
+
+/*
+ * The pool's share of one tile from its stored outputs o[r], channels
+ * [j0, j1): per run of pixels of one image, their sum in pixel order, stored
+ * (or, for the first run with tp.add, added) to the run's slot. For the
+ * tiles rsc_conv_tile does not pool from its registers: those across an
+ * image boundary, other activations, a block's partial vector. The values
+ * are read back while they are in L1. xb[r] == NULL ends the tile.
+ */
+RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], const float *const xb[RSC_NP_MAX],
+                              int NP, int j0, int j1, rsc_tpool tp) {
+  for (int j = j0; j < j1; j++) {
+    long img = tp.p0 / tp.hw;
     float s = o[0][j];
-    int r = 1;
+    int add = tp.add, r = 1;
     for (; r < NP && xb[r]; r++) {
-      if (ps[r] != ps[r - 1]) {
-        ps[r - 1][j] = s;
+      const long ir = (tp.p0 + r) / tp.hw;
+      if (ir != img) {
+        float *slot = tp.base + img * tp.K + j;
+        *slot = add ? *slot + s : s;
         s = o[r][j];
+        add = 0;
+        img = ir;
       } else {
         s += o[r][j];
       }
     }
-    ps[r - 1][j] = s;
+    float *slot = tp.base + img * tp.K + j;
+    *slot = add ? *slot + s : s;
   }
 }
 
@@ -345,8 +363,7 @@ RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP
  *   pf  prefetch the weight stream (rsc_tile_steps)
  *   nx  the tile's share of the next block's prefetch, its steps counted
  *       (v0 pass, kh, kw, c) from 0
- *   ps  NULL, or pixel r's slot for the SE pool's partial sums, offset to
- *       this block's channels (rsc_tile_pool)
+ *   tp  the tile's part in the SE pool's partial sums (rsc_tpool)
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -357,7 +374,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
                               int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx, float *const *ps) {
+                              rsc_nextpf nx, rsc_tpool tp) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -383,8 +400,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         o[r][j] = rsc_act(acc, act);
       }
     }
-    if (ps)
-      rsc_tile_pool(o, ps, xb, NP, 0, kn);
+    if (tp.base)
+      rsc_tile_pool(o, xb, NP, 0, kn, tp);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
@@ -415,7 +432,33 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
           rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
-    /* Epilogue: activation and store; a block's padded lanes are dropped. */
+    /* Epilogue: ReLU on the registers, the pool's share, then the stores;
+     * a block's padded lanes are dropped. */
+    if (act == RSC_ACT_RELU) {
+      RSC_UNROLL
+      for (int r = 0; r < NP; r++)
+        RSC_UNROLL
+        for (int v = 0; v < VC; v++)
+          acc[r][v] = rsc_vrelu(acc[r][v]);
+    }
+    /* The usual tile, whole and in one image, pools from the registers
+     * (which hold what is stored: ReLU or none, whole vectors), before the
+     * stores, which at batch 8 miss the cache (stores retire in order). */
+    const int pool_regs = tp.base && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
+                          (v0 + VC) * RSC_VL <= kn && xb[NP - 1] &&
+                          tp.p0 / tp.hw == (tp.p0 + NP - 1) / tp.hw;
+    if (pool_regs) {
+      float *slot = tp.base + tp.p0 / tp.hw * tp.K;
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++) {
+        const int j = (v0 + v) * RSC_VL;
+        rsc_vf sum = acc[0][v];
+        RSC_UNROLL
+        for (int r = 1; r < NP; r++)
+          sum = rsc_vadd(sum, acc[r][v]);
+        rsc_vstore(slot + j, tp.add ? rsc_vadd(rsc_vload(slot + j), sum) : sum);
+      }
+    }
     RSC_UNROLL
     for (int r = 0; r < NP; r++) {
       if (!xb[r])
@@ -425,8 +468,6 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         const int j = (v0 + v) * RSC_VL;
         if (j >= kn)
           break;
-        if (act == RSC_ACT_RELU)
-          acc[r][v] = rsc_vrelu(acc[r][v]);
         if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
           rsc_vstore(o[r] + j, acc[r][v]);
         } else {
@@ -440,8 +481,9 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         }
       }
     }
-    if (ps && v0 * RSC_VL < kn)
-      rsc_tile_pool(o, ps, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn);
+    /* Other activations and a block's partial vector: from the stores. */
+    if (tp.base && !pool_regs && v0 * RSC_VL < kn)
+      rsc_tile_pool(o, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn, tp);
   }
 }
 
@@ -476,18 +518,22 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
  * this conv's output, written while its tiles are in L1, so the SE
  * (rsc_se_add_part) need not read the whole output once more to pool it.
- * Tile t of the pixel tiles stores, for each image n it touches, the sum of
- * its pixels of image n to slot t + n: pool[(t + n)*K + k], k < K. (A tile's
- * images are consecutive and never precede an earlier tile's, so t + n
- * names each (tile, image) pair once; some slots stay unused.) Every slot has
- * one writer and the sums run in pixel order within a tile, so the partials,
- * like the output, are the same bytes for any split.
+ * The pixel tiles form pieces of PR consecutive tiles; piece q stores, for
+ * each image n it touches, the sum of its pixels of image n to slot q + n:
+ * pool[(q + n)*K + k], k < K. (A piece's images are consecutive and never
+ * precede an earlier piece's, so q + n names each (piece, image) pair once;
+ * some slots stay unused.) The parts' ranges then start and end on piece
+ * boundaries, so one thread runs a piece's tiles, in order: each slot's sum
+ * runs in pixel order within a tile and tile order within the piece, and the
+ * partials, like the output, are the same bytes for any split. Pieces of
+ * several tiles keep the partials small: with one slot per tile they were a
+ * sixth of the output, which at batch 8 made a stage-1 conv 20 % slower.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out,
-                                float *restrict pool, int N, int H, int W, int C, int OH, int OW,
-                                int K, int KH, int KW, int SH, int SW, int PT, int PL, int KB,
-                                int NP, int KG, int NX, int act, int part, int parts) {
+                                float *restrict pool, int PR, int N, int H, int W, int C, int OH,
+                                int OW, int K, int KH, int KW, int SH, int SW, int PT, int PL,
+                                int KB, int NP, int KG, int NX, int act, int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -495,7 +541,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
-  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  if (PR < 1)
+    PR = 1;
+  long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  if (pool) { /* down to a piece boundary: the first unit of its piece's tiles */
+    u0 = rsc_piece_floor(u0, units, tiles, nkb, kg, PR);
+    u1 = rsc_piece_floor(u1, units, tiles, nkb, kg, PR);
+  }
   const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
   /* Next-block prefetch: steps per tile, lines per block, and the interval. */
   const long steps = (long)KH * KW * C * (KB % RSC_VL ? 1 : KB / RSC_VL / rsc_conv_vc(KB / RSC_VL));
@@ -511,14 +563,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
     const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX], *ps[RSC_NP_MAX];
+    float *o[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
     for (int r = 0; r < NP; r++) {
       const long p = p0 + r;
       const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
       xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
       o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
-      ps[r] = pool ? pool + (size_t)(ti + n) * (size_t)K + (size_t)kb * (size_t)KB : NULL;
       ih0[r] = (int)oh * SH - PT;
       iw0[r] = (int)ow * SW - PL;
     }
@@ -527,10 +578,14 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
      * (The first gn units of a range visit every block of the group.) */
     const int pf = u - u0 < gn || ti == 0;
     rsc_nextpf nx = {NULL, 0, sh};
+    const long hw = (long)OH * OW;
+    const rsc_tpool tp = {pool ? pool + (size_t)(ti / PR) * (size_t)K + (size_t)kb * (size_t)KB
+                               : NULL,
+                          p0, hw, K, ti % PR != 0 && p0 % hw != 0};
     if (nx_on && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx, pool ? ps : NULL);
+                  KH, KW, KB, NP, kn, act, pf, nx, tp);
   }
 }
 
@@ -539,8 +594,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, NULL, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1,
-                  0, act, 0, 1);
+  rsc_conv2d_part(in, w, bias, out, NULL, 1, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4,
+                  1, 0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -909,12 +964,12 @@ RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int H
 }
 
 /* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
- * with NP-pixel tiles (rsc_conv2d_part's pool): the sum of slots t + n over
- * the tiles t that hold image n's pixels, in tile order, divided by HW. */
+ * in pieces of NP pixels (rsc_conv2d_part's pool): the sum of slots t + n
+ * over the pieces t that hold image n's pixels, in order, divided by HW. */
 RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
                               int C, size_t c0, size_t c1) {
   const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
-  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last tile */
+  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last piece */
   const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
@@ -1042,9 +1097,9 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
  * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none.
- * out may be x (each element is read before it is written). */
-RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
-                                 const float *restrict sc, float *out, int C, size_t p0,
+ * out may be x or sc (each element is read before it is written). */
+RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const float *sc,
+                                 float *out, int C, size_t p0,
                                  size_t p1, int act) {
   const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
   for (size_t p = p0; p < p1; p++) {
@@ -1077,13 +1132,14 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
  * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
- * out may be x: the only phase that writes out reads x at the same rows
- * and no other, after the barrier that ends the pool's reads of x.
- * pool (NULL: pool x here): the partial sums the conv producing x wrote with
- * PNP-pixel tiles (rsc_conv2d_part's pool); s[n] is then the sum of image
- * n's slots in tile order, divided by HW, and x is read once instead of twice.
+ * out may be x or sc: the only phase that writes out reads x and sc at
+ * the same rows and no other, after the barrier that ends the pool's reads.
+ * pool (NULL: pool x here): the partial sums the conv producing x wrote in
+ * pieces of PNP pixels (rsc_conv2d_part's pool, PR tiles of NP pixels);
+ * s[n] is then the sum of image n's slots in piece order, divided by HW,
+ * and x is read once instead of twice.
  */
-RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
+RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
                                 const float *restrict w1, const float *restrict b1,
                                 const float *restrict w2, const float *restrict b2, float *out,
                                 float *restrict scratch,
@@ -1126,7 +1182,7 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
 }
 
 /* The whole of rsc_se_add_part on one thread. */
-RSC_INLINE void rsc_se_add(const float *x, const float *restrict sc,
+RSC_INLINE void rsc_se_add(const float *x, const float *sc,
                            const float *restrict w1, const float *restrict b1,
                            const float *restrict w2, const float *restrict b2, float *out,
                            float *restrict scratch, int N, int HW, int C, int M, int act) {
@@ -1724,213 +1780,213 @@ enum {
   A_conv1_3 = 1048576, /* [1,128,128,32] live 4..7 */
   A_conv1_6 = 0, /* [1,128,128,64] live 7..10 */
   A_maxpool_0 = 1048576, /* [1,64,64,64] live 10..15 */
-  A_layer1_0_downsample_1 = 0, /* [1,64,64,256] live 13..29 */
+  A_layer1_0_downsample_1 = 0, /* [1,64,64,256] live 13..66 */
   A_layer1_0_conv1 = 1310720, /* [1,64,64,64] live 15..18 */
   A_layer1_0_conv2 = 2097152, /* [1,64,64,64] live 18..21 */
-  A_layer1_0_conv3 = 1048576, /* [1,64,64,256] live 21..45 */
-  A_layer1_0_se = 1048576, /* [1,64,64,256] live 29..45 */
-  A_layer1_1_conv1 = 0, /* [1,64,64,64] live 31..34 */
+  A_layer1_0_conv3 = 1048576, /* [1,64,64,256] live 21..29 */
+  A_layer1_0_se = 0, /* [1,64,64,256] live 29..45 */
+  A_layer1_1_conv1 = 1048576, /* [1,64,64,64] live 31..34 */
   A_layer1_1_conv2 = 2097152, /* [1,64,64,64] live 34..37 */
-  A_layer1_1_conv3 = 0, /* [1,64,64,256] live 37..61 */
+  A_layer1_1_conv3 = 1048576, /* [1,64,64,256] live 37..45 */
   A_layer1_1_se = 0, /* [1,64,64,256] live 45..61 */
   A_layer1_2_conv1 = 1048576, /* [1,64,64,64] live 47..50 */
   A_layer1_2_conv2 = 2097152, /* [1,64,64,64] live 50..53 */
-  A_layer1_2_conv3 = 1048576, /* [1,64,64,256] live 53..66 */
-  A_layer1_2_se = 1048576, /* [1,64,64,256] live 61..66 */
-  A_layer2_0_downsample_0 = 524288, /* [1,32,32,256] live 63..64 */
-  A_layer2_0_downsample_1 = 0, /* [1,32,32,512] live 64..80 */
-  A_layer2_0_conv1 = 524288, /* [1,64,64,128] live 66..69 */
-  A_layer2_0_conv2 = 1048576, /* [1,32,32,128] live 69..72 */
-  A_layer2_0_conv3 = 524288, /* [1,32,32,512] live 72..96 */
-  A_layer2_0_se = 524288, /* [1,32,32,512] live 80..96 */
+  A_layer1_2_conv3 = 1048576, /* [1,64,64,256] live 53..61 */
+  A_layer1_2_se = 0, /* [1,64,64,256] live 61..66 */
+  A_layer2_0_downsample_0 = 1572864, /* [1,32,32,256] live 63..64 */
+  A_layer2_0_downsample_1 = 1048576, /* [1,32,32,512] live 64..197 */
+  A_layer2_0_conv1 = 1572864, /* [1,64,64,128] live 66..69 */
+  A_layer2_0_conv2 = 524288, /* [1,32,32,128] live 69..72 */
+  A_layer2_0_conv3 = 0, /* [1,32,32,512] live 72..80 */
+  A_layer2_0_se = 1048576, /* [1,32,32,512] live 80..96 */
   A_layer2_1_conv1 = 0, /* [1,32,32,128] live 82..85 */
-  A_layer2_1_conv2 = 1048576, /* [1,32,32,128] live 85..88 */
-  A_layer2_1_conv3 = 0, /* [1,32,32,512] live 88..112 */
-  A_layer2_1_se = 0, /* [1,32,32,512] live 96..112 */
-  A_layer2_2_conv1 = 524288, /* [1,32,32,128] live 98..101 */
-  A_layer2_2_conv2 = 1048576, /* [1,32,32,128] live 101..104 */
-  A_layer2_2_conv3 = 524288, /* [1,32,32,512] live 104..128 */
-  A_layer2_2_se = 524288, /* [1,32,32,512] live 112..128 */
+  A_layer2_1_conv2 = 524288, /* [1,32,32,128] live 85..88 */
+  A_layer2_1_conv3 = 0, /* [1,32,32,512] live 88..96 */
+  A_layer2_1_se = 1048576, /* [1,32,32,512] live 96..112 */
+  A_layer2_2_conv1 = 0, /* [1,32,32,128] live 98..101 */
+  A_layer2_2_conv2 = 524288, /* [1,32,32,128] live 101..104 */
+  A_layer2_2_conv3 = 0, /* [1,32,32,512] live 104..112 */
+  A_layer2_2_se = 1048576, /* [1,32,32,512] live 112..128 */
   A_layer2_3_conv1 = 0, /* [1,32,32,128] live 114..117 */
-  A_layer2_3_conv2 = 1048576, /* [1,32,32,128] live 117..120 */
-  A_layer2_3_conv3 = 0, /* [1,32,32,512] live 120..144 */
-  A_layer2_3_se = 0, /* [1,32,32,512] live 128..144 */
-  A_layer2_4_conv1 = 524288, /* [1,32,32,128] live 130..133 */
-  A_layer2_4_conv2 = 1048576, /* [1,32,32,128] live 133..136 */
-  A_layer2_4_conv3 = 524288, /* [1,32,32,512] live 136..160 */
-  A_layer2_4_se = 524288, /* [1,32,32,512] live 144..160 */
+  A_layer2_3_conv2 = 524288, /* [1,32,32,128] live 117..120 */
+  A_layer2_3_conv3 = 0, /* [1,32,32,512] live 120..128 */
+  A_layer2_3_se = 1048576, /* [1,32,32,512] live 128..144 */
+  A_layer2_4_conv1 = 0, /* [1,32,32,128] live 130..133 */
+  A_layer2_4_conv2 = 524288, /* [1,32,32,128] live 133..136 */
+  A_layer2_4_conv3 = 0, /* [1,32,32,512] live 136..144 */
+  A_layer2_4_se = 1048576, /* [1,32,32,512] live 144..160 */
   A_layer2_5_conv1 = 0, /* [1,32,32,128] live 146..149 */
-  A_layer2_5_conv2 = 1048576, /* [1,32,32,128] live 149..152 */
-  A_layer2_5_conv3 = 0, /* [1,32,32,512] live 152..176 */
-  A_layer2_5_se = 0, /* [1,32,32,512] live 160..176 */
-  A_layer2_6_conv1 = 524288, /* [1,32,32,128] live 162..165 */
-  A_layer2_6_conv2 = 1048576, /* [1,32,32,128] live 165..168 */
-  A_layer2_6_conv3 = 524288, /* [1,32,32,512] live 168..192 */
-  A_layer2_6_se = 524288, /* [1,32,32,512] live 176..192 */
+  A_layer2_5_conv2 = 524288, /* [1,32,32,128] live 149..152 */
+  A_layer2_5_conv3 = 0, /* [1,32,32,512] live 152..160 */
+  A_layer2_5_se = 1048576, /* [1,32,32,512] live 160..176 */
+  A_layer2_6_conv1 = 0, /* [1,32,32,128] live 162..165 */
+  A_layer2_6_conv2 = 524288, /* [1,32,32,128] live 165..168 */
+  A_layer2_6_conv3 = 0, /* [1,32,32,512] live 168..176 */
+  A_layer2_6_se = 1048576, /* [1,32,32,512] live 176..192 */
   A_layer2_7_conv1 = 0, /* [1,32,32,128] live 178..181 */
-  A_layer2_7_conv2 = 1048576, /* [1,32,32,128] live 181..184 */
-  A_layer2_7_conv3 = 0, /* [1,32,32,512] live 184..197 */
-  A_layer2_7_se = 0, /* [1,32,32,512] live 192..197 */
-  A_layer3_0_downsample_0 = 786432, /* [1,16,16,512] live 194..195 */
-  A_layer3_0_downsample_1 = 524288, /* [1,16,16,1024] live 195..211 */
-  A_layer3_0_conv1 = 786432, /* [1,32,32,256] live 197..200 */
-  A_layer3_0_conv2 = 262144, /* [1,16,16,256] live 200..203 */
-  A_layer3_0_conv3 = 0, /* [1,16,16,1024] live 203..227 */
+  A_layer2_7_conv2 = 524288, /* [1,32,32,128] live 181..184 */
+  A_layer2_7_conv3 = 0, /* [1,32,32,512] live 184..192 */
+  A_layer2_7_se = 1048576, /* [1,32,32,512] live 192..197 */
+  A_layer3_0_downsample_0 = 262144, /* [1,16,16,512] live 194..195 */
+  A_layer3_0_downsample_1 = 0, /* [1,16,16,1024] live 195..776 */
+  A_layer3_0_conv1 = 262144, /* [1,32,32,256] live 197..200 */
+  A_layer3_0_conv2 = 524288, /* [1,16,16,256] live 200..203 */
+  A_layer3_0_conv3 = 262144, /* [1,16,16,1024] live 203..211 */
   A_layer3_0_se = 0, /* [1,16,16,1024] live 211..227 */
   A_layer3_1_conv1 = 262144, /* [1,16,16,256] live 213..216 */
   A_layer3_1_conv2 = 524288, /* [1,16,16,256] live 216..219 */
-  A_layer3_1_conv3 = 262144, /* [1,16,16,1024] live 219..243 */
-  A_layer3_1_se = 262144, /* [1,16,16,1024] live 227..243 */
-  A_layer3_2_conv1 = 0, /* [1,16,16,256] live 229..232 */
+  A_layer3_1_conv3 = 262144, /* [1,16,16,1024] live 219..227 */
+  A_layer3_1_se = 0, /* [1,16,16,1024] live 227..243 */
+  A_layer3_2_conv1 = 262144, /* [1,16,16,256] live 229..232 */
   A_layer3_2_conv2 = 524288, /* [1,16,16,256] live 232..235 */
-  A_layer3_2_conv3 = 0, /* [1,16,16,1024] live 235..259 */
+  A_layer3_2_conv3 = 262144, /* [1,16,16,1024] live 235..243 */
   A_layer3_2_se = 0, /* [1,16,16,1024] live 243..259 */
   A_layer3_3_conv1 = 262144, /* [1,16,16,256] live 245..248 */
   A_layer3_3_conv2 = 524288, /* [1,16,16,256] live 248..251 */
-  A_layer3_3_conv3 = 262144, /* [1,16,16,1024] live 251..275 */
-  A_layer3_3_se = 262144, /* [1,16,16,1024] live 259..275 */
-  A_layer3_4_conv1 = 0, /* [1,16,16,256] live 261..264 */
+  A_layer3_3_conv3 = 262144, /* [1,16,16,1024] live 251..259 */
+  A_layer3_3_se = 0, /* [1,16,16,1024] live 259..275 */
+  A_layer3_4_conv1 = 262144, /* [1,16,16,256] live 261..264 */
   A_layer3_4_conv2 = 524288, /* [1,16,16,256] live 264..267 */
-  A_layer3_4_conv3 = 0, /* [1,16,16,1024] live 267..291 */
+  A_layer3_4_conv3 = 262144, /* [1,16,16,1024] live 267..275 */
   A_layer3_4_se = 0, /* [1,16,16,1024] live 275..291 */
   A_layer3_5_conv1 = 262144, /* [1,16,16,256] live 277..280 */
   A_layer3_5_conv2 = 524288, /* [1,16,16,256] live 280..283 */
-  A_layer3_5_conv3 = 262144, /* [1,16,16,1024] live 283..307 */
-  A_layer3_5_se = 262144, /* [1,16,16,1024] live 291..307 */
-  A_layer3_6_conv1 = 0, /* [1,16,16,256] live 293..296 */
+  A_layer3_5_conv3 = 262144, /* [1,16,16,1024] live 283..291 */
+  A_layer3_5_se = 0, /* [1,16,16,1024] live 291..307 */
+  A_layer3_6_conv1 = 262144, /* [1,16,16,256] live 293..296 */
   A_layer3_6_conv2 = 524288, /* [1,16,16,256] live 296..299 */
-  A_layer3_6_conv3 = 0, /* [1,16,16,1024] live 299..323 */
+  A_layer3_6_conv3 = 262144, /* [1,16,16,1024] live 299..307 */
   A_layer3_6_se = 0, /* [1,16,16,1024] live 307..323 */
   A_layer3_7_conv1 = 262144, /* [1,16,16,256] live 309..312 */
   A_layer3_7_conv2 = 524288, /* [1,16,16,256] live 312..315 */
-  A_layer3_7_conv3 = 262144, /* [1,16,16,1024] live 315..339 */
-  A_layer3_7_se = 262144, /* [1,16,16,1024] live 323..339 */
-  A_layer3_8_conv1 = 0, /* [1,16,16,256] live 325..328 */
+  A_layer3_7_conv3 = 262144, /* [1,16,16,1024] live 315..323 */
+  A_layer3_7_se = 0, /* [1,16,16,1024] live 323..339 */
+  A_layer3_8_conv1 = 262144, /* [1,16,16,256] live 325..328 */
   A_layer3_8_conv2 = 524288, /* [1,16,16,256] live 328..331 */
-  A_layer3_8_conv3 = 0, /* [1,16,16,1024] live 331..355 */
+  A_layer3_8_conv3 = 262144, /* [1,16,16,1024] live 331..339 */
   A_layer3_8_se = 0, /* [1,16,16,1024] live 339..355 */
   A_layer3_9_conv1 = 262144, /* [1,16,16,256] live 341..344 */
   A_layer3_9_conv2 = 524288, /* [1,16,16,256] live 344..347 */
-  A_layer3_9_conv3 = 262144, /* [1,16,16,1024] live 347..371 */
-  A_layer3_9_se = 262144, /* [1,16,16,1024] live 355..371 */
-  A_layer3_10_conv1 = 0, /* [1,16,16,256] live 357..360 */
+  A_layer3_9_conv3 = 262144, /* [1,16,16,1024] live 347..355 */
+  A_layer3_9_se = 0, /* [1,16,16,1024] live 355..371 */
+  A_layer3_10_conv1 = 262144, /* [1,16,16,256] live 357..360 */
   A_layer3_10_conv2 = 524288, /* [1,16,16,256] live 360..363 */
-  A_layer3_10_conv3 = 0, /* [1,16,16,1024] live 363..387 */
+  A_layer3_10_conv3 = 262144, /* [1,16,16,1024] live 363..371 */
   A_layer3_10_se = 0, /* [1,16,16,1024] live 371..387 */
   A_layer3_11_conv1 = 262144, /* [1,16,16,256] live 373..376 */
   A_layer3_11_conv2 = 524288, /* [1,16,16,256] live 376..379 */
-  A_layer3_11_conv3 = 262144, /* [1,16,16,1024] live 379..403 */
-  A_layer3_11_se = 262144, /* [1,16,16,1024] live 387..403 */
-  A_layer3_12_conv1 = 0, /* [1,16,16,256] live 389..392 */
+  A_layer3_11_conv3 = 262144, /* [1,16,16,1024] live 379..387 */
+  A_layer3_11_se = 0, /* [1,16,16,1024] live 387..403 */
+  A_layer3_12_conv1 = 262144, /* [1,16,16,256] live 389..392 */
   A_layer3_12_conv2 = 524288, /* [1,16,16,256] live 392..395 */
-  A_layer3_12_conv3 = 0, /* [1,16,16,1024] live 395..419 */
+  A_layer3_12_conv3 = 262144, /* [1,16,16,1024] live 395..403 */
   A_layer3_12_se = 0, /* [1,16,16,1024] live 403..419 */
   A_layer3_13_conv1 = 262144, /* [1,16,16,256] live 405..408 */
   A_layer3_13_conv2 = 524288, /* [1,16,16,256] live 408..411 */
-  A_layer3_13_conv3 = 262144, /* [1,16,16,1024] live 411..435 */
-  A_layer3_13_se = 262144, /* [1,16,16,1024] live 419..435 */
-  A_layer3_14_conv1 = 0, /* [1,16,16,256] live 421..424 */
+  A_layer3_13_conv3 = 262144, /* [1,16,16,1024] live 411..419 */
+  A_layer3_13_se = 0, /* [1,16,16,1024] live 419..435 */
+  A_layer3_14_conv1 = 262144, /* [1,16,16,256] live 421..424 */
   A_layer3_14_conv2 = 524288, /* [1,16,16,256] live 424..427 */
-  A_layer3_14_conv3 = 0, /* [1,16,16,1024] live 427..451 */
+  A_layer3_14_conv3 = 262144, /* [1,16,16,1024] live 427..435 */
   A_layer3_14_se = 0, /* [1,16,16,1024] live 435..451 */
   A_layer3_15_conv1 = 262144, /* [1,16,16,256] live 437..440 */
   A_layer3_15_conv2 = 524288, /* [1,16,16,256] live 440..443 */
-  A_layer3_15_conv3 = 262144, /* [1,16,16,1024] live 443..467 */
-  A_layer3_15_se = 262144, /* [1,16,16,1024] live 451..467 */
-  A_layer3_16_conv1 = 0, /* [1,16,16,256] live 453..456 */
+  A_layer3_15_conv3 = 262144, /* [1,16,16,1024] live 443..451 */
+  A_layer3_15_se = 0, /* [1,16,16,1024] live 451..467 */
+  A_layer3_16_conv1 = 262144, /* [1,16,16,256] live 453..456 */
   A_layer3_16_conv2 = 524288, /* [1,16,16,256] live 456..459 */
-  A_layer3_16_conv3 = 0, /* [1,16,16,1024] live 459..483 */
+  A_layer3_16_conv3 = 262144, /* [1,16,16,1024] live 459..467 */
   A_layer3_16_se = 0, /* [1,16,16,1024] live 467..483 */
   A_layer3_17_conv1 = 262144, /* [1,16,16,256] live 469..472 */
   A_layer3_17_conv2 = 524288, /* [1,16,16,256] live 472..475 */
-  A_layer3_17_conv3 = 262144, /* [1,16,16,1024] live 475..499 */
-  A_layer3_17_se = 262144, /* [1,16,16,1024] live 483..499 */
-  A_layer3_18_conv1 = 0, /* [1,16,16,256] live 485..488 */
+  A_layer3_17_conv3 = 262144, /* [1,16,16,1024] live 475..483 */
+  A_layer3_17_se = 0, /* [1,16,16,1024] live 483..499 */
+  A_layer3_18_conv1 = 262144, /* [1,16,16,256] live 485..488 */
   A_layer3_18_conv2 = 524288, /* [1,16,16,256] live 488..491 */
-  A_layer3_18_conv3 = 0, /* [1,16,16,1024] live 491..515 */
+  A_layer3_18_conv3 = 262144, /* [1,16,16,1024] live 491..499 */
   A_layer3_18_se = 0, /* [1,16,16,1024] live 499..515 */
   A_layer3_19_conv1 = 262144, /* [1,16,16,256] live 501..504 */
   A_layer3_19_conv2 = 524288, /* [1,16,16,256] live 504..507 */
-  A_layer3_19_conv3 = 262144, /* [1,16,16,1024] live 507..531 */
-  A_layer3_19_se = 262144, /* [1,16,16,1024] live 515..531 */
-  A_layer3_20_conv1 = 0, /* [1,16,16,256] live 517..520 */
+  A_layer3_19_conv3 = 262144, /* [1,16,16,1024] live 507..515 */
+  A_layer3_19_se = 0, /* [1,16,16,1024] live 515..531 */
+  A_layer3_20_conv1 = 262144, /* [1,16,16,256] live 517..520 */
   A_layer3_20_conv2 = 524288, /* [1,16,16,256] live 520..523 */
-  A_layer3_20_conv3 = 0, /* [1,16,16,1024] live 523..547 */
+  A_layer3_20_conv3 = 262144, /* [1,16,16,1024] live 523..531 */
   A_layer3_20_se = 0, /* [1,16,16,1024] live 531..547 */
   A_layer3_21_conv1 = 262144, /* [1,16,16,256] live 533..536 */
   A_layer3_21_conv2 = 524288, /* [1,16,16,256] live 536..539 */
-  A_layer3_21_conv3 = 262144, /* [1,16,16,1024] live 539..563 */
-  A_layer3_21_se = 262144, /* [1,16,16,1024] live 547..563 */
-  A_layer3_22_conv1 = 0, /* [1,16,16,256] live 549..552 */
+  A_layer3_21_conv3 = 262144, /* [1,16,16,1024] live 539..547 */
+  A_layer3_21_se = 0, /* [1,16,16,1024] live 547..563 */
+  A_layer3_22_conv1 = 262144, /* [1,16,16,256] live 549..552 */
   A_layer3_22_conv2 = 524288, /* [1,16,16,256] live 552..555 */
-  A_layer3_22_conv3 = 0, /* [1,16,16,1024] live 555..579 */
+  A_layer3_22_conv3 = 262144, /* [1,16,16,1024] live 555..563 */
   A_layer3_22_se = 0, /* [1,16,16,1024] live 563..579 */
   A_layer3_23_conv1 = 262144, /* [1,16,16,256] live 565..568 */
   A_layer3_23_conv2 = 524288, /* [1,16,16,256] live 568..571 */
-  A_layer3_23_conv3 = 262144, /* [1,16,16,1024] live 571..595 */
-  A_layer3_23_se = 262144, /* [1,16,16,1024] live 579..595 */
-  A_layer3_24_conv1 = 0, /* [1,16,16,256] live 581..584 */
+  A_layer3_23_conv3 = 262144, /* [1,16,16,1024] live 571..579 */
+  A_layer3_23_se = 0, /* [1,16,16,1024] live 579..595 */
+  A_layer3_24_conv1 = 262144, /* [1,16,16,256] live 581..584 */
   A_layer3_24_conv2 = 524288, /* [1,16,16,256] live 584..587 */
-  A_layer3_24_conv3 = 0, /* [1,16,16,1024] live 587..611 */
+  A_layer3_24_conv3 = 262144, /* [1,16,16,1024] live 587..595 */
   A_layer3_24_se = 0, /* [1,16,16,1024] live 595..611 */
   A_layer3_25_conv1 = 262144, /* [1,16,16,256] live 597..600 */
   A_layer3_25_conv2 = 524288, /* [1,16,16,256] live 600..603 */
-  A_layer3_25_conv3 = 262144, /* [1,16,16,1024] live 603..627 */
-  A_layer3_25_se = 262144, /* [1,16,16,1024] live 611..627 */
-  A_layer3_26_conv1 = 0, /* [1,16,16,256] live 613..616 */
+  A_layer3_25_conv3 = 262144, /* [1,16,16,1024] live 603..611 */
+  A_layer3_25_se = 0, /* [1,16,16,1024] live 611..627 */
+  A_layer3_26_conv1 = 262144, /* [1,16,16,256] live 613..616 */
   A_layer3_26_conv2 = 524288, /* [1,16,16,256] live 616..619 */
-  A_layer3_26_conv3 = 0, /* [1,16,16,1024] live 619..643 */
+  A_layer3_26_conv3 = 262144, /* [1,16,16,1024] live 619..627 */
   A_layer3_26_se = 0, /* [1,16,16,1024] live 627..643 */
   A_layer3_27_conv1 = 262144, /* [1,16,16,256] live 629..632 */
   A_layer3_27_conv2 = 524288, /* [1,16,16,256] live 632..635 */
-  A_layer3_27_conv3 = 262144, /* [1,16,16,1024] live 635..659 */
-  A_layer3_27_se = 262144, /* [1,16,16,1024] live 643..659 */
-  A_layer3_28_conv1 = 0, /* [1,16,16,256] live 645..648 */
+  A_layer3_27_conv3 = 262144, /* [1,16,16,1024] live 635..643 */
+  A_layer3_27_se = 0, /* [1,16,16,1024] live 643..659 */
+  A_layer3_28_conv1 = 262144, /* [1,16,16,256] live 645..648 */
   A_layer3_28_conv2 = 524288, /* [1,16,16,256] live 648..651 */
-  A_layer3_28_conv3 = 0, /* [1,16,16,1024] live 651..675 */
+  A_layer3_28_conv3 = 262144, /* [1,16,16,1024] live 651..659 */
   A_layer3_28_se = 0, /* [1,16,16,1024] live 659..675 */
   A_layer3_29_conv1 = 262144, /* [1,16,16,256] live 661..664 */
   A_layer3_29_conv2 = 524288, /* [1,16,16,256] live 664..667 */
-  A_layer3_29_conv3 = 262144, /* [1,16,16,1024] live 667..691 */
-  A_layer3_29_se = 262144, /* [1,16,16,1024] live 675..691 */
-  A_layer3_30_conv1 = 0, /* [1,16,16,256] live 677..680 */
+  A_layer3_29_conv3 = 262144, /* [1,16,16,1024] live 667..675 */
+  A_layer3_29_se = 0, /* [1,16,16,1024] live 675..691 */
+  A_layer3_30_conv1 = 262144, /* [1,16,16,256] live 677..680 */
   A_layer3_30_conv2 = 524288, /* [1,16,16,256] live 680..683 */
-  A_layer3_30_conv3 = 0, /* [1,16,16,1024] live 683..707 */
+  A_layer3_30_conv3 = 262144, /* [1,16,16,1024] live 683..691 */
   A_layer3_30_se = 0, /* [1,16,16,1024] live 691..707 */
   A_layer3_31_conv1 = 262144, /* [1,16,16,256] live 693..696 */
   A_layer3_31_conv2 = 524288, /* [1,16,16,256] live 696..699 */
-  A_layer3_31_conv3 = 262144, /* [1,16,16,1024] live 699..723 */
-  A_layer3_31_se = 262144, /* [1,16,16,1024] live 707..723 */
-  A_layer3_32_conv1 = 0, /* [1,16,16,256] live 709..712 */
+  A_layer3_31_conv3 = 262144, /* [1,16,16,1024] live 699..707 */
+  A_layer3_31_se = 0, /* [1,16,16,1024] live 707..723 */
+  A_layer3_32_conv1 = 262144, /* [1,16,16,256] live 709..712 */
   A_layer3_32_conv2 = 524288, /* [1,16,16,256] live 712..715 */
-  A_layer3_32_conv3 = 0, /* [1,16,16,1024] live 715..739 */
+  A_layer3_32_conv3 = 262144, /* [1,16,16,1024] live 715..723 */
   A_layer3_32_se = 0, /* [1,16,16,1024] live 723..739 */
   A_layer3_33_conv1 = 262144, /* [1,16,16,256] live 725..728 */
   A_layer3_33_conv2 = 524288, /* [1,16,16,256] live 728..731 */
-  A_layer3_33_conv3 = 262144, /* [1,16,16,1024] live 731..755 */
-  A_layer3_33_se = 262144, /* [1,16,16,1024] live 739..755 */
-  A_layer3_34_conv1 = 0, /* [1,16,16,256] live 741..744 */
+  A_layer3_33_conv3 = 262144, /* [1,16,16,1024] live 731..739 */
+  A_layer3_33_se = 0, /* [1,16,16,1024] live 739..755 */
+  A_layer3_34_conv1 = 262144, /* [1,16,16,256] live 741..744 */
   A_layer3_34_conv2 = 524288, /* [1,16,16,256] live 744..747 */
-  A_layer3_34_conv3 = 0, /* [1,16,16,1024] live 747..771 */
+  A_layer3_34_conv3 = 262144, /* [1,16,16,1024] live 747..755 */
   A_layer3_34_se = 0, /* [1,16,16,1024] live 755..771 */
   A_layer3_35_conv1 = 262144, /* [1,16,16,256] live 757..760 */
   A_layer3_35_conv2 = 524288, /* [1,16,16,256] live 760..763 */
-  A_layer3_35_conv3 = 262144, /* [1,16,16,1024] live 763..776 */
-  A_layer3_35_se = 262144, /* [1,16,16,1024] live 771..776 */
-  A_layer4_0_downsample_0 = 131072, /* [1,8,8,1024] live 773..774 */
-  A_layer4_0_downsample_1 = 0, /* [1,8,8,2048] live 774..790 */
-  A_layer4_0_conv1 = 131072, /* [1,16,16,512] live 776..779 */
-  A_layer4_0_conv2 = 262144, /* [1,8,8,512] live 779..782 */
-  A_layer4_0_conv3 = 131072, /* [1,8,8,2048] live 782..806 */
-  A_layer4_0_se = 131072, /* [1,8,8,2048] live 790..806 */
+  A_layer3_35_conv3 = 262144, /* [1,16,16,1024] live 763..771 */
+  A_layer3_35_se = 0, /* [1,16,16,1024] live 771..776 */
+  A_layer4_0_downsample_0 = 393216, /* [1,8,8,1024] live 773..774 */
+  A_layer4_0_downsample_1 = 262144, /* [1,8,8,2048] live 774..824 */
+  A_layer4_0_conv1 = 393216, /* [1,16,16,512] live 776..779 */
+  A_layer4_0_conv2 = 131072, /* [1,8,8,512] live 779..782 */
+  A_layer4_0_conv3 = 0, /* [1,8,8,2048] live 782..790 */
+  A_layer4_0_se = 262144, /* [1,8,8,2048] live 790..806 */
   A_layer4_1_conv1 = 0, /* [1,8,8,512] live 792..795 */
-  A_layer4_1_conv2 = 262144, /* [1,8,8,512] live 795..798 */
-  A_layer4_1_conv3 = 0, /* [1,8,8,2048] live 798..822 */
-  A_layer4_1_se = 0, /* [1,8,8,2048] live 806..822 */
-  A_layer4_2_conv1 = 131072, /* [1,8,8,512] live 808..811 */
-  A_layer4_2_conv2 = 262144, /* [1,8,8,512] live 811..814 */
-  A_layer4_2_conv3 = 131072, /* [1,8,8,2048] live 814..824 */
-  A_layer4_2_se = 131072, /* [1,8,8,2048] live 822..824 */
+  A_layer4_1_conv2 = 131072, /* [1,8,8,512] live 795..798 */
+  A_layer4_1_conv3 = 0, /* [1,8,8,2048] live 798..806 */
+  A_layer4_1_se = 262144, /* [1,8,8,2048] live 806..822 */
+  A_layer4_2_conv1 = 0, /* [1,8,8,512] live 808..811 */
+  A_layer4_2_conv2 = 131072, /* [1,8,8,512] live 811..814 */
+  A_layer4_2_conv3 = 0, /* [1,8,8,2048] live 814..822 */
+  A_layer4_2_se = 262144, /* [1,8,8,2048] live 822..824 */
   A_global_pool = 0, /* [1,1,1,2048] live 824..825 */
   A_SCRATCH = 2359296 /* SE_ADD's pooled and reduced vectors */
 };
@@ -1940,7 +1996,7 @@ enum {
 /* conv [1,256,256,3] -> [1,128,128,32] */
 static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np14_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
@@ -1958,19 +2014,19 @@ static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(const float *re
 /* conv [1,128,128,64] -> [1,64,64,64] */
 static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
@@ -1982,19 +2038,19 @@ static void k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(const float *restri
 /* conv [1,64,64,64] -> [1,64,64,256] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 6, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,64,64,256] -> [1,64,64,256] */
-static void k_se_add_n1_64x64x256_m64_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_64x64x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 6, 1, 4096, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 36, 1, 4096, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,64,64,256] -> [1,32,32,256] */
@@ -2009,37 +2065,37 @@ static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, fl
 /* conv [1,32,32,256] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
 static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
-static void k_se_add_n1_32x32x512_m128_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_32x32x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 4, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 32, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
@@ -2060,37 +2116,37 @@ static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, fl
 /* conv [1,16,16,512] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
 static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
-static void k_se_add_n1_16x16x1024_m256_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_16x16x1024_m256_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 4, 1, 256, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 32, 1, 256, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
@@ -2111,43 +2167,43 @@ static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, flo
 /* conv [1,8,8,1024] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
 static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
-static void k_se_add_n1_8x8x2048_m512_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_8x8x2048_m512_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 4, 1, 64, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 32, 1, 64, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
 static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
 static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb32_np8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 32, 8, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */

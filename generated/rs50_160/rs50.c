@@ -294,44 +294,62 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
- * The SE pool's share of one tile (rsc_conv2d_part's pool): for channels
- * [j0, j1) of the tile's stored outputs o[r], the sum over its pixels r in
- * order, one sum per run of pixels with the same slot ps[r] (a run per
- * image the tile touches), stored to that slot. The values are read back
- * from o while they are still in L1, so every activation sums what was
- * stored. xb[r] == NULL ends the tile (its pixels past the last).
+ * rsc_conv2d_part's unit u (of `units`, groups of kg of the nkb blocks,
+ * tile-major within a group) moved down to the first unit of the piece of
+ * PR tiles it belongs to, in its group; `units` itself stays.
  */
-RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP_MAX],
-                              const float *const xb[RSC_NP_MAX], int NP, int j0, int j1) {
-  int j = j0;
-  for (; j + RSC_VL <= j1; j += RSC_VL) {
-    rsc_vf s = rsc_vload(o[0] + j);
-    int r = 1;
-    RSC_UNROLL
-    for (; r < NP; r++) {
-      if (!xb[r])
-        break;
-      if (ps[r] != ps[r - 1]) {
-        rsc_vstore(ps[r - 1] + j, s);
-        s = rsc_vload(o[r] + j);
-      } else {
-        s = rsc_vadd(s, rsc_vload(o[r] + j));
-      }
-    }
-    rsc_vstore(ps[r - 1] + j, s);
-  }
-  for (; j < j1; j++) {
+RSC_INLINE long rsc_piece_floor(long u, long units, long tiles, long nkb, long kg, int PR) {
+  if (u >= units)
+    return units;
+  const long g = u / (kg * tiles), gu = u % (kg * tiles);
+  const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
+  const long ti = gu / gn;
+  return g * kg * tiles + ti / PR * PR * gn;
+}
+
+/*
+ * A tile's part in the SE pool (rsc_conv2d_part's pool): pixel r (of the
+ * tile's first, p0) sums into slot row base + ((p0 + r) / hw) * K; add: the
+ * first of the tile's runs adds to its slot (an earlier tile of its piece
+ * stored there), where the others store. base NULL: no pool. Passed by
+ * value, in registers: at batch 8 a conv's output stores miss the cache and
+ * fill the store buffer, and every further store (a per-pixel slot array on
+ * the stack was one) then waits for it to drain: 20 % on a stage-1 conv.
+ */
+typedef struct {
+  float *base;
+  long p0, hw;
+  int K, add;
+} rsc_tpool;
+
+/*
+ * The pool's share of one tile from its stored outputs o[r], channels
+ * [j0, j1): per run of pixels of one image, their sum in pixel order, stored
+ * (or, for the first run with tp.add, added) to the run's slot. For the
+ * tiles rsc_conv_tile does not pool from its registers: those across an
+ * image boundary, other activations, a block's partial vector. The values
+ * are read back while they are in L1. xb[r] == NULL ends the tile.
+ */
+RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], const float *const xb[RSC_NP_MAX],
+                              int NP, int j0, int j1, rsc_tpool tp) {
+  for (int j = j0; j < j1; j++) {
+    long img = tp.p0 / tp.hw;
     float s = o[0][j];
-    int r = 1;
+    int add = tp.add, r = 1;
     for (; r < NP && xb[r]; r++) {
-      if (ps[r] != ps[r - 1]) {
-        ps[r - 1][j] = s;
+      const long ir = (tp.p0 + r) / tp.hw;
+      if (ir != img) {
+        float *slot = tp.base + img * tp.K + j;
+        *slot = add ? *slot + s : s;
         s = o[r][j];
+        add = 0;
+        img = ir;
       } else {
         s += o[r][j];
       }
     }
-    ps[r - 1][j] = s;
+    float *slot = tp.base + img * tp.K + j;
+    *slot = add ? *slot + s : s;
   }
 }
 
@@ -345,8 +363,7 @@ RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], float *const ps[RSC_NP
  *   pf  prefetch the weight stream (rsc_tile_steps)
  *   nx  the tile's share of the next block's prefetch, its steps counted
  *       (v0 pass, kh, kw, c) from 0
- *   ps  NULL, or pixel r's slot for the SE pool's partial sums, offset to
- *       this block's channels (rsc_tile_pool)
+ *   tp  the tile's part in the SE pool's partial sums (rsc_tpool)
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
@@ -357,7 +374,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
                               const int iw0[RSC_NP_MAX], const float *restrict wb,
                               const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
                               int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx, float *const *ps) {
+                              rsc_nextpf nx, rsc_tpool tp) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
     for (int r = 0; r < NP; r++) {
@@ -383,8 +400,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         o[r][j] = rsc_act(acc, act);
       }
     }
-    if (ps)
-      rsc_tile_pool(o, ps, xb, NP, 0, kn);
+    if (tp.base)
+      rsc_tile_pool(o, xb, NP, 0, kn, tp);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
@@ -415,7 +432,33 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
           rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
-    /* Epilogue: activation and store; a block's padded lanes are dropped. */
+    /* Epilogue: ReLU on the registers, the pool's share, then the stores;
+     * a block's padded lanes are dropped. */
+    if (act == RSC_ACT_RELU) {
+      RSC_UNROLL
+      for (int r = 0; r < NP; r++)
+        RSC_UNROLL
+        for (int v = 0; v < VC; v++)
+          acc[r][v] = rsc_vrelu(acc[r][v]);
+    }
+    /* The usual tile, whole and in one image, pools from the registers
+     * (which hold what is stored: ReLU or none, whole vectors), before the
+     * stores, which at batch 8 miss the cache (stores retire in order). */
+    const int pool_regs = tp.base && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
+                          (v0 + VC) * RSC_VL <= kn && xb[NP - 1] &&
+                          tp.p0 / tp.hw == (tp.p0 + NP - 1) / tp.hw;
+    if (pool_regs) {
+      float *slot = tp.base + tp.p0 / tp.hw * tp.K;
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++) {
+        const int j = (v0 + v) * RSC_VL;
+        rsc_vf sum = acc[0][v];
+        RSC_UNROLL
+        for (int r = 1; r < NP; r++)
+          sum = rsc_vadd(sum, acc[r][v]);
+        rsc_vstore(slot + j, tp.add ? rsc_vadd(rsc_vload(slot + j), sum) : sum);
+      }
+    }
     RSC_UNROLL
     for (int r = 0; r < NP; r++) {
       if (!xb[r])
@@ -425,8 +468,6 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         const int j = (v0 + v) * RSC_VL;
         if (j >= kn)
           break;
-        if (act == RSC_ACT_RELU)
-          acc[r][v] = rsc_vrelu(acc[r][v]);
         if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
           rsc_vstore(o[r] + j, acc[r][v]);
         } else {
@@ -440,8 +481,9 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
         }
       }
     }
-    if (ps && v0 * RSC_VL < kn)
-      rsc_tile_pool(o, ps, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn);
+    /* Other activations and a block's partial vector: from the stores. */
+    if (tp.base && !pool_regs && v0 * RSC_VL < kn)
+      rsc_tile_pool(o, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn, tp);
   }
 }
 
@@ -476,18 +518,22 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
  * this conv's output, written while its tiles are in L1, so the SE
  * (rsc_se_add_part) need not read the whole output once more to pool it.
- * Tile t of the pixel tiles stores, for each image n it touches, the sum of
- * its pixels of image n to slot t + n: pool[(t + n)*K + k], k < K. (A tile's
- * images are consecutive and never precede an earlier tile's, so t + n
- * names each (tile, image) pair once; some slots stay unused.) Every slot has
- * one writer and the sums run in pixel order within a tile, so the partials,
- * like the output, are the same bytes for any split.
+ * The pixel tiles form pieces of PR consecutive tiles; piece q stores, for
+ * each image n it touches, the sum of its pixels of image n to slot q + n:
+ * pool[(q + n)*K + k], k < K. (A piece's images are consecutive and never
+ * precede an earlier piece's, so q + n names each (piece, image) pair once;
+ * some slots stay unused.) The parts' ranges then start and end on piece
+ * boundaries, so one thread runs a piece's tiles, in order: each slot's sum
+ * runs in pixel order within a tile and tile order within the piece, and the
+ * partials, like the output, are the same bytes for any split. Pieces of
+ * several tiles keep the partials small: with one slot per tile they were a
+ * sixth of the output, which at batch 8 made a stage-1 conv 20 % slower.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out,
-                                float *restrict pool, int N, int H, int W, int C, int OH, int OW,
-                                int K, int KH, int KW, int SH, int SW, int PT, int PL, int KB,
-                                int NP, int KG, int NX, int act, int part, int parts) {
+                                float *restrict pool, int PR, int N, int H, int W, int C, int OH,
+                                int OW, int K, int KH, int KW, int SH, int SW, int PT, int PL,
+                                int KB, int NP, int KG, int NX, int act, int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -495,7 +541,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
-  const long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  if (PR < 1)
+    PR = 1;
+  long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+  if (pool) { /* down to a piece boundary: the first unit of its piece's tiles */
+    u0 = rsc_piece_floor(u0, units, tiles, nkb, kg, PR);
+    u1 = rsc_piece_floor(u1, units, tiles, nkb, kg, PR);
+  }
   const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
   /* Next-block prefetch: steps per tile, lines per block, and the interval. */
   const long steps = (long)KH * KW * C * (KB % RSC_VL ? 1 : KB / RSC_VL / rsc_conv_vc(KB / RSC_VL));
@@ -511,14 +563,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
     const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
     const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX], *ps[RSC_NP_MAX];
+    float *o[RSC_NP_MAX];
     int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
     for (int r = 0; r < NP; r++) {
       const long p = p0 + r;
       const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
       xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
       o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
-      ps[r] = pool ? pool + (size_t)(ti + n) * (size_t)K + (size_t)kb * (size_t)KB : NULL;
       ih0[r] = (int)oh * SH - PT;
       iw0[r] = (int)ow * SW - PL;
     }
@@ -527,10 +578,14 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
      * (The first gn units of a range visit every block of the group.) */
     const int pf = u - u0 < gn || ti == 0;
     rsc_nextpf nx = {NULL, 0, sh};
+    const long hw = (long)OH * OW;
+    const rsc_tpool tp = {pool ? pool + (size_t)(ti / PR) * (size_t)K + (size_t)kb * (size_t)KB
+                               : NULL,
+                          p0, hw, K, ti % PR != 0 && p0 % hw != 0};
     if (nx_on && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
     rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx, pool ? ps : NULL);
+                  KH, KW, KB, NP, kn, act, pf, nx, tp);
   }
 }
 
@@ -539,8 +594,8 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            const float *restrict bias, float *restrict out, int N, int H, int W,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
-  rsc_conv2d_part(in, w, bias, out, NULL, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4, 1,
-                  0, act, 0, 1);
+  rsc_conv2d_part(in, w, bias, out, NULL, 1, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4,
+                  1, 0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -909,12 +964,12 @@ RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int H
 }
 
 /* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
- * with NP-pixel tiles (rsc_conv2d_part's pool): the sum of slots t + n over
- * the tiles t that hold image n's pixels, in tile order, divided by HW. */
+ * in pieces of NP pixels (rsc_conv2d_part's pool): the sum of slots t + n
+ * over the pieces t that hold image n's pixels, in order, divided by HW. */
 RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
                               int C, size_t c0, size_t c1) {
   const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
-  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last tile */
+  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last piece */
   const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
@@ -1042,9 +1097,9 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
  * out[p][c] = act(x[p][c] * g[c] + sc[p][c]), vectors for ReLU and none.
- * out may be x (each element is read before it is written). */
-RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
-                                 const float *restrict sc, float *out, int C, size_t p0,
+ * out may be x or sc (each element is read before it is written). */
+RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const float *sc,
+                                 float *out, int C, size_t p0,
                                  size_t p1, int act) {
   const int vec = act == RSC_ACT_RELU || act == RSC_ACT_NONE;
   for (size_t p = p0; p < p1; p++) {
@@ -1077,13 +1132,14 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g,
  * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
- * out may be x: the only phase that writes out reads x at the same rows
- * and no other, after the barrier that ends the pool's reads of x.
- * pool (NULL: pool x here): the partial sums the conv producing x wrote with
- * PNP-pixel tiles (rsc_conv2d_part's pool); s[n] is then the sum of image
- * n's slots in tile order, divided by HW, and x is read once instead of twice.
+ * out may be x or sc: the only phase that writes out reads x and sc at
+ * the same rows and no other, after the barrier that ends the pool's reads.
+ * pool (NULL: pool x here): the partial sums the conv producing x wrote in
+ * pieces of PNP pixels (rsc_conv2d_part's pool, PR tiles of NP pixels);
+ * s[n] is then the sum of image n's slots in piece order, divided by HW,
+ * and x is read once instead of twice.
  */
-RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
+RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
                                 const float *restrict w1, const float *restrict b1,
                                 const float *restrict w2, const float *restrict b2, float *out,
                                 float *restrict scratch,
@@ -1126,7 +1182,7 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *restrict sc,
 }
 
 /* The whole of rsc_se_add_part on one thread. */
-RSC_INLINE void rsc_se_add(const float *x, const float *restrict sc,
+RSC_INLINE void rsc_se_add(const float *x, const float *sc,
                            const float *restrict w1, const float *restrict b1,
                            const float *restrict w2, const float *restrict b2, float *out,
                            float *restrict scratch, int N, int HW, int C, int M, int act) {
@@ -1384,77 +1440,77 @@ enum {
   A_conv1_3 = 409600, /* [1,80,80,32] live 4..7 */
   A_conv1_6 = 0, /* [1,80,80,64] live 7..10 */
   A_maxpool_0 = 409600, /* [1,40,40,64] live 10..15 */
-  A_layer1_0_downsample_1 = 0, /* [1,40,40,256] live 13..29 */
+  A_layer1_0_downsample_1 = 0, /* [1,40,40,256] live 13..66 */
   A_layer1_0_conv1 = 512000, /* [1,40,40,64] live 15..18 */
   A_layer1_0_conv2 = 819200, /* [1,40,40,64] live 18..21 */
-  A_layer1_0_conv3 = 409600, /* [1,40,40,256] live 21..45 */
-  A_layer1_0_se = 409600, /* [1,40,40,256] live 29..45 */
-  A_layer1_1_conv1 = 0, /* [1,40,40,64] live 31..34 */
+  A_layer1_0_conv3 = 409600, /* [1,40,40,256] live 21..29 */
+  A_layer1_0_se = 0, /* [1,40,40,256] live 29..45 */
+  A_layer1_1_conv1 = 409600, /* [1,40,40,64] live 31..34 */
   A_layer1_1_conv2 = 819200, /* [1,40,40,64] live 34..37 */
-  A_layer1_1_conv3 = 0, /* [1,40,40,256] live 37..61 */
+  A_layer1_1_conv3 = 409600, /* [1,40,40,256] live 37..45 */
   A_layer1_1_se = 0, /* [1,40,40,256] live 45..61 */
   A_layer1_2_conv1 = 409600, /* [1,40,40,64] live 47..50 */
   A_layer1_2_conv2 = 819200, /* [1,40,40,64] live 50..53 */
-  A_layer1_2_conv3 = 409600, /* [1,40,40,256] live 53..66 */
-  A_layer1_2_se = 409600, /* [1,40,40,256] live 61..66 */
-  A_layer2_0_downsample_0 = 204800, /* [1,20,20,256] live 63..64 */
-  A_layer2_0_downsample_1 = 0, /* [1,20,20,512] live 64..80 */
-  A_layer2_0_conv1 = 204800, /* [1,40,40,128] live 66..69 */
-  A_layer2_0_conv2 = 409600, /* [1,20,20,128] live 69..72 */
-  A_layer2_0_conv3 = 204800, /* [1,20,20,512] live 72..96 */
-  A_layer2_0_se = 204800, /* [1,20,20,512] live 80..96 */
+  A_layer1_2_conv3 = 409600, /* [1,40,40,256] live 53..61 */
+  A_layer1_2_se = 0, /* [1,40,40,256] live 61..66 */
+  A_layer2_0_downsample_0 = 614400, /* [1,20,20,256] live 63..64 */
+  A_layer2_0_downsample_1 = 409600, /* [1,20,20,512] live 64..133 */
+  A_layer2_0_conv1 = 614400, /* [1,40,40,128] live 66..69 */
+  A_layer2_0_conv2 = 204800, /* [1,20,20,128] live 69..72 */
+  A_layer2_0_conv3 = 0, /* [1,20,20,512] live 72..80 */
+  A_layer2_0_se = 409600, /* [1,20,20,512] live 80..96 */
   A_layer2_1_conv1 = 0, /* [1,20,20,128] live 82..85 */
-  A_layer2_1_conv2 = 409600, /* [1,20,20,128] live 85..88 */
-  A_layer2_1_conv3 = 0, /* [1,20,20,512] live 88..112 */
-  A_layer2_1_se = 0, /* [1,20,20,512] live 96..112 */
-  A_layer2_2_conv1 = 204800, /* [1,20,20,128] live 98..101 */
-  A_layer2_2_conv2 = 409600, /* [1,20,20,128] live 101..104 */
-  A_layer2_2_conv3 = 204800, /* [1,20,20,512] live 104..128 */
-  A_layer2_2_se = 204800, /* [1,20,20,512] live 112..128 */
+  A_layer2_1_conv2 = 204800, /* [1,20,20,128] live 85..88 */
+  A_layer2_1_conv3 = 0, /* [1,20,20,512] live 88..96 */
+  A_layer2_1_se = 409600, /* [1,20,20,512] live 96..112 */
+  A_layer2_2_conv1 = 0, /* [1,20,20,128] live 98..101 */
+  A_layer2_2_conv2 = 204800, /* [1,20,20,128] live 101..104 */
+  A_layer2_2_conv3 = 0, /* [1,20,20,512] live 104..112 */
+  A_layer2_2_se = 409600, /* [1,20,20,512] live 112..128 */
   A_layer2_3_conv1 = 0, /* [1,20,20,128] live 114..117 */
-  A_layer2_3_conv2 = 409600, /* [1,20,20,128] live 117..120 */
-  A_layer2_3_conv3 = 0, /* [1,20,20,512] live 120..133 */
-  A_layer2_3_se = 0, /* [1,20,20,512] live 128..133 */
-  A_layer3_0_downsample_0 = 307200, /* [1,10,10,512] live 130..131 */
-  A_layer3_0_downsample_1 = 204800, /* [1,10,10,1024] live 131..147 */
-  A_layer3_0_conv1 = 307200, /* [1,20,20,256] live 133..136 */
-  A_layer3_0_conv2 = 102400, /* [1,10,10,256] live 136..139 */
-  A_layer3_0_conv3 = 0, /* [1,10,10,1024] live 139..163 */
+  A_layer2_3_conv2 = 204800, /* [1,20,20,128] live 117..120 */
+  A_layer2_3_conv3 = 0, /* [1,20,20,512] live 120..128 */
+  A_layer2_3_se = 409600, /* [1,20,20,512] live 128..133 */
+  A_layer3_0_downsample_0 = 102400, /* [1,10,10,512] live 130..131 */
+  A_layer3_0_downsample_1 = 0, /* [1,10,10,1024] live 131..232 */
+  A_layer3_0_conv1 = 102400, /* [1,20,20,256] live 133..136 */
+  A_layer3_0_conv2 = 204800, /* [1,10,10,256] live 136..139 */
+  A_layer3_0_conv3 = 102400, /* [1,10,10,1024] live 139..147 */
   A_layer3_0_se = 0, /* [1,10,10,1024] live 147..163 */
   A_layer3_1_conv1 = 102400, /* [1,10,10,256] live 149..152 */
   A_layer3_1_conv2 = 204800, /* [1,10,10,256] live 152..155 */
-  A_layer3_1_conv3 = 102400, /* [1,10,10,1024] live 155..179 */
-  A_layer3_1_se = 102400, /* [1,10,10,1024] live 163..179 */
-  A_layer3_2_conv1 = 0, /* [1,10,10,256] live 165..168 */
+  A_layer3_1_conv3 = 102400, /* [1,10,10,1024] live 155..163 */
+  A_layer3_1_se = 0, /* [1,10,10,1024] live 163..179 */
+  A_layer3_2_conv1 = 102400, /* [1,10,10,256] live 165..168 */
   A_layer3_2_conv2 = 204800, /* [1,10,10,256] live 168..171 */
-  A_layer3_2_conv3 = 0, /* [1,10,10,1024] live 171..195 */
+  A_layer3_2_conv3 = 102400, /* [1,10,10,1024] live 171..179 */
   A_layer3_2_se = 0, /* [1,10,10,1024] live 179..195 */
   A_layer3_3_conv1 = 102400, /* [1,10,10,256] live 181..184 */
   A_layer3_3_conv2 = 204800, /* [1,10,10,256] live 184..187 */
-  A_layer3_3_conv3 = 102400, /* [1,10,10,1024] live 187..211 */
-  A_layer3_3_se = 102400, /* [1,10,10,1024] live 195..211 */
-  A_layer3_4_conv1 = 0, /* [1,10,10,256] live 197..200 */
+  A_layer3_3_conv3 = 102400, /* [1,10,10,1024] live 187..195 */
+  A_layer3_3_se = 0, /* [1,10,10,1024] live 195..211 */
+  A_layer3_4_conv1 = 102400, /* [1,10,10,256] live 197..200 */
   A_layer3_4_conv2 = 204800, /* [1,10,10,256] live 200..203 */
-  A_layer3_4_conv3 = 0, /* [1,10,10,1024] live 203..227 */
+  A_layer3_4_conv3 = 102400, /* [1,10,10,1024] live 203..211 */
   A_layer3_4_se = 0, /* [1,10,10,1024] live 211..227 */
   A_layer3_5_conv1 = 102400, /* [1,10,10,256] live 213..216 */
   A_layer3_5_conv2 = 204800, /* [1,10,10,256] live 216..219 */
-  A_layer3_5_conv3 = 102400, /* [1,10,10,1024] live 219..232 */
-  A_layer3_5_se = 102400, /* [1,10,10,1024] live 227..232 */
-  A_layer4_0_downsample_0 = 51200, /* [1,5,5,1024] live 229..230 */
-  A_layer4_0_downsample_1 = 0, /* [1,5,5,2048] live 230..246 */
-  A_layer4_0_conv1 = 51200, /* [1,10,10,512] live 232..235 */
-  A_layer4_0_conv2 = 102400, /* [1,5,5,512] live 235..238 */
-  A_layer4_0_conv3 = 51200, /* [1,5,5,2048] live 238..262 */
-  A_layer4_0_se = 51200, /* [1,5,5,2048] live 246..262 */
+  A_layer3_5_conv3 = 102400, /* [1,10,10,1024] live 219..227 */
+  A_layer3_5_se = 0, /* [1,10,10,1024] live 227..232 */
+  A_layer4_0_downsample_0 = 153600, /* [1,5,5,1024] live 229..230 */
+  A_layer4_0_downsample_1 = 102400, /* [1,5,5,2048] live 230..280 */
+  A_layer4_0_conv1 = 153600, /* [1,10,10,512] live 232..235 */
+  A_layer4_0_conv2 = 51200, /* [1,5,5,512] live 235..238 */
+  A_layer4_0_conv3 = 0, /* [1,5,5,2048] live 238..246 */
+  A_layer4_0_se = 102400, /* [1,5,5,2048] live 246..262 */
   A_layer4_1_conv1 = 0, /* [1,5,5,512] live 248..251 */
-  A_layer4_1_conv2 = 102400, /* [1,5,5,512] live 251..254 */
-  A_layer4_1_conv3 = 0, /* [1,5,5,2048] live 254..278 */
-  A_layer4_1_se = 0, /* [1,5,5,2048] live 262..278 */
-  A_layer4_2_conv1 = 51200, /* [1,5,5,512] live 264..267 */
-  A_layer4_2_conv2 = 102400, /* [1,5,5,512] live 267..270 */
-  A_layer4_2_conv3 = 51200, /* [1,5,5,2048] live 270..280 */
-  A_layer4_2_se = 51200, /* [1,5,5,2048] live 278..280 */
+  A_layer4_1_conv2 = 51200, /* [1,5,5,512] live 251..254 */
+  A_layer4_1_conv3 = 0, /* [1,5,5,2048] live 254..262 */
+  A_layer4_1_se = 102400, /* [1,5,5,2048] live 262..278 */
+  A_layer4_2_conv1 = 0, /* [1,5,5,512] live 264..267 */
+  A_layer4_2_conv2 = 51200, /* [1,5,5,512] live 267..270 */
+  A_layer4_2_conv3 = 0, /* [1,5,5,2048] live 270..278 */
+  A_layer4_2_se = 102400, /* [1,5,5,2048] live 278..280 */
   A_global_pool = 0, /* [1,1,1,2048] live 280..281 */
   A_SCRATCH = 921600 /* SE_ADD's pooled and reduced vectors */
 };
@@ -1464,7 +1520,7 @@ enum {
 /* conv [1,160,160,3] -> [1,80,80,32] */
 static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 14, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,32] */
@@ -1482,19 +1538,19 @@ static void k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(const float *restri
 /* conv [1,80,80,64] -> [1,40,40,64] */
 static void k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
@@ -1506,19 +1562,19 @@ static void k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(const float *restri
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,40,40,256] -> [1,40,40,256] */
-static void k_se_add_n1_40x40x256_m64_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_40x40x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 5, 1, 1600, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 35, 1, 1600, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,40,40,256] -> [1,20,20,256] */
@@ -1533,37 +1589,37 @@ static void k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(const float *restrict in, fl
 /* conv [1,20,20,256] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,128] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,128] -> [1,20,20,128] */
 static void k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,20,20,512] -> [1,20,20,512] */
-static void k_se_add_n1_20x20x512_m128_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_20x20x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 5, 1, 400, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 35, 1, 400, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,128] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,128] */
@@ -1584,37 +1640,37 @@ static void k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(const float *restrict in, fl
 /* conv [1,10,10,512] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,256] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,10,10,256] */
 static void k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb32_np10_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 32, 10, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,10,10,1024] -> [1,10,10,1024] */
-static void k_se_add_n1_10x10x1024_m256_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_10x10x1024_m256_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 5, 1, 100, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 35, 1, 100, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,256] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,256] */
@@ -1635,43 +1691,43 @@ static void k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(const float *restrict in, flo
 /* conv [1,5,5,1024] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,512] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,5,5,512] */
 static void k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,5,5,2048] -> [1,5,5,2048] */
-static void k_se_add_n1_5x5x2048_m512_relu_sp(const float *x, const float *restrict sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
+static void k_se_add_n1_5x5x2048_m512_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 5, 1, 25, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 35, 1, 25, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,5,5,2048] -> [1,5,5,512] */
 static void k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,512] */
 static void k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb32_np13_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 32, 13, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,5,5,2048] -> [1,1,1,2048] */

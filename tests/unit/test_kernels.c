@@ -110,25 +110,35 @@ static float *pack_conv(const float *oihw, int K, int C, int KH, int KW, int KB,
   return p;
 }
 
-/* rsc_conv2d_part's pool: slot t + n holds, per channel, the sum over tile
- * t's pixels of image n (in pixel order, so bit for bit) of the output out. */
+/* rsc_conv2d_part's pool with pieces of PR tiles of NP pixels: slot q + n
+ * holds, per channel, the sum over piece q's pixels of image n of the
+ * output out, bit for bit: within a tile in pixel order, then tile by tile. */
 static void check_pool_slots(const float *pool, const float *out, long P, int HW, int K, int NP,
-                             const char *what) {
-  for (long p0 = 0; p0 < P; p0 += NP)
-    for (long p = p0; p < P && p < p0 + NP; p++) {
-      const long n = p / HW;
-      if (p > p0 && (p - 1) / HW == n)
-        continue; /* not the first pixel of its (tile, image) run */
+                             int PR, const char *what) {
+  const long piece = (long)NP * PR;
+  for (long q0 = 0; q0 < P; q0 += piece)
+    for (long n = q0 / HW; n * HW < P && n * HW < q0 + piece; n++)
       for (int k = 0; k < K; k++) {
         float s = 0.0f;
-        for (long q = p; q < P && q < p0 + NP && q / HW == n; q++)
-          s = q == p ? out[q * K + k] : s + out[q * K + k];
-        const float v = pool[(p0 / NP + n) * K + k];
+        bool any = false;
+        for (long t0 = q0; t0 < q0 + piece && t0 < P; t0 += NP) {
+          float ts = 0.0f; /* this tile's run of image n */
+          bool run = false;
+          for (long p = t0; p < t0 + NP && p < P; p++)
+            if (p / HW == n) {
+              ts = run ? ts + out[p * K + k] : out[p * K + k];
+              run = true;
+            }
+          if (run) {
+            s = any ? s + ts : ts;
+            any = true;
+          }
+        }
+        const float v = pool[(q0 / piece + n) * K + k];
         if (memcmp(&v, &s, sizeof s) != 0)
-          fail_msg("%s: np %d pool slot (tile %ld, image %ld) channel %d is %g, want %g", what, NP,
-                   p0 / NP, n, k, (double)v, (double)s);
+          fail_msg("%s: np %d pr %d pool slot (piece %ld, image %ld) channel %d is %g, want %g",
+                   what, NP, PR, q0 / piece, n, k, (double)v, (double)s);
       }
-    }
 }
 
 static void run_conv_case(const ConvCase *t) {
@@ -166,17 +176,17 @@ static void run_conv_case(const ConvCase *t) {
     for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++)
       for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++)
         for (int nx = 0; nx <= 1; nx++)
-          for (int pl = 0; pl <= 1; pl++) {
+          for (int pr = 0; pr <= 3; pr += 1 + (pr == 1)) { /* pool: none, pieces of 1, 3 */
             memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
             for (int part = 0; part < PARTS[j]; part++)
-              rsc_conv2d_part(in, w, b, alt, pl ? pool : NULL, t->n, t->h, t->w, t->c, oh, ow,
-                              t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i],
+              rsc_conv2d_part(in, w, b, alt, pr ? pool : NULL, pr, t->n, t->h, t->w, t->c, oh,
+                              ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i],
                               KGS[g], nx, t->act, part, PARTS[j]);
             if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
-              fail_msg("%s: np %d kg %d nx %d pool %d in %d parts differs from np 4 kg 1 in one "
-                       "part", what, NPS[i], KGS[g], nx, pl, PARTS[j]);
-            if (pl)
-              check_pool_slots(pool, got, P, oh * ow, t->k, NPS[i], what);
+              fail_msg("%s: np %d kg %d nx %d pool pr %d in %d parts differs from np 4 kg 1 in "
+                       "one part", what, NPS[i], KGS[g], nx, pr, PARTS[j]);
+            if (pr)
+              check_pool_slots(pool, got, P, oh * ow, t->k, NPS[i], pr, what);
           }
   for (size_t j = 0; j < CANARY; j++)
     if (pool[(size_t)(P + t->n) * (size_t)t->k + j] != CANARY_VAL)
