@@ -356,6 +356,7 @@ typedef struct Node {
   int np;       /* CONV: output pixels (Winograd: 2x2 tiles) per register tile */
   int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
   bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
+  bool xp;      /* CONV (direct): prefetch the next tile's input during a tile */
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
   int pool_pr;  /* CONV (direct): writes the SE pool's partial sums for its SE_ADD,
                    one per piece of pool_pr tiles; 0: none */

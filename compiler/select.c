@@ -27,7 +27,9 @@
  * in half of L2 prefetches the next block while a block's tiles run
  * (rsc_conv2d_part's NX, `_nx` in the name): its weight fetch then overlaps
  * the compute instead of adding to it. The model leaves that out: it
- * charges every layer its DRAM time anyway (below).
+ * charges every layer its DRAM time anyway (below). A direct conv whose
+ * input exceeds L2/2 prefetches each tile's successor's input (rsc_conv2d_part's
+ * XP, `_xp`): a tile's pixels are streams the hardware does not follow.
  *
  * 3x3 stride-1 "same" convs whose input channels fill whole vectors can run
  * as Winograd F(2x2,3x3) instead (rsc_wino_part): T = N*ceil(OH/2)*ceil(OW/2)
@@ -173,6 +175,7 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
   n->wino = false;
   double P = (double)n->out.n * n->out.h * n->out.w;
   n->nx = n->kg == 1 && P > n->np && 2 * (double)n->kh * n->kw * in.c * n->kb * 4.0 <= tm.l2 / 2;
+  n->xp = (double)in.n * in.h * in.w * in.c * 4.0 > tm.l2 / 2;
   if (!allow_wino || !wino_applies(n, in, &tm))
     return;
   double direct = best + weight_bytes(n, in, n->kb, n->kh * n->kw) / tm.dram_bw;
@@ -195,6 +198,7 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
     n->wino = true;
     n->kg = 1;
     n->nx = false;
+    n->xp = false;
   }
 }
 
@@ -209,9 +213,9 @@ static char *kernel_name(const Graph *g, const Node *n) {
       char kg[16] = "";
       if (n->kg > 1)
         snprintf(kg, sizeof kg, "_kg%d", n->kg);
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s_%s%s", n->kh, n->kw,
-                     n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c, n->kb,
-                     n->np, kg, n->nx ? "_nx" : "", act_name(n->act),
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s_%s%s", n->kh,
+                     n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
+                     n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", act_name(n->act),
                      n->pool_pr ? "_sp" : "");
     }
   case OP_MAXPOOL:
