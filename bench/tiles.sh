@@ -31,7 +31,7 @@ maxw=0
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * 16 ))
     else
-      kb=${t%x*} np=${t#*x} kg=1 nx=0 xp=0 pool=NULL
+      kb=${t%%x*} np=${t#*x} kg=1 nx=0 xp=0 pool=NULL
       if [[ $np == *p ]]; then pool=pool; np=${np%p}; fi
       if [[ $np == *x ]]; then xp=1; np=${np%x}; fi
       if [[ $np == *n ]]; then nx=1; np=${np%n}; fi
