@@ -25,6 +25,8 @@
 #   BENCH_QUICK=1  RS-50@160, batch 1 only (development)
 #   BENCH_DIR      scratch directory (default build/bench)
 #   BENCH_RSC_FLAGS extra rsc flags, e.g. --no-winograd (default none)
+#   BENCH_OUT      the report (default bench/results.md; a partial run, such as
+#                  BENCH_MODELS with fewer models, may go elsewhere)
 #   CC             C compiler (default cc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,5 +129,5 @@ cp "$d/profile.txt" bench/profile.txt
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 $PY bench/torch_bench.py report --json-dir "$DIR/json" --peak "$DIR/peak.txt" --dram "$DIR/dram.txt" \
   --profile "$d/profile.txt" --profile-label "RS-$depth@$size batch 1, 1 thread" \
-  --profile-cmd "$pcmd" --machine "$machine" --out bench/results.md
-echo "== bench/results.md written; total $(($(date +%s) - start)) s"
+  --profile-cmd "$pcmd" --machine "$machine" --out "${BENCH_OUT:-bench/results.md}"
+echo "== ${BENCH_OUT:-bench/results.md} written; total $(($(date +%s) - start)) s"

@@ -281,9 +281,10 @@ RSC_INLINE long rsc_piece_floor(long u, long units, long tiles, long nkb, long k
  * tile's first, p0) sums into slot row base + ((p0 + r) / hw) * K; add: the
  * first of the tile's runs adds to its slot (an earlier tile of its piece
  * stored there), where the others store. base NULL: no pool. Passed by
- * value, in registers: at batch 8 a conv's output stores miss the cache and
- * fill the store buffer, and every further store (a per-pixel slot array on
- * the stack was one) then waits for it to drain: 20 % on a stage-1 conv.
+ * value, in registers: with a per-pixel slot array on the stack instead, a
+ * stage-1 conv at batch 8 was 20 % slower, most likely because its output
+ * stores miss the cache and fill the store buffer, so that every further
+ * store waits for it to drain (docs/kernels.md, "The SE tail").
  */
 typedef struct {
   float *base;
