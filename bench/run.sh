@@ -26,7 +26,8 @@
 #   BENCH_DIR      scratch directory (default build/bench)
 #   BENCH_RSC_FLAGS extra rsc flags, e.g. --no-winograd (default none)
 #   BENCH_OUT      the report (default bench/results.md; a partial run, such as
-#                  BENCH_MODELS with fewer models, may go elsewhere)
+#                  BENCH_MODELS with fewer models, may go elsewhere); the whole
+#                  profile goes beside it as profile.txt
 #   CC             C compiler (default cc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,10 +125,11 @@ $CC $CFLAGS_BENCH -DNET_PROFILE "$d/net.c" -o "$d/net" -lm -pthread
 head -c $((4 * size * size * 3)) /dev/zero > "$d/zero.f32"
 pcmd="net -w net.weights -r 11 -t 1 (cc -DNET_PROFILE)"
 "$d/net" -w "$d/net.weights" -r 11 -t 1 "$d/zero.f32" "$d/out.f32" 2> "$d/profile.txt"
-cp "$d/profile.txt" bench/profile.txt
+out=${BENCH_OUT:-bench/results.md}
+cp "$d/profile.txt" "$(dirname "$out")/profile.txt" # the whole table, beside the report
 
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 $PY bench/torch_bench.py report --json-dir "$DIR/json" --peak "$DIR/peak.txt" --dram "$DIR/dram.txt" \
   --profile "$d/profile.txt" --profile-label "RS-$depth@$size batch 1, 1 thread" \
-  --profile-cmd "$pcmd" --machine "$machine" --out "${BENCH_OUT:-bench/results.md}"
-echo "== ${BENCH_OUT:-bench/results.md} written; total $(($(date +%s) - start)) s"
+  --profile-cmd "$pcmd" --machine "$machine" --out "$out"
+echo "== $out written; total $(($(date +%s) - start)) s"
