@@ -126,6 +126,7 @@ head -c $((4 * size * size * 3)) /dev/zero > "$d/zero.f32"
 pcmd="net -w net.weights -r 11 -t 1 (cc -DNET_PROFILE)"
 "$d/net" -w "$d/net.weights" -r 11 -t 1 "$d/zero.f32" "$d/out.f32" 2> "$d/profile.txt"
 out=${BENCH_OUT:-bench/results.md}
+mkdir -p "$(dirname "$out")"
 cp "$d/profile.txt" "$(dirname "$out")/profile.txt" # the whole table, beside the report
 
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
