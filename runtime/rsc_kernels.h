@@ -491,7 +491,7 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * not follow: the tile stalls on a miss every 16 channels. Each pixel's
  * input in the next tile is NP*SW pixels on (exact within an output row),
  * and a line of it is prefetched when the tile enters a line of its own.
- * RS-50@160 batch 8: stage 1's 1x1 256->64 convs 0.76-0.77x.
+ * RS-50@160 batch 8: stage 1's 1x1 256->64 convs 0.70-0.80x.
  *
  * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
  * this conv's output, written while its tiles are in L1, so the SE
@@ -504,8 +504,8 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * boundaries, so one thread runs a piece's tiles, in order: each slot's sum
  * runs in pixel order within a tile and tile order within the piece, and the
  * partials, like the output, are the same bytes for any split. Pieces of
- * several tiles keep the partials small: with one slot per tile they were a
- * sixth of the output, which at batch 8 made a stage-1 conv 20 % slower.
+ * several tiles keep the partials small (with one slot per tile they were a
+ * sixth of the output at np 6).
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out,
