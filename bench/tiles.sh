@@ -2,13 +2,14 @@
 # bench/tiles.sh - time one conv layer under several register tiles
 # (bench/tiletime.c), to check or calibrate the tile model of select.c.
 #
-#   bench/tiles.sh N H W C OH OW K KH KW S P "KBxNP[gKG][n][x][p] ... wKBxNT ..." [runs]
+#   bench/tiles.sh N H W C OH OW K KH KW S P "KBxNP[gKG][n][x][tTG[cTC]][p] ... wKBxNT ..." [runs]
 #   bench/tiles.sh 8 5 5 512 5 5 512 3 3 1 1 "16x10 32x10 32x8 64x5 w32x8"
 #
 # A candidate "KBxNP" is a direct conv tile (with "gKG": KG blocks per group,
 # else 1; a trailing "n": the next-block prefetch, NX; then "x": the next
-# tile's input prefetch, XP; then "p": the SE pool's partial sums written, as
-# for an `_sp` kernel); "wKBxNT" a Winograd
+# tile's input prefetch, XP; then "tTG": groups of TG tiles taking turns on
+# chunks of TC channels ("cTC", else 128), rsc_conv2d_part's TG; then "p": the
+# SE pool's partial sums written, as for an `_sp` kernel); "wKBxNT" a Winograd
 # one (3x3, stride 1, pad 1 only). One thread; weights cold, input warm (see
 # the C file).
 set -euo pipefail
@@ -31,15 +32,17 @@ maxw=0
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * 16 ))
     else
-      kb=${t%%x*} np=${t#*x} kg=1 nx=0 xp=0 pool=NULL
+      kb=${t%%x*} np=${t#*x} kg=1 nx=0 xp=0 pool=NULL tg=1 tc=128
       if [[ $np == *p ]]; then pool=pool; np=${np%p}; fi
+      if [[ $np =~ c([0-9]+)$ ]]; then tc=${BASH_REMATCH[1]}; np=${np%c*}; fi
+      if [[ $np =~ t([0-9]+)$ ]]; then tg=${BASH_REMATCH[1]}; np=${np%t*}; fi
       if [[ $np == *x ]]; then xp=1; np=${np%x}; fi
       if [[ $np == *n ]]; then nx=1; np=${np%n}; fi
       if [[ $np == *g* ]]; then kg=${np#*g}; np=${np%g*}; fi
       echo "static void f$i(const float *in, const float *w, const float *b, float *out) {"
       pr=$(( (32 + np - 1) / np )) # select.c's POOL_PIECE
       [ $pool = pool ] && echo "  static float pool[(($N * $OH * $OW + $np * $pr - 1) / ($np * $pr) + $N) * $K];"
-      echo "  rsc_conv2d_part(in, w, b, out, $pool, $pr, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, $xp, RSC_ACT_RELU, 0, 1);"
+      echo "  rsc_conv2d_part(in, w, b, out, $pool, $pr, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, $xp, $tg, $tc, RSC_ACT_RELU, 0, 1);"
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * KH * KW ))
     fi

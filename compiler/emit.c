@@ -195,10 +195,11 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
       params = "const float *restrict in, const float *restrict w, const float *restrict b, "
                "float *restrict out, float *restrict pool";
     call = xstrfmt("rsc_conv2d_part(in, w, b, out, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "%d, %d, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
+                   "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
                    n->pool_pr ? "pool" : "NULL", n->pool_pr ? n->pool_pr : 1, out.n, in.h, in.w,
                    in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
-                   n->kb, n->np, n->kg, n->nx ? 1 : 0, n->xp ? 1 : 0, act_const(n->act));
+                   n->kb, n->np, n->kg, n->nx ? 1 : 0, n->xp ? 1 : 0, n->tg > 1 ? n->tg : 1,
+                   n->tg > 1 ? n->tc : 0, act_const(n->act));
     split = true;
     break;
   case OP_MAXPOOL:

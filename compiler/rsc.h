@@ -357,6 +357,8 @@ typedef struct Node {
   int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
   bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
   bool xp;      /* CONV (direct): prefetch the next tile's input during a tile */
+  int tg, tc;   /* CONV (direct): groups of tg tiles take turns on chunks of tc channels,
+                   the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
   int pool_pr;  /* CONV (direct): writes the SE pool's partial sums for its SE_ADD,
                    one per piece of pool_pr tiles; 0: none */

@@ -12,24 +12,29 @@
  * registers and, per input channel of each tap, loads kb/VL weight vectors
  * and broadcasts np inputs. For every (np, kb) that fits the target's
  * register file we estimate cycles as
- *   units * taps * C * max(np*v / FMAS, (np + v) / LOADS, LAT, FEED)  inner loop
+ *   units * taps * C * max(np*v / FMAS, (np + v) / LOADS, LAT, FEED) + ROWS
  * + units * taps * (2*np + 4)                               tap set-up
  * + units * np * v * 2                                      epilogue
  * + ceil(nkb/kg) * input_bytes / L3_BW    if the input exceeds L2/2
  * with v = kb/VL and units = blocks x tiles. kg (blocks per group,
  * rsc_conv2d_part's KG) is 1 unless the input exceeds L2/2, else as many
  * blocks as fit in L2/2 (block_group). FEED is the arrival of a step's kb
- * weights from L2, or from L3 when the kg blocks swept between two tiles of
- * one block exceed half of L2 (step_cycles). Padded lanes and pixel slots
- * past P are counted as work, which is what makes the model prefer tiles
- * that divide the shape. The smallest estimate wins; ties go to the larger
- * tile. A direct conv with kg 1, more than one tile and two blocks that fit
- * in half of L2 prefetches the next block while a block's tiles run
- * (rsc_conv2d_part's NX, `_nx` in the name): its weight fetch then overlaps
- * the compute instead of adding to it. The model leaves that out: it
- * charges every layer its DRAM time anyway (below). A direct conv whose
- * input exceeds L2/2 prefetches each tile's successor's input (rsc_conv2d_part's
- * XP, `_xp`): a tile's pixels are streams the hardware does not follow.
+ * weights from L2, or from L3 when what a tile sweeps between two visits of
+ * the same weights (the kg blocks, or a group's chunk) exceeds 3/4 of L2
+ * (step_cycles). ROWS: a cycle per tile row past ROW_REGS. Padded lanes and
+ * pixel slots past P are counted as work, which is what makes the model
+ * prefer tiles that divide the shape. The smallest estimate wins; ties go to
+ * the larger tile. A direct conv with kg 1, more than one tile and two
+ * blocks that fit in half of L2 prefetches the next block while a block's
+ * tiles run (rsc_conv2d_part's NX, `_nx` in the name): its weight fetch then
+ * overlaps the compute instead of adding to it. Where a block's fetch from
+ * DRAM is large against its tiles' compute (small pixel counts: batch 1's
+ * last stage), up to 8 tiles take turns on chunks of its weights instead
+ * (rsc_conv2d_part's TG, `_tgNcM` in the name; group_tiles). The model
+ * leaves the overlap out: it charges every layer its DRAM time anyway
+ * (below). A direct conv whose input exceeds L2/2 prefetches each tile's
+ * successor's input (rsc_conv2d_part's XP, `_xp`): a tile's pixels are
+ * streams the hardware does not follow.
  *
  * 3x3 stride-1 "same" convs whose input channels fill whole vectors can run
  * as Winograd F(2x2,3x3) instead (rsc_wino_part): T = N*ceil(OH/2)*ceil(OW/2)
@@ -80,25 +85,44 @@ static TargetModel target_model(Target t) {
 }
 
 /* Largest v per tile and np the runtime supports (RSC_V_MAX, RSC_NP_MAX);
- * Winograd's tiles per unit and its channel chunk (RSC_WINO_NT, _CC). */
+ * Winograd's tiles per unit and its channel chunk (RSC_WINO_NT, _CC); the
+ * most tiles per group and accumulator vectors a group spills (RSC_TG_MAX,
+ * RSC_TG_VECS), and the channels per chunk of a group (TG_CHUNK). */
 enum { V_MAX = 4, NP_MAX = 16, WINO_NT_MAX = 8, WINO_CC = 64 };
+enum { TG_MAX = 8, TG_VECS = 192, TG_CHUNK = 64 };
+/* Tile rows whose input pointers stay in general registers (x86-64 has 16;
+ * the tile loop needs some for itself). */
+enum { ROW_REGS = 10 };
 
 /* Cycles of one register-tile step (one input channel of one tap): the
  * FMAs, the loads, the latency, or the time its kb weight floats take to
  * arrive from where the unit's weight block (wblock bytes, swept once per
- * unit) stays between tiles: L1, L2, or, past half of L2, L3. Every tile of
+ * unit) stays between tiles: L1, L2, or, past 3/4 of L2, L3. Every tile of
  * a block sweeps the whole block, so a block that does not stay in L2 is
- * re-streamed from L3 by each tile, overlapped with its FMAs. */
+ * re-streamed from L3 by each tile, overlapped with its FMAs. (The limit was
+ * half of L2 until 2026-11-30; measured, bench/tiles.sh on an Ice Lake Xeon
+ * with 1.25 MB of L2: the 3x3 stride-2 convs on 256 channels run 10-20 %
+ * faster with their 590 KB kb64 blocks than with the kb32 tiles the half
+ * limit chose, while Winograd's 1 MB kb64 blocks on 256 channels run 1.23x
+ * slower than its kb32 ones, which 3/4 still avoids.) */
 static double step_cycles(const TargetModel *tm, int np, int v, double wblock) {
   double step = (double)np * v / tm->fmas;
   if ((np + v) / tm->loads > step)
     step = (np + v) / tm->loads;
   if (tm->lat > step)
     step = tm->lat;
+  /* Rows past ROW_REGS: their input pointers no longer fit the general
+   * registers and are reloaded every step (seen in gcc's code for np 12).
+   * Measured on an Ice Lake Xeon, cold weights (bench/tiles.sh): 64x6 runs
+   * the 24x24x256 stride-2 3x3 10 % faster than 32x12, and 64x5 the 5x5x512
+   * ones 12-16 % faster than 32x13; but 32x10 runs the 20x20x512 stride-2
+   * one 13 % faster than 32x5. One cycle per such row per step fits those. */
+  if (np > ROW_REGS)
+    step += np - ROW_REGS;
   double bytes = v * tm->vl * 4.0;
-  double feed = wblock > tm->l2 / 2   ? bytes / tm->l3_bw
-                : wblock > tm->l1 / 2 ? bytes / tm->l2_bw
-                                      : 0;
+  double feed = wblock > tm->l2 * 3 / 4 ? bytes / tm->l3_bw
+                : wblock > tm->l1 / 2     ? bytes / tm->l2_bw
+                                          : 0;
   if (feed > step)
     step = feed;
   return step;
@@ -116,13 +140,47 @@ static int block_group(const Node *n, Shape in, const TargetModel *tm, int kb) {
   return kg < nkb ? kg : nkb;
 }
 
+/*
+ * Tiles per group (rsc_conv2d_part's TG) for an np x v tile with kg blocks
+ * per group, 1 for none. A block's first tile fetches the block's weights
+ * from DRAM (at batch 1 or 8 every layer's weights are cold: the network's
+ * exceed the L3) and its other tiles find them in cache, so the fetch adds
+ * to the compute. A group of tiles taking turns on chunks of the block's
+ * weights overlaps the two instead, at the cost of storing and reloading its
+ * accumulators per chunk. Worth it where the fetch is a sizeable part of the
+ * block's compute, a ratio of about kb / (P * v) (kb weight floats per input
+ * channel against P * v FMAs): at small pixel counts P, batch 1's last
+ * stages. Measured (bench/tiles.sh, Ice Lake Xeon, cold weights): the 5x5
+ * and 6x6 and 8x8 layers of stage 4 0.71-0.88x with groups, the 10x10 and
+ * 12x12 ones of stage 3 (ratio 0.11-0.16) up to 1.24x slower.
+ */
+/* The least fetch / compute ratio that gets a group. */
+static const double GROUP_MIN = 0.2;
+
+static int group_tiles(const Node *n, Shape in, const TargetModel *tm, int np, int v, int kg) {
+  if (kg > 1)
+    return 1;
+  double P = (double)n->out.n * n->out.h * n->out.w, tiles = ceil(P / np);
+  double taps = (double)n->kh * n->kw, wblock = taps * in.c * v * tm->vl * 4.0;
+  int tg = tiles < TG_MAX ? (int)tiles : TG_MAX;
+  while (tg > 1 && tg * np * v > TG_VECS)
+    tg--;
+  double groups = ceil(tiles / tg);
+  tg = (int)ceil(tiles / groups); /* as rsc_conv2d_part evens them out */
+  double fetch = wblock / tm->dram_bw;
+  double compute = tiles * taps * in.c * step_cycles(tm, np, v, 0);
+  return tg > 1 && fetch >= GROUP_MIN * compute ? tg : 1;
+}
+
 static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, int v, int kg) {
   int kb = v * tm->vl;
   double P = (double)n->out.n * n->out.h * n->out.w, taps = (double)n->kh * n->kw;
   double nkb = (n->out.c + kb - 1) / kb, tiles = ceil(P / np), units = nkb * tiles;
   double wblock = taps * in.c * kb * 4.0;
-  /* Between two tiles of a block, its group's blocks all pass through cache. */
-  double acc = (double)np * v, step = step_cycles(tm, np, v, wblock * kg);
+  /* Between two tiles of a block, its group's blocks all pass through cache;
+   * a group of tiles sweeps only a chunk of TG_CHUNK channels between turns. */
+  double swept = group_tiles(n, in, tm, np, v, kg) > 1 ? TG_CHUNK * kb * 4.0 : wblock * kg;
+  double acc = (double)np * v, step = step_cycles(tm, np, v, swept);
   double cyc = units * taps * in.c * step + units * taps * (2.0 * np + 4) + units * acc * 2;
   double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
   if (inbytes > tm->l2 / 2)
@@ -176,6 +234,10 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
   double P = (double)n->out.n * n->out.h * n->out.w;
   n->nx = n->kg == 1 && P > n->np && 2 * (double)n->kh * n->kw * in.c * n->kb * 4.0 <= tm.l2 / 2;
   n->xp = (double)in.n * in.h * in.w * in.c * 4.0 > tm.l2 / 2;
+  n->tg = group_tiles(n, in, &tm, n->np, n->kb / tm.vl, n->kg);
+  n->tc = n->tg > 1 ? (in.c < TG_CHUNK ? in.c : TG_CHUNK) : 0;
+  if (n->tg > 1)
+    n->nx = false; /* the groups stream the weights themselves */
   if (!allow_wino || !wino_applies(n, in, &tm))
     return;
   double direct = best + weight_bytes(n, in, n->kb, n->kh * n->kw) / tm.dram_bw;
@@ -199,6 +261,8 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
     n->kg = 1;
     n->nx = false;
     n->xp = false;
+    n->tg = 1;
+    n->tc = 0;
   }
 }
 
@@ -209,14 +273,16 @@ static char *kernel_name(const Graph *g, const Node *n) {
     if (n->wino)
       return xstrfmt("wino2x2_3x3_n%d_%dx%dx%d_%dx%dx%d_kb%d_nt%d_%s", o.n, in.h, in.w, in.c, o.h,
                      o.w, o.c, n->kb, n->np, act_name(n->act));
-    { /* block-major (kg 1) kernels keep their names without a _kg part */
-      char kg[16] = "";
+    { /* block-major (kg 1), ungrouped (tg 1) kernels keep their names without those parts */
+      char kg[16] = "", tg[32] = "";
       if (n->kg > 1)
         snprintf(kg, sizeof kg, "_kg%d", n->kg);
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s_%s%s", n->kh,
+      if (n->tg > 1)
+        snprintf(tg, sizeof tg, "_tg%dc%d", n->tg, n->tc);
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s", n->kh,
                      n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
-                     n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", act_name(n->act),
-                     n->pool_pr ? "_sp" : "");
+                     n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", tg,
+                     act_name(n->act), n->pool_pr ? "_sp" : "");
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:

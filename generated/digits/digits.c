@@ -45,8 +45,8 @@
  * shape that calls a kernel with nothing but constants besides the pointers
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
- *   { rsc_conv2d_part(in, w, b, out, 1,160,160,3, 80,80,32, 3,3, 2,2, 1,1,
- *                     32, 14, 1, 0, RSC_ACT_RELU, part, parts); }
+ *   { rsc_conv2d_part(in, w, b, out, NULL, 1, 1,160,160,3, 80,80,32, 3,3, 2,2,
+ *                     1,1, 32,14, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -247,12 +247,34 @@ RSC_INLINE int rsc_conv_vc(int V) {
  * line0 NULL: none. rsc_conv2d_part explains who prefetches what.
  * xoff (0: none): the next tile's input, xoff floats past each pixel's
  * (rsc_conv2d_part's XP), prefetched a line per pixel every 16 channels.
+ * cw (NULL: none): the tile's share of the next weight chunk of a group of
+ * tiles (rsc_conv2d_part's TG), spread evenly over its steps.
  */
 typedef struct {
   const float *line0;
   int step, sh;
   long xoff;
+  const float *cw; /* chunk prefetch (rsc_conv_tile's TG): NULL none, else */
+  long coff;       /* at step c the line of cw + coff + c*cs, when the step */
+  int cs;          /* enters it (cs < 16), or its cs/16 lines (cs >= 16) */
 } rsc_nextpf;
+
+/* One step of rsc_tile_steps: channel c of the NP rows, weights wc. */
+RSC_INLINE void rsc_tile_step(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
+                              const float *const x[RSC_NP_MAX], const float *restrict wc, int c,
+                              int NP, int VC) {
+  rsc_vf wv[RSC_V_MAX];
+  RSC_UNROLL
+  for (int q = 0; q < VC; q++)
+    wv[q] = rsc_vload(wc + q * RSC_VL);
+  RSC_UNROLL
+  for (int r = 0; r < NP; r++) {
+    const rsc_vf xv = rsc_vset1(x[r][c]);
+    RSC_UNROLL
+    for (int q = 0; q < VC; q++)
+      acc[r][q] = rsc_vfma(xv, wv[q], acc[r][q]);
+  }
+}
 
 /*
  * The register tile's inner loop, shared by the direct conv and Winograd's
@@ -271,32 +293,37 @@ typedef struct {
 RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
                                const float *const x[RSC_NP_MAX], const float *restrict wc,
                                int cn, int KB, int NP, int VC, int pf, rsc_nextpf nx) {
-  for (int c = 0; c < cn; c++, wc += KB) {
-    rsc_vf wv[RSC_V_MAX];
-    if (pf) {
-      RSC_UNROLL
-      for (int l = 0; l < VC * RSC_VL; l += 16)
-        RSC_PREFETCH(wc + RSC_PF_DIST + l);
-    }
-    if (nx.xoff && (c & 15) == 0) {
+  /* The prefetches are issued per 16 steps, ahead of them, so that the
+   * steps themselves run nothing but their loads and FMAs: with 512-bit
+   * FMAs on two of the four ALU ports, every scalar test and branch in the
+   * step loop competes with them. */
+  for (int c0 = 0; c0 < cn; c0 += 16) {
+    const int ce = cn - c0 < 16 ? cn : c0 + 16;
+    if (nx.xoff) {
       RSC_UNROLL
       for (int r = 0; r < NP; r++)
-        RSC_PREFETCH(x[r] + c + nx.xoff);
+        RSC_PREFETCH(x[r] + c0 + nx.xoff);
     }
-    if (nx.line0) {
-      const int st = nx.step + c;
-      if ((st & ((1 << nx.sh) - 1)) == 0)
+    if (nx.cw) { /* the lines of cw + coff + c*cs that steps c0 .. ce-1 enter */
+      const long a = nx.coff + (long)c0 * nx.cs, b = nx.coff + (long)ce * nx.cs;
+      for (long off = (a + 15) & ~15L; off < b; off += 16)
+        RSC_PREFETCH(nx.cw + off);
+    }
+    if (nx.line0) { /* line i at step i << sh */
+      const int m = (1 << nx.sh) - 1;
+      for (int st = (nx.step + c0 + m) & ~m; st < nx.step + ce; st += m + 1)
         RSC_PREFETCH_L2(nx.line0 + (size_t)(st >> nx.sh) * 16);
     }
-    RSC_UNROLL
-    for (int q = 0; q < VC; q++)
-      wv[q] = rsc_vload(wc + q * RSC_VL);
-    RSC_UNROLL
-    for (int r = 0; r < NP; r++) {
-      const rsc_vf xv = rsc_vset1(x[r][c]);
-      RSC_UNROLL
-      for (int q = 0; q < VC; q++)
-        acc[r][q] = rsc_vfma(xv, wv[q], acc[r][q]);
+    if (pf) {
+      for (int c = c0; c < ce; c++, wc += KB) {
+        RSC_UNROLL
+        for (int l = 0; l < VC * RSC_VL; l += 16)
+          RSC_PREFETCH(wc + RSC_PF_DIST + l);
+        rsc_tile_step(acc, x, wc, c, NP, VC);
+      }
+    } else {
+      for (int c = c0; c < ce; c++, wc += KB)
+        rsc_tile_step(acc, x, wc, c, NP, VC);
     }
   }
 }
@@ -363,136 +390,212 @@ RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], const float *const xb[
 }
 
 /*
- * One register tile: NP consecutive output pixels (in (n, oh, ow) order,
- * across rows and images) of one block of KB output channels.
+ * One register tile of rsc_conv_tiles: NP consecutive output pixels (in
+ * (n, oh, ow) order, across rows and images) of one block of output channels.
  *   xb[r], ih0[r], iw0[r]  pixel r's image and window origin; xb[r] == NULL
  *                          for a slot past the last pixel (not stored)
+ *   o[r]  where pixel r's channels of the block go
+ *   tp    the tile's part in the SE pool's partial sums (rsc_tpool)
+ */
+typedef struct {
+  const float *xb[RSC_NP_MAX];
+  float *o[RSC_NP_MAX];
+  int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
+  rsc_tpool tp;
+} rsc_tile;
+
+/* Tiles per group (rsc_conv2d_part's TG) and the group's spilled
+ * accumulator vectors, TG * NP * (KB/VL) at most; select.c stays within. */
+#define RSC_TG_MAX 8
+#define RSC_TG_VECS 192
+
+/* A tile's NP x VC accumulators to and from a group's spill buffer. */
+RSC_INLINE void rsc_acc_store(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX], float *p, int NP, int VC) {
+  RSC_UNROLL
+  for (int r = 0; r < NP; r++)
+    RSC_UNROLL
+    for (int v = 0; v < VC; v++)
+      rsc_vstore(p + (r * VC + v) * RSC_VL, acc[r][v]);
+}
+
+RSC_INLINE void rsc_acc_load(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX], const float *p, int NP, int VC) {
+  RSC_UNROLL
+  for (int r = 0; r < NP; r++)
+    RSC_UNROLL
+    for (int v = 0; v < VC; v++)
+      acc[r][v] = rsc_vload(p + (r * VC + v) * RSC_VL);
+}
+
+/*
+ * A tile's epilogue for its vectors v0 .. v0+VC-1 (acc): ReLU on the
+ * registers, the pool's share, then the stores; a block's padded lanes
+ * (past kn) are dropped.
+ */
+RSC_INLINE void rsc_tile_store(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX], const rsc_tile *tl, int NP,
+                               int VC, int v0, int kn, int act) {
+  const rsc_tpool tp = tl->tp;
+  if (act == RSC_ACT_RELU) {
+    RSC_UNROLL
+    for (int r = 0; r < NP; r++)
+      RSC_UNROLL
+      for (int v = 0; v < VC; v++)
+        acc[r][v] = rsc_vrelu(acc[r][v]);
+  }
+  /* The usual tile, whole and in one image, pools from the registers
+   * (which hold what is stored: ReLU or none, whole vectors), before the
+   * stores, which at batch 8 miss the cache (stores retire in order). */
+  const int pool_regs = tp.base && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
+                        (v0 + VC) * RSC_VL <= kn && tl->xb[NP - 1] &&
+                        tp.p0 / tp.hw == (tp.p0 + NP - 1) / tp.hw;
+  if (pool_regs) {
+    float *slot = tp.base + tp.p0 / tp.hw * tp.K;
+    RSC_UNROLL
+    for (int v = 0; v < VC; v++) {
+      const int j = (v0 + v) * RSC_VL;
+      rsc_vf sum = acc[0][v];
+      RSC_UNROLL
+      for (int r = 1; r < NP; r++)
+        sum = rsc_vadd(sum, acc[r][v]);
+      rsc_vstore(slot + j, tp.add ? rsc_vadd(rsc_vload(slot + j), sum) : sum);
+    }
+  }
+  RSC_UNROLL
+  for (int r = 0; r < NP; r++) {
+    if (!tl->xb[r])
+      continue;
+    RSC_UNROLL
+    for (int v = 0; v < VC; v++) {
+      const int j = (v0 + v) * RSC_VL;
+      if (j >= kn)
+        break;
+      if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
+        rsc_vstore(tl->o[r] + j, acc[r][v]);
+      } else {
+        float t[RSC_VL];
+        rsc_vstore(t, acc[r][v]);
+        /* A fixed trip count: gcc's range analysis of an unrolled
+         * `l < kn - j` bound warns of a huge memcpy (-Wstringop-overread). */
+        for (int l = 0; l < RSC_VL; l++)
+          if (j + l < kn)
+            tl->o[r][j + l] = act == RSC_ACT_RELU ? t[l] : rsc_act(t[l], act);
+      }
+    }
+  }
+  /* Other activations and a block's partial vector: from the stores. */
+  if (tp.base && !pool_regs && v0 * RSC_VL < kn)
+    rsc_tile_pool(tl->o, tl->xb, NP, v0 * RSC_VL,
+                  (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn, tp);
+}
+
+/*
+ * gt register tiles tl[0 .. gt-1] (rsc_tile) of one block of KB output
+ * channels, in that order.
  *   wb  this block's weights [KH][KW][C][KB]; bb its bias [KB]
- *   o[r] where pixel r's channels [0, kn) go
- *   pf  prefetch the weight stream (rsc_tile_steps)
- *   nx  the tile's share of the next block's prefetch, its steps counted
- *       (v0 pass, kh, kw, c) from 0
- *   tp  the tile's part in the SE pool's partial sums (rsc_tpool)
+ *   kn  the block's real channels (the rest is padding)
+ *   pf  prefetch the weight stream (rsc_tile_steps), for gt 1
+ *   nx  the tiles' share of the next block's prefetch, its steps counted
+ *       (v0 pass, kh, kw, c) from 0 (gt 1)
+ *   CS  channels per chunk, for gt > 1
+ * gt 1: the tile keeps its accumulators in registers from the first tap to
+ * the last. gt > 1: the tiles take turns on each chunk of CS channels of a
+ * tap, their accumulators stored to a stack buffer in between, so the
+ * chunk's weights come from L3 or DRAM once, for the first tile, and from L1
+ * for the others; meanwhile each tile prefetches its share of the next
+ * chunk (rsc_conv2d_part's TG says why).
  * A tap outside the image points the pixel at rsc_zero, so all NP pixels run
  * the same unrolled loop; an FMA with 0 leaves every finite sum unchanged.
  * Each output is bias + sum over (kh, kw, c) in that order whatever the
- * tile, so NP, the split over threads and the target never change a result
- * (only FMA vs separate multiply-add could, and that is fixed per target).
+ * tile or group (a spilled accumulator is reloaded exactly), so NP, TG, the
+ * split over threads and the target never change a result (only FMA vs
+ * separate multiply-add could, and that is fixed per target).
  */
-RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[RSC_NP_MAX],
-                              const int iw0[RSC_NP_MAX], const float *restrict wb,
-                              const float *restrict bb, float *const o[RSC_NP_MAX], int H, int W,
-                              int C, int KH, int KW, int KB, int NP, int kn, int act, int pf,
-                              rsc_nextpf nx, rsc_tpool tp) {
+RSC_INLINE void rsc_conv_tiles(const rsc_tile *tl, int gt, const float *restrict wb,
+                               const float *restrict bb, int H, int W, int C, int KH, int KW,
+                               int KB, int NP, int kn, int act, int pf, rsc_nextpf nx, int CS) {
   if (KB % RSC_VL != 0) {
     /* Generic lanes (KB no multiple of the vector): one pixel at a time. */
-    for (int r = 0; r < NP; r++) {
-      if (!xb[r])
-        continue;
-      for (int j = 0; j < kn; j++) {
-        float acc = bb[j];
-        for (int kh = 0; kh < KH; kh++) {
-          const int ih = ih0[r] + kh;
-          if (ih < 0 || ih >= H)
-            continue;
-          for (int kw = 0; kw < KW; kw++) {
-            const int iw = iw0[r] + kw;
-            if (iw < 0 || iw >= W)
+    for (int t = 0; t < gt; t++) {
+      for (int r = 0; r < NP; r++) {
+        if (!tl[t].xb[r])
+          continue;
+        for (int j = 0; j < kn; j++) {
+          float acc = bb[j];
+          for (int kh = 0; kh < KH; kh++) {
+            const int ih = tl[t].ih0[r] + kh;
+            if (ih < 0 || ih >= H)
               continue;
-            const float *restrict x = xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C;
-            const float *restrict wk =
-                wb + ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB + (size_t)j;
-            for (int c = 0; c < C; c++)
-              acc = RSC_FMA(x[c], wk[(size_t)c * (size_t)KB], acc);
+            for (int kw = 0; kw < KW; kw++) {
+              const int iw = tl[t].iw0[r] + kw;
+              if (iw < 0 || iw >= W)
+                continue;
+              const float *restrict x =
+                  tl[t].xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C;
+              const float *restrict wk = wb +
+                                         ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C *
+                                             (size_t)KB +
+                                         (size_t)j;
+              for (int c = 0; c < C; c++)
+                acc = RSC_FMA(x[c], wk[(size_t)c * (size_t)KB], acc);
+            }
           }
+          tl[t].o[r][j] = rsc_act(acc, act);
         }
-        o[r][j] = rsc_act(acc, act);
       }
+      if (tl[t].tp.base)
+        rsc_tile_pool(tl[t].o, tl[t].xb, NP, 0, kn, tl[t].tp);
     }
-    if (tp.base)
-      rsc_tile_pool(o, xb, NP, 0, kn, tp);
     return;
   }
   const int V = KB / RSC_VL, VC = rsc_conv_vc(V);
+  /* Chunks: CS channels with a group, else what rsc_zero covers (one chunk
+   * for C <= 1024). A group's tiles share the next chunk's prefetch. */
+  const int CH = gt > 1 && CS > 0 && CS < RSC_ZERO_N ? CS : RSC_ZERO_N;
+  const int cs = gt > 1 ? (KB + gt - 1) / gt : 0;
   for (int v0 = 0; v0 < V; v0 += VC) {
     rsc_vf acc[RSC_NP_MAX][RSC_V_MAX];
+    float spill[RSC_TG_VECS * RSC_VL]; /* gt > 1 only */
     RSC_UNROLL
     for (int r = 0; r < NP; r++)
       RSC_UNROLL
       for (int v = 0; v < VC; v++)
         acc[r][v] = rsc_vload(bb + (v0 + v) * RSC_VL);
+    if (gt > 1)
+      for (int t = 0; t < gt; t++)
+        rsc_acc_store(acc, spill + t * NP * VC * RSC_VL, NP, VC);
     for (int kh = 0; kh < KH; kh++)
       for (int kw = 0; kw < KW; kw++) {
-        const float *restrict wk = wb +
-                                   ((size_t)kh * (size_t)KW + (size_t)kw) * (size_t)C * (size_t)KB +
-                                   (size_t)v0 * RSC_VL;
-        /* Channels in chunks that rsc_zero covers (one chunk for C <= 1024). */
-        for (int c0 = 0; c0 < C; c0 += RSC_ZERO_N) {
-          const int cn = C - c0 < RSC_ZERO_N ? C - c0 : RSC_ZERO_N;
-          const float *x[RSC_NP_MAX];
-          for (int r = 0; r < NP; r++) {
-            const int ih = ih0[r] + kh, iw = iw0[r] + kw;
-            x[r] = xb[r] && ih >= 0 && ih < H && iw >= 0 && iw < W
-                       ? xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c0
-                       : rsc_zero;
+        const long tap = (long)kh * KW + kw;
+        const float *restrict wk = wb + (size_t)tap * (size_t)C * (size_t)KB + (size_t)v0 * RSC_VL;
+        for (int c0 = 0; c0 < C; c0 += CH) {
+          const int cn = C - c0 < CH ? C - c0 : CH;
+          for (int t = 0; t < gt; t++) {
+            const float *x[RSC_NP_MAX];
+            for (int r = 0; r < NP; r++) {
+              const int ih = tl[t].ih0[r] + kh, iw = tl[t].iw0[r] + kw;
+              x[r] = tl[t].xb[r] && ih >= 0 && ih < H && iw >= 0 && iw < W
+                         ? tl[t].xb[r] + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C +
+                               (size_t)c0
+                         : rsc_zero;
+            }
+            rsc_nextpf nxs = nx;
+            nxs.step = ((v0 / VC * KH + kh) * KW + kw) * C + c0;
+            if (gt > 1) {
+              nxs.cw = wb;
+              nxs.coff = (tap * C + c0 + cn) * KB + (long)t * cn * cs;
+              nxs.cs = cs;
+              rsc_acc_load(acc, spill + t * NP * VC * RSC_VL, NP, VC);
+            }
+            rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
+            if (gt > 1)
+              rsc_acc_store(acc, spill + t * NP * VC * RSC_VL, NP, VC);
           }
-          rsc_nextpf nxs = nx;
-          nxs.step = ((v0 / VC * KH + kh) * KW + kw) * C + c0;
-          rsc_tile_steps(acc, x, wk + (size_t)c0 * (size_t)KB, cn, KB, NP, VC, pf, nxs);
         }
       }
-    /* Epilogue: ReLU on the registers, the pool's share, then the stores;
-     * a block's padded lanes are dropped. */
-    if (act == RSC_ACT_RELU) {
-      RSC_UNROLL
-      for (int r = 0; r < NP; r++)
-        RSC_UNROLL
-        for (int v = 0; v < VC; v++)
-          acc[r][v] = rsc_vrelu(acc[r][v]);
+    for (int t = 0; t < gt; t++) {
+      if (gt > 1)
+        rsc_acc_load(acc, spill + t * NP * VC * RSC_VL, NP, VC);
+      rsc_tile_store(acc, &tl[t], NP, VC, v0, kn, act);
     }
-    /* The usual tile, whole and in one image, pools from the registers
-     * (which hold what is stored: ReLU or none, whole vectors), before the
-     * stores, which at batch 8 miss the cache (stores retire in order). */
-    const int pool_regs = tp.base && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
-                          (v0 + VC) * RSC_VL <= kn && xb[NP - 1] &&
-                          tp.p0 / tp.hw == (tp.p0 + NP - 1) / tp.hw;
-    if (pool_regs) {
-      float *slot = tp.base + tp.p0 / tp.hw * tp.K;
-      RSC_UNROLL
-      for (int v = 0; v < VC; v++) {
-        const int j = (v0 + v) * RSC_VL;
-        rsc_vf sum = acc[0][v];
-        RSC_UNROLL
-        for (int r = 1; r < NP; r++)
-          sum = rsc_vadd(sum, acc[r][v]);
-        rsc_vstore(slot + j, tp.add ? rsc_vadd(rsc_vload(slot + j), sum) : sum);
-      }
-    }
-    RSC_UNROLL
-    for (int r = 0; r < NP; r++) {
-      if (!xb[r])
-        continue;
-      RSC_UNROLL
-      for (int v = 0; v < VC; v++) {
-        const int j = (v0 + v) * RSC_VL;
-        if (j >= kn)
-          break;
-        if (j + RSC_VL <= kn && (act == RSC_ACT_RELU || act == RSC_ACT_NONE)) {
-          rsc_vstore(o[r] + j, acc[r][v]);
-        } else {
-          float t[RSC_VL];
-          rsc_vstore(t, acc[r][v]);
-          /* A fixed trip count: gcc's range analysis of an unrolled
-           * `l < kn - j` bound warns of a huge memcpy (-Wstringop-overread). */
-          for (int l = 0; l < RSC_VL; l++)
-            if (j + l < kn)
-              o[r][j + l] = act == RSC_ACT_RELU ? t[l] : rsc_act(t[l], act);
-        }
-      }
-    }
-    /* Other activations and a block's partial vector: from the stores. */
-    if (tp.base && !pool_regs && v0 * RSC_VL < kn)
-      rsc_tile_pool(o, xb, NP, v0 * RSC_VL, (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn, tp);
   }
 }
 
@@ -532,6 +635,18 @@ RSC_INLINE void rsc_conv_tile(const float *const xb[RSC_NP_MAX], const int ih0[R
  * and a line of it is prefetched when the tile enters a line of its own.
  * RS-50@160 batch 8: stage 1's 1x1 256->64 convs 0.70-0.80x.
  *
+ * TG > 1 (with KG 1): a block's tiles run in groups of up to TG (evened
+ * out, so no tile is left alone), which take turns on chunks of TC channels
+ * of each tap (rsc_conv_tiles). Without groups, a block's first tile pulls
+ * the block from DRAM at the rate one core's outstanding misses allow while
+ * its other tiles wait, then those run from cache with DRAM idle: at batch 1
+ * in the last stage, 2-8 tiles per block, the fetch is as long as the
+ * compute. In a group the first tile of each chunk reads it from DRAM (or
+ * L3) and the others from L1, and every tile prefetches its share of the
+ * next chunk, so the stream runs under all of the group's FMAs. Measured
+ * (bench/tiles.sh, cold weights, Ice Lake Xeon): the stage-4 layers of
+ * RS-50@160, RS-101@192 and RS-152@256 at batch 1, 0.71-0.90x.
+ *
  * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
  * this conv's output, written while its tiles are in L1, so the SE
  * (rsc_se_add_part) need not read the whole output once more to pool it.
@@ -550,8 +665,8 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
                                 const float *restrict bias, float *restrict out,
                                 float *restrict pool, int PR, int N, int H, int W, int C, int OH,
                                 int OW, int K, int KH, int KW, int SH, int SW, int PT, int PL,
-                                int KB, int NP, int KG, int NX, int XP, int act, int part,
-                                int parts) {
+                                int KB, int NP, int KG, int NX, int XP, int TG, int TC, int act,
+                                int part, int parts) {
   if (NP < 1)
     NP = 1;
   if (NP > RSC_NP_MAX)
@@ -575,35 +690,56 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     sh++;
   const long share = (steps + (1L << sh) - 1) >> sh; /* lines per tile */
   const int nx_on = NX && kg == 1 && tiles > 1 && KB % RSC_VL == 0;
-  for (long u = u0; u < u1; u++) {
+  /* Tiles per group: TG with kg 1 (a group's tiles are consecutive units of
+   * one block), within what the spill buffer holds. */
+  int tg = TG < 1 || kg > 1 ? 1 : TG > RSC_TG_MAX ? RSC_TG_MAX : TG;
+  const int vc = KB % RSC_VL ? 1 : rsc_conv_vc(KB / RSC_VL);
+  while (tg > 1 && tg * NP * vc > RSC_TG_VECS)
+    tg--;
+  /* A block's tiles in groups of equal size (within one): a lone last tile
+   * would sweep the whole block without a group's prefetch. */
+  const long ngroups = (tiles + tg - 1) / tg;
+  tg = (int)((tiles + ngroups - 1) / ngroups);
+  const long hw = (long)OH * OW;
+  for (long u = u0; u < u1;) {
     /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
     const long g = u / (kg * tiles), gu = u % (kg * tiles);
     const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
-    const long kb = g * kg + gu % gn, ti = gu / gn, p0 = ti * NP;
-    const float *xb[RSC_NP_MAX];
-    float *o[RSC_NP_MAX];
-    int ih0[RSC_NP_MAX], iw0[RSC_NP_MAX];
-    for (int r = 0; r < NP; r++) {
-      const long p = p0 + r;
-      const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
-      xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
-      o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
-      ih0[r] = (int)oh * SH - PT;
-      iw0[r] = (int)ow * SW - PL;
+    const long kb = g * kg + gu % gn, ti = gu / gn;
+    /* gt tiles ti, ti + 1, .. of block kb: to the end of ti's group of tg,
+     * within the block and the range. */
+    long gt = tg - ti % tg;
+    if (gt > tiles - ti)
+      gt = tiles - ti;
+    if (gt > u1 - u)
+      gt = u1 - u;
+    rsc_tile tl[RSC_TG_MAX];
+    for (int t = 0; t < gt; t++) {
+      const long p0 = (ti + t) * NP;
+      for (int r = 0; r < NP; r++) {
+        const long p = p0 + r;
+        const long n = p / ((long)OH * OW), oh = p / OW % OH, ow = p % OW;
+        tl[t].xb[r] = p < P ? in + (size_t)n * (size_t)H * (size_t)W * (size_t)C : NULL;
+        tl[t].o[r] = p < P ? out + (size_t)p * (size_t)K + (size_t)kb * (size_t)KB : out;
+        tl[t].ih0[r] = (int)oh * SH - PT;
+        tl[t].iw0[r] = (int)ow * SW - PL;
+      }
+      tl[t].tp = (rsc_tpool){pool ? pool + (size_t)((ti + t) / PR) * (size_t)K +
+                                        (size_t)kb * (size_t)KB
+                                  : NULL,
+                             p0, hw, K, (ti + t) % PR != 0 && p0 % hw != 0};
     }
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
     /* A thread's first tile of each block streams the block in: prefetch.
-     * (The first gn units of a range visit every block of the group.) */
-    const int pf = u - u0 < gn || ti == 0;
-    rsc_nextpf nx = {NULL, 0, sh, XP ? (long)NP * SW * C : 0};
-    const long hw = (long)OH * OW;
-    const rsc_tpool tp = {pool ? pool + (size_t)(ti / PR) * (size_t)K + (size_t)kb * (size_t)KB
-                               : NULL,
-                          p0, hw, K, ti % PR != 0 && p0 % hw != 0};
-    if (nx_on && ti >= 1 && (ti - 1) * share < lines)
+     * (The first gn units of a range visit every block of the group.) A
+     * group prefetches chunk by chunk instead. */
+    const int pf = gt == 1 && (u - u0 < gn || ti == 0);
+    rsc_nextpf nx = {NULL, 0, sh, XP ? (long)NP * SW * C : 0, NULL, 0, 0};
+    if (nx_on && gt == 1 && ti >= 1 && (ti - 1) * share < lines)
       nx.line0 = w + (size_t)(kb + 1) * bsz + (size_t)((ti - 1) * share) * 16;
-    rsc_conv_tile(xb, ih0, iw0, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, o, H, W, C,
-                  KH, KW, KB, NP, kn, act, pf, nx, tp);
+    rsc_conv_tiles(tl, (int)gt, w + (size_t)kb * bsz, bias + (size_t)kb * (size_t)KB, H, W, C, KH,
+                   KW, KB, NP, kn, act, pf, nx, TC);
+    u += gt;
   }
 }
 
@@ -613,7 +749,7 @@ RSC_INLINE void rsc_conv2d(const float *restrict in, const float *restrict w,
                            int C, int OH, int OW, int K, int KH, int KW, int SH, int SW, int PT,
                            int PL, int KB, int act) {
   rsc_conv2d_part(in, w, bias, out, NULL, 1, N, H, W, C, OH, OW, K, KH, KW, SH, SW, PT, PL, KB, 4,
-                  1, 0, 0, act, 0, 1);
+                  1, 0, 0, 1, 0, act, 0, 1);
 }
 
 /* ------------------------------------------------- conv3x3 by Winograd */
@@ -738,7 +874,7 @@ RSC_INLINE void rsc_wino_gemm(const float *restrict v, const float *restrict wk,
       RSC_UNROLL
       for (int q = 0; q < VC; q++)
         acc[r][q] = first ? rsc_vset1(0.0f) : rsc_vload(m + r * RSC_WINO_KB + (v0 + q) * RSC_VL);
-    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf, (rsc_nextpf){NULL, 0, 0, 0});
+    rsc_tile_steps(acc, x, wk + v0 * RSC_VL, cn, KB, NT, VC, pf, (rsc_nextpf){NULL, 0, 0, 0, NULL, 0, 0});
     RSC_UNROLL
     for (int r = 0; r < NT; r++)
       RSC_UNROLL
@@ -1376,9 +1512,9 @@ static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, floa
 }
 
 /* conv [1,32,32,3] -> [1,16,16,16] */
-static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np10_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 10, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,16] */
@@ -1394,27 +1530,27 @@ static void k_wino2x2_3x3_n1_16x16x16_16x16x32_kb32_nt8_relu(const float *restri
 }
 
 /* conv [1,16,16,32] -> [1,8,8,32] */
-static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_tg8c32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, 0, 8, 32, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,8] */
-static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 8, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,8] */
-static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 16, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 8, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,32] */
-static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_tg8c8_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 4, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 4, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 0, 0, 8, 8, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,32] -> [1,8,8,32] */
@@ -1433,27 +1569,27 @@ static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *
 }
 
 /* conv [1,4,4,32] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_tg4c32_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 4, 32, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,16] */
-static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 16, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 8, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,16] -> [1,4,4,16] */
-static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np8_tg2c16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 16, 1, 0, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 8, 1, 0, 0, 2, 16, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,16] -> [1,4,4,64] */
-static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_tg4c16_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 4, 16, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,4,4,64] -> [1,4,4,64] */
@@ -1474,25 +1610,25 @@ static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *
 /* conv [1,2,2,64] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,4,4,64] -> [1,4,4,32] */
-static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_tg2c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 0, 0, 2, 64, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,2,2,32] */
 static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,32] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,2,2,128] -> [1,2,2,128] */
@@ -1513,25 +1649,25 @@ static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float 
 /* conv [1,1,1,128] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
 static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
 static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,1,1,64] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,1,1,256] -> [1,1,1,256] */
@@ -1897,7 +2033,7 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("entry", a + A_entry, 3072);
   /* conv1.0: conv 3x3/2 +relu [1,32,32,3] -> [1,16,16,16] */
-  k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np16_nx_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np10_nx_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("conv1.0", a + A_conv1_0, 4096);
@@ -1912,22 +2048,22 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("conv1.6", a + A_conv1_6, 8192);
   /* maxpool.0: conv 3x3/2 +relu [1,16,16,32] -> [1,8,8,32] */
-  k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_nx_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
+  k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_tg8c32_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 2048);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,8] */
-  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np16_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np8_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 512);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,8,8,8] -> [1,8,8,8] */
-  k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np16_nx_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np8_nx_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 512);
   /* layer1.0.conv3: conv 1x1/1 [1,8,8,8] -> [1,8,8,32] */
-  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_nx_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 48, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_tg8c8_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 48, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 2048);
@@ -1942,22 +2078,22 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 512);
   /* layer2.0.downsample.1: conv 1x1/1 [1,4,4,32] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_nx_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_tg4c32_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 1024);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,16] */
-  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np16_nx_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np8_nx_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 1024);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,8,8,16] -> [1,4,4,16] */
-  k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np16_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
+  k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np8_tg2c16_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 256);
   /* layer2.0.conv3: conv 1x1/1 [1,4,4,16] -> [1,4,4,64] */
-  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 80, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_tg4c16_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 80, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 1024);
@@ -1977,7 +2113,7 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 512);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,4,4,64] -> [1,4,4,32] */
-  k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_nx_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_tg2c64_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 512);

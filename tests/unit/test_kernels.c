@@ -166,28 +166,35 @@ static void run_conv_case(const ConvCase *t) {
   /* Any register tile and any split over threads must give the same bytes:
    * the sum of every output runs in one fixed order (docs/kernels.md). */
   /* So must any grouping of the blocks (KG; 0 and past nkb are clamped),
-   * the next-block and next-input prefetches (NX, XP) on or off, and the SE pool's partial sums
+   * the next-block and next-input prefetches (NX, XP) on or off, groups of TG tiles taking
+   * turns on chunks of TC channels, and the SE pool's partial sums
    * (pool) written or not; those must be each tile's sums in pixel order. */
   static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3}, KGS[] = {0, 1, 2, 3, 99};
+  static const int TGS[] = {1, 2, 3, 9}, TCS[] = {0, 16, 5, 7}; /* TG 9 is clamped to 8 */
   const long P = (long)t->n * oh * ow;
   float *alt = out_buf(nout);
   float *pool = out_buf((size_t)(P + t->n) * (size_t)t->k); /* slots for np 1, the most */
   for (size_t i = 0; i < sizeof NPS / sizeof *NPS; i++)
     for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++)
       for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++)
-        for (int nx = 0; nx <= 3; nx++) /* bit 0: NX, bit 1: XP */
-          for (int pr = 0; pr <= 3; pr += 1 + (pr == 1)) { /* pool: none, pieces of 1, 3 */
-            memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
-            for (int part = 0; part < PARTS[j]; part++)
-              rsc_conv2d_part(in, w, b, alt, pr ? pool : NULL, pr, t->n, t->h, t->w, t->c, oh,
-                              ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i],
-                              KGS[g], nx & 1, nx >> 1, t->act, part, PARTS[j]);
-            if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
-              fail_msg("%s: np %d kg %d nx %d xp %d pool pr %d in %d parts differs from np 4 kg 1 "
-                       "in one part", what, NPS[i], KGS[g], nx & 1, nx >> 1, pr, PARTS[j]);
-            if (pr)
-              check_pool_slots(pool, got, P, oh * ow, t->k, NPS[i], pr, what);
-          }
+        for (size_t tg = 0; tg < sizeof TGS / sizeof *TGS; tg++)
+          for (int nx = 0; nx <= 3; nx++) /* bit 0: NX, bit 1: XP */
+            for (int pr = 0; pr <= 3; pr += 1 + (pr == 1)) { /* pool: none, pieces of 1, 3 */
+              if (tg > 0 && KGS[g] > 1)
+                continue; /* groups of tiles need KG 1: these would repeat TG 1 */
+              memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
+              for (int part = 0; part < PARTS[j]; part++)
+                rsc_conv2d_part(in, w, b, alt, pr ? pool : NULL, pr, t->n, t->h, t->w, t->c, oh,
+                                ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i],
+                                KGS[g], nx & 1, nx >> 1, TGS[tg], TCS[tg], t->act, part,
+                                PARTS[j]);
+              if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
+                fail_msg("%s: np %d kg %d nx %d xp %d tg %d tc %d pool pr %d in %d parts differs "
+                         "from np 4 kg 1 in one part",
+                         what, NPS[i], KGS[g], nx & 1, nx >> 1, TGS[tg], TCS[tg], pr, PARTS[j]);
+              if (pr)
+                check_pool_slots(pool, got, P, oh * ow, t->k, NPS[i], pr, what);
+            }
   for (size_t j = 0; j < CANARY; j++)
     if (pool[(size_t)(P + t->n) * (size_t)t->k + j] != CANARY_VAL)
       fail_msg("%s: the pool wrote past its slots (canary %zu)", what, j);
