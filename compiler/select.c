@@ -2,9 +2,10 @@
  * select.c - kernel selection. Every live compute node gets the name of a
  * kernel specialised to its exact shape; nodes with the same name share one
  * emitted function. Names say everything, XNNPACK-style:
- *   conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np14_relu
+ *   conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np10_nx_relu
  *   op, window, strides, leading pads, batch, input HxWxC, output HxWxC,
- *   register tile (output channels x pixels), epilogue.
+ *   register tile (output channels x pixels), blocking and prefetch parts
+ *   (_kgN, _nx, _xp, _tgNcM: see below), epilogue (and _sp: the SE pool).
  *
  * Tile choice for convs: the cost model of docs/kernels.md. A conv's work is
  * ceil(K/kb) output-channel blocks x ceil(P/np) tiles of np output pixels
