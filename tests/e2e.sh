@@ -10,7 +10,15 @@ cd "$(dirname "$0")/.."
 B=${B:-build}; RSC=${RSC:-$B/rsc} REF=$B/tests/refeval CMP=$B/tests/f32cmp GEN=$B/tests/f32gen
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# E2E_SHARD=K/N runs every Nth case from the Kth (tests/run.sh runs two shards
+# side by side); each shard keeps its own log.
+shard=${E2E_SHARD:-1/1}
+shard_k=${shard%/*} shard_n=${shard#*/} case_no=0
+if ! [[ $shard =~ ^[1-9][0-9]*/[1-9][0-9]*$ ]] || [ "$shard_k" -gt "$shard_n" ]; then
+  echo "e2e: E2E_SHARD must be K/N with 1 <= K <= N, not '$shard'"; exit 2
+fi
 log=$B/test-logs/e2e.txt
+[ "$shard_n" -gt 1 ] && log=$B/test-logs/e2e-$shard_k-of-$shard_n.txt
 mkdir -p "$B/test-logs"
 : >"$log"
 CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
@@ -34,6 +42,8 @@ SUBSET_CASES=" rs50_64:gcc rs101_48:gcc custom:gcc d_small:gcc
 # case NAME 'spec; lines; separated; by; semicolons'
 case_() {
   local name=$1 spec=$2 d=$tmp/$1 COMPILERS=$COMPILERS
+  case_no=$((case_no + 1))
+  [ $(((case_no - 1) % shard_n + 1)) -eq "$shard_k" ] || return 0
   if [ "${RSC_TEST_SUBSET:-0}" = 1 ]; then
     local m
     m=$(grep -o "[[:space:]]$name:[a-z,]*" <<<"$SUBSET_CASES") || { skipped=$((skipped + 1)); return; }
@@ -140,6 +150,8 @@ if [[ $flags == *" avx512f "* ]]; then
 fi
 RSCX="" CCX=""
 
-echo "e2e: $pass passed, $fail failed"
+sh=""
+[ "$shard_n" -gt 1 ] && sh=" (shard $shard)"
+echo "e2e$sh: $pass passed, $fail failed"
 [ "$skipped" -gt 0 ] && echo "e2e: RSC_TEST_SUBSET=1: $skipped cases not run"
 [ "$fail" -eq 0 ]

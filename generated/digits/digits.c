@@ -46,7 +46,7 @@
  * and the thread team's part / parts:
  *   static void k_conv3x3s2...(in, w, b, out, int part, int parts)
  *   { rsc_conv2d_part(in, w, b, out, NULL, 1, 1,160,160,3, 80,80,32, 3,3, 2,2,
- *                     1,1, 32,14, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts); }
+ *                     1,1, 32,10, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts); }
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
@@ -254,9 +254,9 @@ typedef struct {
   const float *line0;
   int step, sh;
   long xoff;
-  const float *cw; /* chunk prefetch (rsc_conv_tile's TG): NULL none, else */
-  long coff;       /* at step c the line of cw + coff + c*cs, when the step */
-  int cs;          /* enters it (cs < 16), or its cs/16 lines (cs >= 16) */
+  const float *cw; /* chunk prefetch (rsc_conv_tiles' TG): NULL none, else */
+  long coff;       /* each 16 steps c0 .. ce-1 prefetch the lines that start */
+  int cs;          /* in [cw + coff + c0*cs, cw + coff + ce*cs) */
 } rsc_nextpf;
 
 /* One step of rsc_tile_steps: channel c of the NP rows, weights wc. */
@@ -362,7 +362,7 @@ typedef struct {
  * The pool's share of one tile from its stored outputs o[r], channels
  * [j0, j1): per run of pixels of one image, their sum in pixel order, stored
  * (or, for the first run with tp.add, added) to the run's slot. For the
- * tiles rsc_conv_tile does not pool from its registers: those across an
+ * tiles rsc_conv_tiles does not pool from its registers: those across an
  * image boundary, other activations, a block's partial vector. The values
  * are read back while they are in L1. xb[r] == NULL ends the tile.
  */
