@@ -22,6 +22,8 @@
 #   BENCH_MODELS   "depth@size ..." (default "50@160 101@192 152@256 350@320")
 #   BENCH_BATCHES  (default "1 8")      BENCH_THREADS (default "1,2")
 #   BENCH_RUNS     timed runs per side (default 10; 1 warm-up more)
+#   BENCH_GAP      seconds of pause before each timed run of either side, so the
+#                  other's idle threads stop spinning (default 0.01; torch_bench.py)
 #   BENCH_QUICK=1  RS-50@160, batch 1 only (development)
 #   BENCH_DIR      scratch directory (default build/bench)
 #   BENCH_RSC_FLAGS extra rsc flags, e.g. --no-winograd (default none)
@@ -101,7 +103,7 @@ for m in $MODELS; do
     rc=0
     $PY bench/torch_bench.py compare --depth "$depth" --size "$size" --batch "$b" --weights "$w" \
       --label "$label" --lib "$(realpath "$d/libnet.so")" --rsc-weights "$d/net.weights" \
-      --threads "$THREADS" --runs "$RUNS" --json "$DIR/json/$key.json" || rc=$?
+      --threads "$THREADS" --runs "$RUNS" --gap "${BENCH_GAP:-0.01}" --json "$DIR/json/$key.json" || rc=$?
     [ "$rc" = 0 ] || echo "== $label batch $b: outputs differ, see the check column"
     # PyTorch's peak RSS: its configuration at the most threads, in a process of its own.
     t=${THREADS##*,}

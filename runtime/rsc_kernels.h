@@ -675,7 +675,9 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     if (gt > u1 - u)
       gt = u1 - u;
     rsc_tile tl[RSC_TG_MAX];
-    for (int t = 0; t < gt; t++) {
+    /* do-while: gt >= 1, and gcc's -Wmaybe-uninitialized (-O2) cannot see it. */
+    int t = 0;
+    do {
       const long p0 = (ti + t) * NP;
       for (int r = 0; r < NP; r++) {
         const long p = p0 + r;
@@ -689,7 +691,7 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
                                         (size_t)kb * (size_t)KB
                                   : NULL,
                              p0, hw, K, (ti + t) % PR != 0 && p0 % hw != 0};
-    }
+    } while (++t < gt);
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
     /* A thread's first tile of each block streams the block in: prefetch.
      * (The first gn units of a range visit every block of the group.) A

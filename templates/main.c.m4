@@ -2,11 +2,13 @@ m4_dnl main.c.m4 - the optional command-line driver (rsc --main), compiled unles
 m4_dnl the build defines RSC_UPREFIX<||>_NO_MAIN.
 
 #ifndef RSC_UPREFIX<||>_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32
+/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] [-p] [-g MS] INPUT OUTPUT.f32
  * Reads the raw input (RSC_UPREFIX<||>_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
  * runs N times and prints the median and minimum latency to stderr; -t N runs
- * on N threads (RSC_PREFIX<||>_set_threads; the output is the same for any N).m4_ifelse(RSC_MULTI, 1, <|
+ * on N threads (RSC_PREFIX<||>_set_threads; the output is the same for any N); -p
+ * binds the worker threads to CPUs (RSC_PREFIX<||>_pin_threads); -g MS pauses MS
+ * milliseconds before each run, as a server between requests (threads only).m4_ifelse(RSC_MULTI, 1, <|
  * The other endpoints of the spec's outputs go beside OUTPUT: OUT.f32 ->
  * OUT.c2.f32 etc. (float32 NHWC, the header's RSC_UPREFIX<||>_OUT_<NAME>_* sizes).|>) */
 m4_ifelse(RSC_MULTI, 1, <|m4_define(<|RSC_OUTPUT|>, <|  {"m4_translit(<|$1|>, <|A-Z|>, <|a-z|>)", RSC_UPREFIX<||>_OUT_$1_SIZE},
@@ -55,14 +57,15 @@ static int RSC_PREFIX<||>_cmp_double(const void *x, const void *y)
 
 static int RSC_PREFIX<||>_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] [-p] [-g MS] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *weights = NULL, *in_path = NULL, *out_path = NULL;
-  long repeat = 1, threads = 1;
+  long repeat = 1, threads = 1, gap_ms = 0;
+  int pin = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
       weights = argv[++i];
@@ -71,6 +74,17 @@ int main(int argc, char **argv)
       threads = strtol(argv[++i], &end, 10);
       if (*end || threads < 1 || threads > RSC_UPREFIX<||>_MAX_THREADS)
         return RSC_PREFIX<||>_usage(argv[0]);
+    } else if (strcmp(argv[i], "-p") == 0)
+      pin = 1;
+    else if (strcmp(argv[i], "-g") == 0 && i + 1 < argc) {
+      char *end;
+      gap_ms = strtol(argv[++i], &end, 10);
+      if (*end || gap_ms < 0 || gap_ms > 60000)
+        return RSC_PREFIX<||>_usage(argv[0]);
+      if (gap_ms && !RSC_UPREFIX<||>_HAVE_THREADS) {
+        fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
+        return 2;
+      }
     } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
       char *end;
       repeat = strtol(argv[++i], &end, 10);
@@ -120,7 +134,16 @@ m4_ifelse(RSC_MULTI, 1, <|  float *outs[RSC_UPREFIX<||>_NUM_OUTPUTS];
     fprintf(stderr, "%s: -t %ld: %s\n", argv[0], threads, RSC_PREFIX<||>_strerror(rc));
     return 1;
   }
+  rc = RSC_PREFIX<||>_pin_threads(m, pin);
+  if (rc) {
+    fprintf(stderr, "%s: -p: pinning threads needs Linux and a build with threads\n", argv[0]);
+    return 1;
+  }
   for (long r = 0; r < repeat; r++) {
+#if RSC_UPREFIX<||>_HAVE_THREADS
+    if (gap_ms)
+      thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
+#endif
     double t0 = RSC_PREFIX<||>_now_ms();
     rc = m4_ifelse(RSC_MULTI, 1, <|RSC_PREFIX<||>_run_outputs(m, in, outs)|>, <|RSC_PREFIX<||>_run(m, in, out)|>);
     ms[r] = RSC_PREFIX<||>_now_ms() - t0;

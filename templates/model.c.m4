@@ -5,6 +5,10 @@ m4_dnl through rsc.m4's macros before including this file.
 m4_divert(0)m4_dnl
 /*
 RSC_BANNER */
+/* Linux's sched_setaffinity (RSC_PREFIX<||>_pin_threads) is a GNU extension. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 #include "RSC_HEADER"
 
 #include <math.h>
@@ -36,6 +40,9 @@ m4_undivert(3)
 #define RSC_UPREFIX<||>_HAVE_THREADS 1
 #include <stdatomic.h>
 #include <threads.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #else
 #define RSC_UPREFIX<||>_HAVE_THREADS 0
 #endif
@@ -60,6 +67,7 @@ struct RSC_PREFIX<||>_model {
   float *weights; /* RSC_UPREFIX<||>_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RSC_UPREFIX<||>_ARENA_BYTES, 64-byte aligned */
   int threads;    /* team size, the caller included; 1 after open */
+  int pin;        /* RSC_PREFIX<||>_pin_threads: workers bind to a CPU each */
 m4_ifelse(RSC_MULTI, 1, <|  float *out[RSC_UPREFIX<||>_NUM_OUTPUTS]; /* this run's endpoint buffers; NULL: not asked for */
 |>)m4_dnl
 #if RSC_UPREFIX<||>_HAVE_THREADS

@@ -96,6 +96,15 @@ int RSC_PREFIX<||>_run_outputs(RSC_PREFIX<||>_model *model, const RSC_IN_CTYPE *
  * life; 1 after open, which starts none). Outputs are bit-identical for every n.
  * ERR_THREADS if built with -DRSC_UPREFIX<||>_NO_THREADS and n > 1. */
 int RSC_PREFIX<||>_set_threads(RSC_PREFIX<||>_model *model, int n);
+/* on != 0 binds each worker thread to one CPU, worker i (1 .. n-1) to the i-th
+ * CPU of the caller's affinity mask (wrapping around); the caller's own thread
+ * is left alone. Without it the kernel may wake a worker parked between runs on
+ * the caller's CPU and the two share it for milliseconds: on a 2-core machine a
+ * 2-thread run after a pause of 0.1 s or more can take as long as a 1-thread
+ * run (docs/kernels.md). on == 0 (the default) unbinds. Applies to the current
+ * team (restarted) and later ones; ERR_THREADS where unsupported (not Linux,
+ * or built without threads) unless on == 0. */
+int RSC_PREFIX<||>_pin_threads(RSC_PREFIX<||>_model *model, int on);
 void RSC_PREFIX<||>_close(RSC_PREFIX<||>_model *model);
 const char *RSC_PREFIX<||>_strerror(int code);
 

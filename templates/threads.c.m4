@@ -4,6 +4,7 @@ m4_dnl One run executes the whole body on every thread (SPMD): each kernel does
 m4_dnl its part of the layer, then all meet at a spinning barrier. Workers are
 m4_dnl created once by RSC_PREFIX<||>_set_threads and between runs spin a while,
 m4_dnl then park on a condition variable: no per-layer or per-run thread start.
+m4_dnl RSC_PREFIX<||>_pin_threads binds each worker to a CPU of its own (Linux).
 m4_dnl With one thread (the default) nothing of this runs, and a build with
 m4_dnl -DRSC_UPREFIX<||>_NO_THREADS (or a C library without <threads.h>) needs
 m4_dnl no thread library at all.
@@ -45,12 +46,36 @@ static void RSC_PREFIX<||>_sync(RSC_PREFIX<||>_model *m)
 /* Spins (about a millisecond) before a worker parks between runs. */
 enum { RSC_UPREFIX<||>_SPINS = 1 << 16 };
 
+#ifdef __linux__
+/* Binds the calling worker to the part-th CPU (mod their count) of the mask it
+ * inherited from the thread that created the team; the caller keeps the others.
+ * Best effort: a failure leaves the worker unbound, as without pinning. */
+static void RSC_PREFIX<||>_pin_self(int part)
+{
+  cpu_set_t mask, one;
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) < 1)
+    return;
+  int k = part % CPU_COUNT(&mask);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &mask) && k-- == 0) {
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      (void)sched_setaffinity(0, sizeof one, &one);
+      return;
+    }
+}
+#endif
+
 static int RSC_PREFIX<||>_worker(void *arg)
 {
   RSC_PREFIX<||>_model *m = *(RSC_PREFIX<||>_model **)arg;
   RSC_PREFIX<||>_team *t = &m->team;
   const int part = (int)((RSC_PREFIX<||>_model **)arg - t->self);
   unsigned seen = 0;
+#ifdef __linux__
+  if (m->pin)
+    RSC_PREFIX<||>_pin_self(part);
+#endif
   for (;;) {
     unsigned g;
     int spins = 0;
@@ -120,6 +145,23 @@ int RSC_PREFIX<||>_set_threads(RSC_PREFIX<||>_model *m, int n)
   return RSC_UPREFIX<||>_OK;
 }
 
+int RSC_PREFIX<||>_pin_threads(RSC_PREFIX<||>_model *m, int on)
+{
+  if (!m)
+    return RSC_UPREFIX<||>_ERR_ARG;
+#ifndef __linux__
+  if (on)
+    return RSC_UPREFIX<||>_ERR_THREADS;
+#endif
+  on = on != 0;
+  if (on == m->pin)
+    return RSC_UPREFIX<||>_OK;
+  m->pin = on; /* before the workers (re)start: they read it */
+  const int n = m->threads;
+  RSC_PREFIX<||>_stop_team(m);
+  return RSC_PREFIX<||>_set_threads(m, n);
+}
+
 static void RSC_PREFIX<||>_run_team(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float *output)
 {
   RSC_PREFIX<||>_team *t = &m->team;
@@ -151,6 +193,13 @@ int RSC_PREFIX<||>_set_threads(RSC_PREFIX<||>_model *m, int n)
   if (!m || n < 1 || n > RSC_UPREFIX<||>_MAX_THREADS)
     return RSC_UPREFIX<||>_ERR_ARG;
   return n == 1 ? RSC_UPREFIX<||>_OK : RSC_UPREFIX<||>_ERR_THREADS;
+}
+
+int RSC_PREFIX<||>_pin_threads(RSC_PREFIX<||>_model *m, int on)
+{
+  if (!m)
+    return RSC_UPREFIX<||>_ERR_ARG;
+  return on ? RSC_UPREFIX<||>_ERR_THREADS : RSC_UPREFIX<||>_OK;
 }
 
 static void RSC_PREFIX<||>_run_team(RSC_PREFIX<||>_model *m, const RSC_IN_CTYPE *input, float *output)

@@ -72,9 +72,10 @@ case_() {
       echo "FAIL $name ($cc):"; cat "$d/run.err"; fail=$((fail + 1)); continue
     fi
     local ok=1 line="" res last=${eps##*$'\n'}
-    # rsc --main's program writes the same bits: OUTPUT, and the others beside it.
+    # rsc --main's program writes the same bits: OUTPUT, and the others beside it
+    # (on two pinned threads, each of two runs after a 1 ms pause).
     if ! $cc $CCFLAGS -o "$d/main_$cc" "$d/m.c" -lm 2>"$d/cc.err" ||
-       ! "$d/main_$cc" -w "$d/m.weights" "$d/in.f32" "$d/$cc/main.f32" 2>"$d/run.err"; then
+       ! "$d/main_$cc" -t 2 -p -g 1 -r 2 -w "$d/m.weights" "$d/in.f32" "$d/$cc/main.f32" 2>"$d/run.err"; then
       echo "FAIL $name ($cc): the --main program:"; cat "$d/cc.err" "$d/run.err"; fail=$((fail + 1)); continue
     fi
     for e in $eps; do

@@ -7,12 +7,22 @@
  * Besides the values (compared by the script), it checks what only a caller
  * can see: every float of every buffer is written (buffers start as NaN),
  * P_run writes the same bits as the last endpoint of P_run_outputs, two
- * threads give the same bits as one, and a NULL endpoint pointer is ERR_ARG.
+ * threads give the same bits as one, pinned or not, P_pin_threads binds the
+ * worker to the second CPU of the caller's mask and unbinds it (Linux), and a
+ * NULL endpoint pointer is ERR_ARG.
  *
  * Usage: endpoints_main WEIGHTS INPUT DIR. Exit 0 ok, 1 failure.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getaffinity, gettid */
+#endif
 #include "m.h"
 
+#ifdef __linux__
+#include <dirent.h>
+#include <sched.h>
+#include <unistd.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +78,59 @@ static int run(m_model *m, const M_IN_TYPE *in, int threads, float *out[M_NUM_OU
   return 0;
 }
 
+#ifdef __linux__
+/* The affinity mask of this process's one thread besides the caller (the
+ * model's worker); 1 if there is not exactly one. */
+static int worker_mask(cpu_set_t *mask) {
+  DIR *d = opendir("/proc/self/task");
+  if (!d)
+    return 1;
+  int found = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    long tid = strtol(e->d_name, NULL, 10);
+    if (tid <= 0 || tid == (long)gettid())
+      continue;
+    if (sched_getaffinity((pid_t)tid, sizeof *mask, mask) != 0)
+      break;
+    found++;
+  }
+  closedir(d);
+  return found != 1;
+}
+
+/* P_pin_threads on a team of two: the worker on exactly the second CPU of the
+ * caller's mask (the first if it has one), the same bits as `one`; unpinned
+ * again, the worker has the caller's whole mask. */
+static int check_pinning(m_model *m, const M_IN_TYPE *in, float *const one[M_NUM_OUTPUTS]) {
+  cpu_set_t all, w, want;
+  if (sched_getaffinity(0, sizeof all, &all) != 0)
+    return fail("sched_getaffinity failed");
+  int k = 1 % CPU_COUNT(&all), cpu = 0;
+  for (; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &all) && k-- == 0)
+      break;
+  CPU_ZERO(&want);
+  CPU_SET(cpu, &want);
+  float *pinned[M_NUM_OUTPUTS];
+  if (m_pin_threads(m, 1) != M_OK || run(m, in, 2, pinned))
+    return fail("pinned run failed");
+  if (worker_mask(&w) || !CPU_EQUAL(&w, &want)) {
+    fprintf(stderr, "endpoints_main: pinned worker not on CPU %d alone\n", cpu);
+    return 1;
+  }
+  for (int e = 0; e < M_NUM_OUTPUTS; e++) {
+    if (memcmp(one[e], pinned[e], (size_t)M_BATCH * sizes[e] * sizeof(float)) != 0) {
+      fprintf(stderr, "endpoints_main: %s differs between 1 and 2 pinned threads\n", names[e]);
+      return 1;
+    }
+    free(pinned[e]);
+  }
+  if (m_pin_threads(m, 0) != M_OK || worker_mask(&w) || !CPU_EQUAL(&w, &all))
+    return fail("unpinned worker does not have the caller's mask");
+  return 0;
+}
+#endif
+
 int main(int argc, char **argv) {
   if (argc != 4)
     return fail("usage: endpoints_main WEIGHTS INPUT DIR");
@@ -94,6 +157,14 @@ int main(int argc, char **argv) {
       fprintf(stderr, "endpoints_main: %s differs between 1 and 2 threads\n", names[k]);
       return 1;
     }
+
+#ifdef __linux__
+  if (check_pinning(m, in, one))
+    return 1;
+#else
+  if (m_pin_threads(m, 1) != M_ERR_THREADS)
+    return fail("m_pin_threads(m, 1) off Linux was not ERR_THREADS");
+#endif
 
   /* P_run: the last endpoint alone, the same bits. */
   if (m_set_threads(m, 1) != M_OK)

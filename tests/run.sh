@@ -5,8 +5,8 @@
 # The suites are independent (each works in its own mktemp directory), so they
 # run side by side, RSC_TEST_JOBS at a time (default: one per CPU): most of
 # their time is one single-threaded cc building a generated model, and one at a
-# time left the second core idle (make test took 49 min on the 2-core CI
-# machine, past CI's limit with make sanitize after it). The longest start
+# time left the second core idle (make test took 49 min on a 2-vCPU
+# development VM, and CI ran past its limit with make sanitize after it). The longest start
 # first; e2e, the longest by far, runs as two shards (E2E_SHARD). Each suite's
 # output is kept apart and printed whole when it ends.
 set -u
@@ -25,9 +25,9 @@ run_unit() {
   return $fail
 }
 
-# NAME COMMAND..., longest first (their times on the CI machine, in the order
-# measured: e2e ~1000-1400 s in one piece, endpoints ~400-550, torch and tsan
-# ~200, embed ~150-190, the rest under 90 each).
+# NAME COMMAND..., longest first (their times on a 2-vCPU development VM, in
+# the order measured: e2e ~1000-1400 s in one piece, endpoints ~400-550, torch
+# and tsan ~200, embed ~150-190, the rest under 90 each).
 queue=(
   "e2e_1        env E2E_SHARD=1/2 tests/e2e.sh"
   "e2e_2        env E2E_SHARD=2/2 tests/e2e.sh"

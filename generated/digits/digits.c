@@ -26,6 +26,10 @@
  * Weights: random, seed 1
  * Tuned for: --target avx512
  */
+/* Linux's sched_setaffinity (digits_pin_threads) is a GNU extension. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 #include "digits.h"
 
 #include <math.h>
@@ -714,7 +718,9 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     if (gt > u1 - u)
       gt = u1 - u;
     rsc_tile tl[RSC_TG_MAX];
-    for (int t = 0; t < gt; t++) {
+    /* do-while: gt >= 1, and gcc's -Wmaybe-uninitialized (-O2) cannot see it. */
+    int t = 0;
+    do {
       const long p0 = (ti + t) * NP;
       for (int r = 0; r < NP; r++) {
         const long p = p0 + r;
@@ -728,7 +734,7 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
                                         (size_t)kb * (size_t)KB
                                   : NULL,
                              p0, hw, K, (ti + t) % PR != 0 && p0 % hw != 0};
-    }
+    } while (++t < gt);
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
     /* A thread's first tile of each block streams the block in: prefetch.
      * (The first gn units of a range visit every block of the group.) A
@@ -1696,6 +1702,9 @@ static void k_dense_n1_256_10_none(const float *restrict in, const float *restri
 #define DIGITS_HAVE_THREADS 1
 #include <stdatomic.h>
 #include <threads.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #else
 #define DIGITS_HAVE_THREADS 0
 #endif
@@ -1720,6 +1729,7 @@ struct digits_model {
   float *weights; /* DIGITS_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* DIGITS_ARENA_BYTES, 64-byte aligned */
   int threads;    /* team size, the caller included; 1 after open */
+  int pin;        /* digits_pin_threads: workers bind to a CPU each */
 #if DIGITS_HAVE_THREADS
   digits_team team;
 #endif
@@ -2212,12 +2222,36 @@ static void digits_sync(digits_model *m)
 /* Spins (about a millisecond) before a worker parks between runs. */
 enum { DIGITS_SPINS = 1 << 16 };
 
+#ifdef __linux__
+/* Binds the calling worker to the part-th CPU (mod their count) of the mask it
+ * inherited from the thread that created the team; the caller keeps the others.
+ * Best effort: a failure leaves the worker unbound, as without pinning. */
+static void digits_pin_self(int part)
+{
+  cpu_set_t mask, one;
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) < 1)
+    return;
+  int k = part % CPU_COUNT(&mask);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &mask) && k-- == 0) {
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      (void)sched_setaffinity(0, sizeof one, &one);
+      return;
+    }
+}
+#endif
+
 static int digits_worker(void *arg)
 {
   digits_model *m = *(digits_model **)arg;
   digits_team *t = &m->team;
   const int part = (int)((digits_model **)arg - t->self);
   unsigned seen = 0;
+#ifdef __linux__
+  if (m->pin)
+    digits_pin_self(part);
+#endif
   for (;;) {
     unsigned g;
     int spins = 0;
@@ -2287,6 +2321,23 @@ int digits_set_threads(digits_model *m, int n)
   return DIGITS_OK;
 }
 
+int digits_pin_threads(digits_model *m, int on)
+{
+  if (!m)
+    return DIGITS_ERR_ARG;
+#ifndef __linux__
+  if (on)
+    return DIGITS_ERR_THREADS;
+#endif
+  on = on != 0;
+  if (on == m->pin)
+    return DIGITS_OK;
+  m->pin = on; /* before the workers (re)start: they read it */
+  const int n = m->threads;
+  digits_stop_team(m);
+  return digits_set_threads(m, n);
+}
+
 static void digits_run_team(digits_model *m, const uint8_t *input, float *output)
 {
   digits_team *t = &m->team;
@@ -2320,6 +2371,13 @@ int digits_set_threads(digits_model *m, int n)
   return n == 1 ? DIGITS_OK : DIGITS_ERR_THREADS;
 }
 
+int digits_pin_threads(digits_model *m, int on)
+{
+  if (!m)
+    return DIGITS_ERR_ARG;
+  return on ? DIGITS_ERR_THREADS : DIGITS_OK;
+}
+
 static void digits_run_team(digits_model *m, const uint8_t *input, float *output)
 {
   digits_body(m, input, output, 0, 1);
@@ -2338,11 +2396,13 @@ int digits_run(digits_model *m, const uint8_t *input, float *output)
 }
 
 #ifndef DIGITS_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32
+/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] [-p] [-g MS] INPUT OUTPUT.f32
  * Reads the raw input (DIGITS_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
  * runs N times and prints the median and minimum latency to stderr; -t N runs
- * on N threads (digits_set_threads; the output is the same for any N). */
+ * on N threads (digits_set_threads; the output is the same for any N); -p
+ * binds the worker threads to CPUs (digits_pin_threads); -g MS pauses MS
+ * milliseconds before each run, as a server between requests (threads only). */
 static double digits_now_ms(void)
 {
   struct timespec ts;
@@ -2358,14 +2418,15 @@ static int digits_cmp_double(const void *x, const void *y)
 
 static int digits_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] [-p] [-g MS] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *weights = NULL, *in_path = NULL, *out_path = NULL;
-  long repeat = 1, threads = 1;
+  long repeat = 1, threads = 1, gap_ms = 0;
+  int pin = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
       weights = argv[++i];
@@ -2374,6 +2435,17 @@ int main(int argc, char **argv)
       threads = strtol(argv[++i], &end, 10);
       if (*end || threads < 1 || threads > DIGITS_MAX_THREADS)
         return digits_usage(argv[0]);
+    } else if (strcmp(argv[i], "-p") == 0)
+      pin = 1;
+    else if (strcmp(argv[i], "-g") == 0 && i + 1 < argc) {
+      char *end;
+      gap_ms = strtol(argv[++i], &end, 10);
+      if (*end || gap_ms < 0 || gap_ms > 60000)
+        return digits_usage(argv[0]);
+      if (gap_ms && !DIGITS_HAVE_THREADS) {
+        fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
+        return 2;
+      }
     } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
       char *end;
       repeat = strtol(argv[++i], &end, 10);
@@ -2414,7 +2486,16 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: -t %ld: %s\n", argv[0], threads, digits_strerror(rc));
     return 1;
   }
+  rc = digits_pin_threads(m, pin);
+  if (rc) {
+    fprintf(stderr, "%s: -p: pinning threads needs Linux and a build with threads\n", argv[0]);
+    return 1;
+  }
   for (long r = 0; r < repeat; r++) {
+#if DIGITS_HAVE_THREADS
+    if (gap_ms)
+      thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
+#endif
     double t0 = digits_now_ms();
     rc = digits_run(m, in, out);
     ms[r] = digits_now_ms() - t0;

@@ -26,6 +26,10 @@
  * Weights: random, seed 1
  * Tuned for: --target avx512
  */
+/* Linux's sched_setaffinity (rs152_pin_threads) is a GNU extension. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 #include "rs152.h"
 
 #include <math.h>
@@ -714,7 +718,9 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
     if (gt > u1 - u)
       gt = u1 - u;
     rsc_tile tl[RSC_TG_MAX];
-    for (int t = 0; t < gt; t++) {
+    /* do-while: gt >= 1, and gcc's -Wmaybe-uninitialized (-O2) cannot see it. */
+    int t = 0;
+    do {
       const long p0 = (ti + t) * NP;
       for (int r = 0; r < NP; r++) {
         const long p = p0 + r;
@@ -728,7 +734,7 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
                                         (size_t)kb * (size_t)KB
                                   : NULL,
                              p0, hw, K, (ti + t) % PR != 0 && p0 % hw != 0};
-    }
+    } while (++t < gt);
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
     /* A thread's first tile of each block streams the block in: prefetch.
      * (The first gn units of a range visit every block of the group.) A
@@ -2380,6 +2386,9 @@ static void k_dense_n1_2048_1000_none(const float *restrict in, const float *res
 #define RS152_HAVE_THREADS 1
 #include <stdatomic.h>
 #include <threads.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #else
 #define RS152_HAVE_THREADS 0
 #endif
@@ -2404,6 +2413,7 @@ struct rs152_model {
   float *weights; /* RS152_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RS152_ARENA_BYTES, 64-byte aligned */
   int threads;    /* team size, the caller included; 1 after open */
+  int pin;        /* rs152_pin_threads: workers bind to a CPU each */
 #if RS152_HAVE_THREADS
   rs152_team team;
 #endif
@@ -4000,12 +4010,36 @@ static void rs152_sync(rs152_model *m)
 /* Spins (about a millisecond) before a worker parks between runs. */
 enum { RS152_SPINS = 1 << 16 };
 
+#ifdef __linux__
+/* Binds the calling worker to the part-th CPU (mod their count) of the mask it
+ * inherited from the thread that created the team; the caller keeps the others.
+ * Best effort: a failure leaves the worker unbound, as without pinning. */
+static void rs152_pin_self(int part)
+{
+  cpu_set_t mask, one;
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) < 1)
+    return;
+  int k = part % CPU_COUNT(&mask);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &mask) && k-- == 0) {
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      (void)sched_setaffinity(0, sizeof one, &one);
+      return;
+    }
+}
+#endif
+
 static int rs152_worker(void *arg)
 {
   rs152_model *m = *(rs152_model **)arg;
   rs152_team *t = &m->team;
   const int part = (int)((rs152_model **)arg - t->self);
   unsigned seen = 0;
+#ifdef __linux__
+  if (m->pin)
+    rs152_pin_self(part);
+#endif
   for (;;) {
     unsigned g;
     int spins = 0;
@@ -4075,6 +4109,23 @@ int rs152_set_threads(rs152_model *m, int n)
   return RS152_OK;
 }
 
+int rs152_pin_threads(rs152_model *m, int on)
+{
+  if (!m)
+    return RS152_ERR_ARG;
+#ifndef __linux__
+  if (on)
+    return RS152_ERR_THREADS;
+#endif
+  on = on != 0;
+  if (on == m->pin)
+    return RS152_OK;
+  m->pin = on; /* before the workers (re)start: they read it */
+  const int n = m->threads;
+  rs152_stop_team(m);
+  return rs152_set_threads(m, n);
+}
+
 static void rs152_run_team(rs152_model *m, const float *input, float *output)
 {
   rs152_team *t = &m->team;
@@ -4108,6 +4159,13 @@ int rs152_set_threads(rs152_model *m, int n)
   return n == 1 ? RS152_OK : RS152_ERR_THREADS;
 }
 
+int rs152_pin_threads(rs152_model *m, int on)
+{
+  if (!m)
+    return RS152_ERR_ARG;
+  return on ? RS152_ERR_THREADS : RS152_OK;
+}
+
 static void rs152_run_team(rs152_model *m, const float *input, float *output)
 {
   rs152_body(m, input, output, 0, 1);
@@ -4126,11 +4184,13 @@ int rs152_run(rs152_model *m, const float *input, float *output)
 }
 
 #ifndef RS152_NO_MAIN
-/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32
+/* Usage: prog -w WEIGHTS [-r REPEAT] [-t THREADS] [-p] [-g MS] INPUT OUTPUT.f32
  * Reads the raw input (RS152_IN_TYPE elements: float32 little-endian, or bytes)
  * and writes raw float32 output; with -r N
  * runs N times and prints the median and minimum latency to stderr; -t N runs
- * on N threads (rs152_set_threads; the output is the same for any N). */
+ * on N threads (rs152_set_threads; the output is the same for any N); -p
+ * binds the worker threads to CPUs (rs152_pin_threads); -g MS pauses MS
+ * milliseconds before each run, as a server between requests (threads only). */
 static double rs152_now_ms(void)
 {
   struct timespec ts;
@@ -4146,14 +4206,15 @@ static int rs152_cmp_double(const void *x, const void *y)
 
 static int rs152_usage(const char *prog)
 {
-  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] INPUT OUTPUT.f32\n", prog);
+  fprintf(stderr, "usage: %s -w WEIGHTS [-r REPEAT] [-t THREADS] [-p] [-g MS] INPUT OUTPUT.f32\n", prog);
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *weights = NULL, *in_path = NULL, *out_path = NULL;
-  long repeat = 1, threads = 1;
+  long repeat = 1, threads = 1, gap_ms = 0;
+  int pin = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
       weights = argv[++i];
@@ -4162,6 +4223,17 @@ int main(int argc, char **argv)
       threads = strtol(argv[++i], &end, 10);
       if (*end || threads < 1 || threads > RS152_MAX_THREADS)
         return rs152_usage(argv[0]);
+    } else if (strcmp(argv[i], "-p") == 0)
+      pin = 1;
+    else if (strcmp(argv[i], "-g") == 0 && i + 1 < argc) {
+      char *end;
+      gap_ms = strtol(argv[++i], &end, 10);
+      if (*end || gap_ms < 0 || gap_ms > 60000)
+        return rs152_usage(argv[0]);
+      if (gap_ms && !RS152_HAVE_THREADS) {
+        fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
+        return 2;
+      }
     } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
       char *end;
       repeat = strtol(argv[++i], &end, 10);
@@ -4202,7 +4274,16 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: -t %ld: %s\n", argv[0], threads, rs152_strerror(rc));
     return 1;
   }
+  rc = rs152_pin_threads(m, pin);
+  if (rc) {
+    fprintf(stderr, "%s: -p: pinning threads needs Linux and a build with threads\n", argv[0]);
+    return 1;
+  }
   for (long r = 0; r < repeat; r++) {
+#if RS152_HAVE_THREADS
+    if (gap_ms)
+      thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
+#endif
     double t0 = rs152_now_ms();
     rc = rs152_run(m, in, out);
     ms[r] = rs152_now_ms() - t0;
