@@ -76,7 +76,15 @@ typedef struct TargetModel {
 static TargetModel target_model(Target t) {
   switch (t) {
   case TARGET_AVX512: /* Zen 4 / Ice Lake class */
-    return (TargetModel){16, 32, 2.0, 1.5, 4.0, 32 << 10, 1 << 20, 32.0, 16.0, 8.0};
+    /* l2_bw: 25.6, not the nominal 32, measured on a 2-core Zen 5 EPYC
+     * (bench/tiles.sh 1 16 16 1024 16 16 256 1 1 1 0, cold weights from L2):
+     * kb64 np4 (256 weight bytes per 8 FMA cycles) ran 0.77x the speed of
+     * kb64 np6, and kb64 np5 0.96x: both fit 24.6 bytes/cycle. At 32 the
+     * model saw np4 FMA-bound and chose it wherever it divides the pixels
+     * (RS-152@256's 32x32, 16x16 and 8x8 stages): bench/abtime.sh, RS-152@256
+     * batch 1, 1 thread: 0.856x the time at 25.6; RS-50@160, RS-101@192 and
+     * RS-350@320 keep their tiles. (24.0 also changed those, for a net 1.00x.) */
+    return (TargetModel){16, 32, 2.0, 1.5, 4.0, 32 << 10, 1 << 20, 25.6, 16.0, 8.0};
   case TARGET_AVX2:
     return (TargetModel){8, 16, 2.0, 1.5, 4.0, 32 << 10, 512 << 10, 32.0, 16.0, 8.0};
   case TARGET_GENERIC: /* 128-bit SIMD with 16 registers (SSE, NEON) */

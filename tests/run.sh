@@ -35,6 +35,7 @@ queue=(
   "torch        tests/torch_check.sh"
   "tsan         tests/tsan.sh"
   "embed        tests/embed.sh"
+  "warnings     tests/warnings.sh"
   "profile      tests/profile.sh"
   "classify     tests/classify.sh"
   "digits       tests/digits.sh"

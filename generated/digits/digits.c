@@ -1455,7 +1455,7 @@ enum {
   W_layer3_0_se_fc1_bias = 60720, /* layer3.0.se.fc1.bias [32] -> vector */
   W_layer3_0_se_fc2_weight = 60752, /* layer3.0.se.fc2.weight [128,32,1,1] -> dense_io */
   W_layer3_0_se_fc2_bias = 64848, /* layer3.0.se.fc2.bias [128] -> vector */
-  W_layer4_0_downsample_1_weight = 64976, /* layer4.0.downsample.1.weight [256,128,1,1] -> conv_block kb=64 */
+  W_layer4_0_downsample_1_weight = 64976, /* layer4.0.downsample.1.weight [256,128,1,1] -> conv_block kb=32 */
   W_layer4_0_downsample_1_bias = 97744, /* layer4.0.downsample.1.bias [256] -> vector */
   W_layer4_0_conv1_weight = 98000, /* layer4.0.conv1.weight [64,128,1,1] -> conv_block kb=64 */
   W_layer4_0_conv1_bias = 106192, /* layer4.0.conv1.bias [64] -> vector */
@@ -1653,15 +1653,15 @@ static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float 
 }
 
 /* conv [1,1,1,128] -> [1,1,1,256] */
-static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb32_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 32, 1, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
-static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np2_tg2c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 2, 1, 0, 0, 2, 64, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
@@ -1944,7 +1944,7 @@ static int digits_check_header(const unsigned char *h)
     return DIGITS_ERR_MAGIC;
   if ((digits_le64(h + 8) & 0xffffffffu) != 1u || (digits_le64(h + 8) >> 32) != 64u)
     return DIGITS_ERR_VERSION;
-  if (digits_le64(h + 16) != UINT64_C(0xb7abff5531c1ab4b))
+  if (digits_le64(h + 16) != UINT64_C(0x1babe8e60a08efa9))
     return DIGITS_ERR_MODEL;
   if (digits_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)
     return DIGITS_ERR_SIZE;
@@ -2148,12 +2148,12 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 128);
   /* layer4.0.downsample.1: conv 1x1/1 [1,1,1,128] -> [1,1,1,256] */
-  k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb64_np1_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb32_np1_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 256);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,2,2,128] -> [1,2,2,64] */
-  k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np4_relu(a + A_layer3_0_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np2_tg2c64_relu(a + A_layer3_0_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
     digits_sync(m);
   DIGITS_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 256);

@@ -1535,363 +1535,363 @@ enum {
   W_layer2_7_se_fc1_bias = 4610272, /* layer2.7.se.fc1.bias [128] -> vector */
   W_layer2_7_se_fc2_weight = 4610400, /* layer2.7.se.fc2.weight [512,128,1,1] -> dense_io */
   W_layer2_7_se_fc2_bias = 4675936, /* layer2.7.se.fc2.bias [512] -> vector */
-  W_layer3_0_downsample_1_weight = 4676448, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=64 */
+  W_layer3_0_downsample_1_weight = 4676448, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=32 */
   W_layer3_0_downsample_1_bias = 5200736, /* layer3.0.downsample.1.bias [1024] -> vector */
   W_layer3_0_conv1_weight = 5201760, /* layer3.0.conv1.weight [256,512,1,1] -> conv_block kb=64 */
   W_layer3_0_conv1_bias = 5332832, /* layer3.0.conv1.bias [256] -> vector */
   W_layer3_0_conv2_weight = 5333088, /* layer3.0.conv2.weight [256,256,3,3] -> conv_block kb=64 */
   W_layer3_0_conv2_bias = 5922912, /* layer3.0.conv2.bias [256] -> vector */
-  W_layer3_0_conv3_weight = 5923168, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_0_conv3_weight = 5923168, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_0_conv3_bias = 6185312, /* layer3.0.conv3.bias [1024] -> vector */
   W_layer3_0_se_fc1_weight = 6186336, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_0_se_fc1_bias = 6448480, /* layer3.0.se.fc1.bias [256] -> vector */
   W_layer3_0_se_fc2_weight = 6448736, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_0_se_fc2_bias = 6710880, /* layer3.0.se.fc2.bias [1024] -> vector */
-  W_layer3_1_conv1_weight = 6711904, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_1_conv1_weight = 6711904, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_1_conv1_bias = 6974048, /* layer3.1.conv1.bias [256] -> vector */
   W_layer3_1_conv2_weight = 6974304, /* layer3.1.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_1_conv2_bias = 8022880, /* layer3.1.conv2.bias [256] -> vector */
-  W_layer3_1_conv3_weight = 8023136, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_1_conv3_weight = 8023136, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_1_conv3_bias = 8285280, /* layer3.1.conv3.bias [1024] -> vector */
   W_layer3_1_se_fc1_weight = 8286304, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_1_se_fc1_bias = 8548448, /* layer3.1.se.fc1.bias [256] -> vector */
   W_layer3_1_se_fc2_weight = 8548704, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_1_se_fc2_bias = 8810848, /* layer3.1.se.fc2.bias [1024] -> vector */
-  W_layer3_2_conv1_weight = 8811872, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_2_conv1_weight = 8811872, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_2_conv1_bias = 9074016, /* layer3.2.conv1.bias [256] -> vector */
   W_layer3_2_conv2_weight = 9074272, /* layer3.2.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_2_conv2_bias = 10122848, /* layer3.2.conv2.bias [256] -> vector */
-  W_layer3_2_conv3_weight = 10123104, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_2_conv3_weight = 10123104, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_2_conv3_bias = 10385248, /* layer3.2.conv3.bias [1024] -> vector */
   W_layer3_2_se_fc1_weight = 10386272, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_2_se_fc1_bias = 10648416, /* layer3.2.se.fc1.bias [256] -> vector */
   W_layer3_2_se_fc2_weight = 10648672, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_2_se_fc2_bias = 10910816, /* layer3.2.se.fc2.bias [1024] -> vector */
-  W_layer3_3_conv1_weight = 10911840, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_3_conv1_weight = 10911840, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_3_conv1_bias = 11173984, /* layer3.3.conv1.bias [256] -> vector */
   W_layer3_3_conv2_weight = 11174240, /* layer3.3.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_3_conv2_bias = 12222816, /* layer3.3.conv2.bias [256] -> vector */
-  W_layer3_3_conv3_weight = 12223072, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_3_conv3_weight = 12223072, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_3_conv3_bias = 12485216, /* layer3.3.conv3.bias [1024] -> vector */
   W_layer3_3_se_fc1_weight = 12486240, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_3_se_fc1_bias = 12748384, /* layer3.3.se.fc1.bias [256] -> vector */
   W_layer3_3_se_fc2_weight = 12748640, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_3_se_fc2_bias = 13010784, /* layer3.3.se.fc2.bias [1024] -> vector */
-  W_layer3_4_conv1_weight = 13011808, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_4_conv1_weight = 13011808, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_4_conv1_bias = 13273952, /* layer3.4.conv1.bias [256] -> vector */
   W_layer3_4_conv2_weight = 13274208, /* layer3.4.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_4_conv2_bias = 14322784, /* layer3.4.conv2.bias [256] -> vector */
-  W_layer3_4_conv3_weight = 14323040, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_4_conv3_weight = 14323040, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_4_conv3_bias = 14585184, /* layer3.4.conv3.bias [1024] -> vector */
   W_layer3_4_se_fc1_weight = 14586208, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_4_se_fc1_bias = 14848352, /* layer3.4.se.fc1.bias [256] -> vector */
   W_layer3_4_se_fc2_weight = 14848608, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_4_se_fc2_bias = 15110752, /* layer3.4.se.fc2.bias [1024] -> vector */
-  W_layer3_5_conv1_weight = 15111776, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_5_conv1_weight = 15111776, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_5_conv1_bias = 15373920, /* layer3.5.conv1.bias [256] -> vector */
   W_layer3_5_conv2_weight = 15374176, /* layer3.5.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_5_conv2_bias = 16422752, /* layer3.5.conv2.bias [256] -> vector */
-  W_layer3_5_conv3_weight = 16423008, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_5_conv3_weight = 16423008, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_5_conv3_bias = 16685152, /* layer3.5.conv3.bias [1024] -> vector */
   W_layer3_5_se_fc1_weight = 16686176, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_5_se_fc1_bias = 16948320, /* layer3.5.se.fc1.bias [256] -> vector */
   W_layer3_5_se_fc2_weight = 16948576, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_5_se_fc2_bias = 17210720, /* layer3.5.se.fc2.bias [1024] -> vector */
-  W_layer3_6_conv1_weight = 17211744, /* layer3.6.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_6_conv1_weight = 17211744, /* layer3.6.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_6_conv1_bias = 17473888, /* layer3.6.conv1.bias [256] -> vector */
   W_layer3_6_conv2_weight = 17474144, /* layer3.6.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_6_conv2_bias = 18522720, /* layer3.6.conv2.bias [256] -> vector */
-  W_layer3_6_conv3_weight = 18522976, /* layer3.6.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_6_conv3_weight = 18522976, /* layer3.6.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_6_conv3_bias = 18785120, /* layer3.6.conv3.bias [1024] -> vector */
   W_layer3_6_se_fc1_weight = 18786144, /* layer3.6.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_6_se_fc1_bias = 19048288, /* layer3.6.se.fc1.bias [256] -> vector */
   W_layer3_6_se_fc2_weight = 19048544, /* layer3.6.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_6_se_fc2_bias = 19310688, /* layer3.6.se.fc2.bias [1024] -> vector */
-  W_layer3_7_conv1_weight = 19311712, /* layer3.7.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_7_conv1_weight = 19311712, /* layer3.7.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_7_conv1_bias = 19573856, /* layer3.7.conv1.bias [256] -> vector */
   W_layer3_7_conv2_weight = 19574112, /* layer3.7.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_7_conv2_bias = 20622688, /* layer3.7.conv2.bias [256] -> vector */
-  W_layer3_7_conv3_weight = 20622944, /* layer3.7.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_7_conv3_weight = 20622944, /* layer3.7.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_7_conv3_bias = 20885088, /* layer3.7.conv3.bias [1024] -> vector */
   W_layer3_7_se_fc1_weight = 20886112, /* layer3.7.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_7_se_fc1_bias = 21148256, /* layer3.7.se.fc1.bias [256] -> vector */
   W_layer3_7_se_fc2_weight = 21148512, /* layer3.7.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_7_se_fc2_bias = 21410656, /* layer3.7.se.fc2.bias [1024] -> vector */
-  W_layer3_8_conv1_weight = 21411680, /* layer3.8.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_8_conv1_weight = 21411680, /* layer3.8.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_8_conv1_bias = 21673824, /* layer3.8.conv1.bias [256] -> vector */
   W_layer3_8_conv2_weight = 21674080, /* layer3.8.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_8_conv2_bias = 22722656, /* layer3.8.conv2.bias [256] -> vector */
-  W_layer3_8_conv3_weight = 22722912, /* layer3.8.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_8_conv3_weight = 22722912, /* layer3.8.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_8_conv3_bias = 22985056, /* layer3.8.conv3.bias [1024] -> vector */
   W_layer3_8_se_fc1_weight = 22986080, /* layer3.8.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_8_se_fc1_bias = 23248224, /* layer3.8.se.fc1.bias [256] -> vector */
   W_layer3_8_se_fc2_weight = 23248480, /* layer3.8.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_8_se_fc2_bias = 23510624, /* layer3.8.se.fc2.bias [1024] -> vector */
-  W_layer3_9_conv1_weight = 23511648, /* layer3.9.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_9_conv1_weight = 23511648, /* layer3.9.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_9_conv1_bias = 23773792, /* layer3.9.conv1.bias [256] -> vector */
   W_layer3_9_conv2_weight = 23774048, /* layer3.9.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_9_conv2_bias = 24822624, /* layer3.9.conv2.bias [256] -> vector */
-  W_layer3_9_conv3_weight = 24822880, /* layer3.9.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_9_conv3_weight = 24822880, /* layer3.9.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_9_conv3_bias = 25085024, /* layer3.9.conv3.bias [1024] -> vector */
   W_layer3_9_se_fc1_weight = 25086048, /* layer3.9.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_9_se_fc1_bias = 25348192, /* layer3.9.se.fc1.bias [256] -> vector */
   W_layer3_9_se_fc2_weight = 25348448, /* layer3.9.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_9_se_fc2_bias = 25610592, /* layer3.9.se.fc2.bias [1024] -> vector */
-  W_layer3_10_conv1_weight = 25611616, /* layer3.10.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_10_conv1_weight = 25611616, /* layer3.10.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_10_conv1_bias = 25873760, /* layer3.10.conv1.bias [256] -> vector */
   W_layer3_10_conv2_weight = 25874016, /* layer3.10.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_10_conv2_bias = 26922592, /* layer3.10.conv2.bias [256] -> vector */
-  W_layer3_10_conv3_weight = 26922848, /* layer3.10.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_10_conv3_weight = 26922848, /* layer3.10.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_10_conv3_bias = 27184992, /* layer3.10.conv3.bias [1024] -> vector */
   W_layer3_10_se_fc1_weight = 27186016, /* layer3.10.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_10_se_fc1_bias = 27448160, /* layer3.10.se.fc1.bias [256] -> vector */
   W_layer3_10_se_fc2_weight = 27448416, /* layer3.10.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_10_se_fc2_bias = 27710560, /* layer3.10.se.fc2.bias [1024] -> vector */
-  W_layer3_11_conv1_weight = 27711584, /* layer3.11.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_11_conv1_weight = 27711584, /* layer3.11.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_11_conv1_bias = 27973728, /* layer3.11.conv1.bias [256] -> vector */
   W_layer3_11_conv2_weight = 27973984, /* layer3.11.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_11_conv2_bias = 29022560, /* layer3.11.conv2.bias [256] -> vector */
-  W_layer3_11_conv3_weight = 29022816, /* layer3.11.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_11_conv3_weight = 29022816, /* layer3.11.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_11_conv3_bias = 29284960, /* layer3.11.conv3.bias [1024] -> vector */
   W_layer3_11_se_fc1_weight = 29285984, /* layer3.11.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_11_se_fc1_bias = 29548128, /* layer3.11.se.fc1.bias [256] -> vector */
   W_layer3_11_se_fc2_weight = 29548384, /* layer3.11.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_11_se_fc2_bias = 29810528, /* layer3.11.se.fc2.bias [1024] -> vector */
-  W_layer3_12_conv1_weight = 29811552, /* layer3.12.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_12_conv1_weight = 29811552, /* layer3.12.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_12_conv1_bias = 30073696, /* layer3.12.conv1.bias [256] -> vector */
   W_layer3_12_conv2_weight = 30073952, /* layer3.12.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_12_conv2_bias = 31122528, /* layer3.12.conv2.bias [256] -> vector */
-  W_layer3_12_conv3_weight = 31122784, /* layer3.12.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_12_conv3_weight = 31122784, /* layer3.12.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_12_conv3_bias = 31384928, /* layer3.12.conv3.bias [1024] -> vector */
   W_layer3_12_se_fc1_weight = 31385952, /* layer3.12.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_12_se_fc1_bias = 31648096, /* layer3.12.se.fc1.bias [256] -> vector */
   W_layer3_12_se_fc2_weight = 31648352, /* layer3.12.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_12_se_fc2_bias = 31910496, /* layer3.12.se.fc2.bias [1024] -> vector */
-  W_layer3_13_conv1_weight = 31911520, /* layer3.13.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_13_conv1_weight = 31911520, /* layer3.13.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_13_conv1_bias = 32173664, /* layer3.13.conv1.bias [256] -> vector */
   W_layer3_13_conv2_weight = 32173920, /* layer3.13.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_13_conv2_bias = 33222496, /* layer3.13.conv2.bias [256] -> vector */
-  W_layer3_13_conv3_weight = 33222752, /* layer3.13.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_13_conv3_weight = 33222752, /* layer3.13.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_13_conv3_bias = 33484896, /* layer3.13.conv3.bias [1024] -> vector */
   W_layer3_13_se_fc1_weight = 33485920, /* layer3.13.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_13_se_fc1_bias = 33748064, /* layer3.13.se.fc1.bias [256] -> vector */
   W_layer3_13_se_fc2_weight = 33748320, /* layer3.13.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_13_se_fc2_bias = 34010464, /* layer3.13.se.fc2.bias [1024] -> vector */
-  W_layer3_14_conv1_weight = 34011488, /* layer3.14.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_14_conv1_weight = 34011488, /* layer3.14.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_14_conv1_bias = 34273632, /* layer3.14.conv1.bias [256] -> vector */
   W_layer3_14_conv2_weight = 34273888, /* layer3.14.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_14_conv2_bias = 35322464, /* layer3.14.conv2.bias [256] -> vector */
-  W_layer3_14_conv3_weight = 35322720, /* layer3.14.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_14_conv3_weight = 35322720, /* layer3.14.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_14_conv3_bias = 35584864, /* layer3.14.conv3.bias [1024] -> vector */
   W_layer3_14_se_fc1_weight = 35585888, /* layer3.14.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_14_se_fc1_bias = 35848032, /* layer3.14.se.fc1.bias [256] -> vector */
   W_layer3_14_se_fc2_weight = 35848288, /* layer3.14.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_14_se_fc2_bias = 36110432, /* layer3.14.se.fc2.bias [1024] -> vector */
-  W_layer3_15_conv1_weight = 36111456, /* layer3.15.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_15_conv1_weight = 36111456, /* layer3.15.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_15_conv1_bias = 36373600, /* layer3.15.conv1.bias [256] -> vector */
   W_layer3_15_conv2_weight = 36373856, /* layer3.15.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_15_conv2_bias = 37422432, /* layer3.15.conv2.bias [256] -> vector */
-  W_layer3_15_conv3_weight = 37422688, /* layer3.15.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_15_conv3_weight = 37422688, /* layer3.15.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_15_conv3_bias = 37684832, /* layer3.15.conv3.bias [1024] -> vector */
   W_layer3_15_se_fc1_weight = 37685856, /* layer3.15.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_15_se_fc1_bias = 37948000, /* layer3.15.se.fc1.bias [256] -> vector */
   W_layer3_15_se_fc2_weight = 37948256, /* layer3.15.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_15_se_fc2_bias = 38210400, /* layer3.15.se.fc2.bias [1024] -> vector */
-  W_layer3_16_conv1_weight = 38211424, /* layer3.16.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_16_conv1_weight = 38211424, /* layer3.16.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_16_conv1_bias = 38473568, /* layer3.16.conv1.bias [256] -> vector */
   W_layer3_16_conv2_weight = 38473824, /* layer3.16.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_16_conv2_bias = 39522400, /* layer3.16.conv2.bias [256] -> vector */
-  W_layer3_16_conv3_weight = 39522656, /* layer3.16.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_16_conv3_weight = 39522656, /* layer3.16.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_16_conv3_bias = 39784800, /* layer3.16.conv3.bias [1024] -> vector */
   W_layer3_16_se_fc1_weight = 39785824, /* layer3.16.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_16_se_fc1_bias = 40047968, /* layer3.16.se.fc1.bias [256] -> vector */
   W_layer3_16_se_fc2_weight = 40048224, /* layer3.16.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_16_se_fc2_bias = 40310368, /* layer3.16.se.fc2.bias [1024] -> vector */
-  W_layer3_17_conv1_weight = 40311392, /* layer3.17.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_17_conv1_weight = 40311392, /* layer3.17.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_17_conv1_bias = 40573536, /* layer3.17.conv1.bias [256] -> vector */
   W_layer3_17_conv2_weight = 40573792, /* layer3.17.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_17_conv2_bias = 41622368, /* layer3.17.conv2.bias [256] -> vector */
-  W_layer3_17_conv3_weight = 41622624, /* layer3.17.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_17_conv3_weight = 41622624, /* layer3.17.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_17_conv3_bias = 41884768, /* layer3.17.conv3.bias [1024] -> vector */
   W_layer3_17_se_fc1_weight = 41885792, /* layer3.17.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_17_se_fc1_bias = 42147936, /* layer3.17.se.fc1.bias [256] -> vector */
   W_layer3_17_se_fc2_weight = 42148192, /* layer3.17.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_17_se_fc2_bias = 42410336, /* layer3.17.se.fc2.bias [1024] -> vector */
-  W_layer3_18_conv1_weight = 42411360, /* layer3.18.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_18_conv1_weight = 42411360, /* layer3.18.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_18_conv1_bias = 42673504, /* layer3.18.conv1.bias [256] -> vector */
   W_layer3_18_conv2_weight = 42673760, /* layer3.18.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_18_conv2_bias = 43722336, /* layer3.18.conv2.bias [256] -> vector */
-  W_layer3_18_conv3_weight = 43722592, /* layer3.18.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_18_conv3_weight = 43722592, /* layer3.18.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_18_conv3_bias = 43984736, /* layer3.18.conv3.bias [1024] -> vector */
   W_layer3_18_se_fc1_weight = 43985760, /* layer3.18.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_18_se_fc1_bias = 44247904, /* layer3.18.se.fc1.bias [256] -> vector */
   W_layer3_18_se_fc2_weight = 44248160, /* layer3.18.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_18_se_fc2_bias = 44510304, /* layer3.18.se.fc2.bias [1024] -> vector */
-  W_layer3_19_conv1_weight = 44511328, /* layer3.19.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_19_conv1_weight = 44511328, /* layer3.19.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_19_conv1_bias = 44773472, /* layer3.19.conv1.bias [256] -> vector */
   W_layer3_19_conv2_weight = 44773728, /* layer3.19.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_19_conv2_bias = 45822304, /* layer3.19.conv2.bias [256] -> vector */
-  W_layer3_19_conv3_weight = 45822560, /* layer3.19.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_19_conv3_weight = 45822560, /* layer3.19.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_19_conv3_bias = 46084704, /* layer3.19.conv3.bias [1024] -> vector */
   W_layer3_19_se_fc1_weight = 46085728, /* layer3.19.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_19_se_fc1_bias = 46347872, /* layer3.19.se.fc1.bias [256] -> vector */
   W_layer3_19_se_fc2_weight = 46348128, /* layer3.19.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_19_se_fc2_bias = 46610272, /* layer3.19.se.fc2.bias [1024] -> vector */
-  W_layer3_20_conv1_weight = 46611296, /* layer3.20.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_20_conv1_weight = 46611296, /* layer3.20.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_20_conv1_bias = 46873440, /* layer3.20.conv1.bias [256] -> vector */
   W_layer3_20_conv2_weight = 46873696, /* layer3.20.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_20_conv2_bias = 47922272, /* layer3.20.conv2.bias [256] -> vector */
-  W_layer3_20_conv3_weight = 47922528, /* layer3.20.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_20_conv3_weight = 47922528, /* layer3.20.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_20_conv3_bias = 48184672, /* layer3.20.conv3.bias [1024] -> vector */
   W_layer3_20_se_fc1_weight = 48185696, /* layer3.20.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_20_se_fc1_bias = 48447840, /* layer3.20.se.fc1.bias [256] -> vector */
   W_layer3_20_se_fc2_weight = 48448096, /* layer3.20.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_20_se_fc2_bias = 48710240, /* layer3.20.se.fc2.bias [1024] -> vector */
-  W_layer3_21_conv1_weight = 48711264, /* layer3.21.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_21_conv1_weight = 48711264, /* layer3.21.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_21_conv1_bias = 48973408, /* layer3.21.conv1.bias [256] -> vector */
   W_layer3_21_conv2_weight = 48973664, /* layer3.21.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_21_conv2_bias = 50022240, /* layer3.21.conv2.bias [256] -> vector */
-  W_layer3_21_conv3_weight = 50022496, /* layer3.21.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_21_conv3_weight = 50022496, /* layer3.21.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_21_conv3_bias = 50284640, /* layer3.21.conv3.bias [1024] -> vector */
   W_layer3_21_se_fc1_weight = 50285664, /* layer3.21.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_21_se_fc1_bias = 50547808, /* layer3.21.se.fc1.bias [256] -> vector */
   W_layer3_21_se_fc2_weight = 50548064, /* layer3.21.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_21_se_fc2_bias = 50810208, /* layer3.21.se.fc2.bias [1024] -> vector */
-  W_layer3_22_conv1_weight = 50811232, /* layer3.22.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_22_conv1_weight = 50811232, /* layer3.22.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_22_conv1_bias = 51073376, /* layer3.22.conv1.bias [256] -> vector */
   W_layer3_22_conv2_weight = 51073632, /* layer3.22.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_22_conv2_bias = 52122208, /* layer3.22.conv2.bias [256] -> vector */
-  W_layer3_22_conv3_weight = 52122464, /* layer3.22.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_22_conv3_weight = 52122464, /* layer3.22.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_22_conv3_bias = 52384608, /* layer3.22.conv3.bias [1024] -> vector */
   W_layer3_22_se_fc1_weight = 52385632, /* layer3.22.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_22_se_fc1_bias = 52647776, /* layer3.22.se.fc1.bias [256] -> vector */
   W_layer3_22_se_fc2_weight = 52648032, /* layer3.22.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_22_se_fc2_bias = 52910176, /* layer3.22.se.fc2.bias [1024] -> vector */
-  W_layer3_23_conv1_weight = 52911200, /* layer3.23.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_23_conv1_weight = 52911200, /* layer3.23.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_23_conv1_bias = 53173344, /* layer3.23.conv1.bias [256] -> vector */
   W_layer3_23_conv2_weight = 53173600, /* layer3.23.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_23_conv2_bias = 54222176, /* layer3.23.conv2.bias [256] -> vector */
-  W_layer3_23_conv3_weight = 54222432, /* layer3.23.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_23_conv3_weight = 54222432, /* layer3.23.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_23_conv3_bias = 54484576, /* layer3.23.conv3.bias [1024] -> vector */
   W_layer3_23_se_fc1_weight = 54485600, /* layer3.23.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_23_se_fc1_bias = 54747744, /* layer3.23.se.fc1.bias [256] -> vector */
   W_layer3_23_se_fc2_weight = 54748000, /* layer3.23.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_23_se_fc2_bias = 55010144, /* layer3.23.se.fc2.bias [1024] -> vector */
-  W_layer3_24_conv1_weight = 55011168, /* layer3.24.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_24_conv1_weight = 55011168, /* layer3.24.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_24_conv1_bias = 55273312, /* layer3.24.conv1.bias [256] -> vector */
   W_layer3_24_conv2_weight = 55273568, /* layer3.24.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_24_conv2_bias = 56322144, /* layer3.24.conv2.bias [256] -> vector */
-  W_layer3_24_conv3_weight = 56322400, /* layer3.24.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_24_conv3_weight = 56322400, /* layer3.24.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_24_conv3_bias = 56584544, /* layer3.24.conv3.bias [1024] -> vector */
   W_layer3_24_se_fc1_weight = 56585568, /* layer3.24.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_24_se_fc1_bias = 56847712, /* layer3.24.se.fc1.bias [256] -> vector */
   W_layer3_24_se_fc2_weight = 56847968, /* layer3.24.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_24_se_fc2_bias = 57110112, /* layer3.24.se.fc2.bias [1024] -> vector */
-  W_layer3_25_conv1_weight = 57111136, /* layer3.25.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_25_conv1_weight = 57111136, /* layer3.25.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_25_conv1_bias = 57373280, /* layer3.25.conv1.bias [256] -> vector */
   W_layer3_25_conv2_weight = 57373536, /* layer3.25.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_25_conv2_bias = 58422112, /* layer3.25.conv2.bias [256] -> vector */
-  W_layer3_25_conv3_weight = 58422368, /* layer3.25.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_25_conv3_weight = 58422368, /* layer3.25.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_25_conv3_bias = 58684512, /* layer3.25.conv3.bias [1024] -> vector */
   W_layer3_25_se_fc1_weight = 58685536, /* layer3.25.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_25_se_fc1_bias = 58947680, /* layer3.25.se.fc1.bias [256] -> vector */
   W_layer3_25_se_fc2_weight = 58947936, /* layer3.25.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_25_se_fc2_bias = 59210080, /* layer3.25.se.fc2.bias [1024] -> vector */
-  W_layer3_26_conv1_weight = 59211104, /* layer3.26.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_26_conv1_weight = 59211104, /* layer3.26.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_26_conv1_bias = 59473248, /* layer3.26.conv1.bias [256] -> vector */
   W_layer3_26_conv2_weight = 59473504, /* layer3.26.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_26_conv2_bias = 60522080, /* layer3.26.conv2.bias [256] -> vector */
-  W_layer3_26_conv3_weight = 60522336, /* layer3.26.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_26_conv3_weight = 60522336, /* layer3.26.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_26_conv3_bias = 60784480, /* layer3.26.conv3.bias [1024] -> vector */
   W_layer3_26_se_fc1_weight = 60785504, /* layer3.26.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_26_se_fc1_bias = 61047648, /* layer3.26.se.fc1.bias [256] -> vector */
   W_layer3_26_se_fc2_weight = 61047904, /* layer3.26.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_26_se_fc2_bias = 61310048, /* layer3.26.se.fc2.bias [1024] -> vector */
-  W_layer3_27_conv1_weight = 61311072, /* layer3.27.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_27_conv1_weight = 61311072, /* layer3.27.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_27_conv1_bias = 61573216, /* layer3.27.conv1.bias [256] -> vector */
   W_layer3_27_conv2_weight = 61573472, /* layer3.27.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_27_conv2_bias = 62622048, /* layer3.27.conv2.bias [256] -> vector */
-  W_layer3_27_conv3_weight = 62622304, /* layer3.27.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_27_conv3_weight = 62622304, /* layer3.27.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_27_conv3_bias = 62884448, /* layer3.27.conv3.bias [1024] -> vector */
   W_layer3_27_se_fc1_weight = 62885472, /* layer3.27.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_27_se_fc1_bias = 63147616, /* layer3.27.se.fc1.bias [256] -> vector */
   W_layer3_27_se_fc2_weight = 63147872, /* layer3.27.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_27_se_fc2_bias = 63410016, /* layer3.27.se.fc2.bias [1024] -> vector */
-  W_layer3_28_conv1_weight = 63411040, /* layer3.28.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_28_conv1_weight = 63411040, /* layer3.28.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_28_conv1_bias = 63673184, /* layer3.28.conv1.bias [256] -> vector */
   W_layer3_28_conv2_weight = 63673440, /* layer3.28.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_28_conv2_bias = 64722016, /* layer3.28.conv2.bias [256] -> vector */
-  W_layer3_28_conv3_weight = 64722272, /* layer3.28.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_28_conv3_weight = 64722272, /* layer3.28.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_28_conv3_bias = 64984416, /* layer3.28.conv3.bias [1024] -> vector */
   W_layer3_28_se_fc1_weight = 64985440, /* layer3.28.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_28_se_fc1_bias = 65247584, /* layer3.28.se.fc1.bias [256] -> vector */
   W_layer3_28_se_fc2_weight = 65247840, /* layer3.28.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_28_se_fc2_bias = 65509984, /* layer3.28.se.fc2.bias [1024] -> vector */
-  W_layer3_29_conv1_weight = 65511008, /* layer3.29.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_29_conv1_weight = 65511008, /* layer3.29.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_29_conv1_bias = 65773152, /* layer3.29.conv1.bias [256] -> vector */
   W_layer3_29_conv2_weight = 65773408, /* layer3.29.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_29_conv2_bias = 66821984, /* layer3.29.conv2.bias [256] -> vector */
-  W_layer3_29_conv3_weight = 66822240, /* layer3.29.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_29_conv3_weight = 66822240, /* layer3.29.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_29_conv3_bias = 67084384, /* layer3.29.conv3.bias [1024] -> vector */
   W_layer3_29_se_fc1_weight = 67085408, /* layer3.29.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_29_se_fc1_bias = 67347552, /* layer3.29.se.fc1.bias [256] -> vector */
   W_layer3_29_se_fc2_weight = 67347808, /* layer3.29.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_29_se_fc2_bias = 67609952, /* layer3.29.se.fc2.bias [1024] -> vector */
-  W_layer3_30_conv1_weight = 67610976, /* layer3.30.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_30_conv1_weight = 67610976, /* layer3.30.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_30_conv1_bias = 67873120, /* layer3.30.conv1.bias [256] -> vector */
   W_layer3_30_conv2_weight = 67873376, /* layer3.30.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_30_conv2_bias = 68921952, /* layer3.30.conv2.bias [256] -> vector */
-  W_layer3_30_conv3_weight = 68922208, /* layer3.30.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_30_conv3_weight = 68922208, /* layer3.30.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_30_conv3_bias = 69184352, /* layer3.30.conv3.bias [1024] -> vector */
   W_layer3_30_se_fc1_weight = 69185376, /* layer3.30.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_30_se_fc1_bias = 69447520, /* layer3.30.se.fc1.bias [256] -> vector */
   W_layer3_30_se_fc2_weight = 69447776, /* layer3.30.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_30_se_fc2_bias = 69709920, /* layer3.30.se.fc2.bias [1024] -> vector */
-  W_layer3_31_conv1_weight = 69710944, /* layer3.31.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_31_conv1_weight = 69710944, /* layer3.31.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_31_conv1_bias = 69973088, /* layer3.31.conv1.bias [256] -> vector */
   W_layer3_31_conv2_weight = 69973344, /* layer3.31.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_31_conv2_bias = 71021920, /* layer3.31.conv2.bias [256] -> vector */
-  W_layer3_31_conv3_weight = 71022176, /* layer3.31.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_31_conv3_weight = 71022176, /* layer3.31.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_31_conv3_bias = 71284320, /* layer3.31.conv3.bias [1024] -> vector */
   W_layer3_31_se_fc1_weight = 71285344, /* layer3.31.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_31_se_fc1_bias = 71547488, /* layer3.31.se.fc1.bias [256] -> vector */
   W_layer3_31_se_fc2_weight = 71547744, /* layer3.31.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_31_se_fc2_bias = 71809888, /* layer3.31.se.fc2.bias [1024] -> vector */
-  W_layer3_32_conv1_weight = 71810912, /* layer3.32.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_32_conv1_weight = 71810912, /* layer3.32.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_32_conv1_bias = 72073056, /* layer3.32.conv1.bias [256] -> vector */
   W_layer3_32_conv2_weight = 72073312, /* layer3.32.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_32_conv2_bias = 73121888, /* layer3.32.conv2.bias [256] -> vector */
-  W_layer3_32_conv3_weight = 73122144, /* layer3.32.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_32_conv3_weight = 73122144, /* layer3.32.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_32_conv3_bias = 73384288, /* layer3.32.conv3.bias [1024] -> vector */
   W_layer3_32_se_fc1_weight = 73385312, /* layer3.32.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_32_se_fc1_bias = 73647456, /* layer3.32.se.fc1.bias [256] -> vector */
   W_layer3_32_se_fc2_weight = 73647712, /* layer3.32.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_32_se_fc2_bias = 73909856, /* layer3.32.se.fc2.bias [1024] -> vector */
-  W_layer3_33_conv1_weight = 73910880, /* layer3.33.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_33_conv1_weight = 73910880, /* layer3.33.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_33_conv1_bias = 74173024, /* layer3.33.conv1.bias [256] -> vector */
   W_layer3_33_conv2_weight = 74173280, /* layer3.33.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_33_conv2_bias = 75221856, /* layer3.33.conv2.bias [256] -> vector */
-  W_layer3_33_conv3_weight = 75222112, /* layer3.33.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_33_conv3_weight = 75222112, /* layer3.33.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_33_conv3_bias = 75484256, /* layer3.33.conv3.bias [1024] -> vector */
   W_layer3_33_se_fc1_weight = 75485280, /* layer3.33.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_33_se_fc1_bias = 75747424, /* layer3.33.se.fc1.bias [256] -> vector */
   W_layer3_33_se_fc2_weight = 75747680, /* layer3.33.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_33_se_fc2_bias = 76009824, /* layer3.33.se.fc2.bias [1024] -> vector */
-  W_layer3_34_conv1_weight = 76010848, /* layer3.34.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_34_conv1_weight = 76010848, /* layer3.34.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_34_conv1_bias = 76272992, /* layer3.34.conv1.bias [256] -> vector */
   W_layer3_34_conv2_weight = 76273248, /* layer3.34.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_34_conv2_bias = 77321824, /* layer3.34.conv2.bias [256] -> vector */
-  W_layer3_34_conv3_weight = 77322080, /* layer3.34.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_34_conv3_weight = 77322080, /* layer3.34.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_34_conv3_bias = 77584224, /* layer3.34.conv3.bias [1024] -> vector */
   W_layer3_34_se_fc1_weight = 77585248, /* layer3.34.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_34_se_fc1_bias = 77847392, /* layer3.34.se.fc1.bias [256] -> vector */
   W_layer3_34_se_fc2_weight = 77847648, /* layer3.34.se.fc2.weight [1024,256,1,1] -> dense_io */
   W_layer3_34_se_fc2_bias = 78109792, /* layer3.34.se.fc2.bias [1024] -> vector */
-  W_layer3_35_conv1_weight = 78110816, /* layer3.35.conv1.weight [256,1024,1,1] -> conv_block kb=64 */
+  W_layer3_35_conv1_weight = 78110816, /* layer3.35.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_35_conv1_bias = 78372960, /* layer3.35.conv1.bias [256] -> vector */
   W_layer3_35_conv2_weight = 78373216, /* layer3.35.conv2.weight [256,256,3,3] -> wino_block kb=32 */
   W_layer3_35_conv2_bias = 79421792, /* layer3.35.conv2.bias [256] -> vector */
-  W_layer3_35_conv3_weight = 79422048, /* layer3.35.conv3.weight [1024,256,1,1] -> conv_block kb=64 */
+  W_layer3_35_conv3_weight = 79422048, /* layer3.35.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_35_conv3_bias = 79684192, /* layer3.35.conv3.bias [1024] -> vector */
   W_layer3_35_se_fc1_weight = 79685216, /* layer3.35.se.fc1.weight [256,1024,1,1] -> dense_io */
   W_layer3_35_se_fc1_bias = 79947360, /* layer3.35.se.fc1.bias [256] -> vector */
@@ -1899,7 +1899,7 @@ enum {
   W_layer3_35_se_fc2_bias = 80209760, /* layer3.35.se.fc2.bias [1024] -> vector */
   W_layer4_0_downsample_1_weight = 80210784, /* layer4.0.downsample.1.weight [2048,1024,1,1] -> conv_block kb=64 */
   W_layer4_0_downsample_1_bias = 82307936, /* layer4.0.downsample.1.bias [2048] -> vector */
-  W_layer4_0_conv1_weight = 82309984, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=64 */
+  W_layer4_0_conv1_weight = 82309984, /* layer4.0.conv1.weight [512,1024,1,1] -> conv_block kb=32 */
   W_layer4_0_conv1_bias = 82834272, /* layer4.0.conv1.bias [512] -> vector */
   W_layer4_0_conv2_weight = 82834784, /* layer4.0.conv2.weight [512,512,3,3] -> conv_block kb=64 */
   W_layer4_0_conv2_bias = 85194080, /* layer4.0.conv2.bias [512] -> vector */
@@ -2166,9 +2166,9 @@ static void k_wino2x2_3x3_n1_128x128x32_128x128x32_kb32_nt8_relu(const float *re
 }
 
 /* conv [1,128,128,32] -> [1,128,128,64] */
-static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 128, 128, 32, 64, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 128, 128, 32, 64, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,64] -> [1,64,64,64] */
@@ -2190,9 +2190,9 @@ static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_xp_relu(const flo
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
-static void k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 5, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
@@ -2223,9 +2223,9 @@ static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, fl
 }
 
 /* conv [1,32,32,256] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_xp_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np5_kg8_xp_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 8, 0, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 5, 8, 0, 1, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
@@ -2235,33 +2235,33 @@ static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_xp_relu(const 
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
-static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np5_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
-static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
 static void k_se_add_n1_32x32x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 32, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 35, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
-static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
-static void k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 32, 32, 128, 128, 64, 4, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, 1, 32, 32, 128, 128, 64, 6, RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,32,32,512] -> [1,16,16,512] */
@@ -2274,27 +2274,27 @@ static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, fl
 }
 
 /* conv [1,16,16,512] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb32_np8_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
-static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np5_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 4, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
-static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_np4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_np6_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 64, 6, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
-static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 8, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 64, 4, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 4, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
@@ -2304,9 +2304,9 @@ static void k_se_add_n1_16x16x1024_m256_relu_sp(const float *x, const float *sc,
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
-static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 32, 8, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
@@ -2331,9 +2331,9 @@ static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_tg8c64_none(const fl
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
-static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
+static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb32_np8_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 64, 4, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 32, 8, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
@@ -2812,7 +2812,7 @@ static int rs152_check_header(const unsigned char *h)
     return RS152_ERR_MAGIC;
   if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0x7e1e17aca0c0e336))
+  if (rs152_le64(h + 16) != UINT64_C(0x40a2876402c907a6))
     return RS152_ERR_MODEL;
   if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
     return RS152_ERR_SIZE;
@@ -2916,7 +2916,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.3", a + A_conv1_3, 524288);
   /* conv1.6: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,64] */
-  k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt4_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
+  k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt6_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("conv1.6", a + A_conv1_6, 1048576);
@@ -2936,7 +2936,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 262144);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
+  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 262144);
@@ -2956,7 +2956,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 262144);
   /* layer1.1.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 262144);
@@ -2976,7 +2976,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 262144);
   /* layer1.2.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
-  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt4_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 262144);
@@ -2996,7 +2996,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 262144);
   /* layer2.0.downsample.1: conv 1x1/1 [1,32,32,256] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np4_kg8_xp_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np5_kg8_xp_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 524288);
@@ -3006,12 +3006,12 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 524288);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,64,64,128] -> [1,32,32,128] */
-  k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np4_xp_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
+  k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np5_xp_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 131072);
   /* layer2.0.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 524288);
@@ -3021,17 +3021,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 524288);
   /* layer2.1.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 131072);
   /* layer2.1.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 131072);
   /* layer2.1.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 524288);
@@ -3041,17 +3041,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 524288);
   /* layer2.2.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 131072);
   /* layer2.2.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 131072);
   /* layer2.2.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 524288);
@@ -3061,17 +3061,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 524288);
   /* layer2.3.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 131072);
   /* layer2.3.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 131072);
   /* layer2.3.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 524288);
@@ -3081,17 +3081,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 524288);
   /* layer2.4.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv1", a + A_layer2_4_conv1, 131072);
   /* layer2.4.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv2", a + A_layer2_4_conv2, 131072);
   /* layer2.4.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.conv3", a + A_layer2_4_conv3, 524288);
@@ -3101,17 +3101,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.4.se", a + A_layer2_4_se, 524288);
   /* layer2.5.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv1", a + A_layer2_5_conv1, 131072);
   /* layer2.5.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv2", a + A_layer2_5_conv2, 131072);
   /* layer2.5.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.conv3", a + A_layer2_5_conv3, 524288);
@@ -3121,17 +3121,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.5.se", a + A_layer2_5_se, 524288);
   /* layer2.6.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv1", a + A_layer2_6_conv1, 131072);
   /* layer2.6.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv2", a + A_layer2_6_conv2, 131072);
   /* layer2.6.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.conv3", a + A_layer2_6_conv3, 524288);
@@ -3141,17 +3141,17 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.6.se", a + A_layer2_6_se, 524288);
   /* layer2.7.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np4_kg2_xp_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv1", a + A_layer2_7_conv1, 131072);
   /* layer2.7.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
-  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt4_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2, part, parts);
+  k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv2", a + A_layer2_7_conv2, 131072);
   /* layer2.7.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
-  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np4_nx_none_sp(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, a + A_SCRATCH + 640, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer2.7.conv3", a + A_layer2_7_conv3, 524288);
@@ -3166,22 +3166,22 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 131072);
   /* layer3.0.downsample.1: conv 1x1/1 [1,16,16,512] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb64_np4_nx_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb32_np8_nx_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 262144);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,256] */
-  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np4_kg4_xp_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np5_kg4_xp_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 262144);
   /* layer3.0.conv2: conv 3x3/2 +relu [1,32,32,256] -> [1,16,16,256] */
-  k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_np4_xp_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
+  k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_np6_xp_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 65536);
   /* layer3.0.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 262144);
@@ -3191,7 +3191,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 262144);
   /* layer3.1.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 65536);
@@ -3201,7 +3201,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 65536);
   /* layer3.1.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 262144);
@@ -3211,7 +3211,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 262144);
   /* layer3.2.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 65536);
@@ -3221,7 +3221,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 65536);
   /* layer3.2.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 262144);
@@ -3231,7 +3231,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 262144);
   /* layer3.3.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 65536);
@@ -3241,7 +3241,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 65536);
   /* layer3.3.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 262144);
@@ -3251,7 +3251,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 262144);
   /* layer3.4.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 65536);
@@ -3261,7 +3261,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 65536);
   /* layer3.4.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 262144);
@@ -3271,7 +3271,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 262144);
   /* layer3.5.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 65536);
@@ -3281,7 +3281,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 65536);
   /* layer3.5.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 262144);
@@ -3291,7 +3291,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 262144);
   /* layer3.6.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv1", a + A_layer3_6_conv1, 65536);
@@ -3301,7 +3301,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv2", a + A_layer3_6_conv2, 65536);
   /* layer3.6.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.conv3", a + A_layer3_6_conv3, 262144);
@@ -3311,7 +3311,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.6.se", a + A_layer3_6_se, 262144);
   /* layer3.7.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv1", a + A_layer3_7_conv1, 65536);
@@ -3321,7 +3321,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv2", a + A_layer3_7_conv2, 65536);
   /* layer3.7.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.conv3", a + A_layer3_7_conv3, 262144);
@@ -3331,7 +3331,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.7.se", a + A_layer3_7_se, 262144);
   /* layer3.8.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv1", a + A_layer3_8_conv1, 65536);
@@ -3341,7 +3341,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv2", a + A_layer3_8_conv2, 65536);
   /* layer3.8.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.conv3", a + A_layer3_8_conv3, 262144);
@@ -3351,7 +3351,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.8.se", a + A_layer3_8_se, 262144);
   /* layer3.9.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv1", a + A_layer3_9_conv1, 65536);
@@ -3361,7 +3361,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv2", a + A_layer3_9_conv2, 65536);
   /* layer3.9.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.conv3", a + A_layer3_9_conv3, 262144);
@@ -3371,7 +3371,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.9.se", a + A_layer3_9_se, 262144);
   /* layer3.10.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv1", a + A_layer3_10_conv1, 65536);
@@ -3381,7 +3381,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv2", a + A_layer3_10_conv2, 65536);
   /* layer3.10.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.conv3", a + A_layer3_10_conv3, 262144);
@@ -3391,7 +3391,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.10.se", a + A_layer3_10_se, 262144);
   /* layer3.11.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv1", a + A_layer3_11_conv1, 65536);
@@ -3401,7 +3401,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv2", a + A_layer3_11_conv2, 65536);
   /* layer3.11.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.conv3", a + A_layer3_11_conv3, 262144);
@@ -3411,7 +3411,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.11.se", a + A_layer3_11_se, 262144);
   /* layer3.12.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv1", a + A_layer3_12_conv1, 65536);
@@ -3421,7 +3421,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv2", a + A_layer3_12_conv2, 65536);
   /* layer3.12.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.conv3", a + A_layer3_12_conv3, 262144);
@@ -3431,7 +3431,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.12.se", a + A_layer3_12_se, 262144);
   /* layer3.13.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv1", a + A_layer3_13_conv1, 65536);
@@ -3441,7 +3441,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv2", a + A_layer3_13_conv2, 65536);
   /* layer3.13.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.conv3", a + A_layer3_13_conv3, 262144);
@@ -3451,7 +3451,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.13.se", a + A_layer3_13_se, 262144);
   /* layer3.14.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv1", a + A_layer3_14_conv1, 65536);
@@ -3461,7 +3461,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv2", a + A_layer3_14_conv2, 65536);
   /* layer3.14.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.conv3", a + A_layer3_14_conv3, 262144);
@@ -3471,7 +3471,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.14.se", a + A_layer3_14_se, 262144);
   /* layer3.15.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv1", a + A_layer3_15_conv1, 65536);
@@ -3481,7 +3481,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv2", a + A_layer3_15_conv2, 65536);
   /* layer3.15.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.conv3", a + A_layer3_15_conv3, 262144);
@@ -3491,7 +3491,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.15.se", a + A_layer3_15_se, 262144);
   /* layer3.16.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv1", a + A_layer3_16_conv1, 65536);
@@ -3501,7 +3501,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv2", a + A_layer3_16_conv2, 65536);
   /* layer3.16.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.conv3", a + A_layer3_16_conv3, 262144);
@@ -3511,7 +3511,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.16.se", a + A_layer3_16_se, 262144);
   /* layer3.17.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv1", a + A_layer3_17_conv1, 65536);
@@ -3521,7 +3521,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv2", a + A_layer3_17_conv2, 65536);
   /* layer3.17.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.conv3", a + A_layer3_17_conv3, 262144);
@@ -3531,7 +3531,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.17.se", a + A_layer3_17_se, 262144);
   /* layer3.18.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv1", a + A_layer3_18_conv1, 65536);
@@ -3541,7 +3541,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv2", a + A_layer3_18_conv2, 65536);
   /* layer3.18.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.conv3", a + A_layer3_18_conv3, 262144);
@@ -3551,7 +3551,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.18.se", a + A_layer3_18_se, 262144);
   /* layer3.19.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv1", a + A_layer3_19_conv1, 65536);
@@ -3561,7 +3561,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv2", a + A_layer3_19_conv2, 65536);
   /* layer3.19.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.conv3", a + A_layer3_19_conv3, 262144);
@@ -3571,7 +3571,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.19.se", a + A_layer3_19_se, 262144);
   /* layer3.20.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv1", a + A_layer3_20_conv1, 65536);
@@ -3581,7 +3581,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv2", a + A_layer3_20_conv2, 65536);
   /* layer3.20.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.conv3", a + A_layer3_20_conv3, 262144);
@@ -3591,7 +3591,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.20.se", a + A_layer3_20_se, 262144);
   /* layer3.21.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv1", a + A_layer3_21_conv1, 65536);
@@ -3601,7 +3601,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv2", a + A_layer3_21_conv2, 65536);
   /* layer3.21.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.conv3", a + A_layer3_21_conv3, 262144);
@@ -3611,7 +3611,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.21.se", a + A_layer3_21_se, 262144);
   /* layer3.22.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv1", a + A_layer3_22_conv1, 65536);
@@ -3621,7 +3621,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv2", a + A_layer3_22_conv2, 65536);
   /* layer3.22.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.conv3", a + A_layer3_22_conv3, 262144);
@@ -3631,7 +3631,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.22.se", a + A_layer3_22_se, 262144);
   /* layer3.23.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv1", a + A_layer3_23_conv1, 65536);
@@ -3641,7 +3641,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv2", a + A_layer3_23_conv2, 65536);
   /* layer3.23.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.conv3", a + A_layer3_23_conv3, 262144);
@@ -3651,7 +3651,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.23.se", a + A_layer3_23_se, 262144);
   /* layer3.24.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv1", a + A_layer3_24_conv1, 65536);
@@ -3661,7 +3661,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv2", a + A_layer3_24_conv2, 65536);
   /* layer3.24.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.conv3", a + A_layer3_24_conv3, 262144);
@@ -3671,7 +3671,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.24.se", a + A_layer3_24_se, 262144);
   /* layer3.25.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv1", a + A_layer3_25_conv1, 65536);
@@ -3681,7 +3681,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv2", a + A_layer3_25_conv2, 65536);
   /* layer3.25.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.conv3", a + A_layer3_25_conv3, 262144);
@@ -3691,7 +3691,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.25.se", a + A_layer3_25_se, 262144);
   /* layer3.26.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv1", a + A_layer3_26_conv1, 65536);
@@ -3701,7 +3701,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv2", a + A_layer3_26_conv2, 65536);
   /* layer3.26.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.conv3", a + A_layer3_26_conv3, 262144);
@@ -3711,7 +3711,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.26.se", a + A_layer3_26_se, 262144);
   /* layer3.27.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv1", a + A_layer3_27_conv1, 65536);
@@ -3721,7 +3721,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv2", a + A_layer3_27_conv2, 65536);
   /* layer3.27.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.conv3", a + A_layer3_27_conv3, 262144);
@@ -3731,7 +3731,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.27.se", a + A_layer3_27_se, 262144);
   /* layer3.28.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv1", a + A_layer3_28_conv1, 65536);
@@ -3741,7 +3741,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv2", a + A_layer3_28_conv2, 65536);
   /* layer3.28.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.conv3", a + A_layer3_28_conv3, 262144);
@@ -3751,7 +3751,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.28.se", a + A_layer3_28_se, 262144);
   /* layer3.29.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv1", a + A_layer3_29_conv1, 65536);
@@ -3761,7 +3761,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv2", a + A_layer3_29_conv2, 65536);
   /* layer3.29.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.conv3", a + A_layer3_29_conv3, 262144);
@@ -3771,7 +3771,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.29.se", a + A_layer3_29_se, 262144);
   /* layer3.30.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv1", a + A_layer3_30_conv1, 65536);
@@ -3781,7 +3781,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv2", a + A_layer3_30_conv2, 65536);
   /* layer3.30.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.conv3", a + A_layer3_30_conv3, 262144);
@@ -3791,7 +3791,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.30.se", a + A_layer3_30_se, 262144);
   /* layer3.31.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv1", a + A_layer3_31_conv1, 65536);
@@ -3801,7 +3801,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv2", a + A_layer3_31_conv2, 65536);
   /* layer3.31.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.conv3", a + A_layer3_31_conv3, 262144);
@@ -3811,7 +3811,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.31.se", a + A_layer3_31_se, 262144);
   /* layer3.32.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv1", a + A_layer3_32_conv1, 65536);
@@ -3821,7 +3821,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv2", a + A_layer3_32_conv2, 65536);
   /* layer3.32.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.conv3", a + A_layer3_32_conv3, 262144);
@@ -3831,7 +3831,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.32.se", a + A_layer3_32_se, 262144);
   /* layer3.33.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv1", a + A_layer3_33_conv1, 65536);
@@ -3841,7 +3841,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv2", a + A_layer3_33_conv2, 65536);
   /* layer3.33.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.conv3", a + A_layer3_33_conv3, 262144);
@@ -3851,7 +3851,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.33.se", a + A_layer3_33_se, 262144);
   /* layer3.34.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv1", a + A_layer3_34_conv1, 65536);
@@ -3861,7 +3861,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv2", a + A_layer3_34_conv2, 65536);
   /* layer3.34.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.conv3", a + A_layer3_34_conv3, 262144);
@@ -3871,7 +3871,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.34.se", a + A_layer3_34_se, 262144);
   /* layer3.35.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb64_np4_kg2_xp_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv1", a + A_layer3_35_conv1, 65536);
@@ -3881,7 +3881,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv2", a + A_layer3_35_conv2, 65536);
   /* layer3.35.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
-  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb64_np4_nx_none_sp(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, a + A_SCRATCH + 1280, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer3.35.conv3", a + A_layer3_35_conv3, 262144);
@@ -3901,7 +3901,7 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 131072);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,512] */
-  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb64_np4_kg2_xp_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
+  k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb32_np8_kg4_xp_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
     rs152_sync(m);
   RS152_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 131072);
