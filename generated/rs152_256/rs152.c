@@ -1172,18 +1172,18 @@ RSC_INLINE void rsc_global_maxpool(const float *restrict in, float *restrict out
 /* ---------------------------------------------------------------- dense */
 
 /*
- * Outputs [k0, k1) of the N rows of rsc_dense. The weights stream once, in
- * memory order (row i, then row i+1), each row serving all N inputs: at
- * small batch a dense layer is a matrix-vector product bound by DRAM
- * bandwidth, and a sequential stream is what the hardware prefetchers keep
- * up with. The partial sums stay in out (N*(k1-k0) floats, in L1 or L2), one
- * vector FMA per RSC_VL outputs; the tail is scalar with the same fused or
- * separate multiply-add as the vector lanes, so every output is b + the sum
- * over i in increasing order whatever k0, k1 and the target.
+ * Outputs [k0, k1) of the N rows of rsc_dense, for small N. The weights
+ * stream once, in memory order (row i, then row i+1), each row serving all N
+ * inputs: at small batch a dense layer is a matrix-vector product bound by
+ * DRAM bandwidth, and a sequential stream is what the hardware prefetchers
+ * keep up with. The partial sums stay in out (N*(k1-k0) floats, in L1 or
+ * L2), one vector FMA per RSC_VL outputs; the tail is scalar with the same
+ * fused or separate multiply-add as the vector lanes, so every output is b +
+ * the sum over i in increasing order whatever k0, k1 and the target.
  */
-RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w,
-                               const float *restrict b, float *restrict out, int N, int CIN, int K,
-                               size_t k0, size_t k1, int act) {
+RSC_INLINE void rsc_dense_cols_stream(const float *restrict in, const float *restrict w,
+                                      const float *restrict b, float *restrict out, int N,
+                                      int CIN, int K, size_t k0, size_t k1, int act) {
   for (int n = 0; n < N; n++)
     for (size_t k = k0; k < k1; k++)
       out[(size_t)n * (size_t)K + k] = b[k];
@@ -1203,6 +1203,58 @@ RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w
   for (int n = 0; n < N; n++)
     for (size_t k = k0; k < k1; k++)
       out[(size_t)n * (size_t)K + k] = rsc_act(out[(size_t)n * (size_t)K + k], act);
+}
+
+/* Rows of a register block of rsc_dense_cols: two vectors of sums per row
+ * (16 of AVX-512's 32 registers, 8 of the others' 16) beside the two weight
+ * vectors and a broadcast. */
+#define RSC_DENSE_ROWS (RSC_VL == 16 ? 8 : 4)
+
+/*
+ * Outputs [k0, k1) of the N rows of rsc_dense. From 4 rows on, the sums of
+ * 2*RSC_VL columns of up to RSC_DENSE_ROWS rows stay in registers while i
+ * runs over all CIN inputs (the weight column block strided by K, each
+ * weight vector serving every row of the block); the columns past the last
+ * whole block, and fewer rows, take rsc_dense_cols_stream. Both add the same
+ * products to b in increasing i with the same FMA, so the bits do not depend
+ * on N, k0, k1 or the path. Measured (2-core Zen 5 EPYC, cold weights, N 8,
+ * 2048x512): 0.24 ms against 0.43 in memory, and on two threads (columns
+ * split) 0.18 against 0.66: the in-memory sums' reload-FMA-store per weight
+ * vector and row became the bound at 8 rows, and on two threads slower still.
+ * Below 4 rows the stream wins (N 1: 0.12 ms against 0.18 strided).
+ */
+RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w,
+                               const float *restrict b, float *restrict out, int N, int CIN, int K,
+                               size_t k0, size_t k1, int act) {
+  size_t k = k0;
+  if (N >= 4)
+    for (; k + 2 * RSC_VL <= k1; k += 2 * RSC_VL)
+      for (int n0 = 0; n0 < N; n0 += RSC_DENSE_ROWS) {
+        const int nr = N - n0 < RSC_DENSE_ROWS ? N - n0 : RSC_DENSE_ROWS;
+        rsc_vf s[RSC_DENSE_ROWS][2];
+        for (int r = 0; r < nr; r++) {
+          s[r][0] = rsc_vload(b + k);
+          s[r][1] = rsc_vload(b + k + RSC_VL);
+        }
+        for (int i = 0; i < CIN; i++) {
+          const float *restrict wi = w + (size_t)i * (size_t)K + k;
+          const rsc_vf w0 = rsc_vload(wi), w1 = rsc_vload(wi + RSC_VL);
+          for (int r = 0; r < nr; r++) {
+            const rsc_vf a = rsc_vset1(in[(size_t)(n0 + r) * (size_t)CIN + (size_t)i]);
+            s[r][0] = rsc_vfma(a, w0, s[r][0]);
+            s[r][1] = rsc_vfma(a, w1, s[r][1]);
+          }
+        }
+        for (int r = 0; r < nr; r++) {
+          float *restrict o = out + (size_t)(n0 + r) * (size_t)K + k;
+          rsc_vstore(o, s[r][0]);
+          rsc_vstore(o + RSC_VL, s[r][1]);
+          for (int l = 0; l < 2 * RSC_VL; l++)
+            o[l] = rsc_act(o[l], act);
+        }
+      }
+  if (k < k1)
+    rsc_dense_cols_stream(in, w, b, out, N, CIN, K, k, k1, act);
 }
 
 /*

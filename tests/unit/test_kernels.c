@@ -507,8 +507,9 @@ static void test_global_pools(void **state) {
 
 static void test_dense(void **state) {
   (void)state;
-  static const int shapes[][3] = {{1, 2048, 1000}, {2, 37, 19}, {2, 1, 5},
-                                  {1, 13, 1},      {8, 96, 70}, {3, 5, 33}};
+  static const int shapes[][3] = {{1, 2048, 1000}, {2, 37, 19}, {2, 1, 5},  {1, 13, 1},
+                                  {8, 96, 70},     {3, 5, 33},  {4, 9, 64}, {11, 40, 100},
+                                  {8, 300, 2048}};
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
       int n = shapes[i][0], cin = shapes[i][1], k = shapes[i][2];
@@ -524,6 +525,14 @@ static void test_dense(void **state) {
           rsc_dense_part(in, w, b, alt, n, cin, k, act, part, parts);
         assert_memory_equal(alt, got, (size_t)n * k * sizeof *got);
         free(alt);
+      }
+      /* Each row alone (the streaming path) gives the bits of its row in the
+       * batch (from 4 rows on, the register blocks). */
+      for (int r = 0; r < n; r++) {
+        float *one = out_buf((size_t)k);
+        rsc_dense(in + (size_t)r * cin, w, b, one, 1, cin, k, act);
+        assert_memory_equal(one, got + (size_t)r * k, (size_t)k * sizeof *one);
+        free(one);
       }
       free(in);
       free(w);
