@@ -1298,12 +1298,28 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
   rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
 }
 
+/* The output columns [k0, k1) of a dense layer that part `part` of `parts`
+ * computes. From 4 rows on (rsc_dense_cols's register blocks) each part
+ * takes its share. Below that the layer streams its weights from DRAM, and
+ * part 0 takes them all: two threads reading alternate pieces of every
+ * weight row (a row's columns split in two) fetched each other's lines and
+ * together read 25 GB/s where one read 40 (2-core Zen 5 EPYC, 2048x512 and
+ * 512x2048 weights, cold). */
+RSC_INLINE void rsc_dense_range(int N, int K, int part, int parts, size_t *k0, size_t *k1) {
+  if (N >= 4) {
+    rsc_range((size_t)K, part, parts, k0, k1);
+    return;
+  }
+  *k0 = 0;
+  *k1 = part == 0 ? (size_t)K : 0;
+}
+
 /* rsc_dense split over output columns: part `part` of `parts`. */
 RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
                                const float *restrict b, float *restrict out, int N, int CIN, int K,
                                int act, int part, int parts) {
   size_t k0, k1;
-  rsc_range((size_t)K, part, parts, &k0, &k1);
+  rsc_dense_range(N, K, part, parts, &k0, &k1);
   rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
 }
 
@@ -1341,7 +1357,8 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
  * streams its weights once for all N images (rsc_dense_cols): in stage 4
  * they are 8 MB, which per image were read N times from DRAM.
  * Each phase (pool over channels, reduce, gate, scale and add over pixel
- * rows) is split into `parts` ranges of independent outputs, with sync(ctx)
+ * rows) is split into `parts` ranges of independent outputs (the reduce and
+ * the gate below 4 images: part 0 alone, rsc_dense_range), with sync(ctx)
  * (a barrier of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  * out may be x or sc: the only phase that writes out reads x and sc at
@@ -1360,9 +1377,10 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   float *restrict s = scratch;
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
-  size_t c0, c1, j0, j1;
+  size_t c0, c1, j0, j1, g0, g1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
-  rsc_range((size_t)M, part, parts, &j0, &j1);
+  rsc_dense_range(N, M, part, parts, &j0, &j1);
+  rsc_dense_range(N, C, part, parts, &g0, &g1);
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
@@ -1379,7 +1397,7 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   if (parts > 1)
     sync(ctx);
   /* s is dead once m exists: the gate reuses its room. */
-  rsc_dense_cols(m, w2, b2, s, N, M, C, c0, c1, RSC_ACT_SIGMOID);
+  rsc_dense_cols(m, w2, b2, s, N, M, C, g0, g1, RSC_ACT_SIGMOID);
   if (parts > 1)
     sync(ctx);
   for (size_t r = r0; r < r1;) {
