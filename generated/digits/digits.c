@@ -1298,20 +1298,21 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
   rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
 }
 
-/* The output columns [k0, k1) of a dense layer that part `part` of `parts`
- * computes. From 4 rows on (rsc_dense_cols's register blocks) each part
- * takes its share. Below that the layer streams its weights from DRAM, and
- * part 0 takes them all: two threads reading alternate pieces of every
- * weight row (a row's columns split in two) fetched each other's lines and
- * together read 25 GB/s where one read 40 (2-core Zen 5 EPYC, 2048x512 and
- * 512x2048 weights, cold). */
-RSC_INLINE void rsc_dense_range(int N, int K, int part, int parts, size_t *k0, size_t *k1) {
-  if (N >= 4) {
-    rsc_range((size_t)K, part, parts, k0, k1);
-    return;
+/* Whether part `part` of `parts` computes output columns of a dense layer of
+ * N rows, and which: [k0, k1). From 4 rows on (rsc_dense_cols's register
+ * blocks) each part takes its share. Below that the layer streams its
+ * weights from DRAM and part 0 takes them all: two threads reading alternate
+ * pieces of every weight row (a row's columns split in two) fetched each
+ * other's lines and together read 25 GB/s where one read 40 (2-core Zen 5
+ * EPYC, 2048x512 and 512x2048 weights, cold). */
+RSC_INLINE int rsc_dense_range(int N, int K, int part, int parts, size_t *k0, size_t *k1) {
+  if (N < 4) {
+    *k0 = 0;
+    *k1 = (size_t)K;
+    return part == 0;
   }
-  *k0 = 0;
-  *k1 = part == 0 ? (size_t)K : 0;
+  rsc_range((size_t)K, part, parts, k0, k1);
+  return *k1 > *k0;
 }
 
 /* rsc_dense split over output columns: part `part` of `parts`. */
@@ -1319,8 +1320,8 @@ RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w
                                const float *restrict b, float *restrict out, int N, int CIN, int K,
                                int act, int part, int parts) {
   size_t k0, k1;
-  rsc_dense_range(N, K, part, parts, &k0, &k1);
-  rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
+  if (rsc_dense_range(N, K, part, parts, &k0, &k1))
+    rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
 }
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
@@ -1379,8 +1380,8 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   const size_t rows = (size_t)N * (size_t)HW;
   size_t c0, c1, j0, j1, g0, g1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
-  rsc_dense_range(N, M, part, parts, &j0, &j1);
-  rsc_dense_range(N, C, part, parts, &g0, &g1);
+  const int reduce = rsc_dense_range(N, M, part, parts, &j0, &j1);
+  const int gate = rsc_dense_range(N, C, part, parts, &g0, &g1);
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
@@ -1393,11 +1394,13 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   }
   if (parts > 1)
     sync(ctx);
-  rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
+  if (reduce)
+    rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
   if (parts > 1)
     sync(ctx);
   /* s is dead once m exists: the gate reuses its room. */
-  rsc_dense_cols(m, w2, b2, s, N, M, C, g0, g1, RSC_ACT_SIGMOID);
+  if (gate)
+    rsc_dense_cols(m, w2, b2, s, N, M, C, g0, g1, RSC_ACT_SIGMOID);
   if (parts > 1)
     sync(ctx);
   for (size_t r = r0; r < r1;) {
