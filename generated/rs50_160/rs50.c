@@ -1207,8 +1207,11 @@ RSC_INLINE void rsc_dense_cols_stream(const float *restrict in, const float *res
 
 /* Rows of a register block of rsc_dense_cols: two vectors of sums per row
  * (16 of AVX-512's 32 registers, 8 of the others' 16) beside the two weight
- * vectors and a broadcast. */
+ * vectors and a broadcast. RSC_DENSE_MIN_ROWS: the fewest rows that take the
+ * register blocks (and split their columns between threads, rsc_dense_range);
+ * fewer stream. */
 #define RSC_DENSE_ROWS (RSC_VL == 16 ? 8 : 4)
+#define RSC_DENSE_MIN_ROWS 4
 
 /*
  * Outputs [k0, k1) of the N rows of rsc_dense. From 4 rows on, the sums of
@@ -1227,7 +1230,7 @@ RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w
                                const float *restrict b, float *restrict out, int N, int CIN, int K,
                                size_t k0, size_t k1, int act) {
   size_t k = k0;
-  if (N >= 4)
+  if (N >= RSC_DENSE_MIN_ROWS)
     for (; k + 2 * RSC_VL <= k1; k += 2 * RSC_VL)
       for (int n0 = 0; n0 < N; n0 += RSC_DENSE_ROWS) {
         const int nr = N - n0 < RSC_DENSE_ROWS ? N - n0 : RSC_DENSE_ROWS;
@@ -1306,7 +1309,7 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
  * other's lines and together read 25 GB/s where one read 40 (2-core Zen 5
  * EPYC, 2048x512 and 512x2048 weights, cold). */
 RSC_INLINE int rsc_dense_range(int N, int K, int part, int parts, size_t *k0, size_t *k1) {
-  if (N < 4) {
+  if (N < RSC_DENSE_MIN_ROWS) {
     *k0 = 0;
     *k1 = (size_t)K;
     return part == 0;
