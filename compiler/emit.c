@@ -50,8 +50,8 @@ static const char *layout_name(Layout l) {
     return "raw";
   case LAYOUT_CONV_BLOCK:
     return "conv_block";
-  case LAYOUT_DENSE_IO:
-    return "dense_io";
+  case LAYOUT_DENSE_BLOCK:
+    return "dense_block";
   case LAYOUT_VECTOR:
     return "vector";
   case LAYOUT_WINO_BLOCK:
@@ -220,8 +220,8 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     break;
   case OP_DENSE:
     params = P_WB;
-    call = xstrfmt("rsc_dense_part(in, w, b, out, %d, %d, %d, %s, part, parts)", out.n, in.c,
-                   out.c, act_const(n->act));
+    call = xstrfmt("rsc_dense_part(in, w, b, out, %d, %d, %d, %d, %s, part, parts)", out.n,
+                   in.c, out.c, DENSE_KB, act_const(n->act));
     split = true;
     break;
   case OP_ADD:
@@ -236,12 +236,13 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
              "const float *restrict b1, const float *restrict w2, const float *restrict b2, "
              "float *out, float *restrict scratch, void (*sync)(void *), void *ctx";
     call = n->pool_np ? xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + "
-                                "%zu, %d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
+                                "%zu, %d, %d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
                                 se_pool_offset(n), n->pool_np, out.n, out.h * out.w, out.c,
-                                n->se_mid, act_const(n->act))
+                                n->se_mid, DENSE_KB, act_const(n->act))
                       : xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, "
-                                "%d, %d, %d, %d, %s, part, parts, sync, ctx)",
-                                out.n, out.h * out.w, out.c, n->se_mid, act_const(n->act));
+                                "%d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
+                                out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
+                                act_const(n->act));
     split = true;
     break;
   case OP_SOFTMAX:

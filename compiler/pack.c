@@ -15,7 +15,11 @@
  *                      For one block and element xi, the kernel's batched
  *                      matrix product streams one kb-wide row per channel.
  *   LAYOUT_VECTOR      bias [O] -> [ceil(O/kb)*kb], zero-padded.
- *   LAYOUT_DENSE_IO    [out][in] (or [out][in][1][1]) -> [in][out].
+ *   LAYOUT_DENSE_BLOCK [out][in] (or [out][in][1][1]) -> [ceil(O/kb)][I][kb],
+ *                      kb DENSE_KB: element (o,i) at ((o/kb)*I + i)*kb + o%kb;
+ *                      padded o are 0. Each block of kb outputs is one
+ *                      contiguous stream of weights, so the threads that split
+ *                      a dense layer's blocks each read one sequential run.
  *
  * The pass (pack_weights) only decides layouts, sizes and offsets: the values
  * are drawn by pack_tensor while the .weights file is written (wfile.c), a
@@ -89,13 +93,13 @@ enum { TILE = 16 };
 
 static void pack_dense(const Tensor *t, const float *raw, float *dst) {
   /* [out][in] or [out][in][1][1]: the trailing 1x1 of an SE fc changes nothing. */
-  size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1];
+  size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1], KB = (size_t)t->kb;
   for (size_t o0 = 0; o0 < O; o0 += TILE) /* a transpose, TILE x TILE at a time */
     for (size_t i0 = 0; i0 < I; i0 += TILE) {
       size_t o1 = o0 + TILE < O ? o0 + TILE : O, i1 = i0 + TILE < I ? i0 + TILE : I;
       for (size_t o = o0; o < o1; o++)
         for (size_t i = i0; i < i1; i++)
-          dst[i * O + o] = raw[o * I + i];
+          dst[((o / KB) * I + i) * KB + o % KB] = raw[o * I + i];
     }
 }
 
@@ -107,7 +111,7 @@ void pack_tensor(const Tensor *t, const float *raw, float *dst) {
   }
   RSC_ASSERT(raw || n == 0);
   /* Output channels padded to a multiple of kb: the padding is zeros. */
-  if (t->layout != LAYOUT_DENSE_IO && t->dims[0] % t->kb != 0)
+  if (t->dims[0] % t->kb != 0)
     memset(dst, 0, n * sizeof(float));
   switch (t->layout) {
   case LAYOUT_CONV_BLOCK:
@@ -119,7 +123,7 @@ void pack_tensor(const Tensor *t, const float *raw, float *dst) {
   case LAYOUT_VECTOR:
     memcpy(dst, raw, (size_t)t->dims[0] * sizeof(float));
     break;
-  case LAYOUT_DENSE_IO:
+  case LAYOUT_DENSE_BLOCK:
     pack_dense(t, raw, dst);
     break;
   case LAYOUT_RAW:
@@ -137,8 +141,8 @@ static size_t packed_size(const Tensor *t, Layout l, int kb) {
     return padded * 16 * (size_t)t->dims[1];
   case LAYOUT_VECTOR:
     return padded;
-  case LAYOUT_DENSE_IO:
-    return tensor_elems(t);
+  case LAYOUT_DENSE_BLOCK:
+    return padded * (size_t)t->dims[1];
   case LAYOUT_RAW:
     break;
   }
@@ -173,12 +177,12 @@ bool pack_weights(Graph *g, Diag *d) {
       place(g, n->b, LAYOUT_VECTOR, n->kb, &cursor);
       break;
     case OP_DENSE:
-      place(g, n->w, LAYOUT_DENSE_IO, 1, &cursor);
-      place(g, n->b, LAYOUT_VECTOR, 1, &cursor);
+      place(g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);
+      place(g, n->b, LAYOUT_VECTOR, DENSE_KB, &cursor);
       break;
     case OP_SE_ADD:
       for (int k = 0; k < 4; k++) /* fc1 w, fc1 b, fc2 w, fc2 b */
-        place(g, n->p[k], k % 2 == 0 ? LAYOUT_DENSE_IO : LAYOUT_VECTOR, 1, &cursor);
+        place(g, n->p[k], k % 2 == 0 ? LAYOUT_DENSE_BLOCK : LAYOUT_VECTOR, DENSE_KB, &cursor);
       break;
     case OP_INPUT:
     case OP_ENTRY: /* its shift is a constant of the generated code */

@@ -297,11 +297,18 @@ typedef struct Shape {
 
 size_t shape_elems(Shape s); /* n*h*w*c; shapes are checked small enough in shape.c */
 
+/* Outputs per block of LAYOUT_DENSE_BLOCK: two AVX-512 vectors, two cache
+ * lines; rsc_dense_blocks keeps a block's sums in registers for up to 8
+ * images (AVX2: 2, portable vectors: 1), and threads split whole blocks.
+ * The same for every target: the layout must not depend on the vector
+ * width the generated file is later compiled for. */
+enum { DENSE_KB = 32 };
+
 /* Weight layouts the kernels read (pack.c draws each). */
 typedef enum Layout {
   LAYOUT_RAW,        /* as imported: conv OIHW, dense [out][in], vectors [C] */
   LAYOUT_CONV_BLOCK, /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
-  LAYOUT_DENSE_IO,   /* dense and SE fc as [in][out] */
+  LAYOUT_DENSE_BLOCK, /* dense and SE fc [ceil(O/kb)][I][kb], O zero-padded (kb DENSE_KB) */
   LAYOUT_VECTOR,     /* bias [O] zero-padded to a multiple of kb */
   LAYOUT_WINO_BLOCK, /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [ceil(O/kb)][16][I][kb] */
 } Layout;
@@ -318,7 +325,7 @@ typedef struct Tensor {
   bool used;   /* referenced by a live node (set by pack.c) */
   /* pack.c: */
   Layout layout;
-  int kb;               /* output-channel block of LAYOUT_CONV_BLOCK / LAYOUT_VECTOR */
+  int kb;               /* output-channel block of the blocked layouts / LAYOUT_VECTOR */
   float *packed;        /* NULL: pack_tensor draws the packed values from data
                            when the .weights is written; tests set it by hand */
   size_t packed_floats;

@@ -116,8 +116,8 @@ static const char *layout_name(Layout l) {
     return "raw";
   case LAYOUT_CONV_BLOCK:
     return "conv_block";
-  case LAYOUT_DENSE_IO:
-    return "dense_io";
+  case LAYOUT_DENSE_BLOCK:
+    return "dense_block";
   case LAYOUT_VECTOR:
     return "vector";
   case LAYOUT_WINO_BLOCK:

@@ -1128,105 +1128,88 @@ RSC_INLINE void rsc_global_maxpool(const float *restrict in, float *restrict out
 
 /* ---------------------------------------------------------------- dense */
 
-/*
- * Outputs [k0, k1) of the N rows of rsc_dense, for small N. The weights
- * stream once, in memory order (row i, then row i+1), each row serving all N
- * inputs: at small batch a dense layer is a matrix-vector product bound by
- * DRAM bandwidth, and a sequential stream is what the hardware prefetchers
- * keep up with. The partial sums stay in out (N*(k1-k0) floats, in L1 or
- * L2), one vector FMA per RSC_VL outputs; the tail is scalar with the same
- * fused or separate multiply-add as the vector lanes, so every output is b +
- * the sum over i in increasing order whatever k0, k1 and the target.
- */
-RSC_INLINE void rsc_dense_cols_stream(const float *restrict in, const float *restrict w,
-                                      const float *restrict b, float *restrict out, int N,
-                                      int CIN, int K, size_t k0, size_t k1, int act) {
-  for (int n = 0; n < N; n++)
-    for (size_t k = k0; k < k1; k++)
-      out[(size_t)n * (size_t)K + k] = b[k];
-  for (int i = 0; i < CIN; i++) {
-    const float *restrict wi = w + (size_t)i * (size_t)K;
-    for (int n = 0; n < N; n++) {
-      const float xi = in[(size_t)n * (size_t)CIN + (size_t)i];
-      const rsc_vf a = rsc_vset1(xi);
-      float *restrict o = out + (size_t)n * (size_t)K;
-      size_t k = k0;
-      for (; k + RSC_VL <= k1; k += RSC_VL)
-        rsc_vstore(o + k, rsc_vfma(a, rsc_vload(wi + k), rsc_vload(o + k)));
-      for (; k < k1; k++)
-        o[k] = RSC_FMA(xi, wi[k], o[k]);
-    }
-  }
-  for (int n = 0; n < N; n++)
-    for (size_t k = k0; k < k1; k++)
-      out[(size_t)n * (size_t)K + k] = rsc_act(out[(size_t)n * (size_t)K + k], act);
-}
-
-/* Rows of a register block of rsc_dense_cols: two vectors of sums per row
- * (16 of AVX-512's 32 registers, 8 of the others' 16) beside the two weight
- * vectors and a broadcast. RSC_DENSE_MIN_ROWS: the fewest rows that take the
- * register blocks (and split their columns between threads, rsc_dense_range);
- * fewer stream. */
-#define RSC_DENSE_ROWS (RSC_VL == 16 ? 8 : 4)
-#define RSC_DENSE_MIN_ROWS 4
+/* A register block of rsc_dense_blocks: the sums of one KB-column block for
+ * up to RSC_DENSE_ROWS rows, KB/RSC_VL vectors per row, beside the row's
+ * KB/RSC_VL weight vectors and a broadcast: 16 + 2 + 1 of AVX-512's 32
+ * registers at KB 32, 8 + 4 + 1 of AVX2's 16, and the portable 4-float
+ * vectors one row. Blocks wider than RSC_DENSE_MAXKB (or not whole vectors)
+ * take the scalar lanes instead. */
+#define RSC_DENSE_ROWS (RSC_VL == 16 ? 8 : RSC_VL == 8 ? 2 : 1)
+#define RSC_DENSE_MAXKB 32
 
 /*
- * Outputs [k0, k1) of the N rows of rsc_dense. From 4 rows on, the sums of
- * 2*RSC_VL columns of up to RSC_DENSE_ROWS rows stay in registers while i
- * runs over all CIN inputs (the weight column block strided by K, each
- * weight vector serving every row of the block); the columns past the last
- * whole block, and fewer rows, take rsc_dense_cols_stream. Both add the same
- * products to b in increasing i with the same FMA, so the bits do not depend
- * on N, k0, k1 or the path. Measured (2-core Zen 5 EPYC, cold weights, N 8,
- * 2048x512): 0.24 ms against 0.43 in memory, and on two threads (columns
- * split) 0.18 against 0.66: the in-memory sums' reload-FMA-store per weight
- * vector and row became the bound at 8 rows, and on two threads slower still.
- * Below 4 rows the stream wins (N 1: 0.12 ms against 0.18 strided).
+ * Column blocks [blk0, blk1) of rsc_dense (KB columns each). Block blk's
+ * weights are one contiguous [CIN][KB] run, so a thread's blocks are one
+ * sequential stream: at small batch a dense layer is a matrix-vector
+ * product bound by DRAM, and a stream per core is what keeps the hardware
+ * prefetchers (and both cores' memory queues) full. The sums of a block
+ * stay in registers over all CIN inputs, each weight vector serving every
+ * row of the register block; the last block's padding columns (zero weights)
+ * are computed but not stored. Every output is b + the sum over i in
+ * increasing order, one RSC_FMA per product, whatever N, the blocks, the
+ * path or the target. Measured (2-core Zen 5 EPYC, cold weights, 2048x512):
+ * 1 row 102 us on one thread, 82 on two, where the [in][out] layout took
+ * 130 (one thread streaming whole rows; two threads on alternate halves of
+ * each row, 134); 8 rows 165 / 100 us against 253 / 135.
  */
-RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w,
-                               const float *restrict b, float *restrict out, int N, int CIN, int K,
-                               size_t k0, size_t k1, int act) {
-  size_t k = k0;
-  if (N >= RSC_DENSE_MIN_ROWS)
-    for (; k + 2 * RSC_VL <= k1; k += 2 * RSC_VL)
-      for (int n0 = 0; n0 < N; n0 += RSC_DENSE_ROWS) {
-        const int nr = N - n0 < RSC_DENSE_ROWS ? N - n0 : RSC_DENSE_ROWS;
-        rsc_vf s[RSC_DENSE_ROWS][2];
-        for (int r = 0; r < nr; r++) {
-          s[r][0] = rsc_vload(b + k);
-          s[r][1] = rsc_vload(b + k + RSC_VL);
+RSC_INLINE void rsc_dense_blocks(const float *restrict in, const float *restrict w,
+                                 const float *restrict b, float *restrict out, int N, int CIN,
+                                 int K, int KB, long blk0, long blk1, int act) {
+  const int V = KB / RSC_VL;
+  const int vec = KB % RSC_VL == 0 && KB <= RSC_DENSE_MAXKB;
+  for (long blk = blk0; blk < blk1; blk++) {
+    const float *restrict wb = w + (size_t)blk * (size_t)CIN * (size_t)KB;
+    const size_t k = (size_t)blk * (size_t)KB;
+    const int cols = (size_t)K - k < (size_t)KB ? (int)((size_t)K - k) : KB;
+    for (int n0 = 0; n0 < N; n0 += vec ? RSC_DENSE_ROWS : 1) {
+      const float *restrict x = in + (size_t)n0 * (size_t)CIN;
+      float *restrict o = out + (size_t)n0 * (size_t)K + k;
+      if (!vec) { /* scalar lanes, one row */
+        for (int l = 0; l < cols; l++) {
+          float acc = b[k + (size_t)l];
+          for (int i = 0; i < CIN; i++)
+            acc = RSC_FMA(x[i], wb[(size_t)i * (size_t)KB + (size_t)l], acc);
+          o[l] = rsc_act(acc, act);
         }
-        for (int i = 0; i < CIN; i++) {
-          const float *restrict wi = w + (size_t)i * (size_t)K + k;
-          const rsc_vf w0 = rsc_vload(wi), w1 = rsc_vload(wi + RSC_VL);
-          for (int r = 0; r < nr; r++) {
-            const rsc_vf a = rsc_vset1(in[(size_t)(n0 + r) * (size_t)CIN + (size_t)i]);
-            s[r][0] = rsc_vfma(a, w0, s[r][0]);
-            s[r][1] = rsc_vfma(a, w1, s[r][1]);
-          }
-        }
+        continue;
+      }
+      const int nr = N - n0 < RSC_DENSE_ROWS ? N - n0 : RSC_DENSE_ROWS;
+      rsc_vf s[RSC_DENSE_ROWS][RSC_DENSE_MAXKB / RSC_VL];
+      for (int r = 0; r < nr; r++)
+        for (int v = 0; v < V; v++)
+          s[r][v] = rsc_vload(b + k + (size_t)v * RSC_VL);
+      for (int i = 0; i < CIN; i++) {
+        rsc_vf wv[RSC_DENSE_MAXKB / RSC_VL];
+        for (int v = 0; v < V; v++)
+          wv[v] = rsc_vload(wb + (size_t)i * (size_t)KB + (size_t)v * RSC_VL);
         for (int r = 0; r < nr; r++) {
-          float *restrict o = out + (size_t)(n0 + r) * (size_t)K + k;
-          rsc_vstore(o, s[r][0]);
-          rsc_vstore(o + RSC_VL, s[r][1]);
-          for (int l = 0; l < 2 * RSC_VL; l++)
-            o[l] = rsc_act(o[l], act);
+          const rsc_vf a = rsc_vset1(x[(size_t)r * (size_t)CIN + (size_t)i]);
+          for (int v = 0; v < V; v++)
+            s[r][v] = rsc_vfma(a, wv[v], s[r][v]);
         }
       }
-  if (k < k1)
-    rsc_dense_cols_stream(in, w, b, out, N, CIN, K, k, k1, act);
+      for (int r = 0; r < nr; r++) {
+        float sums[RSC_DENSE_MAXKB];
+        for (int v = 0; v < V; v++)
+          rsc_vstore(sums + v * RSC_VL, s[r][v]);
+        for (int l = 0; l < cols; l++) /* not the last block's padding */
+          o[(size_t)r * (size_t)K + (size_t)l] = rsc_act(sums[l], act);
+      }
+    }
+  }
 }
 
 /*
  * out = act(in * w + b).
- *   in [N][CIN], out [N][K], b [K]
- *   w  [CIN][K] (LAYOUT_DENSE_IO): element (o,i) of the [out][in] weight at i*K + o
- * Each output is b + sum over i in increasing order, vectorised over o.
+ *   in [N][CIN], out [N][K], b [ceil(K/KB)*KB] (zero-padded)
+ *   w  [ceil(K/KB)][CIN][KB] (LAYOUT_DENSE_BLOCK): element (o,i) of the
+ *      [out][in] weight at ((o/KB)*CIN + i)*KB + o%KB; padded o are 0
+ * Each output is b + the sum over i in increasing order.
  */
 RSC_INLINE void rsc_dense(const float *restrict in, const float *restrict w,
                           const float *restrict b, float *restrict out, int N, int CIN, int K,
-                          int act) {
-  rsc_dense_cols(in, w, b, out, N, CIN, K, 0, (size_t)K, act);
+                          int KB, int act) {
+  rsc_dense_blocks(in, w, b, out, N, CIN, K, KB, 0, (K + KB - 1) / KB, act);
 }
 
 /* ---------------------------------------------------------------- elementwise */
@@ -1258,30 +1241,25 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
   rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
 }
 
-/* Whether part `part` of `parts` computes output columns of a dense layer of
- * N rows, and which: [k0, k1). From 4 rows on (rsc_dense_cols's register
- * blocks) each part takes its share. Below that the layer streams its
- * weights from DRAM and part 0 takes them all: two threads reading alternate
- * pieces of every weight row (a row's columns split in two) fetched each
- * other's lines and together read 25 GB/s where one read 40 (2-core Zen 5
- * EPYC, 2048x512 and 512x2048 weights, cold). */
-RSC_INLINE int rsc_dense_range(int N, int K, int part, int parts, size_t *k0, size_t *k1) {
-  if (N < RSC_DENSE_MIN_ROWS) {
-    *k0 = 0;
-    *k1 = (size_t)K;
-    return part == 0;
-  }
-  rsc_range((size_t)K, part, parts, k0, k1);
-  return *k1 > *k0;
+/* The column blocks [blk0, blk1) of a dense layer of K outputs in blocks of
+ * KB that part `part` of `parts` computes, and whether there are any: each
+ * part one contiguous run of blocks, so one stream of weights per thread
+ * (rsc_dense_blocks), and no output cache line shared while KB floats are a
+ * multiple of 64 bytes. */
+RSC_INLINE int rsc_dense_range(int K, int KB, int part, int parts, long *blk0, long *blk1) {
+  const long nblk = (K + KB - 1) / KB;
+  *blk0 = nblk * part / parts;
+  *blk1 = nblk * (part + 1) / parts;
+  return *blk1 > *blk0;
 }
 
-/* rsc_dense split over output columns: part `part` of `parts`. */
+/* rsc_dense split over output column blocks: part `part` of `parts`. */
 RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
                                const float *restrict b, float *restrict out, int N, int CIN, int K,
-                               int act, int part, int parts) {
-  size_t k0, k1;
-  if (rsc_dense_range(N, K, part, parts, &k0, &k1))
-    rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
+                               int KB, int act, int part, int parts) {
+  long blk0, blk1;
+  if (rsc_dense_range(K, KB, part, parts, &blk0, &blk1))
+    rsc_dense_blocks(in, w, b, out, N, CIN, K, KB, blk0, blk1, act);
 }
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
@@ -1311,16 +1289,17 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
  *   m[n][j] = relu(b1[j] + sum_c s[n][c] * w1[c*M + j])    (c order)
  *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * w2[j*C + c]) (j order)
  *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
- *   x, sc, out [N][HW][C]; w1 [C][M], b1 [M], w2 [M][C], b2 [C] (DENSE_IO
- *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: N*(C + M) floats,
+ *   x, sc, out [N][HW][C]; w1 [ceil(M/KB)][C][KB], b1 [ceil(M/KB)*KB],
+ *   w2 [ceil(C/KB)][M][KB], b2 [ceil(C/KB)*KB] (LAYOUT_DENSE_BLOCK of fc1
+ *   [M,C,1,1] and fc2 [C,M,1,1], rsc_dense); scratch: N*(C + M) floats,
  *   s then g in [0, N*C), m in [N*C, N*(C+M)).
  * The phases run over the whole batch, so each of the two dense layers
- * streams its weights once for all N images (rsc_dense_cols): in stage 4
+ * streams its weights once for all N images (rsc_dense_blocks): in stage 4
  * they are 8 MB, which per image were read N times from DRAM.
  * Each phase (pool over channels, reduce, gate, scale and add over pixel
  * rows) is split into `parts` ranges of independent outputs (the reduce and
- * the gate below 4 images: part 0 alone, rsc_dense_range), with sync(ctx)
- * (a barrier of all parts) between phases that read another part's results.
+ * the gate in column blocks, rsc_dense_range), with sync(ctx) (a barrier
+ * of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  * out may be x or sc: the only phase that writes out reads x and sc at
  * the same rows and no other, after the barrier that ends the pool's reads.
@@ -1334,14 +1313,16 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
                                 const float *restrict w2, const float *restrict b2, float *out,
                                 float *restrict scratch,
                                 const float *restrict pool, int PNP, int N, int HW, int C, int M,
-                                int act, int part, int parts, void (*sync)(void *), void *ctx) {
+                                int KB, int act, int part, int parts, void (*sync)(void *),
+                                void *ctx) {
   float *restrict s = scratch;
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
-  size_t c0, c1, j0, j1, g0, g1;
+  size_t c0, c1;
+  long j0, j1, g0, g1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
-  const int reduce = rsc_dense_range(N, M, part, parts, &j0, &j1);
-  const int gate = rsc_dense_range(N, C, part, parts, &g0, &g1);
+  const int reduce = rsc_dense_range(M, KB, part, parts, &j0, &j1);
+  const int gate = rsc_dense_range(C, KB, part, parts, &g0, &g1);
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
@@ -1355,12 +1336,12 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   if (parts > 1)
     sync(ctx);
   if (reduce)
-    rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
+    rsc_dense_blocks(s, w1, b1, m, N, C, M, KB, j0, j1, RSC_ACT_RELU);
   if (parts > 1)
     sync(ctx);
   /* s is dead once m exists: the gate reuses its room. */
   if (gate)
-    rsc_dense_cols(m, w2, b2, s, N, M, C, g0, g1, RSC_ACT_SIGMOID);
+    rsc_dense_blocks(m, w2, b2, s, N, M, C, KB, g0, g1, RSC_ACT_SIGMOID);
   if (parts > 1)
     sync(ctx);
   for (size_t r = r0; r < r1;) {
@@ -1378,8 +1359,9 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
 RSC_INLINE void rsc_se_add(const float *x, const float *sc,
                            const float *restrict w1, const float *restrict b1,
                            const float *restrict w2, const float *restrict b2, float *out,
-                           float *restrict scratch, int N, int HW, int C, int M, int act) {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, act, 0, 1, NULL,
+                           float *restrict scratch, int N, int HW, int C, int M, int KB,
+                           int act) {
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, KB, act, 0, 1, NULL,
                   NULL);
 }
 

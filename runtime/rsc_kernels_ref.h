@@ -126,13 +126,18 @@ static inline void rsc_global_maxpool_ref(const float *in, float *out, int N, in
     }
 }
 
+/* Element (o, i) of a [out][in] weight in LAYOUT_DENSE_BLOCK (rsc_dense). */
+static inline float rsc_dense_w_ref(const float *w, int CIN, int KB, int o, int i) {
+  return w[((size_t)(o / KB) * CIN + i) * KB + o % KB];
+}
+
 static inline void rsc_dense_ref(const float *in, const float *w, const float *b, float *out, int N,
-                                 int CIN, int K, int act) {
+                                 int CIN, int K, int KB, int act) {
   for (int n = 0; n < N; n++)
     for (int o = 0; o < K; o++) {
       float acc = b[o];
       for (int i = 0; i < CIN; i++)
-        acc += in[(size_t)n * CIN + i] * w[(size_t)i * K + o];
+        acc += in[(size_t)n * CIN + i] * rsc_dense_w_ref(w, CIN, KB, o, i);
       out[(size_t)n * K + o] = rsc_act_ref(acc, act);
     }
 }
@@ -144,7 +149,7 @@ static inline void rsc_add_act_ref(const float *a, const float *b, float *out, s
 
 static inline void rsc_se_add_ref(const float *x, const float *sc, const float *w1, const float *b1,
                                   const float *w2, const float *b2, float *out, float *scratch,
-                                  int N, int HW, int C, int M, int act) {
+                                  int N, int HW, int C, int M, int KB, int act) {
   float *s = scratch, *m = scratch + C;
   for (int n = 0; n < N; n++) {
     const float *xn = x + (size_t)n * HW * C;
@@ -157,13 +162,13 @@ static inline void rsc_se_add_ref(const float *x, const float *sc, const float *
     for (int j = 0; j < M; j++) {
       float acc = b1[j];
       for (int c = 0; c < C; c++)
-        acc += s[c] * w1[(size_t)c * M + j];
+        acc += s[c] * rsc_dense_w_ref(w1, C, KB, j, c);
       m[j] = rsc_act_ref(acc, RSC_ACT_RELU);
     }
     for (int c = 0; c < C; c++) {
       float acc = b2[c];
       for (int j = 0; j < M; j++)
-        acc += m[j] * w2[(size_t)j * C + c];
+        acc += m[j] * rsc_dense_w_ref(w2, M, KB, c, j);
       s[c] = rsc_act_ref(acc, RSC_ACT_SIGMOID); /* the gate */
     }
     for (int p = 0; p < HW; p++)

@@ -1171,105 +1171,88 @@ RSC_INLINE void rsc_global_maxpool(const float *restrict in, float *restrict out
 
 /* ---------------------------------------------------------------- dense */
 
-/*
- * Outputs [k0, k1) of the N rows of rsc_dense, for small N. The weights
- * stream once, in memory order (row i, then row i+1), each row serving all N
- * inputs: at small batch a dense layer is a matrix-vector product bound by
- * DRAM bandwidth, and a sequential stream is what the hardware prefetchers
- * keep up with. The partial sums stay in out (N*(k1-k0) floats, in L1 or
- * L2), one vector FMA per RSC_VL outputs; the tail is scalar with the same
- * fused or separate multiply-add as the vector lanes, so every output is b +
- * the sum over i in increasing order whatever k0, k1 and the target.
- */
-RSC_INLINE void rsc_dense_cols_stream(const float *restrict in, const float *restrict w,
-                                      const float *restrict b, float *restrict out, int N,
-                                      int CIN, int K, size_t k0, size_t k1, int act) {
-  for (int n = 0; n < N; n++)
-    for (size_t k = k0; k < k1; k++)
-      out[(size_t)n * (size_t)K + k] = b[k];
-  for (int i = 0; i < CIN; i++) {
-    const float *restrict wi = w + (size_t)i * (size_t)K;
-    for (int n = 0; n < N; n++) {
-      const float xi = in[(size_t)n * (size_t)CIN + (size_t)i];
-      const rsc_vf a = rsc_vset1(xi);
-      float *restrict o = out + (size_t)n * (size_t)K;
-      size_t k = k0;
-      for (; k + RSC_VL <= k1; k += RSC_VL)
-        rsc_vstore(o + k, rsc_vfma(a, rsc_vload(wi + k), rsc_vload(o + k)));
-      for (; k < k1; k++)
-        o[k] = RSC_FMA(xi, wi[k], o[k]);
-    }
-  }
-  for (int n = 0; n < N; n++)
-    for (size_t k = k0; k < k1; k++)
-      out[(size_t)n * (size_t)K + k] = rsc_act(out[(size_t)n * (size_t)K + k], act);
-}
-
-/* Rows of a register block of rsc_dense_cols: two vectors of sums per row
- * (16 of AVX-512's 32 registers, 8 of the others' 16) beside the two weight
- * vectors and a broadcast. RSC_DENSE_MIN_ROWS: the fewest rows that take the
- * register blocks (and split their columns between threads, rsc_dense_range);
- * fewer stream. */
-#define RSC_DENSE_ROWS (RSC_VL == 16 ? 8 : 4)
-#define RSC_DENSE_MIN_ROWS 4
+/* A register block of rsc_dense_blocks: the sums of one KB-column block for
+ * up to RSC_DENSE_ROWS rows, KB/RSC_VL vectors per row, beside the row's
+ * KB/RSC_VL weight vectors and a broadcast: 16 + 2 + 1 of AVX-512's 32
+ * registers at KB 32, 8 + 4 + 1 of AVX2's 16, and the portable 4-float
+ * vectors one row. Blocks wider than RSC_DENSE_MAXKB (or not whole vectors)
+ * take the scalar lanes instead. */
+#define RSC_DENSE_ROWS (RSC_VL == 16 ? 8 : RSC_VL == 8 ? 2 : 1)
+#define RSC_DENSE_MAXKB 32
 
 /*
- * Outputs [k0, k1) of the N rows of rsc_dense. From 4 rows on, the sums of
- * 2*RSC_VL columns of up to RSC_DENSE_ROWS rows stay in registers while i
- * runs over all CIN inputs (the weight column block strided by K, each
- * weight vector serving every row of the block); the columns past the last
- * whole block, and fewer rows, take rsc_dense_cols_stream. Both add the same
- * products to b in increasing i with the same FMA, so the bits do not depend
- * on N, k0, k1 or the path. Measured (2-core Zen 5 EPYC, cold weights, N 8,
- * 2048x512): 0.24 ms against 0.43 in memory, and on two threads (columns
- * split) 0.18 against 0.66: the in-memory sums' reload-FMA-store per weight
- * vector and row became the bound at 8 rows, and on two threads slower still.
- * Below 4 rows the stream wins (N 1: 0.12 ms against 0.18 strided).
+ * Column blocks [blk0, blk1) of rsc_dense (KB columns each). Block blk's
+ * weights are one contiguous [CIN][KB] run, so a thread's blocks are one
+ * sequential stream: at small batch a dense layer is a matrix-vector
+ * product bound by DRAM, and a stream per core is what keeps the hardware
+ * prefetchers (and both cores' memory queues) full. The sums of a block
+ * stay in registers over all CIN inputs, each weight vector serving every
+ * row of the register block; the last block's padding columns (zero weights)
+ * are computed but not stored. Every output is b + the sum over i in
+ * increasing order, one RSC_FMA per product, whatever N, the blocks, the
+ * path or the target. Measured (2-core Zen 5 EPYC, cold weights, 2048x512):
+ * 1 row 102 us on one thread, 82 on two, where the [in][out] layout took
+ * 130 (one thread streaming whole rows; two threads on alternate halves of
+ * each row, 134); 8 rows 165 / 100 us against 253 / 135.
  */
-RSC_INLINE void rsc_dense_cols(const float *restrict in, const float *restrict w,
-                               const float *restrict b, float *restrict out, int N, int CIN, int K,
-                               size_t k0, size_t k1, int act) {
-  size_t k = k0;
-  if (N >= RSC_DENSE_MIN_ROWS)
-    for (; k + 2 * RSC_VL <= k1; k += 2 * RSC_VL)
-      for (int n0 = 0; n0 < N; n0 += RSC_DENSE_ROWS) {
-        const int nr = N - n0 < RSC_DENSE_ROWS ? N - n0 : RSC_DENSE_ROWS;
-        rsc_vf s[RSC_DENSE_ROWS][2];
-        for (int r = 0; r < nr; r++) {
-          s[r][0] = rsc_vload(b + k);
-          s[r][1] = rsc_vload(b + k + RSC_VL);
+RSC_INLINE void rsc_dense_blocks(const float *restrict in, const float *restrict w,
+                                 const float *restrict b, float *restrict out, int N, int CIN,
+                                 int K, int KB, long blk0, long blk1, int act) {
+  const int V = KB / RSC_VL;
+  const int vec = KB % RSC_VL == 0 && KB <= RSC_DENSE_MAXKB;
+  for (long blk = blk0; blk < blk1; blk++) {
+    const float *restrict wb = w + (size_t)blk * (size_t)CIN * (size_t)KB;
+    const size_t k = (size_t)blk * (size_t)KB;
+    const int cols = (size_t)K - k < (size_t)KB ? (int)((size_t)K - k) : KB;
+    for (int n0 = 0; n0 < N; n0 += vec ? RSC_DENSE_ROWS : 1) {
+      const float *restrict x = in + (size_t)n0 * (size_t)CIN;
+      float *restrict o = out + (size_t)n0 * (size_t)K + k;
+      if (!vec) { /* scalar lanes, one row */
+        for (int l = 0; l < cols; l++) {
+          float acc = b[k + (size_t)l];
+          for (int i = 0; i < CIN; i++)
+            acc = RSC_FMA(x[i], wb[(size_t)i * (size_t)KB + (size_t)l], acc);
+          o[l] = rsc_act(acc, act);
         }
-        for (int i = 0; i < CIN; i++) {
-          const float *restrict wi = w + (size_t)i * (size_t)K + k;
-          const rsc_vf w0 = rsc_vload(wi), w1 = rsc_vload(wi + RSC_VL);
-          for (int r = 0; r < nr; r++) {
-            const rsc_vf a = rsc_vset1(in[(size_t)(n0 + r) * (size_t)CIN + (size_t)i]);
-            s[r][0] = rsc_vfma(a, w0, s[r][0]);
-            s[r][1] = rsc_vfma(a, w1, s[r][1]);
-          }
-        }
+        continue;
+      }
+      const int nr = N - n0 < RSC_DENSE_ROWS ? N - n0 : RSC_DENSE_ROWS;
+      rsc_vf s[RSC_DENSE_ROWS][RSC_DENSE_MAXKB / RSC_VL];
+      for (int r = 0; r < nr; r++)
+        for (int v = 0; v < V; v++)
+          s[r][v] = rsc_vload(b + k + (size_t)v * RSC_VL);
+      for (int i = 0; i < CIN; i++) {
+        rsc_vf wv[RSC_DENSE_MAXKB / RSC_VL];
+        for (int v = 0; v < V; v++)
+          wv[v] = rsc_vload(wb + (size_t)i * (size_t)KB + (size_t)v * RSC_VL);
         for (int r = 0; r < nr; r++) {
-          float *restrict o = out + (size_t)(n0 + r) * (size_t)K + k;
-          rsc_vstore(o, s[r][0]);
-          rsc_vstore(o + RSC_VL, s[r][1]);
-          for (int l = 0; l < 2 * RSC_VL; l++)
-            o[l] = rsc_act(o[l], act);
+          const rsc_vf a = rsc_vset1(x[(size_t)r * (size_t)CIN + (size_t)i]);
+          for (int v = 0; v < V; v++)
+            s[r][v] = rsc_vfma(a, wv[v], s[r][v]);
         }
       }
-  if (k < k1)
-    rsc_dense_cols_stream(in, w, b, out, N, CIN, K, k, k1, act);
+      for (int r = 0; r < nr; r++) {
+        float sums[RSC_DENSE_MAXKB];
+        for (int v = 0; v < V; v++)
+          rsc_vstore(sums + v * RSC_VL, s[r][v]);
+        for (int l = 0; l < cols; l++) /* not the last block's padding */
+          o[(size_t)r * (size_t)K + (size_t)l] = rsc_act(sums[l], act);
+      }
+    }
+  }
 }
 
 /*
  * out = act(in * w + b).
- *   in [N][CIN], out [N][K], b [K]
- *   w  [CIN][K] (LAYOUT_DENSE_IO): element (o,i) of the [out][in] weight at i*K + o
- * Each output is b + sum over i in increasing order, vectorised over o.
+ *   in [N][CIN], out [N][K], b [ceil(K/KB)*KB] (zero-padded)
+ *   w  [ceil(K/KB)][CIN][KB] (LAYOUT_DENSE_BLOCK): element (o,i) of the
+ *      [out][in] weight at ((o/KB)*CIN + i)*KB + o%KB; padded o are 0
+ * Each output is b + the sum over i in increasing order.
  */
 RSC_INLINE void rsc_dense(const float *restrict in, const float *restrict w,
                           const float *restrict b, float *restrict out, int N, int CIN, int K,
-                          int act) {
-  rsc_dense_cols(in, w, b, out, N, CIN, K, 0, (size_t)K, act);
+                          int KB, int act) {
+  rsc_dense_blocks(in, w, b, out, N, CIN, K, KB, 0, (K + KB - 1) / KB, act);
 }
 
 /* ---------------------------------------------------------------- elementwise */
@@ -1301,30 +1284,25 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
   rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
 }
 
-/* Whether part `part` of `parts` computes output columns of a dense layer of
- * N rows, and which: [k0, k1). From 4 rows on (rsc_dense_cols's register
- * blocks) each part takes its share. Below that the layer streams its
- * weights from DRAM and part 0 takes them all: two threads reading alternate
- * pieces of every weight row (a row's columns split in two) fetched each
- * other's lines and together read 25 GB/s where one read 40 (2-core Zen 5
- * EPYC, 2048x512 and 512x2048 weights, cold). */
-RSC_INLINE int rsc_dense_range(int N, int K, int part, int parts, size_t *k0, size_t *k1) {
-  if (N < RSC_DENSE_MIN_ROWS) {
-    *k0 = 0;
-    *k1 = (size_t)K;
-    return part == 0;
-  }
-  rsc_range((size_t)K, part, parts, k0, k1);
-  return *k1 > *k0;
+/* The column blocks [blk0, blk1) of a dense layer of K outputs in blocks of
+ * KB that part `part` of `parts` computes, and whether there are any: each
+ * part one contiguous run of blocks, so one stream of weights per thread
+ * (rsc_dense_blocks), and no output cache line shared while KB floats are a
+ * multiple of 64 bytes. */
+RSC_INLINE int rsc_dense_range(int K, int KB, int part, int parts, long *blk0, long *blk1) {
+  const long nblk = (K + KB - 1) / KB;
+  *blk0 = nblk * part / parts;
+  *blk1 = nblk * (part + 1) / parts;
+  return *blk1 > *blk0;
 }
 
-/* rsc_dense split over output columns: part `part` of `parts`. */
+/* rsc_dense split over output column blocks: part `part` of `parts`. */
 RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
                                const float *restrict b, float *restrict out, int N, int CIN, int K,
-                               int act, int part, int parts) {
-  size_t k0, k1;
-  if (rsc_dense_range(N, K, part, parts, &k0, &k1))
-    rsc_dense_cols(in, w, b, out, N, CIN, K, k0, k1, act);
+                               int KB, int act, int part, int parts) {
+  long blk0, blk1;
+  if (rsc_dense_range(K, KB, part, parts, &blk0, &blk1))
+    rsc_dense_blocks(in, w, b, out, N, CIN, K, KB, blk0, blk1, act);
 }
 
 /* SE's excite and the residual tail for pixels [p0, p1) of one image:
@@ -1354,16 +1332,17 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
  *   m[n][j] = relu(b1[j] + sum_c s[n][c] * w1[c*M + j])    (c order)
  *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * w2[j*C + c]) (j order)
  *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
- *   x, sc, out [N][HW][C]; w1 [C][M], b1 [M], w2 [M][C], b2 [C] (DENSE_IO
- *   layouts of fc1 [M,C,1,1] and fc2 [C,M,1,1]); scratch: N*(C + M) floats,
+ *   x, sc, out [N][HW][C]; w1 [ceil(M/KB)][C][KB], b1 [ceil(M/KB)*KB],
+ *   w2 [ceil(C/KB)][M][KB], b2 [ceil(C/KB)*KB] (LAYOUT_DENSE_BLOCK of fc1
+ *   [M,C,1,1] and fc2 [C,M,1,1], rsc_dense); scratch: N*(C + M) floats,
  *   s then g in [0, N*C), m in [N*C, N*(C+M)).
  * The phases run over the whole batch, so each of the two dense layers
- * streams its weights once for all N images (rsc_dense_cols): in stage 4
+ * streams its weights once for all N images (rsc_dense_blocks): in stage 4
  * they are 8 MB, which per image were read N times from DRAM.
  * Each phase (pool over channels, reduce, gate, scale and add over pixel
  * rows) is split into `parts` ranges of independent outputs (the reduce and
- * the gate below 4 images: part 0 alone, rsc_dense_range), with sync(ctx)
- * (a barrier of all parts) between phases that read another part's results.
+ * the gate in column blocks, rsc_dense_range), with sync(ctx) (a barrier
+ * of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  * out may be x or sc: the only phase that writes out reads x and sc at
  * the same rows and no other, after the barrier that ends the pool's reads.
@@ -1377,14 +1356,16 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
                                 const float *restrict w2, const float *restrict b2, float *out,
                                 float *restrict scratch,
                                 const float *restrict pool, int PNP, int N, int HW, int C, int M,
-                                int act, int part, int parts, void (*sync)(void *), void *ctx) {
+                                int KB, int act, int part, int parts, void (*sync)(void *),
+                                void *ctx) {
   float *restrict s = scratch;
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
-  size_t c0, c1, j0, j1, g0, g1;
+  size_t c0, c1;
+  long j0, j1, g0, g1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
-  const int reduce = rsc_dense_range(N, M, part, parts, &j0, &j1);
-  const int gate = rsc_dense_range(N, C, part, parts, &g0, &g1);
+  const int reduce = rsc_dense_range(M, KB, part, parts, &j0, &j1);
+  const int gate = rsc_dense_range(C, KB, part, parts, &g0, &g1);
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
@@ -1398,12 +1379,12 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   if (parts > 1)
     sync(ctx);
   if (reduce)
-    rsc_dense_cols(s, w1, b1, m, N, C, M, j0, j1, RSC_ACT_RELU);
+    rsc_dense_blocks(s, w1, b1, m, N, C, M, KB, j0, j1, RSC_ACT_RELU);
   if (parts > 1)
     sync(ctx);
   /* s is dead once m exists: the gate reuses its room. */
   if (gate)
-    rsc_dense_cols(m, w2, b2, s, N, M, C, g0, g1, RSC_ACT_SIGMOID);
+    rsc_dense_blocks(m, w2, b2, s, N, M, C, KB, g0, g1, RSC_ACT_SIGMOID);
   if (parts > 1)
     sync(ctx);
   for (size_t r = r0; r < r1;) {
@@ -1421,8 +1402,9 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
 RSC_INLINE void rsc_se_add(const float *x, const float *sc,
                            const float *restrict w1, const float *restrict b1,
                            const float *restrict w2, const float *restrict b2, float *out,
-                           float *restrict scratch, int N, int HW, int C, int M, int act) {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, act, 0, 1, NULL,
+                           float *restrict scratch, int N, int HW, int C, int M, int KB,
+                           int act) {
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, KB, act, 0, 1, NULL,
                   NULL);
 }
 
@@ -1505,9 +1487,9 @@ enum {
   W_layer1_0_conv2_bias = 173408, /* layer1.0.conv2.bias [64] -> vector */
   W_layer1_0_conv3_weight = 173472, /* layer1.0.conv3.weight [256,64,1,1] -> conv_block kb=64 */
   W_layer1_0_conv3_bias = 189856, /* layer1.0.conv3.bias [256] -> vector */
-  W_layer1_0_se_fc1_weight = 190112, /* layer1.0.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_0_se_fc1_weight = 190112, /* layer1.0.se.fc1.weight [64,256,1,1] -> dense_block */
   W_layer1_0_se_fc1_bias = 206496, /* layer1.0.se.fc1.bias [64] -> vector */
-  W_layer1_0_se_fc2_weight = 206560, /* layer1.0.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_0_se_fc2_weight = 206560, /* layer1.0.se.fc2.weight [256,64,1,1] -> dense_block */
   W_layer1_0_se_fc2_bias = 222944, /* layer1.0.se.fc2.bias [256] -> vector */
   W_layer1_1_conv1_weight = 223200, /* layer1.1.conv1.weight [64,256,1,1] -> conv_block kb=64 */
   W_layer1_1_conv1_bias = 239584, /* layer1.1.conv1.bias [64] -> vector */
@@ -1515,9 +1497,9 @@ enum {
   W_layer1_1_conv2_bias = 305184, /* layer1.1.conv2.bias [64] -> vector */
   W_layer1_1_conv3_weight = 305248, /* layer1.1.conv3.weight [256,64,1,1] -> conv_block kb=64 */
   W_layer1_1_conv3_bias = 321632, /* layer1.1.conv3.bias [256] -> vector */
-  W_layer1_1_se_fc1_weight = 321888, /* layer1.1.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_1_se_fc1_weight = 321888, /* layer1.1.se.fc1.weight [64,256,1,1] -> dense_block */
   W_layer1_1_se_fc1_bias = 338272, /* layer1.1.se.fc1.bias [64] -> vector */
-  W_layer1_1_se_fc2_weight = 338336, /* layer1.1.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_1_se_fc2_weight = 338336, /* layer1.1.se.fc2.weight [256,64,1,1] -> dense_block */
   W_layer1_1_se_fc2_bias = 354720, /* layer1.1.se.fc2.bias [256] -> vector */
   W_layer1_2_conv1_weight = 354976, /* layer1.2.conv1.weight [64,256,1,1] -> conv_block kb=64 */
   W_layer1_2_conv1_bias = 371360, /* layer1.2.conv1.bias [64] -> vector */
@@ -1525,9 +1507,9 @@ enum {
   W_layer1_2_conv2_bias = 436960, /* layer1.2.conv2.bias [64] -> vector */
   W_layer1_2_conv3_weight = 437024, /* layer1.2.conv3.weight [256,64,1,1] -> conv_block kb=64 */
   W_layer1_2_conv3_bias = 453408, /* layer1.2.conv3.bias [256] -> vector */
-  W_layer1_2_se_fc1_weight = 453664, /* layer1.2.se.fc1.weight [64,256,1,1] -> dense_io */
+  W_layer1_2_se_fc1_weight = 453664, /* layer1.2.se.fc1.weight [64,256,1,1] -> dense_block */
   W_layer1_2_se_fc1_bias = 470048, /* layer1.2.se.fc1.bias [64] -> vector */
-  W_layer1_2_se_fc2_weight = 470112, /* layer1.2.se.fc2.weight [256,64,1,1] -> dense_io */
+  W_layer1_2_se_fc2_weight = 470112, /* layer1.2.se.fc2.weight [256,64,1,1] -> dense_block */
   W_layer1_2_se_fc2_bias = 486496, /* layer1.2.se.fc2.bias [256] -> vector */
   W_layer2_0_downsample_1_weight = 486752, /* layer2.0.downsample.1.weight [512,256,1,1] -> conv_block kb=64 */
   W_layer2_0_downsample_1_bias = 617824, /* layer2.0.downsample.1.bias [512] -> vector */
@@ -1537,9 +1519,9 @@ enum {
   W_layer2_0_conv2_bias = 798688, /* layer2.0.conv2.bias [128] -> vector */
   W_layer2_0_conv3_weight = 798816, /* layer2.0.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_0_conv3_bias = 864352, /* layer2.0.conv3.bias [512] -> vector */
-  W_layer2_0_se_fc1_weight = 864864, /* layer2.0.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_0_se_fc1_weight = 864864, /* layer2.0.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_0_se_fc1_bias = 930400, /* layer2.0.se.fc1.bias [128] -> vector */
-  W_layer2_0_se_fc2_weight = 930528, /* layer2.0.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_0_se_fc2_weight = 930528, /* layer2.0.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_0_se_fc2_bias = 996064, /* layer2.0.se.fc2.bias [512] -> vector */
   W_layer2_1_conv1_weight = 996576, /* layer2.1.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_1_conv1_bias = 1062112, /* layer2.1.conv1.bias [128] -> vector */
@@ -1547,9 +1529,9 @@ enum {
   W_layer2_1_conv2_bias = 1324384, /* layer2.1.conv2.bias [128] -> vector */
   W_layer2_1_conv3_weight = 1324512, /* layer2.1.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_1_conv3_bias = 1390048, /* layer2.1.conv3.bias [512] -> vector */
-  W_layer2_1_se_fc1_weight = 1390560, /* layer2.1.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_1_se_fc1_weight = 1390560, /* layer2.1.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_1_se_fc1_bias = 1456096, /* layer2.1.se.fc1.bias [128] -> vector */
-  W_layer2_1_se_fc2_weight = 1456224, /* layer2.1.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_1_se_fc2_weight = 1456224, /* layer2.1.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_1_se_fc2_bias = 1521760, /* layer2.1.se.fc2.bias [512] -> vector */
   W_layer2_2_conv1_weight = 1522272, /* layer2.2.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_2_conv1_bias = 1587808, /* layer2.2.conv1.bias [128] -> vector */
@@ -1557,9 +1539,9 @@ enum {
   W_layer2_2_conv2_bias = 1850080, /* layer2.2.conv2.bias [128] -> vector */
   W_layer2_2_conv3_weight = 1850208, /* layer2.2.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_2_conv3_bias = 1915744, /* layer2.2.conv3.bias [512] -> vector */
-  W_layer2_2_se_fc1_weight = 1916256, /* layer2.2.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_2_se_fc1_weight = 1916256, /* layer2.2.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_2_se_fc1_bias = 1981792, /* layer2.2.se.fc1.bias [128] -> vector */
-  W_layer2_2_se_fc2_weight = 1981920, /* layer2.2.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_2_se_fc2_weight = 1981920, /* layer2.2.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_2_se_fc2_bias = 2047456, /* layer2.2.se.fc2.bias [512] -> vector */
   W_layer2_3_conv1_weight = 2047968, /* layer2.3.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_3_conv1_bias = 2113504, /* layer2.3.conv1.bias [128] -> vector */
@@ -1567,9 +1549,9 @@ enum {
   W_layer2_3_conv2_bias = 2375776, /* layer2.3.conv2.bias [128] -> vector */
   W_layer2_3_conv3_weight = 2375904, /* layer2.3.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_3_conv3_bias = 2441440, /* layer2.3.conv3.bias [512] -> vector */
-  W_layer2_3_se_fc1_weight = 2441952, /* layer2.3.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_3_se_fc1_weight = 2441952, /* layer2.3.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_3_se_fc1_bias = 2507488, /* layer2.3.se.fc1.bias [128] -> vector */
-  W_layer2_3_se_fc2_weight = 2507616, /* layer2.3.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_3_se_fc2_weight = 2507616, /* layer2.3.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_3_se_fc2_bias = 2573152, /* layer2.3.se.fc2.bias [512] -> vector */
   W_layer2_4_conv1_weight = 2573664, /* layer2.4.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_4_conv1_bias = 2639200, /* layer2.4.conv1.bias [128] -> vector */
@@ -1577,9 +1559,9 @@ enum {
   W_layer2_4_conv2_bias = 2901472, /* layer2.4.conv2.bias [128] -> vector */
   W_layer2_4_conv3_weight = 2901600, /* layer2.4.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_4_conv3_bias = 2967136, /* layer2.4.conv3.bias [512] -> vector */
-  W_layer2_4_se_fc1_weight = 2967648, /* layer2.4.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_4_se_fc1_weight = 2967648, /* layer2.4.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_4_se_fc1_bias = 3033184, /* layer2.4.se.fc1.bias [128] -> vector */
-  W_layer2_4_se_fc2_weight = 3033312, /* layer2.4.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_4_se_fc2_weight = 3033312, /* layer2.4.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_4_se_fc2_bias = 3098848, /* layer2.4.se.fc2.bias [512] -> vector */
   W_layer2_5_conv1_weight = 3099360, /* layer2.5.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_5_conv1_bias = 3164896, /* layer2.5.conv1.bias [128] -> vector */
@@ -1587,9 +1569,9 @@ enum {
   W_layer2_5_conv2_bias = 3427168, /* layer2.5.conv2.bias [128] -> vector */
   W_layer2_5_conv3_weight = 3427296, /* layer2.5.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_5_conv3_bias = 3492832, /* layer2.5.conv3.bias [512] -> vector */
-  W_layer2_5_se_fc1_weight = 3493344, /* layer2.5.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_5_se_fc1_weight = 3493344, /* layer2.5.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_5_se_fc1_bias = 3558880, /* layer2.5.se.fc1.bias [128] -> vector */
-  W_layer2_5_se_fc2_weight = 3559008, /* layer2.5.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_5_se_fc2_weight = 3559008, /* layer2.5.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_5_se_fc2_bias = 3624544, /* layer2.5.se.fc2.bias [512] -> vector */
   W_layer2_6_conv1_weight = 3625056, /* layer2.6.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_6_conv1_bias = 3690592, /* layer2.6.conv1.bias [128] -> vector */
@@ -1597,9 +1579,9 @@ enum {
   W_layer2_6_conv2_bias = 3952864, /* layer2.6.conv2.bias [128] -> vector */
   W_layer2_6_conv3_weight = 3952992, /* layer2.6.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_6_conv3_bias = 4018528, /* layer2.6.conv3.bias [512] -> vector */
-  W_layer2_6_se_fc1_weight = 4019040, /* layer2.6.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_6_se_fc1_weight = 4019040, /* layer2.6.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_6_se_fc1_bias = 4084576, /* layer2.6.se.fc1.bias [128] -> vector */
-  W_layer2_6_se_fc2_weight = 4084704, /* layer2.6.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_6_se_fc2_weight = 4084704, /* layer2.6.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_6_se_fc2_bias = 4150240, /* layer2.6.se.fc2.bias [512] -> vector */
   W_layer2_7_conv1_weight = 4150752, /* layer2.7.conv1.weight [128,512,1,1] -> conv_block kb=64 */
   W_layer2_7_conv1_bias = 4216288, /* layer2.7.conv1.bias [128] -> vector */
@@ -1607,9 +1589,9 @@ enum {
   W_layer2_7_conv2_bias = 4478560, /* layer2.7.conv2.bias [128] -> vector */
   W_layer2_7_conv3_weight = 4478688, /* layer2.7.conv3.weight [512,128,1,1] -> conv_block kb=64 */
   W_layer2_7_conv3_bias = 4544224, /* layer2.7.conv3.bias [512] -> vector */
-  W_layer2_7_se_fc1_weight = 4544736, /* layer2.7.se.fc1.weight [128,512,1,1] -> dense_io */
+  W_layer2_7_se_fc1_weight = 4544736, /* layer2.7.se.fc1.weight [128,512,1,1] -> dense_block */
   W_layer2_7_se_fc1_bias = 4610272, /* layer2.7.se.fc1.bias [128] -> vector */
-  W_layer2_7_se_fc2_weight = 4610400, /* layer2.7.se.fc2.weight [512,128,1,1] -> dense_io */
+  W_layer2_7_se_fc2_weight = 4610400, /* layer2.7.se.fc2.weight [512,128,1,1] -> dense_block */
   W_layer2_7_se_fc2_bias = 4675936, /* layer2.7.se.fc2.bias [512] -> vector */
   W_layer3_0_downsample_1_weight = 4676448, /* layer3.0.downsample.1.weight [1024,512,1,1] -> conv_block kb=32 */
   W_layer3_0_downsample_1_bias = 5200736, /* layer3.0.downsample.1.bias [1024] -> vector */
@@ -1619,9 +1601,9 @@ enum {
   W_layer3_0_conv2_bias = 5922912, /* layer3.0.conv2.bias [256] -> vector */
   W_layer3_0_conv3_weight = 5923168, /* layer3.0.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_0_conv3_bias = 6185312, /* layer3.0.conv3.bias [1024] -> vector */
-  W_layer3_0_se_fc1_weight = 6186336, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_0_se_fc1_weight = 6186336, /* layer3.0.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_0_se_fc1_bias = 6448480, /* layer3.0.se.fc1.bias [256] -> vector */
-  W_layer3_0_se_fc2_weight = 6448736, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_0_se_fc2_weight = 6448736, /* layer3.0.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_0_se_fc2_bias = 6710880, /* layer3.0.se.fc2.bias [1024] -> vector */
   W_layer3_1_conv1_weight = 6711904, /* layer3.1.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_1_conv1_bias = 6974048, /* layer3.1.conv1.bias [256] -> vector */
@@ -1629,9 +1611,9 @@ enum {
   W_layer3_1_conv2_bias = 8022880, /* layer3.1.conv2.bias [256] -> vector */
   W_layer3_1_conv3_weight = 8023136, /* layer3.1.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_1_conv3_bias = 8285280, /* layer3.1.conv3.bias [1024] -> vector */
-  W_layer3_1_se_fc1_weight = 8286304, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_1_se_fc1_weight = 8286304, /* layer3.1.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_1_se_fc1_bias = 8548448, /* layer3.1.se.fc1.bias [256] -> vector */
-  W_layer3_1_se_fc2_weight = 8548704, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_1_se_fc2_weight = 8548704, /* layer3.1.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_1_se_fc2_bias = 8810848, /* layer3.1.se.fc2.bias [1024] -> vector */
   W_layer3_2_conv1_weight = 8811872, /* layer3.2.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_2_conv1_bias = 9074016, /* layer3.2.conv1.bias [256] -> vector */
@@ -1639,9 +1621,9 @@ enum {
   W_layer3_2_conv2_bias = 10122848, /* layer3.2.conv2.bias [256] -> vector */
   W_layer3_2_conv3_weight = 10123104, /* layer3.2.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_2_conv3_bias = 10385248, /* layer3.2.conv3.bias [1024] -> vector */
-  W_layer3_2_se_fc1_weight = 10386272, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_2_se_fc1_weight = 10386272, /* layer3.2.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_2_se_fc1_bias = 10648416, /* layer3.2.se.fc1.bias [256] -> vector */
-  W_layer3_2_se_fc2_weight = 10648672, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_2_se_fc2_weight = 10648672, /* layer3.2.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_2_se_fc2_bias = 10910816, /* layer3.2.se.fc2.bias [1024] -> vector */
   W_layer3_3_conv1_weight = 10911840, /* layer3.3.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_3_conv1_bias = 11173984, /* layer3.3.conv1.bias [256] -> vector */
@@ -1649,9 +1631,9 @@ enum {
   W_layer3_3_conv2_bias = 12222816, /* layer3.3.conv2.bias [256] -> vector */
   W_layer3_3_conv3_weight = 12223072, /* layer3.3.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_3_conv3_bias = 12485216, /* layer3.3.conv3.bias [1024] -> vector */
-  W_layer3_3_se_fc1_weight = 12486240, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_3_se_fc1_weight = 12486240, /* layer3.3.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_3_se_fc1_bias = 12748384, /* layer3.3.se.fc1.bias [256] -> vector */
-  W_layer3_3_se_fc2_weight = 12748640, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_3_se_fc2_weight = 12748640, /* layer3.3.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_3_se_fc2_bias = 13010784, /* layer3.3.se.fc2.bias [1024] -> vector */
   W_layer3_4_conv1_weight = 13011808, /* layer3.4.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_4_conv1_bias = 13273952, /* layer3.4.conv1.bias [256] -> vector */
@@ -1659,9 +1641,9 @@ enum {
   W_layer3_4_conv2_bias = 14322784, /* layer3.4.conv2.bias [256] -> vector */
   W_layer3_4_conv3_weight = 14323040, /* layer3.4.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_4_conv3_bias = 14585184, /* layer3.4.conv3.bias [1024] -> vector */
-  W_layer3_4_se_fc1_weight = 14586208, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_4_se_fc1_weight = 14586208, /* layer3.4.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_4_se_fc1_bias = 14848352, /* layer3.4.se.fc1.bias [256] -> vector */
-  W_layer3_4_se_fc2_weight = 14848608, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_4_se_fc2_weight = 14848608, /* layer3.4.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_4_se_fc2_bias = 15110752, /* layer3.4.se.fc2.bias [1024] -> vector */
   W_layer3_5_conv1_weight = 15111776, /* layer3.5.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_5_conv1_bias = 15373920, /* layer3.5.conv1.bias [256] -> vector */
@@ -1669,9 +1651,9 @@ enum {
   W_layer3_5_conv2_bias = 16422752, /* layer3.5.conv2.bias [256] -> vector */
   W_layer3_5_conv3_weight = 16423008, /* layer3.5.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_5_conv3_bias = 16685152, /* layer3.5.conv3.bias [1024] -> vector */
-  W_layer3_5_se_fc1_weight = 16686176, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_5_se_fc1_weight = 16686176, /* layer3.5.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_5_se_fc1_bias = 16948320, /* layer3.5.se.fc1.bias [256] -> vector */
-  W_layer3_5_se_fc2_weight = 16948576, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_5_se_fc2_weight = 16948576, /* layer3.5.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_5_se_fc2_bias = 17210720, /* layer3.5.se.fc2.bias [1024] -> vector */
   W_layer3_6_conv1_weight = 17211744, /* layer3.6.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_6_conv1_bias = 17473888, /* layer3.6.conv1.bias [256] -> vector */
@@ -1679,9 +1661,9 @@ enum {
   W_layer3_6_conv2_bias = 18522720, /* layer3.6.conv2.bias [256] -> vector */
   W_layer3_6_conv3_weight = 18522976, /* layer3.6.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_6_conv3_bias = 18785120, /* layer3.6.conv3.bias [1024] -> vector */
-  W_layer3_6_se_fc1_weight = 18786144, /* layer3.6.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_6_se_fc1_weight = 18786144, /* layer3.6.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_6_se_fc1_bias = 19048288, /* layer3.6.se.fc1.bias [256] -> vector */
-  W_layer3_6_se_fc2_weight = 19048544, /* layer3.6.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_6_se_fc2_weight = 19048544, /* layer3.6.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_6_se_fc2_bias = 19310688, /* layer3.6.se.fc2.bias [1024] -> vector */
   W_layer3_7_conv1_weight = 19311712, /* layer3.7.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_7_conv1_bias = 19573856, /* layer3.7.conv1.bias [256] -> vector */
@@ -1689,9 +1671,9 @@ enum {
   W_layer3_7_conv2_bias = 20622688, /* layer3.7.conv2.bias [256] -> vector */
   W_layer3_7_conv3_weight = 20622944, /* layer3.7.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_7_conv3_bias = 20885088, /* layer3.7.conv3.bias [1024] -> vector */
-  W_layer3_7_se_fc1_weight = 20886112, /* layer3.7.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_7_se_fc1_weight = 20886112, /* layer3.7.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_7_se_fc1_bias = 21148256, /* layer3.7.se.fc1.bias [256] -> vector */
-  W_layer3_7_se_fc2_weight = 21148512, /* layer3.7.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_7_se_fc2_weight = 21148512, /* layer3.7.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_7_se_fc2_bias = 21410656, /* layer3.7.se.fc2.bias [1024] -> vector */
   W_layer3_8_conv1_weight = 21411680, /* layer3.8.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_8_conv1_bias = 21673824, /* layer3.8.conv1.bias [256] -> vector */
@@ -1699,9 +1681,9 @@ enum {
   W_layer3_8_conv2_bias = 22722656, /* layer3.8.conv2.bias [256] -> vector */
   W_layer3_8_conv3_weight = 22722912, /* layer3.8.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_8_conv3_bias = 22985056, /* layer3.8.conv3.bias [1024] -> vector */
-  W_layer3_8_se_fc1_weight = 22986080, /* layer3.8.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_8_se_fc1_weight = 22986080, /* layer3.8.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_8_se_fc1_bias = 23248224, /* layer3.8.se.fc1.bias [256] -> vector */
-  W_layer3_8_se_fc2_weight = 23248480, /* layer3.8.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_8_se_fc2_weight = 23248480, /* layer3.8.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_8_se_fc2_bias = 23510624, /* layer3.8.se.fc2.bias [1024] -> vector */
   W_layer3_9_conv1_weight = 23511648, /* layer3.9.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_9_conv1_bias = 23773792, /* layer3.9.conv1.bias [256] -> vector */
@@ -1709,9 +1691,9 @@ enum {
   W_layer3_9_conv2_bias = 24822624, /* layer3.9.conv2.bias [256] -> vector */
   W_layer3_9_conv3_weight = 24822880, /* layer3.9.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_9_conv3_bias = 25085024, /* layer3.9.conv3.bias [1024] -> vector */
-  W_layer3_9_se_fc1_weight = 25086048, /* layer3.9.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_9_se_fc1_weight = 25086048, /* layer3.9.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_9_se_fc1_bias = 25348192, /* layer3.9.se.fc1.bias [256] -> vector */
-  W_layer3_9_se_fc2_weight = 25348448, /* layer3.9.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_9_se_fc2_weight = 25348448, /* layer3.9.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_9_se_fc2_bias = 25610592, /* layer3.9.se.fc2.bias [1024] -> vector */
   W_layer3_10_conv1_weight = 25611616, /* layer3.10.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_10_conv1_bias = 25873760, /* layer3.10.conv1.bias [256] -> vector */
@@ -1719,9 +1701,9 @@ enum {
   W_layer3_10_conv2_bias = 26922592, /* layer3.10.conv2.bias [256] -> vector */
   W_layer3_10_conv3_weight = 26922848, /* layer3.10.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_10_conv3_bias = 27184992, /* layer3.10.conv3.bias [1024] -> vector */
-  W_layer3_10_se_fc1_weight = 27186016, /* layer3.10.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_10_se_fc1_weight = 27186016, /* layer3.10.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_10_se_fc1_bias = 27448160, /* layer3.10.se.fc1.bias [256] -> vector */
-  W_layer3_10_se_fc2_weight = 27448416, /* layer3.10.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_10_se_fc2_weight = 27448416, /* layer3.10.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_10_se_fc2_bias = 27710560, /* layer3.10.se.fc2.bias [1024] -> vector */
   W_layer3_11_conv1_weight = 27711584, /* layer3.11.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_11_conv1_bias = 27973728, /* layer3.11.conv1.bias [256] -> vector */
@@ -1729,9 +1711,9 @@ enum {
   W_layer3_11_conv2_bias = 29022560, /* layer3.11.conv2.bias [256] -> vector */
   W_layer3_11_conv3_weight = 29022816, /* layer3.11.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_11_conv3_bias = 29284960, /* layer3.11.conv3.bias [1024] -> vector */
-  W_layer3_11_se_fc1_weight = 29285984, /* layer3.11.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_11_se_fc1_weight = 29285984, /* layer3.11.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_11_se_fc1_bias = 29548128, /* layer3.11.se.fc1.bias [256] -> vector */
-  W_layer3_11_se_fc2_weight = 29548384, /* layer3.11.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_11_se_fc2_weight = 29548384, /* layer3.11.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_11_se_fc2_bias = 29810528, /* layer3.11.se.fc2.bias [1024] -> vector */
   W_layer3_12_conv1_weight = 29811552, /* layer3.12.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_12_conv1_bias = 30073696, /* layer3.12.conv1.bias [256] -> vector */
@@ -1739,9 +1721,9 @@ enum {
   W_layer3_12_conv2_bias = 31122528, /* layer3.12.conv2.bias [256] -> vector */
   W_layer3_12_conv3_weight = 31122784, /* layer3.12.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_12_conv3_bias = 31384928, /* layer3.12.conv3.bias [1024] -> vector */
-  W_layer3_12_se_fc1_weight = 31385952, /* layer3.12.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_12_se_fc1_weight = 31385952, /* layer3.12.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_12_se_fc1_bias = 31648096, /* layer3.12.se.fc1.bias [256] -> vector */
-  W_layer3_12_se_fc2_weight = 31648352, /* layer3.12.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_12_se_fc2_weight = 31648352, /* layer3.12.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_12_se_fc2_bias = 31910496, /* layer3.12.se.fc2.bias [1024] -> vector */
   W_layer3_13_conv1_weight = 31911520, /* layer3.13.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_13_conv1_bias = 32173664, /* layer3.13.conv1.bias [256] -> vector */
@@ -1749,9 +1731,9 @@ enum {
   W_layer3_13_conv2_bias = 33222496, /* layer3.13.conv2.bias [256] -> vector */
   W_layer3_13_conv3_weight = 33222752, /* layer3.13.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_13_conv3_bias = 33484896, /* layer3.13.conv3.bias [1024] -> vector */
-  W_layer3_13_se_fc1_weight = 33485920, /* layer3.13.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_13_se_fc1_weight = 33485920, /* layer3.13.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_13_se_fc1_bias = 33748064, /* layer3.13.se.fc1.bias [256] -> vector */
-  W_layer3_13_se_fc2_weight = 33748320, /* layer3.13.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_13_se_fc2_weight = 33748320, /* layer3.13.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_13_se_fc2_bias = 34010464, /* layer3.13.se.fc2.bias [1024] -> vector */
   W_layer3_14_conv1_weight = 34011488, /* layer3.14.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_14_conv1_bias = 34273632, /* layer3.14.conv1.bias [256] -> vector */
@@ -1759,9 +1741,9 @@ enum {
   W_layer3_14_conv2_bias = 35322464, /* layer3.14.conv2.bias [256] -> vector */
   W_layer3_14_conv3_weight = 35322720, /* layer3.14.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_14_conv3_bias = 35584864, /* layer3.14.conv3.bias [1024] -> vector */
-  W_layer3_14_se_fc1_weight = 35585888, /* layer3.14.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_14_se_fc1_weight = 35585888, /* layer3.14.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_14_se_fc1_bias = 35848032, /* layer3.14.se.fc1.bias [256] -> vector */
-  W_layer3_14_se_fc2_weight = 35848288, /* layer3.14.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_14_se_fc2_weight = 35848288, /* layer3.14.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_14_se_fc2_bias = 36110432, /* layer3.14.se.fc2.bias [1024] -> vector */
   W_layer3_15_conv1_weight = 36111456, /* layer3.15.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_15_conv1_bias = 36373600, /* layer3.15.conv1.bias [256] -> vector */
@@ -1769,9 +1751,9 @@ enum {
   W_layer3_15_conv2_bias = 37422432, /* layer3.15.conv2.bias [256] -> vector */
   W_layer3_15_conv3_weight = 37422688, /* layer3.15.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_15_conv3_bias = 37684832, /* layer3.15.conv3.bias [1024] -> vector */
-  W_layer3_15_se_fc1_weight = 37685856, /* layer3.15.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_15_se_fc1_weight = 37685856, /* layer3.15.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_15_se_fc1_bias = 37948000, /* layer3.15.se.fc1.bias [256] -> vector */
-  W_layer3_15_se_fc2_weight = 37948256, /* layer3.15.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_15_se_fc2_weight = 37948256, /* layer3.15.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_15_se_fc2_bias = 38210400, /* layer3.15.se.fc2.bias [1024] -> vector */
   W_layer3_16_conv1_weight = 38211424, /* layer3.16.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_16_conv1_bias = 38473568, /* layer3.16.conv1.bias [256] -> vector */
@@ -1779,9 +1761,9 @@ enum {
   W_layer3_16_conv2_bias = 39522400, /* layer3.16.conv2.bias [256] -> vector */
   W_layer3_16_conv3_weight = 39522656, /* layer3.16.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_16_conv3_bias = 39784800, /* layer3.16.conv3.bias [1024] -> vector */
-  W_layer3_16_se_fc1_weight = 39785824, /* layer3.16.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_16_se_fc1_weight = 39785824, /* layer3.16.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_16_se_fc1_bias = 40047968, /* layer3.16.se.fc1.bias [256] -> vector */
-  W_layer3_16_se_fc2_weight = 40048224, /* layer3.16.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_16_se_fc2_weight = 40048224, /* layer3.16.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_16_se_fc2_bias = 40310368, /* layer3.16.se.fc2.bias [1024] -> vector */
   W_layer3_17_conv1_weight = 40311392, /* layer3.17.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_17_conv1_bias = 40573536, /* layer3.17.conv1.bias [256] -> vector */
@@ -1789,9 +1771,9 @@ enum {
   W_layer3_17_conv2_bias = 41622368, /* layer3.17.conv2.bias [256] -> vector */
   W_layer3_17_conv3_weight = 41622624, /* layer3.17.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_17_conv3_bias = 41884768, /* layer3.17.conv3.bias [1024] -> vector */
-  W_layer3_17_se_fc1_weight = 41885792, /* layer3.17.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_17_se_fc1_weight = 41885792, /* layer3.17.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_17_se_fc1_bias = 42147936, /* layer3.17.se.fc1.bias [256] -> vector */
-  W_layer3_17_se_fc2_weight = 42148192, /* layer3.17.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_17_se_fc2_weight = 42148192, /* layer3.17.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_17_se_fc2_bias = 42410336, /* layer3.17.se.fc2.bias [1024] -> vector */
   W_layer3_18_conv1_weight = 42411360, /* layer3.18.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_18_conv1_bias = 42673504, /* layer3.18.conv1.bias [256] -> vector */
@@ -1799,9 +1781,9 @@ enum {
   W_layer3_18_conv2_bias = 43722336, /* layer3.18.conv2.bias [256] -> vector */
   W_layer3_18_conv3_weight = 43722592, /* layer3.18.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_18_conv3_bias = 43984736, /* layer3.18.conv3.bias [1024] -> vector */
-  W_layer3_18_se_fc1_weight = 43985760, /* layer3.18.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_18_se_fc1_weight = 43985760, /* layer3.18.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_18_se_fc1_bias = 44247904, /* layer3.18.se.fc1.bias [256] -> vector */
-  W_layer3_18_se_fc2_weight = 44248160, /* layer3.18.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_18_se_fc2_weight = 44248160, /* layer3.18.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_18_se_fc2_bias = 44510304, /* layer3.18.se.fc2.bias [1024] -> vector */
   W_layer3_19_conv1_weight = 44511328, /* layer3.19.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_19_conv1_bias = 44773472, /* layer3.19.conv1.bias [256] -> vector */
@@ -1809,9 +1791,9 @@ enum {
   W_layer3_19_conv2_bias = 45822304, /* layer3.19.conv2.bias [256] -> vector */
   W_layer3_19_conv3_weight = 45822560, /* layer3.19.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_19_conv3_bias = 46084704, /* layer3.19.conv3.bias [1024] -> vector */
-  W_layer3_19_se_fc1_weight = 46085728, /* layer3.19.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_19_se_fc1_weight = 46085728, /* layer3.19.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_19_se_fc1_bias = 46347872, /* layer3.19.se.fc1.bias [256] -> vector */
-  W_layer3_19_se_fc2_weight = 46348128, /* layer3.19.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_19_se_fc2_weight = 46348128, /* layer3.19.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_19_se_fc2_bias = 46610272, /* layer3.19.se.fc2.bias [1024] -> vector */
   W_layer3_20_conv1_weight = 46611296, /* layer3.20.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_20_conv1_bias = 46873440, /* layer3.20.conv1.bias [256] -> vector */
@@ -1819,9 +1801,9 @@ enum {
   W_layer3_20_conv2_bias = 47922272, /* layer3.20.conv2.bias [256] -> vector */
   W_layer3_20_conv3_weight = 47922528, /* layer3.20.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_20_conv3_bias = 48184672, /* layer3.20.conv3.bias [1024] -> vector */
-  W_layer3_20_se_fc1_weight = 48185696, /* layer3.20.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_20_se_fc1_weight = 48185696, /* layer3.20.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_20_se_fc1_bias = 48447840, /* layer3.20.se.fc1.bias [256] -> vector */
-  W_layer3_20_se_fc2_weight = 48448096, /* layer3.20.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_20_se_fc2_weight = 48448096, /* layer3.20.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_20_se_fc2_bias = 48710240, /* layer3.20.se.fc2.bias [1024] -> vector */
   W_layer3_21_conv1_weight = 48711264, /* layer3.21.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_21_conv1_bias = 48973408, /* layer3.21.conv1.bias [256] -> vector */
@@ -1829,9 +1811,9 @@ enum {
   W_layer3_21_conv2_bias = 50022240, /* layer3.21.conv2.bias [256] -> vector */
   W_layer3_21_conv3_weight = 50022496, /* layer3.21.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_21_conv3_bias = 50284640, /* layer3.21.conv3.bias [1024] -> vector */
-  W_layer3_21_se_fc1_weight = 50285664, /* layer3.21.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_21_se_fc1_weight = 50285664, /* layer3.21.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_21_se_fc1_bias = 50547808, /* layer3.21.se.fc1.bias [256] -> vector */
-  W_layer3_21_se_fc2_weight = 50548064, /* layer3.21.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_21_se_fc2_weight = 50548064, /* layer3.21.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_21_se_fc2_bias = 50810208, /* layer3.21.se.fc2.bias [1024] -> vector */
   W_layer3_22_conv1_weight = 50811232, /* layer3.22.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_22_conv1_bias = 51073376, /* layer3.22.conv1.bias [256] -> vector */
@@ -1839,9 +1821,9 @@ enum {
   W_layer3_22_conv2_bias = 52122208, /* layer3.22.conv2.bias [256] -> vector */
   W_layer3_22_conv3_weight = 52122464, /* layer3.22.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_22_conv3_bias = 52384608, /* layer3.22.conv3.bias [1024] -> vector */
-  W_layer3_22_se_fc1_weight = 52385632, /* layer3.22.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_22_se_fc1_weight = 52385632, /* layer3.22.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_22_se_fc1_bias = 52647776, /* layer3.22.se.fc1.bias [256] -> vector */
-  W_layer3_22_se_fc2_weight = 52648032, /* layer3.22.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_22_se_fc2_weight = 52648032, /* layer3.22.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_22_se_fc2_bias = 52910176, /* layer3.22.se.fc2.bias [1024] -> vector */
   W_layer3_23_conv1_weight = 52911200, /* layer3.23.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_23_conv1_bias = 53173344, /* layer3.23.conv1.bias [256] -> vector */
@@ -1849,9 +1831,9 @@ enum {
   W_layer3_23_conv2_bias = 54222176, /* layer3.23.conv2.bias [256] -> vector */
   W_layer3_23_conv3_weight = 54222432, /* layer3.23.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_23_conv3_bias = 54484576, /* layer3.23.conv3.bias [1024] -> vector */
-  W_layer3_23_se_fc1_weight = 54485600, /* layer3.23.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_23_se_fc1_weight = 54485600, /* layer3.23.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_23_se_fc1_bias = 54747744, /* layer3.23.se.fc1.bias [256] -> vector */
-  W_layer3_23_se_fc2_weight = 54748000, /* layer3.23.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_23_se_fc2_weight = 54748000, /* layer3.23.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_23_se_fc2_bias = 55010144, /* layer3.23.se.fc2.bias [1024] -> vector */
   W_layer3_24_conv1_weight = 55011168, /* layer3.24.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_24_conv1_bias = 55273312, /* layer3.24.conv1.bias [256] -> vector */
@@ -1859,9 +1841,9 @@ enum {
   W_layer3_24_conv2_bias = 56322144, /* layer3.24.conv2.bias [256] -> vector */
   W_layer3_24_conv3_weight = 56322400, /* layer3.24.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_24_conv3_bias = 56584544, /* layer3.24.conv3.bias [1024] -> vector */
-  W_layer3_24_se_fc1_weight = 56585568, /* layer3.24.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_24_se_fc1_weight = 56585568, /* layer3.24.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_24_se_fc1_bias = 56847712, /* layer3.24.se.fc1.bias [256] -> vector */
-  W_layer3_24_se_fc2_weight = 56847968, /* layer3.24.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_24_se_fc2_weight = 56847968, /* layer3.24.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_24_se_fc2_bias = 57110112, /* layer3.24.se.fc2.bias [1024] -> vector */
   W_layer3_25_conv1_weight = 57111136, /* layer3.25.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_25_conv1_bias = 57373280, /* layer3.25.conv1.bias [256] -> vector */
@@ -1869,9 +1851,9 @@ enum {
   W_layer3_25_conv2_bias = 58422112, /* layer3.25.conv2.bias [256] -> vector */
   W_layer3_25_conv3_weight = 58422368, /* layer3.25.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_25_conv3_bias = 58684512, /* layer3.25.conv3.bias [1024] -> vector */
-  W_layer3_25_se_fc1_weight = 58685536, /* layer3.25.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_25_se_fc1_weight = 58685536, /* layer3.25.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_25_se_fc1_bias = 58947680, /* layer3.25.se.fc1.bias [256] -> vector */
-  W_layer3_25_se_fc2_weight = 58947936, /* layer3.25.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_25_se_fc2_weight = 58947936, /* layer3.25.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_25_se_fc2_bias = 59210080, /* layer3.25.se.fc2.bias [1024] -> vector */
   W_layer3_26_conv1_weight = 59211104, /* layer3.26.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_26_conv1_bias = 59473248, /* layer3.26.conv1.bias [256] -> vector */
@@ -1879,9 +1861,9 @@ enum {
   W_layer3_26_conv2_bias = 60522080, /* layer3.26.conv2.bias [256] -> vector */
   W_layer3_26_conv3_weight = 60522336, /* layer3.26.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_26_conv3_bias = 60784480, /* layer3.26.conv3.bias [1024] -> vector */
-  W_layer3_26_se_fc1_weight = 60785504, /* layer3.26.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_26_se_fc1_weight = 60785504, /* layer3.26.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_26_se_fc1_bias = 61047648, /* layer3.26.se.fc1.bias [256] -> vector */
-  W_layer3_26_se_fc2_weight = 61047904, /* layer3.26.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_26_se_fc2_weight = 61047904, /* layer3.26.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_26_se_fc2_bias = 61310048, /* layer3.26.se.fc2.bias [1024] -> vector */
   W_layer3_27_conv1_weight = 61311072, /* layer3.27.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_27_conv1_bias = 61573216, /* layer3.27.conv1.bias [256] -> vector */
@@ -1889,9 +1871,9 @@ enum {
   W_layer3_27_conv2_bias = 62622048, /* layer3.27.conv2.bias [256] -> vector */
   W_layer3_27_conv3_weight = 62622304, /* layer3.27.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_27_conv3_bias = 62884448, /* layer3.27.conv3.bias [1024] -> vector */
-  W_layer3_27_se_fc1_weight = 62885472, /* layer3.27.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_27_se_fc1_weight = 62885472, /* layer3.27.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_27_se_fc1_bias = 63147616, /* layer3.27.se.fc1.bias [256] -> vector */
-  W_layer3_27_se_fc2_weight = 63147872, /* layer3.27.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_27_se_fc2_weight = 63147872, /* layer3.27.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_27_se_fc2_bias = 63410016, /* layer3.27.se.fc2.bias [1024] -> vector */
   W_layer3_28_conv1_weight = 63411040, /* layer3.28.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_28_conv1_bias = 63673184, /* layer3.28.conv1.bias [256] -> vector */
@@ -1899,9 +1881,9 @@ enum {
   W_layer3_28_conv2_bias = 64722016, /* layer3.28.conv2.bias [256] -> vector */
   W_layer3_28_conv3_weight = 64722272, /* layer3.28.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_28_conv3_bias = 64984416, /* layer3.28.conv3.bias [1024] -> vector */
-  W_layer3_28_se_fc1_weight = 64985440, /* layer3.28.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_28_se_fc1_weight = 64985440, /* layer3.28.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_28_se_fc1_bias = 65247584, /* layer3.28.se.fc1.bias [256] -> vector */
-  W_layer3_28_se_fc2_weight = 65247840, /* layer3.28.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_28_se_fc2_weight = 65247840, /* layer3.28.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_28_se_fc2_bias = 65509984, /* layer3.28.se.fc2.bias [1024] -> vector */
   W_layer3_29_conv1_weight = 65511008, /* layer3.29.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_29_conv1_bias = 65773152, /* layer3.29.conv1.bias [256] -> vector */
@@ -1909,9 +1891,9 @@ enum {
   W_layer3_29_conv2_bias = 66821984, /* layer3.29.conv2.bias [256] -> vector */
   W_layer3_29_conv3_weight = 66822240, /* layer3.29.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_29_conv3_bias = 67084384, /* layer3.29.conv3.bias [1024] -> vector */
-  W_layer3_29_se_fc1_weight = 67085408, /* layer3.29.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_29_se_fc1_weight = 67085408, /* layer3.29.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_29_se_fc1_bias = 67347552, /* layer3.29.se.fc1.bias [256] -> vector */
-  W_layer3_29_se_fc2_weight = 67347808, /* layer3.29.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_29_se_fc2_weight = 67347808, /* layer3.29.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_29_se_fc2_bias = 67609952, /* layer3.29.se.fc2.bias [1024] -> vector */
   W_layer3_30_conv1_weight = 67610976, /* layer3.30.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_30_conv1_bias = 67873120, /* layer3.30.conv1.bias [256] -> vector */
@@ -1919,9 +1901,9 @@ enum {
   W_layer3_30_conv2_bias = 68921952, /* layer3.30.conv2.bias [256] -> vector */
   W_layer3_30_conv3_weight = 68922208, /* layer3.30.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_30_conv3_bias = 69184352, /* layer3.30.conv3.bias [1024] -> vector */
-  W_layer3_30_se_fc1_weight = 69185376, /* layer3.30.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_30_se_fc1_weight = 69185376, /* layer3.30.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_30_se_fc1_bias = 69447520, /* layer3.30.se.fc1.bias [256] -> vector */
-  W_layer3_30_se_fc2_weight = 69447776, /* layer3.30.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_30_se_fc2_weight = 69447776, /* layer3.30.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_30_se_fc2_bias = 69709920, /* layer3.30.se.fc2.bias [1024] -> vector */
   W_layer3_31_conv1_weight = 69710944, /* layer3.31.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_31_conv1_bias = 69973088, /* layer3.31.conv1.bias [256] -> vector */
@@ -1929,9 +1911,9 @@ enum {
   W_layer3_31_conv2_bias = 71021920, /* layer3.31.conv2.bias [256] -> vector */
   W_layer3_31_conv3_weight = 71022176, /* layer3.31.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_31_conv3_bias = 71284320, /* layer3.31.conv3.bias [1024] -> vector */
-  W_layer3_31_se_fc1_weight = 71285344, /* layer3.31.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_31_se_fc1_weight = 71285344, /* layer3.31.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_31_se_fc1_bias = 71547488, /* layer3.31.se.fc1.bias [256] -> vector */
-  W_layer3_31_se_fc2_weight = 71547744, /* layer3.31.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_31_se_fc2_weight = 71547744, /* layer3.31.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_31_se_fc2_bias = 71809888, /* layer3.31.se.fc2.bias [1024] -> vector */
   W_layer3_32_conv1_weight = 71810912, /* layer3.32.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_32_conv1_bias = 72073056, /* layer3.32.conv1.bias [256] -> vector */
@@ -1939,9 +1921,9 @@ enum {
   W_layer3_32_conv2_bias = 73121888, /* layer3.32.conv2.bias [256] -> vector */
   W_layer3_32_conv3_weight = 73122144, /* layer3.32.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_32_conv3_bias = 73384288, /* layer3.32.conv3.bias [1024] -> vector */
-  W_layer3_32_se_fc1_weight = 73385312, /* layer3.32.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_32_se_fc1_weight = 73385312, /* layer3.32.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_32_se_fc1_bias = 73647456, /* layer3.32.se.fc1.bias [256] -> vector */
-  W_layer3_32_se_fc2_weight = 73647712, /* layer3.32.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_32_se_fc2_weight = 73647712, /* layer3.32.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_32_se_fc2_bias = 73909856, /* layer3.32.se.fc2.bias [1024] -> vector */
   W_layer3_33_conv1_weight = 73910880, /* layer3.33.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_33_conv1_bias = 74173024, /* layer3.33.conv1.bias [256] -> vector */
@@ -1949,9 +1931,9 @@ enum {
   W_layer3_33_conv2_bias = 75221856, /* layer3.33.conv2.bias [256] -> vector */
   W_layer3_33_conv3_weight = 75222112, /* layer3.33.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_33_conv3_bias = 75484256, /* layer3.33.conv3.bias [1024] -> vector */
-  W_layer3_33_se_fc1_weight = 75485280, /* layer3.33.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_33_se_fc1_weight = 75485280, /* layer3.33.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_33_se_fc1_bias = 75747424, /* layer3.33.se.fc1.bias [256] -> vector */
-  W_layer3_33_se_fc2_weight = 75747680, /* layer3.33.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_33_se_fc2_weight = 75747680, /* layer3.33.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_33_se_fc2_bias = 76009824, /* layer3.33.se.fc2.bias [1024] -> vector */
   W_layer3_34_conv1_weight = 76010848, /* layer3.34.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_34_conv1_bias = 76272992, /* layer3.34.conv1.bias [256] -> vector */
@@ -1959,9 +1941,9 @@ enum {
   W_layer3_34_conv2_bias = 77321824, /* layer3.34.conv2.bias [256] -> vector */
   W_layer3_34_conv3_weight = 77322080, /* layer3.34.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_34_conv3_bias = 77584224, /* layer3.34.conv3.bias [1024] -> vector */
-  W_layer3_34_se_fc1_weight = 77585248, /* layer3.34.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_34_se_fc1_weight = 77585248, /* layer3.34.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_34_se_fc1_bias = 77847392, /* layer3.34.se.fc1.bias [256] -> vector */
-  W_layer3_34_se_fc2_weight = 77847648, /* layer3.34.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_34_se_fc2_weight = 77847648, /* layer3.34.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_34_se_fc2_bias = 78109792, /* layer3.34.se.fc2.bias [1024] -> vector */
   W_layer3_35_conv1_weight = 78110816, /* layer3.35.conv1.weight [256,1024,1,1] -> conv_block kb=32 */
   W_layer3_35_conv1_bias = 78372960, /* layer3.35.conv1.bias [256] -> vector */
@@ -1969,9 +1951,9 @@ enum {
   W_layer3_35_conv2_bias = 79421792, /* layer3.35.conv2.bias [256] -> vector */
   W_layer3_35_conv3_weight = 79422048, /* layer3.35.conv3.weight [1024,256,1,1] -> conv_block kb=32 */
   W_layer3_35_conv3_bias = 79684192, /* layer3.35.conv3.bias [1024] -> vector */
-  W_layer3_35_se_fc1_weight = 79685216, /* layer3.35.se.fc1.weight [256,1024,1,1] -> dense_io */
+  W_layer3_35_se_fc1_weight = 79685216, /* layer3.35.se.fc1.weight [256,1024,1,1] -> dense_block */
   W_layer3_35_se_fc1_bias = 79947360, /* layer3.35.se.fc1.bias [256] -> vector */
-  W_layer3_35_se_fc2_weight = 79947616, /* layer3.35.se.fc2.weight [1024,256,1,1] -> dense_io */
+  W_layer3_35_se_fc2_weight = 79947616, /* layer3.35.se.fc2.weight [1024,256,1,1] -> dense_block */
   W_layer3_35_se_fc2_bias = 80209760, /* layer3.35.se.fc2.bias [1024] -> vector */
   W_layer4_0_downsample_1_weight = 80210784, /* layer4.0.downsample.1.weight [2048,1024,1,1] -> conv_block kb=64 */
   W_layer4_0_downsample_1_bias = 82307936, /* layer4.0.downsample.1.bias [2048] -> vector */
@@ -1981,9 +1963,9 @@ enum {
   W_layer4_0_conv2_bias = 85194080, /* layer4.0.conv2.bias [512] -> vector */
   W_layer4_0_conv3_weight = 85194592, /* layer4.0.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_0_conv3_bias = 86243168, /* layer4.0.conv3.bias [2048] -> vector */
-  W_layer4_0_se_fc1_weight = 86245216, /* layer4.0.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_0_se_fc1_weight = 86245216, /* layer4.0.se.fc1.weight [512,2048,1,1] -> dense_block */
   W_layer4_0_se_fc1_bias = 87293792, /* layer4.0.se.fc1.bias [512] -> vector */
-  W_layer4_0_se_fc2_weight = 87294304, /* layer4.0.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_0_se_fc2_weight = 87294304, /* layer4.0.se.fc2.weight [2048,512,1,1] -> dense_block */
   W_layer4_0_se_fc2_bias = 88342880, /* layer4.0.se.fc2.bias [2048] -> vector */
   W_layer4_1_conv1_weight = 88344928, /* layer4.1.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
   W_layer4_1_conv1_bias = 89393504, /* layer4.1.conv1.bias [512] -> vector */
@@ -1991,9 +1973,9 @@ enum {
   W_layer4_1_conv2_bias = 91753312, /* layer4.1.conv2.bias [512] -> vector */
   W_layer4_1_conv3_weight = 91753824, /* layer4.1.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_1_conv3_bias = 92802400, /* layer4.1.conv3.bias [2048] -> vector */
-  W_layer4_1_se_fc1_weight = 92804448, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_1_se_fc1_weight = 92804448, /* layer4.1.se.fc1.weight [512,2048,1,1] -> dense_block */
   W_layer4_1_se_fc1_bias = 93853024, /* layer4.1.se.fc1.bias [512] -> vector */
-  W_layer4_1_se_fc2_weight = 93853536, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_1_se_fc2_weight = 93853536, /* layer4.1.se.fc2.weight [2048,512,1,1] -> dense_block */
   W_layer4_1_se_fc2_bias = 94902112, /* layer4.1.se.fc2.bias [2048] -> vector */
   W_layer4_2_conv1_weight = 94904160, /* layer4.2.conv1.weight [512,2048,1,1] -> conv_block kb=64 */
   W_layer4_2_conv1_bias = 95952736, /* layer4.2.conv1.bias [512] -> vector */
@@ -2001,12 +1983,12 @@ enum {
   W_layer4_2_conv2_bias = 98312544, /* layer4.2.conv2.bias [512] -> vector */
   W_layer4_2_conv3_weight = 98313056, /* layer4.2.conv3.weight [2048,512,1,1] -> conv_block kb=64 */
   W_layer4_2_conv3_bias = 99361632, /* layer4.2.conv3.bias [2048] -> vector */
-  W_layer4_2_se_fc1_weight = 99363680, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_io */
+  W_layer4_2_se_fc1_weight = 99363680, /* layer4.2.se.fc1.weight [512,2048,1,1] -> dense_block */
   W_layer4_2_se_fc1_bias = 100412256, /* layer4.2.se.fc1.bias [512] -> vector */
-  W_layer4_2_se_fc2_weight = 100412768, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_io */
+  W_layer4_2_se_fc2_weight = 100412768, /* layer4.2.se.fc2.weight [2048,512,1,1] -> dense_block */
   W_layer4_2_se_fc2_bias = 101461344, /* layer4.2.se.fc2.bias [2048] -> vector */
-  W_fc_weight = 101463392, /* fc.weight [1000,2048] -> dense_io */
-  W_fc_bias = 103511392, /* fc.bias [1000] -> vector */
+  W_fc_weight = 101463392, /* fc.weight [1000,2048] -> dense_block */
+  W_fc_bias = 103560544, /* fc.bias [1000] -> vector */
   W_END_ = 0
 };
 
@@ -2280,7 +2262,7 @@ static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none_sp(cons
 /* se_add [1,64,64,256] -> [1,64,64,256] */
 static void k_se_add_n1_64x64x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 36, 1, 4096, 256, 64, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 36, 1, 4096, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,64] */
@@ -2325,7 +2307,7 @@ static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(const f
 /* se_add [1,32,32,512] -> [1,32,32,512] */
 static void k_se_add_n1_32x32x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 35, 1, 1024, 512, 128, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 35, 1, 1024, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
@@ -2376,7 +2358,7 @@ static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(const 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
 static void k_se_add_n1_16x16x1024_m256_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 32, 1, 256, 1024, 256, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 32, 1, 256, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
@@ -2427,7 +2409,7 @@ static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_tg8c64_none_sp(const 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
 static void k_se_add_n1_8x8x2048_m512_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 32, 1, 64, 2048, 512, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 32, 1, 64, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
@@ -2454,7 +2436,7 @@ static void k_global_avgpool_n1_8x8x2048(const float *restrict in, float *restri
 /* dense [1,1,1,2048] -> [1,1,1,1000] */
 static void k_dense_n1_2048_1000_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_dense_part(in, w, b, out, 1, 2048, 1000, RSC_ACT_NONE, part, parts);
+  rsc_dense_part(in, w, b, out, 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
 }
 
 /* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
@@ -2888,7 +2870,7 @@ static int rs152_check_header(const unsigned char *h)
     return RS152_ERR_MAGIC;
   if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0x40a2876402c907a6))
+  if (rs152_le64(h + 16) != UINT64_C(0x5c8bc303bfba6aaa))
     return RS152_ERR_MODEL;
   if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
     return RS152_ERR_SIZE;

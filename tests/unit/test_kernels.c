@@ -505,34 +505,66 @@ static void test_global_pools(void **state) {
 
 /* ---------------------------------------------------------------- dense and elementwise */
 
+/* Weights [K][CIN] (logical (o, i)) of DENSE_KB = 32 blocks repacked in blocks
+ * of kb, with padding columns of NaN: a kernel that stored or read past
+ * column K would show it. */
+static float *dense_repack(const float *w32, int cin, int k, int kb) {
+  const size_t n = (size_t)(k + kb - 1) / (size_t)kb * (size_t)kb * (size_t)cin;
+  float *w = malloc(n * sizeof *w);
+  for (size_t j = 0; j < n; j++)
+    w[j] = NAN;
+  for (int o = 0; o < k; o++)
+    for (int i = 0; i < cin; i++)
+      w[((size_t)(o / kb) * (size_t)cin + (size_t)i) * (size_t)kb + (size_t)(o % kb)] =
+          rsc_dense_w_ref(w32, cin, 32, o, i);
+  return w;
+}
+
 static void test_dense(void **state) {
   (void)state;
   static const int shapes[][3] = {{1, 2048, 1000}, {2, 37, 19}, {2, 1, 5},  {1, 13, 1},
                                   {8, 96, 70},     {3, 5, 33},  {4, 9, 64}, {11, 40, 100},
-                                  {8, 300, 2048}};
+                                  {8, 300, 2048},  {17, 20, 96}};
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     for (int act = RSC_ACT_NONE; act <= RSC_ACT_SIGMOID; act++) {
       int n = shapes[i][0], cin = shapes[i][1], k = shapes[i][2];
-      float *in = rnd_buf((size_t)n * cin), *w = rnd_buf((size_t)cin * k), *b = rnd_buf((size_t)k);
+      const size_t kpad = (size_t)(k + 31) / 32 * 32;
+      float *in = rnd_buf((size_t)n * cin), *w = rnd_buf(kpad * (size_t)cin), *b = rnd_buf(kpad);
       float *got = out_buf((size_t)n * k), *want = out_buf((size_t)n * k);
-      rsc_dense(in, w, b, got, n, cin, k, act);
-      rsc_dense_ref(in, w, b, want, n, cin, k, act);
+      rsc_dense(in, w, b, got, n, cin, k, 32, act);
+      rsc_dense_ref(in, w, b, want, n, cin, k, 32, act);
       check_close(got, want, (size_t)n * k, "dense");
-      /* Split over 2..5 parts (output columns, in runs of 16): the same bytes. */
+      /* Split over 2..5 parts (column blocks): the same bytes. */
       for (int parts = 2; parts <= 5; parts++) {
         float *alt = out_buf((size_t)n * k);
         for (int part = 0; part < parts; part++)
-          rsc_dense_part(in, w, b, alt, n, cin, k, act, part, parts);
+          rsc_dense_part(in, w, b, alt, n, cin, k, 32, act, part, parts);
         assert_memory_equal(alt, got, (size_t)n * k * sizeof *got);
         free(alt);
       }
-      /* Each row alone (the streaming path) gives the bits of its row in the
-       * batch (from 4 rows on, the register blocks). */
+      /* Each row alone gives the bits of its row in the batch (register
+       * blocks of 1 row against blocks of up to RSC_DENSE_ROWS). */
       for (int r = 0; r < n; r++) {
         float *one = out_buf((size_t)k);
-        rsc_dense(in + (size_t)r * cin, w, b, one, 1, cin, k, act);
+        rsc_dense(in + (size_t)r * cin, w, b, one, 1, cin, k, 32, act);
         assert_memory_equal(one, got + (size_t)r * k, (size_t)k * sizeof *one);
         free(one);
+      }
+      /* Other block widths, vector (16, and 8 where vectors are 8 or 4
+       * floats) or scalar lanes (8 under AVX-512, 48, 64): the same bits. */
+      static const int KBS[] = {16, 8, 48, 64};
+      for (size_t q = 0; q < sizeof KBS / sizeof *KBS; q++) {
+        const int kb = KBS[q];
+        float *wq = dense_repack(w, cin, k, kb), *bq = rnd_buf((size_t)(k + kb - 1) / kb * kb);
+        float *alt = out_buf((size_t)n * k);
+        memcpy(bq, b, (size_t)k * sizeof *b);
+        for (int part = 0; part < 2; part++)
+          rsc_dense_part(in, wq, bq, alt, n, cin, k, kb, act, part, 2);
+        if (memcmp(alt, got, (size_t)n * k * sizeof *got) != 0)
+          fail_msg("dense %dx%dx%d: blocks of %d differ from blocks of 32", n, cin, k, kb);
+        free(wq);
+        free(bq);
+        free(alt);
       }
       free(in);
       free(w);
@@ -568,15 +600,17 @@ static void test_se_add(void **state) {
       int n = shapes[i][0], hw = shapes[i][1], c = shapes[i][2], m = shapes[i][3];
       size_t nx = (size_t)n * hw * c;
       float *x = rnd_buf(nx), *sc = rnd_buf(nx);
-      float *w1 = rnd_buf((size_t)c * m), *b1 = rnd_buf((size_t)m);
-      float *w2 = rnd_buf((size_t)m * c), *b2 = rnd_buf((size_t)c);
+      /* fc1 and fc2 in blocks of 32 outputs (LAYOUT_DENSE_BLOCK), padded. */
+      const size_t mpad = (size_t)(m + 31) / 32 * 32, cpad = (size_t)(c + 31) / 32 * 32;
+      float *w1 = rnd_buf((size_t)c * mpad), *b1 = rnd_buf(mpad);
+      float *w2 = rnd_buf((size_t)m * cpad), *b2 = rnd_buf(cpad);
       /* The kernel's scratch is N*(C+M) floats (the ref's C+M); out_buf's
        * canary after it must stay untouched. */
       const size_t nscr = (size_t)n * (size_t)(c + m);
       float *scr = out_buf(nscr), *scr_ref = out_buf((size_t)(c + m));
       float *got = out_buf(nx), *want = out_buf(nx);
-      rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, n, hw, c, m, act);
-      rsc_se_add_ref(x, sc, w1, b1, w2, b2, want, scr_ref, n, hw, c, m, act);
+      rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, n, hw, c, m, 32, act);
+      rsc_se_add_ref(x, sc, w1, b1, w2, b2, want, scr_ref, n, hw, c, m, 32, act);
       check_close(got, want, nx, "se_add");
       for (size_t j = 0; j < CANARY; j++)
         if (scr[nscr + j] != CANARY_VAL)
@@ -596,7 +630,7 @@ static void test_se_add(void **state) {
             const bool first = p % np == 0 || (p - 1) / hw != p / hw;
             *slot = first ? x[p * c + k] : *slot + x[p * c + k];
           }
-        rsc_se_add_part(x, sc, w1, b1, w2, b2, alt, scr, pool, np, n, hw, c, m, act, 0, 1, NULL,
+        rsc_se_add_part(x, sc, w1, b1, w2, b2, alt, scr, pool, np, n, hw, c, m, 32, act, 0, 1, NULL,
                         NULL);
         char what[64];
         snprintf(what, sizeof what, "se_add with the pool of np %d", np);
