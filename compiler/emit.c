@@ -210,9 +210,11 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     split = true;
     break;
   case OP_AVGPOOL:
-    call = xstrfmt("rsc_%s(in, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)",
-                   op_name(n->op), out.n, in.h, in.w, in.c, out.h, out.w, n->kh, n->kw, n->sh,
-                   n->sw, n->pad_t, n->pad_l);
+    call = xstrfmt("rsc_avgpool_part(in, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+                   "part, parts)",
+                   out.n, in.h, in.w, in.c, out.h, out.w, n->kh, n->kw, n->sh, n->sw, n->pad_t,
+                   n->pad_l);
+    split = true;
     break;
   case OP_GLOBAL_AVGPOOL:
   case OP_GLOBAL_MAXPOOL:

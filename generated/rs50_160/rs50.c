@@ -1066,39 +1066,56 @@ RSC_INLINE void rsc_maxpool(const float *restrict in, float *restrict out, int N
  * Average pooling over in-bounds taps only: the divisor is the number of
  * taps inside the image (count_include_pad=False). This is what the ResNet-D
  * shortcut's 2x2/2 ceil-mode pool needs: its last partial window divides by
- * 2 or 1, not 4. Layouts and tap positions as rsc_maxpool.
+ * 2 or 1, not 4. Layouts, tap positions and the split (contiguous output
+ * rows (n, oh)) as rsc_maxpool_part. Each output is 0 + its taps in (kh, kw)
+ * order, divided by their count; RSC_VL channels of a sum stay in a
+ * register across the taps, so each output is stored once.
  */
+RSC_INLINE void rsc_avgpool_part(const float *restrict in, float *restrict out, int N, int H,
+                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
+                                 int PT, int PL, int part, int parts) {
+  const size_t rows = (size_t)N * (size_t)OH;
+  const size_t r0 = rows * (size_t)part / (size_t)parts;
+  const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
+  for (size_t row = r0; row < r1; row++) {
+    const size_t n = row / (size_t)OH;
+    const int oh = (int)(row % (size_t)OH);
+    const float *restrict img = in + n * (size_t)H * (size_t)W * (size_t)C;
+    for (int ow = 0; ow < OW; ow++) {
+      float *restrict o = out + (row * (size_t)OW + (size_t)ow) * (size_t)C;
+      const int ih0 = oh * SH - PT < 0 ? 0 : oh * SH - PT;
+      const int ih1 = oh * SH - PT + KH < H ? oh * SH - PT + KH : H;
+      const int iw0 = ow * SW - PL < 0 ? 0 : ow * SW - PL;
+      const int iw1 = ow * SW - PL + KW < W ? ow * SW - PL + KW : W;
+      int c = 0;
+      for (; c + RSC_VL <= C; c += RSC_VL) {
+        rsc_vf s = rsc_vset1(0.0f);
+        for (int ih = ih0; ih < ih1; ih++)
+          for (int iw = iw0; iw < iw1; iw++)
+            s = rsc_vadd(s, rsc_vload(img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + c));
+        rsc_vstore(o + c, s);
+      }
+      for (; c < C; c++) {
+        float s = 0.0f;
+        for (int ih = ih0; ih < ih1; ih++)
+          for (int iw = iw0; iw < iw1; iw++)
+            s += img[((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c];
+        o[c] = s;
+      }
+      const int cnt = (ih1 - ih0) * (iw1 - iw0);
+      if (cnt > 0) {
+        const float d = (float)cnt;
+        for (c = 0; c < C; c++)
+          o[c] = o[c] / d;
+      }
+    }
+  }
+}
+
+/* The whole average pool on one thread. */
 RSC_INLINE void rsc_avgpool(const float *restrict in, float *restrict out, int N, int H, int W,
                             int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL) {
-  for (int n = 0; n < N; n++)
-    for (int oh = 0; oh < OH; oh++)
-      for (int ow = 0; ow < OW; ow++) {
-        float *restrict o =
-            out + (((size_t)n * (size_t)OH + (size_t)oh) * (size_t)OW + (size_t)ow) * (size_t)C;
-        int cnt = 0;
-        for (int c = 0; c < C; c++)
-          o[c] = 0.0f;
-        for (int kh = 0; kh < KH; kh++) {
-          const int ih = oh * SH - PT + kh;
-          if (ih < 0 || ih >= H)
-            continue;
-          for (int kw = 0; kw < KW; kw++) {
-            const int iw = ow * SW - PL + kw;
-            if (iw < 0 || iw >= W)
-              continue;
-            const float *restrict x =
-                in + (((size_t)n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * (size_t)C;
-            for (int c = 0; c < C; c++)
-              o[c] += x[c];
-            cnt++;
-          }
-        }
-        if (cnt > 0) {
-          const float d = (float)cnt;
-          for (int c = 0; c < C; c++)
-            o[c] = o[c] / d;
-        }
-      }
+  rsc_avgpool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 0, 1);
 }
 
 /*
@@ -1798,10 +1815,7 @@ static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_xp_relu(const fl
 /* avgpool [1,40,40,256] -> [1,20,20,256] */
 static void k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(const float *restrict in, float *restrict out, int part, int parts)
 {
-  (void)parts;
-  if (part != 0)
-    return;
-  rsc_avgpool(in, out, 1, 40, 40, 256, 20, 20, 2, 2, 2, 2, 0, 0);
+  rsc_avgpool_part(in, out, 1, 40, 40, 256, 20, 20, 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,20,20,512] */
@@ -1849,10 +1863,7 @@ static void k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(const float *rest
 /* avgpool [1,20,20,512] -> [1,10,10,512] */
 static void k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(const float *restrict in, float *restrict out, int part, int parts)
 {
-  (void)parts;
-  if (part != 0)
-    return;
-  rsc_avgpool(in, out, 1, 20, 20, 512, 10, 10, 2, 2, 2, 2, 0, 0);
+  rsc_avgpool_part(in, out, 1, 20, 20, 512, 10, 10, 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,10,10,1024] */
@@ -1900,10 +1911,7 @@ static void k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(const float *rest
 /* avgpool [1,10,10,1024] -> [1,5,5,1024] */
 static void k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(const float *restrict in, float *restrict out, int part, int parts)
 {
-  (void)parts;
-  if (part != 0)
-    return;
-  rsc_avgpool(in, out, 1, 10, 10, 1024, 5, 5, 2, 2, 2, 2, 0, 0);
+  rsc_avgpool_part(in, out, 1, 10, 10, 1024, 5, 5, 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,5,5,1024] -> [1,5,5,2048] */
