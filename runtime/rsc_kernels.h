@@ -1241,7 +1241,7 @@ RSC_INLINE void rsc_add_act(const float *restrict a, const float *restrict b, fl
 /* Range [lo, hi) of `part` of `parts` when n items are split evenly, in
  * whole runs of 16 floats (64 bytes): two threads that write neighbouring
  * ranges never share a cache line, which at a split in mid-line would
- * bounce between the cores on every store of a dense layer's sums. */
+ * bounce between the cores on every store (elementwise adds, SE's pool). */
 RSC_INLINE void rsc_range(size_t n, int part, int parts, size_t *lo, size_t *hi) {
   const size_t runs = (n + 15) / 16;
   const size_t a = runs * (size_t)part / (size_t)parts * 16;
