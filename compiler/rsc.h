@@ -306,11 +306,11 @@ enum { DENSE_KB = 32 };
 
 /* Weight layouts the kernels read (pack.c draws each). */
 typedef enum Layout {
-  LAYOUT_RAW,        /* as imported: conv OIHW, dense [out][in], vectors [C] */
-  LAYOUT_CONV_BLOCK, /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
-  LAYOUT_DENSE_BLOCK, /* dense and SE fc [ceil(O/kb)][I][kb], O zero-padded (kb DENSE_KB) */
-  LAYOUT_VECTOR,     /* bias [O] zero-padded to a multiple of kb */
-  LAYOUT_WINO_BLOCK, /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [ceil(O/kb)][16][I][kb] */
+  LAYOUT_RAW,         /* as imported: conv OIHW, dense [out][in], vectors [C] */
+  LAYOUT_CONV_BLOCK,  /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
+  LAYOUT_DENSE_BLOCK, /* dense and SE fc [ceil(O/kb)][I][kb], kb DENSE_KB, O zero-padded */
+  LAYOUT_VECTOR,      /* bias [O] zero-padded to a multiple of kb */
+  LAYOUT_WINO_BLOCK,  /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [ceil(O/kb)][16][I][kb] */
 } Layout;
 
 typedef struct Tensor {
