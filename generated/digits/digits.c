@@ -1010,20 +1010,26 @@ RSC_INLINE void rsc_wino_part(const float *restrict in, const float *restrict w,
 /* ---------------------------------------------------------------- pools */
 
 /*
- * Max pooling; padding is ignored: each output is the max over its in-bounds
- * taps only (-INFINITY if a window had none, which no valid model produces).
+ * Max or average pooling (avg: a constant of the call, so the other
+ * operation folds away) over each window's in-bounds taps only:
+ *   max: the max of the taps (-INFINITY if a window had none, which no valid
+ *        model produces);
+ *   avg: 0 + the taps in (kh, kw) order, divided by their count
+ *        (count_include_pad=False: the ResNet-D shortcut's 2x2/2 ceil-mode
+ *        pool divides its last partial window by 2 or 1, not 4); 0 if none.
  *   in [N][H][W][C], out [N][OH][OW][C]; output (oh,ow) reads rows
  *   oh*SH - PT + kh and columns ow*SW - PL + kw.
  * Part `part` of `parts`: a contiguous range of output rows (n, oh); RSC_VL
  * channels at a time in a register across the window's taps, so each output
  * is stored once.
  */
-RSC_INLINE void rsc_maxpool_part(const float *restrict in, float *restrict out, int N, int H,
-                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
-                                 int PT, int PL, int part, int parts) {
+RSC_INLINE void rsc_pool_part(const float *restrict in, float *restrict out, int N, int H, int W,
+                              int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT,
+                              int PL, int avg, int part, int parts) {
   const size_t rows = (size_t)N * (size_t)OH;
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
+  const float init = avg ? 0.0f : -INFINITY;
   for (size_t row = r0; row < r1; row++) {
     const size_t n = row / (size_t)OH;
     const int oh = (int)(row % (size_t)OH);
@@ -1037,74 +1043,27 @@ RSC_INLINE void rsc_maxpool_part(const float *restrict in, float *restrict out, 
       const int iw1 = ow * SW - PL + KW < W ? ow * SW - PL + KW : W;
       int c = 0;
       for (; c + RSC_VL <= C; c += RSC_VL) {
-        rsc_vf m = rsc_vset1(-INFINITY);
+        rsc_vf a = rsc_vset1(init);
         for (int ih = ih0; ih < ih1; ih++)
-          for (int iw = iw0; iw < iw1; iw++)
-            m = rsc_vmax(rsc_vload(img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + c), m);
-        rsc_vstore(o + c, m);
+          for (int iw = iw0; iw < iw1; iw++) {
+            const rsc_vf x =
+                rsc_vload(img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + c);
+            a = avg ? rsc_vadd(a, x) : rsc_vmax(x, a);
+          }
+        rsc_vstore(o + c, a);
       }
       for (; c < C; c++) {
-        float m = -INFINITY;
+        float a = init;
         for (int ih = ih0; ih < ih1; ih++)
           for (int iw = iw0; iw < iw1; iw++) {
             const float x = img[((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c];
-            m = x > m ? x : m;
+            a = avg ? a + x : x > a ? x : a;
           }
-        o[c] = m;
+        o[c] = a;
       }
-    }
-  }
-}
-
-/* The whole max pool on one thread. */
-RSC_INLINE void rsc_maxpool(const float *restrict in, float *restrict out, int N, int H, int W,
-                            int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL) {
-  rsc_maxpool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 0, 1);
-}
-
-/*
- * Average pooling over in-bounds taps only: the divisor is the number of
- * taps inside the image (count_include_pad=False). This is what the ResNet-D
- * shortcut's 2x2/2 ceil-mode pool needs: its last partial window divides by
- * 2 or 1, not 4. Layouts, tap positions and the split (contiguous output
- * rows (n, oh)) as rsc_maxpool_part. Each output is 0 + its taps in (kh, kw)
- * order, divided by their count; RSC_VL channels of a sum stay in a
- * register across the taps, so each output is stored once.
- */
-RSC_INLINE void rsc_avgpool_part(const float *restrict in, float *restrict out, int N, int H,
-                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
-                                 int PT, int PL, int part, int parts) {
-  const size_t rows = (size_t)N * (size_t)OH;
-  const size_t r0 = rows * (size_t)part / (size_t)parts;
-  const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
-  for (size_t row = r0; row < r1; row++) {
-    const size_t n = row / (size_t)OH;
-    const int oh = (int)(row % (size_t)OH);
-    const float *restrict img = in + n * (size_t)H * (size_t)W * (size_t)C;
-    for (int ow = 0; ow < OW; ow++) {
-      float *restrict o = out + (row * (size_t)OW + (size_t)ow) * (size_t)C;
-      const int ih0 = oh * SH - PT < 0 ? 0 : oh * SH - PT;
-      const int ih1 = oh * SH - PT + KH < H ? oh * SH - PT + KH : H;
-      const int iw0 = ow * SW - PL < 0 ? 0 : ow * SW - PL;
-      const int iw1 = ow * SW - PL + KW < W ? ow * SW - PL + KW : W;
-      int c = 0;
-      for (; c + RSC_VL <= C; c += RSC_VL) {
-        rsc_vf s = rsc_vset1(0.0f);
-        for (int ih = ih0; ih < ih1; ih++)
-          for (int iw = iw0; iw < iw1; iw++)
-            s = rsc_vadd(s, rsc_vload(img + ((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + c));
-        rsc_vstore(o + c, s);
-      }
-      for (; c < C; c++) {
-        float s = 0.0f;
-        for (int ih = ih0; ih < ih1; ih++)
-          for (int iw = iw0; iw < iw1; iw++)
-            s += img[((size_t)ih * (size_t)W + (size_t)iw) * (size_t)C + (size_t)c];
-        o[c] = s;
-      }
-      const int cnt = (ih1 - ih0) * (iw1 - iw0);
-      if (cnt > 0) {
-        const float d = (float)cnt;
+      const int taps = (ih1 - ih0) * (iw1 - iw0);
+      if (avg && taps > 0) {
+        const float d = (float)taps;
         for (c = 0; c < C; c++)
           o[c] = o[c] / d;
       }
@@ -1112,10 +1071,27 @@ RSC_INLINE void rsc_avgpool_part(const float *restrict in, float *restrict out, 
   }
 }
 
-/* The whole average pool on one thread. */
+RSC_INLINE void rsc_maxpool_part(const float *restrict in, float *restrict out, int N, int H,
+                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
+                                 int PT, int PL, int part, int parts) {
+  rsc_pool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 0, part, parts);
+}
+
+RSC_INLINE void rsc_avgpool_part(const float *restrict in, float *restrict out, int N, int H,
+                                 int W, int C, int OH, int OW, int KH, int KW, int SH, int SW,
+                                 int PT, int PL, int part, int parts) {
+  rsc_pool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 1, part, parts);
+}
+
+/* The whole pool on one thread. */
+RSC_INLINE void rsc_maxpool(const float *restrict in, float *restrict out, int N, int H, int W,
+                            int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL) {
+  rsc_pool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 0, 0, 1);
+}
+
 RSC_INLINE void rsc_avgpool(const float *restrict in, float *restrict out, int N, int H, int W,
                             int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL) {
-  rsc_avgpool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 0, 1);
+  rsc_pool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 1, 0, 1);
 }
 
 /*
