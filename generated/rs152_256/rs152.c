@@ -1277,24 +1277,16 @@ RSC_INLINE void rsc_add_act_part(const float *restrict a, const float *restrict 
   rsc_add_act(a + lo, b + lo, out + lo, hi - lo, act);
 }
 
-/* The column blocks [blk0, blk1) of a dense layer of K outputs in blocks of
- * KB that part `part` of `parts` computes, and whether there are any: each
- * part one contiguous run of blocks, so one stream of weights per thread
- * (rsc_dense_blocks), and no output cache line shared while KB floats are a
- * multiple of 64 bytes. */
-RSC_INLINE int rsc_dense_range(int K, int KB, int part, int parts, long *blk0, long *blk1) {
-  const long nblk = (K + KB - 1) / KB;
-  *blk0 = nblk * part / parts;
-  *blk1 = nblk * (part + 1) / parts;
-  return *blk1 > *blk0;
-}
-
-/* rsc_dense split over output column blocks: part `part` of `parts`. */
+/* rsc_dense split over output column blocks: part `part` of `parts` takes
+ * one contiguous run of blocks, so one stream of weights per thread
+ * (rsc_dense_blocks), and no output cache line is written by two parts
+ * while KB floats are a multiple of 64 bytes. */
 RSC_INLINE void rsc_dense_part(const float *restrict in, const float *restrict w,
                                const float *restrict b, float *restrict out, int N, int CIN, int K,
                                int KB, int act, int part, int parts) {
-  long blk0, blk1;
-  if (rsc_dense_range(K, KB, part, parts, &blk0, &blk1))
+  const long nblk = (K + KB - 1) / KB;
+  const long blk0 = nblk * part / parts, blk1 = nblk * (part + 1) / parts;
+  if (blk1 > blk0)
     rsc_dense_blocks(in, w, b, out, N, CIN, K, KB, blk0, blk1, act);
 }
 
@@ -1322,8 +1314,8 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
  * residual add and the block's activation. Per image n:
  *   s[n][c] = mean over the HW pixels of x[n][.][c]        (pixel order)
- *   m[n][j] = relu(b1[j] + sum_c s[n][c] * w1[c*M + j])    (c order)
- *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * w2[j*C + c]) (j order)
+ *   m[n][j] = relu(b1[j] + sum_c s[n][c] * fc1[j][c])      (c order)
+ *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * fc2[c][j])   (j order)
  *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
  *   x, sc, out [N][HW][C]; w1 [ceil(M/KB)][C][KB], b1 [ceil(M/KB)*KB],
  *   w2 [ceil(C/KB)][M][KB], b2 [ceil(C/KB)*KB] (LAYOUT_DENSE_BLOCK of fc1
@@ -1334,7 +1326,7 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
  * they are 8 MB, which per image were read N times from DRAM.
  * Each phase (pool over channels, reduce, gate, scale and add over pixel
  * rows) is split into `parts` ranges of independent outputs (the reduce and
- * the gate in column blocks, rsc_dense_range), with sync(ctx) (a barrier
+ * the gate in column blocks, rsc_dense_part), with sync(ctx) (a barrier
  * of all parts) between phases that read another part's results.
  * No sum is split, so the output is the same for any number of parts.
  * out may be x or sc: the only phase that writes out reads x and sc at
@@ -1355,10 +1347,7 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   float *restrict m = scratch + (size_t)N * (size_t)C;
   const size_t rows = (size_t)N * (size_t)HW;
   size_t c0, c1;
-  long j0, j1, g0, g1;
   rsc_range((size_t)C, part, parts, &c0, &c1);
-  const int reduce = rsc_dense_range(M, KB, part, parts, &j0, &j1);
-  const int gate = rsc_dense_range(C, KB, part, parts, &g0, &g1);
   /* Whole rows of C floats: no cache line shared between parts. */
   const size_t r0 = rows * (size_t)part / (size_t)parts;
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
@@ -1371,13 +1360,11 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   }
   if (parts > 1)
     sync(ctx);
-  if (reduce)
-    rsc_dense_blocks(s, w1, b1, m, N, C, M, KB, j0, j1, RSC_ACT_RELU);
+  rsc_dense_part(s, w1, b1, m, N, C, M, KB, RSC_ACT_RELU, part, parts);
   if (parts > 1)
     sync(ctx);
   /* s is dead once m exists: the gate reuses its room. */
-  if (gate)
-    rsc_dense_blocks(m, w2, b2, s, N, M, C, KB, g0, g1, RSC_ACT_SIGMOID);
+  rsc_dense_part(m, w2, b2, s, N, M, C, KB, RSC_ACT_SIGMOID, part, parts);
   if (parts > 1)
     sync(ctx);
   for (size_t r = r0; r < r1;) {

@@ -424,44 +424,24 @@ static void test_pool_cases(void **state) {
   for (size_t i = 0; i < sizeof POOL_CASES / sizeof *POOL_CASES; i++) {
     const PoolCase *t = &POOL_CASES[i];
     size_t nin = (size_t)t->n * t->h * t->w * t->c, nout = (size_t)t->n * t->oh * t->ow * t->c;
-    float *in = rnd_buf(nin), *got = out_buf(nout), *want = out_buf(nout);
-    rsc_maxpool(in, got, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw, t->pt,
-                t->pl);
-    rsc_maxpool_ref(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
-                    t->pt, t->pl);
-    check_close(got, want, nout, "maxpool");
-    /* A max is exact: the same bytes as the scalar twin, in any split. */
-    if (memcmp(got, want, nout * sizeof *got) != 0)
-      fail_msg("maxpool case %zu differs from rsc_maxpool_ref", i);
-    for (int parts = 2; parts <= 4; parts++) {
-      float *alt = out_buf(nout);
-      for (int part = 0; part < parts; part++)
-        rsc_maxpool_part(in, alt, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
-                         t->pt, t->pl, part, parts);
-      if (memcmp(alt, want, (nout + CANARY) * sizeof *alt) != 0)
-        fail_msg("maxpool case %zu in %d parts differs", i, parts);
-      free(alt);
-    }
-    rsc_avgpool(in, got, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw, t->pt,
-                t->pl);
-    rsc_avgpool_ref(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
-                    t->pt, t->pl);
-    check_close(got, want, nout, "avgpool");
-    /* The same sums in the same tap order and one division: the same bytes,
-     * in any split. */
-    if (memcmp(got, want, nout * sizeof *got) != 0)
-      fail_msg("avgpool case %zu differs from rsc_avgpool_ref", i);
-    for (int parts = 2; parts <= 4; parts++) {
-      float *alt = out_buf(nout);
-      for (int part = 0; part < parts; part++)
-        rsc_avgpool_part(in, alt, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
-                         t->pt, t->pl, part, parts);
-      if (memcmp(alt, want, (nout + CANARY) * sizeof *alt) != 0)
-        fail_msg("avgpool case %zu in %d parts differs", i, parts);
-      free(alt);
+    float *in = rnd_buf(nin), *want = out_buf(nout);
+    for (int avg = 0; avg <= 1; avg++) {
+      (avg ? rsc_avgpool_ref : rsc_maxpool_ref)(in, want, t->n, t->h, t->w, t->c, t->oh, t->ow,
+                                                t->kh, t->kw, t->sh, t->sw, t->pt, t->pl);
+      /* A max is exact, and the average adds the same taps in the same order
+       * before one division: the same bytes as the scalar twin, in any split. */
+      for (int parts = 1; parts <= 4; parts++) {
+        float *got = out_buf(nout);
+        for (int part = 0; part < parts; part++)
+          rsc_pool_part(in, got, t->n, t->h, t->w, t->c, t->oh, t->ow, t->kh, t->kw, t->sh, t->sw,
+                        t->pt, t->pl, avg, part, parts);
+        if (memcmp(got, want, (nout + CANARY) * sizeof *got) != 0)
+          fail_msg("%s case %zu in %d parts differs from its _ref", avg ? "avgpool" : "maxpool", i,
+                   parts);
+        free(got);
+      }
     }
     free(in);
-    free(got);
     free(want);
   }
 }
