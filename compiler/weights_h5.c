@@ -531,9 +531,9 @@ static void match_vars(H5Import *im, hid_t root, const char *vpath) {
   }
   im->weighted++;
   if (!named) {
-    problem(im, "'%s' holds %d variables but no 'name' attribute: rsc matches layers by name, "
-                "which Keras records there since 3.6 (load the weights in Keras 3.6 or later "
-                "and save them again)", vpath, vars.n);
+    problem(im, "'%s' holds %d variable%s but no 'name' attribute (a string): rsc matches "
+                "layers by name, which Keras records there since 3.6 (load the weights in Keras "
+                "3.6 or later and save them again)", vpath, vars.n, vars.n == 1 ? "" : "s");
     strings_free(&vars);
     strings_free(&name);
     return;

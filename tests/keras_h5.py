@@ -8,7 +8,7 @@ installable here, so each rule is done with the same h5py calls Keras makes.
 
   keras_h5.py IN.safetensors OUT.h5 [--format keras2|keras3-legacy|keras3]
       [--scheme apps|converted] [--stem-counter N] [--whole-model 1] [--nested 1]
-      [--optimizer 1] [--no-name-metadata 1] [--header-limit BYTES]
+      [--optimizer 1] [--no-name-metadata 1] [--header-limit BYTES] [--libver latest]
       [--drop LAYER] [--bad-shape LAYER] [--int-weight LAYER] [--dtype f32|f64]
       [--bad-value LAYER:VALUE]
 
@@ -40,6 +40,9 @@ names (input_1, zero_padding2d_3, add_2, ...). rsc maps by name, not order.
 --no-name-metadata 1: Keras 3.0-3.5 (H5Entry before v3.6.0 wrote no "name").
 --header-limit BYTES: Keras's chunking rule at a smaller limit than
   HDF5_OBJECT_HEADER_LIMIT (64512), so a small network's layer_names splits.
+--libver latest: h5py.File(libver="latest"), the newest HDF5 object formats
+  (Keras opens files with h5py's default, the most compatible ones): a file a
+  third the size, for the fuzz seed corpus (fuzz/corpus/h5/raw_keras*).
 Mutations for error tests: --drop LAYER (not written), --bad-shape LAYER (first
 weight's last axis one short), --int-weight LAYER (int32), --dtype f64 (every
 float weight float64), --bad-value LAYER:VALUE (VALUE at index 0 of the first
@@ -262,7 +265,7 @@ def save_weights_to_hdf5_group(f, layers, opts, keras3):
 
 
 def write_legacy(path, layers, opts, keras3):
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", libver=opts["--libver"]) as f:
         if opts["--whole-model"] != "1":  # training.py save_weights, save_format "h5"
             save_weights_to_hdf5_group(f, layers, opts, keras3)
             return
@@ -336,7 +339,7 @@ def write_keras3(path, layers, opts):
     model = Model("resnet-rs", layers)
     if opts["--nested"] == "1":  # inputs = Input(); outputs = resnet(inputs)
         model = Model("functional", [Layer("input_layer_1", "InputLayer"), model])
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", libver=opts["--libver"]) as f:
         make(f, "", model.name)
         save_container(f, "layers", model.layers)
         if opts["--optimizer"] == "1":
@@ -356,7 +359,7 @@ def main():
     src, dst = args[0], args[1]
     opts = {"--format": "keras2", "--scheme": "apps", "--stem-counter": "1",
             "--whole-model": "0", "--nested": "0", "--optimizer": "0",
-            "--no-name-metadata": "0", "--header-limit": str(HDF5_OBJECT_HEADER_LIMIT),
+            "--no-name-metadata": "0", "--libver": None, "--header-limit": str(HDF5_OBJECT_HEADER_LIMIT),
             "--drop": None, "--bad-shape": None, "--int-weight": None, "--dtype": "f32",
             "--bad-value": None}
     for i in range(2, len(args), 2):

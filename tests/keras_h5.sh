@@ -10,7 +10,8 @@
 # build a .weights blob byte-identical to the safetensors import from each, and
 # from float64 datasets. Then the round trips h5 -> --export-weights ->
 # --weights, and the errors (missing layer, wrong shape, NaN/Inf/out-of-range
-# values, extra layer, Keras 3 files without layer names, not HDF5) with their
+# values, extra layer, Keras 3 files without layer names or with a hostile
+# structure, not HDF5) with their
 # messages and no output file. Run from the repository root after `make`.
 # Prints "keras_h5: N passed, M failed".
 set -u
@@ -155,6 +156,22 @@ err k3_bad_value top.spec k3_nan.h5 \
   "k3_nan.h5: dataset 'layers/conv2d_5/vars/0' (layer1.0.conv1.weight): NaN at index 0"
 err k3_top_into_notop notop.spec k3_apps_top.h5 \
   "k3_apps_top.h5: layer 'predictions' (layers/dense/vars) (2 weights) matches no layer of the network"
+# Hostile Keras 3 structure: a hard-link cycle, a variable past the layer's, a
+# non-string name, vars as a dataset: each reported, the walk ends.
+cp k3_apps_top.h5 k3_hostile.h5
+$PY -c "import h5py
+f = h5py.File('k3_hostile.h5', 'a')
+f['layers/conv2d/loop'] = f['layers']
+f['layers/conv2d/vars/7'] = [1.0]
+f['layers/activation/vars'].attrs['name'] = 5
+f['layers/activation/vars/0'] = [1.0]
+del f['layers/dense/vars']
+f['layers/dense/vars'] = [1.0]"
+err k3_hostile top.spec k3_hostile.h5 "k3_hostile.h5: 'layers/dense/vars' is not a group"
+grep -qF "'layers/activation/vars' holds 1 variable but no 'name' attribute (a string)" k3_hostile.err &&
+  grep -qF "layer 'stem_1_stem_conv_1' (layers/conv2d/vars): unexpected variable '7' (expected 0..0: kernel for conv 'conv1.0')" \
+    k3_hostile.err && ok "k3_hostile: the other three reported" ||
+  bad "k3_hostile: a problem not reported: $(cat k3_hostile.err)"
 printf 'not hdf5' >fake.h5
 err not_hdf5 top.spec fake.h5 "fake.h5: not an HDF5 file"
 $PY -c "import h5py; h5py.File('plain.h5', 'w').create_dataset('x', data=[1.0])"
