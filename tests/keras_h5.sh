@@ -156,6 +156,10 @@ err k3_bad_value top.spec k3_nan.h5 \
   "k3_nan.h5: dataset 'layers/conv2d_5/vars/0' (layer1.0.conv1.weight): NaN at index 0"
 err k3_top_into_notop notop.spec k3_apps_top.h5 \
   "k3_apps_top.h5: layer 'predictions' (layers/dense/vars) (2 weights) matches no layer of the network"
+cp apps_top.h5 int_wn.h5
+$PY -c "import h5py; h5py.File('int_wn.h5', 'a')['stem_1_stem_conv_1'].attrs['weight_names'] = [1, 2]"
+err int_weight_names top.spec int_wn.h5 \
+  "int_wn.h5: layer 'stem_1_stem_conv_1': weight_names is neither empty nor a list of strings"
 # Hostile Keras 3 structure: a hard-link cycle, a variable past the layer's, a
 # non-string name, vars as a dataset: each reported, the walk ends.
 cp k3_apps_top.h5 k3_hostile.h5
