@@ -1,12 +1,30 @@
 /*
- * weights_h5.c - imports Keras weights (.h5 written by Model.save_weights, or
- * the "model_weights" group of a whole-model .h5) through libhdf5.
+ * weights_h5.c - imports Keras weights through libhdf5, in the two layouts
+ * Keras writes:
  *
- * The file: the root (or /model_weights) has the attribute layer_names, an
- * array of strings, split by Keras into layer_names0, layer_names1, ... when it
- * would pass HDF5's 64 KiB object header limit. Each layer is a group of that
+ * Keras 2 (and Keras 3's legacy .h5): Model.save_weights("x.h5"), or the
+ * /model_weights group of a whole-model Model.save("x.h5") (keras
+ * saving/legacy/hdf5_format.py save_weights_to_hdf5_group). The group has the
+ * attribute layer_names, the strings of model.layers' names, split by Keras
+ * into layer_names0, layer_names1, ... when it would pass HDF5's 64 KiB object
+ * header limit (save_attributes_to_hdf5_group). Each layer is a group of that
  * name whose attribute weight_names (split the same way) lists its datasets,
- * which sit at <layer>/<weight name>, e.g. stem_1_stem_conv_1/kernel:0.
+ * which sit at <layer>/<weight name>, e.g. stem_1_stem_conv_1/kernel:0
+ * (Keras 3: stem_1_stem_conv_1/kernel). A layer without weights (input,
+ * activation, pooling...) has an empty weight_names, which h5py stores as an
+ * empty float64 array: an empty attribute of any type lists no weights, a
+ * non-empty one must hold strings (fixed or variable length).
+ *
+ * Keras 3: Model.save_weights("x.weights.h5") (keras/src/saving/saving_lib.py
+ * _save_state, H5IOStore). No layer_names; every layer that can hold
+ * variables has a group <path>/vars, where the path is made of attribute names
+ * and class names, not layer names: layers/conv2d_3/vars, and for a model
+ * inside a model layers/functional/layers/conv2d_3/vars. The variables are the
+ * datasets "0", "1", ... in the layer's order (Conv2D and Dense: kernel, bias;
+ * BatchNormalization: gamma, beta, moving_mean, moving_variance). Keras 3.6
+ * and later give each vars group the attribute name, the layer's name, which is
+ * what is matched here: every vars group under /layers is read, at any depth;
+ * the rest of the file (the model's own /vars, an /optimizer) is not weights.
  *
  * Mapping is by layer name, not by order: the expected Keras name of each
  * conv, BN and dense of the built graph is derived from its timm name
@@ -51,7 +69,7 @@ typedef struct Expect {
   int nfields;
   const char *field[MAX_FIELDS]; /* Keras variable names: "kernel", "gamma", ... */
   int tensor[MAX_FIELDS];        /* graph tensor id of each */
-  int layer;                     /* index of the file layer that matched, -1 if none */
+  char *holder;                  /* the file layer that matched (for messages), or NULL */
 } Expect;
 
 typedef struct H5Import {
@@ -61,7 +79,8 @@ typedef struct H5Import {
   int problems;
   Expect *ex;
   int nex;
-  char **src; /* per graph tensor: dataset path under the weights root, or NULL */
+  char **src;   /* per graph tensor: dataset path under the weights root, or NULL */
+  int weighted; /* layers of the file that hold weights */
 } H5Import;
 
 static void problem(H5Import *im, const char *fmt, ...) RSC_PRINTF(2, 3);
@@ -182,7 +201,6 @@ static void build_expect(H5Import *im) {
       continue;
     Expect *e = &im->ex[im->nex];
     e->node = n;
-    e->layer = -1;
     if (n->op == OP_BN) {
       static const char *const bn[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
       for (int k = 0; k < 4; k++) {
@@ -224,7 +242,8 @@ static void strings_free(Strings *l) {
   l->n = 0;
 }
 
-/* Appends the strings of attribute `name` of obj (fixed or variable length). */
+/* Appends the strings of attribute `name` of obj (fixed or variable length);
+ * an attribute without elements, whatever its type, appends none. */
 static bool read_string_attr(hid_t obj, const char *name, Strings *out) {
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
   if (a < 0)
@@ -232,12 +251,17 @@ static bool read_string_attr(hid_t obj, const char *name, Strings *out) {
   hid_t ft = H5Aget_type(a), sp = H5Aget_space(a), mt = -1;
   bool ok = false;
   hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  if (ft >= 0 && n == 0) { /* h5py writes an empty list as float64 [0] */
+    ok = true;
+    goto done;
+  }
   if (ft < 0 || n < 0 || n > 10000000 || H5Tget_class(ft) != H5T_STRING)
     goto done;
   out->s = xrealloc(out->s, ((size_t)out->n + (size_t)n + 1) * sizeof *out->s);
   if (H5Tis_variable_str(ft) > 0) {
     mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(ft)); /* libhdf5 converts no charset: h5py's str is UTF-8 */
     char **v = xcalloc((size_t)n + 1, sizeof *v);
     if (H5Aread(a, mt, v) >= 0) {
       for (hssize_t i = 0; i < n; i++)
@@ -255,6 +279,7 @@ static bool read_string_attr(hid_t obj, const char *name, Strings *out) {
     mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, stride);
     H5Tset_strpad(mt, H5T_STR_NULLTERM);
+    H5Tset_cset(mt, H5Tget_cset(ft));
     char *buf = xcalloc(total + 1, 1);
     if (H5Aread(a, mt, buf) >= 0) {
       for (hssize_t i = 0; i < n; i++) {
@@ -323,14 +348,15 @@ static int keras_shape(const Tensor *t, hsize_t *dims) {
   return t->ndim;
 }
 
-/* Checks dataset `wname` of layer group `layer` against tensor t; records it. */
-static void check_dataset(H5Import *im, hid_t root, const char *layer, const char *wname,
-                          int t) {
+/* Checks dataset dpath (under root; taken) against tensor t and records it.
+ * `who` names the weight in messages: "layer 'x': weight 'x/kernel:0'";
+ * `absent` says what it is when it cannot be opened as a dataset. */
+static void check_dataset(H5Import *im, hid_t root, char *dpath, const char *who,
+                          const char *absent, int t) {
   const Tensor *tt = &im->g->tensors[t];
-  char *dpath = xstrfmt("%s/%s", layer, wname);
   hid_t ds = H5Dopen2(root, dpath, H5P_DEFAULT);
   if (ds < 0) {
-    problem(im, "layer '%s': weight '%s' is listed but there is no such dataset", layer, wname);
+    problem(im, "%s %s", who, absent);
     free(dpath);
     return;
   }
@@ -342,7 +368,7 @@ static void check_dataset(H5Import *im, hid_t root, const char *layer, const cha
   for (int k = 0; same && k < nd; k++)
     same = have[k] == want[k];
   if (ty < 0 || H5Tget_class(ty) != H5T_FLOAT) {
-    problem(im, "layer '%s': weight '%s' is not floating point", layer, wname);
+    problem(im, "%s is not floating point", who);
   } else if (!same) {
     char w[128], h[256] = "?", tdims[128];
     hdims_text(w, sizeof w, want, wn);
@@ -352,8 +378,7 @@ static void check_dataset(H5Import *im, hid_t root, const char *layer, const cha
     for (int k = 0; k < tt->ndim; k++)
       td[k] = (hsize_t)tt->dims[k];
     hdims_text(tdims, sizeof tdims, td, tt->ndim);
-    problem(im, "layer '%s': weight '%s': expected %s (%s %s), file has %s", layer, wname, w,
-            tt->name, tdims, h);
+    problem(im, "%s: expected %s (%s %s), file has %s", who, w, tt->name, tdims, h);
   } else {
     im->src[t] = dpath;
     dpath = NULL;
@@ -366,9 +391,39 @@ static void check_dataset(H5Import *im, hid_t root, const char *layer, const cha
   H5Dclose(ds);
 }
 
-/* Matches one file layer with its expected module and checks its weights. */
-static void match_layer(H5Import *im, hid_t root, const Strings *layers, int index) {
-  const char *layer = layers->s[index];
+/* "kernel, bias" */
+static void fields_text(const Expect *e, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int j = 0; j < e->nfields && len < cap; j++)
+    len += (size_t)snprintf(buf + len, cap - len, "%s%s", j ? ", " : "", e->field[j]);
+}
+
+/* The expected module for the file layer of Keras name `name` (`label` in
+ * messages, holding nweights weights), now held by it; NULL with a problem if
+ * there is none or another layer holds it. */
+static Expect *claim(H5Import *im, const char *name, const char *label, int nweights) {
+  char *norm = normalise(name);
+  Expect *e = NULL;
+  for (int i = 0; i < im->nex && !e; i++)
+    if (strcmp(norm, im->ex[i].keras[0]) == 0 || strcmp(norm, im->ex[i].keras[1]) == 0)
+      e = &im->ex[i];
+  free(norm);
+  if (!e) {
+    problem(im, "layer %s (%d weights) matches no layer of the network", label, nweights);
+    return NULL;
+  }
+  if (e->holder) {
+    problem(im, "layers %s and %s both hold the weights of '%s'", e->holder, label,
+            e->node->name);
+    return NULL;
+  }
+  e->holder = xstrdup(label);
+  return e;
+}
+
+/* Keras 2: layer `layer` of layer_names, its weight_names and their datasets. */
+static void match_layer(H5Import *im, hid_t root, const char *layer) {
   hid_t grp = H5Oopen(root, layer, H5P_DEFAULT);
   if (grp < 0) {
     problem(im, "layer '%s' is in layer_names but has no group", layer);
@@ -376,59 +431,138 @@ static void match_layer(H5Import *im, hid_t root, const Strings *layers, int ind
   }
   Strings wn = {0};
   bool present;
-  if (!read_keras_list(grp, "weight_names", &wn, &present)) {
-    problem(im, "layer '%s': cannot read its weight_names attribute", layer);
+  bool ok = read_keras_list(grp, "weight_names", &wn, &present);
+  H5Oclose(grp);
+  if (!ok) {
+    problem(im, "layer '%s': weight_names is neither empty nor a list of strings", layer);
     strings_free(&wn);
-    H5Oclose(grp);
     return;
   }
-  H5Oclose(grp);
   if (wn.n == 0) { /* input, activation, pooling, dropout, preprocessing... */
     strings_free(&wn);
     return;
   }
-  char *norm = normalise(layer);
-  Expect *e = NULL;
-  for (int i = 0; i < im->nex && !e; i++)
-    if (strcmp(norm, im->ex[i].keras[0]) == 0 || strcmp(norm, im->ex[i].keras[1]) == 0)
-      e = &im->ex[i];
-  free(norm);
+  im->weighted++;
+  char *label = xstrfmt("'%s'", layer);
+  Expect *e = claim(im, layer, label, wn.n);
+  free(label);
   if (!e) {
-    problem(im, "layer '%s' (%d weights) matches no layer of the network", layer, wn.n);
     strings_free(&wn);
     return;
   }
-  if (e->layer >= 0) {
-    problem(im, "layers '%s' and '%s' both hold the weights of '%s'", layers->s[e->layer],
-            layer, e->node->name);
-    strings_free(&wn);
-    return;
-  }
-  e->layer = index;
   bool seen[MAX_FIELDS] = {false};
   for (int k = 0; k < wn.n; k++) {
-    char field[64];
+    char field[64], expected[128];
     field_of(wn.s[k], field, sizeof field);
     int f = -1;
     for (int j = 0; j < e->nfields; j++)
       if (strcmp(field, e->field[j]) == 0)
         f = j;
     if (f < 0 || seen[f]) {
-      problem(im, "layer '%s': unexpected%s weight '%s' (expected %s%s%s%s%s%s%s for %s '%s')",
-              layer, f >= 0 ? " second" : "", wn.s[k], e->field[0], e->nfields > 1 ? ", " : "",
-              e->nfields > 1 ? e->field[1] : "", e->nfields > 2 ? ", " : "",
-              e->nfields > 2 ? e->field[2] : "", e->nfields > 3 ? ", " : "",
-              e->nfields > 3 ? e->field[3] : "", op_name(e->node->op), e->node->name);
+      fields_text(e, expected, sizeof expected);
+      problem(im, "layer '%s': unexpected%s weight '%s' (expected %s for %s '%s')", layer,
+              f >= 0 ? " second" : "", wn.s[k], expected, op_name(e->node->op), e->node->name);
       continue;
     }
     seen[f] = true;
-    check_dataset(im, root, layer, wn.s[k], e->tensor[f]);
+    char *who = xstrfmt("layer '%s': weight '%s'", layer, wn.s[k]);
+    check_dataset(im, root, xstrfmt("%s/%s", layer, wn.s[k]), who,
+                  "is listed but there is no such dataset", e->tensor[f]);
+    free(who);
   }
   for (int j = 0; j < e->nfields; j++)
     if (!seen[j])
       problem(im, "layer '%s': no '%s' weight (%s)", layer, e->field[j],
               im->g->tensors[e->tensor[j]].name);
   strings_free(&wn);
+}
+
+/* ---------------------------------------------------------------- Keras 3 */
+
+static herr_t add_link_name(hid_t grp, const char *name, const H5L_info_t *info, void *data) {
+  (void)grp;
+  (void)info;
+  Strings *l = data;
+  l->s = xrealloc(l->s, ((size_t)l->n + 1) * sizeof *l->s);
+  l->s[l->n++] = xstrdup(name);
+  return 0;
+}
+
+/* H5Lvisit callback: every hard link named "vars" below /layers, as a path from the root. */
+static herr_t add_vars_path(hid_t grp, const char *name, const H5L_info_t *info, void *data) {
+  const char *last = strrchr(name, '/');
+  if (info->type == H5L_TYPE_HARD && strcmp(last ? last + 1 : name, "vars") == 0) {
+    char *path = xstrfmt("layers/%s", name);
+    add_link_name(grp, path, info, data);
+    free(path);
+  }
+  return 0;
+}
+
+/* "0".."9999" -> its value; -1 for anything else ("00", "1a", ""). */
+static int var_index(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 4 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0'))
+    return -1;
+  return atoi(s);
+}
+
+/* Keras 3: the vars group at vpath, its name attribute and its datasets "0", "1", ... */
+static void match_vars(H5Import *im, hid_t root, const char *vpath) {
+  hid_t grp = H5Oopen(root, vpath, H5P_DEFAULT);
+  if (grp < 0 || H5Iget_type(grp) != H5I_GROUP) {
+    problem(im, "'%s' is not a group (Keras 3 keeps a layer's variables in a group 'vars')",
+            vpath);
+    if (grp >= 0)
+      H5Oclose(grp);
+    return;
+  }
+  Strings vars = {0}, name = {0};
+  bool named = false;
+  if (H5Literate(grp, H5_INDEX_NAME, H5_ITER_INC, NULL, add_link_name, &vars) < 0)
+    problem(im, "'%s': cannot list its variables", vpath);
+  else if (vars.n > 0) /* a layer without variables needs no name */
+    named = H5Aexists(grp, "name") > 0 && read_string_attr(grp, "name", &name) && name.n == 1;
+  H5Oclose(grp);
+  if (vars.n == 0) {
+    strings_free(&vars);
+    strings_free(&name);
+    return;
+  }
+  im->weighted++;
+  if (!named) {
+    problem(im, "'%s' holds %d variable%s but no 'name' attribute (a string): rsc matches "
+                "layers by name, which Keras records there since 3.6 (load the weights in Keras "
+                "3.6 or later and save them again)", vpath, vars.n, vars.n == 1 ? "" : "s");
+    strings_free(&vars);
+    strings_free(&name);
+    return;
+  }
+  char *label = xstrfmt("'%s' (%s)", name.s[0], vpath);
+  Expect *e = claim(im, name.s[0], label, vars.n);
+  bool seen[MAX_FIELDS] = {false};
+  for (int k = 0; e && k < vars.n; k++) {
+    int f = var_index(vars.s[k]);
+    if (f < 0 || f >= e->nfields) {
+      char expected[128];
+      fields_text(e, expected, sizeof expected);
+      problem(im, "layer %s: unexpected variable '%s' (expected 0..%d: %s for %s '%s')", label,
+              vars.s[k], e->nfields - 1, expected, op_name(e->node->op), e->node->name);
+      continue;
+    }
+    seen[f] = true;
+    char *who = xstrfmt("layer %s: variable %s (%s)", label, vars.s[k], e->field[f]);
+    check_dataset(im, root, xstrfmt("%s/%s", vpath, vars.s[k]), who, "is not a dataset",
+                  e->tensor[f]);
+    free(who);
+  }
+  for (int j = 0; e && j < e->nfields; j++)
+    if (!seen[j])
+      problem(im, "layer %s: no variable %d (%s, %s)", label, j, e->field[j],
+              im->g->tensors[e->tensor[j]].name);
+  free(label);
+  strings_free(&vars);
+  strings_free(&name);
 }
 
 /* Reads dataset src into tensor t, Keras layout -> PyTorch layout. */
@@ -474,32 +608,15 @@ static bool read_tensor(H5Import *im, hid_t root, const char *src, Tensor *t) {
   return true;
 }
 
-/* The group holding layer_names: the root, or /model_weights of a whole-model file. */
-static hid_t weights_root(hid_t file) {
-  if (H5Aexists(file, "layer_names") > 0 || H5Aexists(file, "layer_names0") > 0)
-    return H5Oopen(file, "/", H5P_DEFAULT);
-  if (H5Lexists(file, "model_weights", H5P_DEFAULT) > 0)
-    return H5Oopen(file, "model_weights", H5P_DEFAULT);
-  return -1;
-}
+/* ---------------------------------------------------------------- import */
 
-static void import_h5(H5Import *im, hid_t root) {
-  Strings layers = {0};
-  bool present;
-  if (!read_keras_list(root, "layer_names", &layers, &present) || !present) {
-    problem(im, "no readable layer_names attribute: not a Keras weights file");
-    strings_free(&layers);
-    return;
-  }
-  build_expect(im);
-  if (im->problems)
-    goto out;
-  for (int i = 0; i < layers.n; i++)
-    match_layer(im, root, &layers, i);
+/* Reports the expected layers no file layer held, and the note when anything
+ * is wrong; otherwise reads the data. */
+static void finish(H5Import *im, hid_t root) {
   int missing = 0;
   for (int i = 0; i < im->nex; i++) {
     const Expect *e = &im->ex[i];
-    if (e->layer >= 0)
+    if (e->holder)
       continue;
     missing++;
     const Tensor *t = &im->g->tensors[e->tensor[0]];
@@ -512,27 +629,52 @@ static void import_h5(H5Import *im, hid_t root) {
             e->keras[1], t->name, dims);
   }
   if (im->problems) {
-    int weighted = 0;
-    for (int i = 0; i < layers.n; i++) {
-      hid_t grp = H5Oopen(root, layers.s[i], H5P_DEFAULT);
-      Strings wn = {0};
-      bool p;
-      if (grp >= 0 && read_keras_list(grp, "weight_names", &wn, &p) && wn.n > 0)
-        weighted++;
-      strings_free(&wn);
-      if (grp >= 0)
-        H5Oclose(grp);
-    }
     diag(im->d, DIAG_NOTE, "the network expects %d layers with weights (%d missing); the file "
          "has %d: check the spec (depth, se_ratio, head, widths) against the file", im->nex,
-         missing, weighted);
-    goto out;
+         missing, im->weighted);
+    return;
   }
   for (int t = 0; t < im->g->ntensors && !im->problems; t++)
     if (im->src[t])
       read_tensor(im, root, im->src[t], &im->g->tensors[t]);
-out:
+}
+
+/* Keras 2: root is the group holding layer_names. */
+static void import_keras2(H5Import *im, hid_t root) {
+  Strings layers = {0};
+  bool present;
+  if (!read_keras_list(root, "layer_names", &layers, &present) || !present) {
+    problem(im, "no readable layer_names attribute: not a Keras weights file");
+    strings_free(&layers);
+    return;
+  }
+  build_expect(im);
+  if (!im->problems) {
+    for (int i = 0; i < layers.n; i++)
+      match_layer(im, root, layers.s[i]);
+    finish(im, root);
+  }
   strings_free(&layers);
+}
+
+/* Keras 3: every vars group below /layers. */
+static void import_keras3(H5Import *im, hid_t file) {
+  build_expect(im);
+  if (im->problems)
+    return;
+  Strings vars = {0};
+  hid_t layers = H5Oopen(file, "layers", H5P_DEFAULT);
+  if (layers < 0 || H5Iget_type(layers) != H5I_GROUP ||
+      H5Lvisit(layers, H5_INDEX_NAME, H5_ITER_INC, add_vars_path, &vars) < 0) {
+    problem(im, "/layers is not a group that can be read");
+  } else {
+    for (int i = 0; i < vars.n; i++)
+      match_vars(im, file, vars.s[i]);
+    finish(im, file);
+  }
+  if (layers >= 0)
+    H5Oclose(layers);
+  strings_free(&vars);
 }
 
 bool weights_is_h5(const char *path) {
@@ -563,13 +705,25 @@ bool weights_load_h5(Graph *g, const char *path, Diag *d) {
     problem(&im, "not an HDF5 file");
     return false;
   }
-  hid_t root = weights_root(file);
+  /* Keras 2: layer_names at the root (save_weights) or in /model_weights (save);
+   * Keras 3: a /layers group. */
+  bool keras3 = false;
+  hid_t root = -1;
+  if (H5Aexists(file, "layer_names") > 0 || H5Aexists(file, "layer_names0") > 0)
+    root = H5Oopen(file, "/", H5P_DEFAULT);
+  else if (H5Lexists(file, "model_weights", H5P_DEFAULT) > 0)
+    root = H5Oopen(file, "model_weights", H5P_DEFAULT);
+  else if ((keras3 = H5Lexists(file, "layers", H5P_DEFAULT) > 0))
+    root = H5Oopen(file, "/", H5P_DEFAULT);
   if (root < 0) {
-    problem(&im, "no layer_names attribute at the root or in /model_weights: not a Keras "
-                 "weights file");
+    problem(&im, "no layer_names attribute at the root or in /model_weights (Keras 2), nor a "
+                 "/layers group (Keras 3): not a Keras weights file");
   } else {
     im.src = xcalloc((size_t)g->ntensors + 1, sizeof *im.src);
-    import_h5(&im, root);
+    if (keras3)
+      import_keras3(&im, root);
+    else
+      import_keras2(&im, root);
     H5Oclose(root);
   }
   H5Fclose(file);
@@ -578,6 +732,7 @@ bool weights_load_h5(Graph *g, const char *path, Diag *d) {
   for (int i = 0; i < im.nex; i++) {
     free(im.ex[i].keras[0]);
     free(im.ex[i].keras[1]);
+    free(im.ex[i].holder);
   }
   free(im.ex);
   for (int t = 0; im.src && t < g->ntensors; t++)
