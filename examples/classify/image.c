@@ -155,29 +155,31 @@ static double cubic(double x) {
   return 0.0;
 }
 
-/* Fixed-point weights of one axis: output i reads inputs first[i] ..
- * first[i] + count[i] - 1 with weights k[i * ksize + j]. */
+/* Fixed-point weights of one axis, for the outputs first_out .. first_out + n - 1
+ * of an in_size -> out_size resize: output first_out + i reads inputs first[i] ..
+ * first[i] + count[i] - 1 with weights k[i * ksize + j]. first[] and
+ * first[] + count[] never decrease with i (the windows slide along the input). */
 typedef struct Axis {
   int ksize;
   int *first, *count;
   int32_t *k;
 } Axis;
 
-static int axis_init(Axis *a, int in_size, int out_size) {
-  const double scale = (double)in_size / out_size;
+static int axis_init(Axis *a, int in_size, int64_t out_size, int64_t first_out, int n) {
+  const double scale = (double)in_size / (double)out_size;
   const double fscale = scale < 1.0 ? 1.0 : scale; /* widen only when shrinking */
   const double support = 2.0 * fscale, ss = 1.0 / fscale;
   a->ksize = (int)ceil(support) * 2 + 1;
-  a->first = malloc((size_t)out_size * sizeof *a->first);
-  a->count = malloc((size_t)out_size * sizeof *a->count);
-  a->k = calloc((size_t)out_size * (size_t)a->ksize, sizeof *a->k);
+  a->first = malloc((size_t)n * sizeof *a->first);
+  a->count = malloc((size_t)n * sizeof *a->count);
+  a->k = calloc((size_t)n * (size_t)a->ksize, sizeof *a->k);
   double *w = malloc((size_t)a->ksize * sizeof *w);
   if (!a->first || !a->count || !a->k || !w) {
     free(w);
     return -1;
   }
-  for (int i = 0; i < out_size; i++) {
-    const double center = (i + 0.5) * scale;
+  for (int i = 0; i < n; i++) {
+    const double center = ((double)(first_out + i) + 0.5) * scale;
     int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
     if (lo < 0)
       lo = 0;
@@ -214,52 +216,67 @@ static uint8_t clip8(int64_t v) {
   return v > 255 ? 255 : (uint8_t)v;
 }
 
-int image_resize_bicubic(const Image *src, int w, int h, Image *out) {
+/* Each source row that some output row reads is filtered horizontally once (into
+ * `row`, rounded to bytes as PIL's first pass is) and added, with its weight, to
+ * the vertical sums of the output rows whose windows hold it. The sums are
+ * integers, so the order of the additions does not change them: the bytes are
+ * PIL's, and the memory is the crop's (sums and weights), not the resized image's. */
+int image_resize_crop_bicubic(const Image *src, int64_t rw, int64_t rh, int64_t left, int64_t top,
+                              int cw, int ch, Image *out) {
   Axis ax = {0}, ay = {0};
-  uint8_t *tmp = malloc((size_t)w * (size_t)src->h * 3);
-  out->w = w;
-  out->h = h;
-  out->rgb = malloc((size_t)w * (size_t)h * 3);
-  if (!tmp || !out->rgb || axis_init(&ax, src->w, w) || axis_init(&ay, src->h, h)) {
-    free(tmp);
+  const size_t n = (size_t)cw * (size_t)ch * 3;
+  uint8_t *row = malloc((size_t)cw * 3); /* (cw, 3): one source row, resized horizontally */
+  int64_t *acc = malloc(n * sizeof *acc); /* (ch, cw, 3): vertical sums */
+  out->w = cw;
+  out->h = ch;
+  out->rgb = malloc(n);
+  if (!row || !acc || !out->rgb || axis_init(&ax, src->w, rw, left, cw) ||
+      axis_init(&ay, src->h, rh, top, ch)) {
+    free(row);
+    free(acc);
     axis_free(&ax);
     axis_free(&ay);
     image_free(out);
     return -1;
   }
-  /* Horizontal: src->w -> w on every row. */
-  for (int y = 0; y < src->h; y++)
-    for (int x = 0; x < w; x++) {
+  for (size_t i = 0; i < n; i++)
+    acc[i] = (int64_t)1 << (PRECISION_BITS - 1);
+  int y0 = 0; /* the first output row whose window has not ended above source row r */
+  const int r_end = ay.first[ch - 1] + ay.count[ch - 1];
+  for (int r = ay.first[0]; r < r_end; r++) {
+    /* Horizontal: source row r -> columns left .. left + cw - 1 of the resized row. */
+    for (int x = 0; x < cw; x++) {
       const int32_t *k = ax.k + (size_t)x * (size_t)ax.ksize;
-      const uint8_t *p = src->rgb + ((size_t)y * (size_t)src->w + (size_t)ax.first[x]) * 3;
+      const uint8_t *p = src->rgb + ((size_t)r * (size_t)src->w + (size_t)ax.first[x]) * 3;
       for (int c = 0; c < 3; c++) {
         int64_t s = (int64_t)1 << (PRECISION_BITS - 1);
         for (int j = 0; j < ax.count[x]; j++)
           s += (int64_t)p[3 * j + c] * k[j];
-        tmp[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] = clip8(s);
+        row[3 * x + c] = clip8(s);
       }
     }
-  /* Vertical: src->h -> h on every column. */
-  for (int y = 0; y < h; y++) {
-    const int32_t *k = ay.k + (size_t)y * (size_t)ay.ksize;
-    for (int x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++) {
-        const uint8_t *col = tmp + ((size_t)ay.first[y] * (size_t)w + (size_t)x) * 3 + (size_t)c;
-        int64_t s = (int64_t)1 << (PRECISION_BITS - 1);
-        for (int j = 0; j < ay.count[y]; j++)
-          s += (int64_t)col[(size_t)j * (size_t)w * 3] * k[j];
-        out->rgb[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] = clip8(s);
-      }
+    /* Vertical: row r's share of every output row whose window holds it. */
+    while (y0 < ch && ay.first[y0] + ay.count[y0] <= r)
+      y0++;
+    for (int y = y0; y < ch && ay.first[y] <= r; y++) {
+      const int64_t k = ay.k[(size_t)y * (size_t)ay.ksize + (size_t)(r - ay.first[y])];
+      int64_t *a = acc + (size_t)y * (size_t)cw * 3;
+      for (int i = 0; i < cw * 3; i++)
+        a[i] += row[i] * k;
+    }
   }
-  free(tmp);
+  for (size_t i = 0; i < n; i++)
+    out->rgb[i] = clip8(acc[i]);
+  free(row);
+  free(acc);
   axis_free(&ax);
   axis_free(&ay);
   return 0;
 }
 
 /* Python's round(d / 2) for an integer d >= 0: halves go to the even neighbour. */
-static int half_round_even(int d) {
-  int q = d / 2;
+static int64_t half_round_even(int64_t d) {
+  int64_t q = d / 2;
   return (d % 2 && q % 2) ? q + 1 : q;
 }
 
@@ -267,23 +284,12 @@ int image_timm_eval(const Image *src, int size, double crop_pct, Image *out) {
   const int scale = (int)floor(size / crop_pct);
   const int short_side = src->w < src->h ? src->w : src->h;
   const int long_side = src->w < src->h ? src->h : src->w;
-  const int long_new = (int)((double)scale * long_side / short_side);
-  const int rw = src->w <= src->h ? scale : long_new, rh = src->w <= src->h ? long_new : scale;
-  if (scale < size || long_new < size)
+  /* Python's int(scale * long / short); below 2^53 every index below is an exact double. */
+  const double long_d = floor((double)scale * long_side / short_side);
+  if (scale < size || long_d < size || long_d > 9007199254740992.0)
     return -1;
-  Image r;
-  if (image_resize_bicubic(src, rw, rh, &r))
-    return -1;
-  const int top = half_round_even(rh - size), left = half_round_even(rw - size);
-  out->w = out->h = size;
-  out->rgb = malloc((size_t)size * (size_t)size * 3);
-  if (!out->rgb) {
-    image_free(&r);
-    return -1;
-  }
-  for (int y = 0; y < size; y++)
-    memcpy(out->rgb + (size_t)y * (size_t)size * 3,
-           r.rgb + (((size_t)top + (size_t)y) * (size_t)rw + (size_t)left) * 3, (size_t)size * 3);
-  image_free(&r);
-  return 0;
+  const int64_t long_new = (int64_t)long_d;
+  const int64_t rw = src->w <= src->h ? scale : long_new, rh = src->w <= src->h ? long_new : scale;
+  return image_resize_crop_bicubic(src, rw, rh, half_round_even(rw - size),
+                                   half_round_even(rh - size), size, size, out);
 }
