@@ -1,6 +1,8 @@
 /*
  * image.c - image decoding (libpng's simplified API, libjpeg) and timm's eval
- * transform for examples/classify.
+ * transform for examples/classify. A file that is truncated or corrupt, or
+ * declares more pixels than PIL would open, is refused (a message naming it
+ * on stderr, -1), never classified as the part that decoded.
  *
  * The resampler reproduces what timm's eval pipeline does to a PIL image:
  * torchvision's Resize calls PIL's Image.resize(size, BICUBIC), which filters
@@ -28,12 +30,62 @@ void image_free(Image *im) {
   im->w = im->h = 0;
 }
 
+/* PIL's decompression-bomb limit (2 * Image.MAX_IMAGE_PIXELS): timm's pipeline
+ * refuses a larger image too, and it bounds the decode buffers (RGBA for a PNG:
+ * 716 MB at most) whatever size a header declares. */
+static const uint64_t max_pixels = 178956970;
+
+static int too_many_pixels(const char *path, uint64_t w, uint64_t h) {
+  if (w * h <= max_pixels)
+    return 0;
+  fprintf(stderr,
+          "%s: %llux%llu is %llu pixels, more than the %llu this program decodes (PIL's limit, "
+          "2 * Image.MAX_IMAGE_PIXELS)\n",
+          path, (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h),
+          (unsigned long long)max_pixels);
+  return 1;
+}
+
+/* libpng's simplified API stops reading after the image data, so a file cut in
+ * its trailing chunks, or without IEND, would decode without complaint. Walks
+ * the chunk headers to IEND first: 0 if the file holds it whole. */
+static int png_check_complete(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    return -1;
+  }
+  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1, pos = 8;
+  unsigned char h[8];
+  for (;;) {
+    if (size < 0 || size - pos < 12 || fseek(f, pos, SEEK_SET) || fread(h, 1, 8, f) != 8)
+      break;
+    const uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    if (len > 0x7fffffff || size - pos - 12 < (long)len)
+      break;
+    if (memcmp(h + 4, "IEND", 4) == 0) {
+      fclose(f);
+      return 0;
+    }
+    pos += 12 + (long)len;
+  }
+  fclose(f);
+  fprintf(stderr, "%s: truncated PNG: the file ends before its IEND chunk\n", path);
+  return -1;
+}
+
 static int load_png(const char *path, Image *out) {
+  if (png_check_complete(path))
+    return -1;
   png_image im;
   memset(&im, 0, sizeof im);
   im.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&im, path)) {
     fprintf(stderr, "%s: %s\n", path, im.message);
+    return -1;
+  }
+  if (too_many_pixels(path, im.width, im.height)) {
+    png_image_free(&im);
     return -1;
   }
   /* 8-bit RGBA output is not premultiplied, so dropping alpha leaves the
@@ -73,8 +125,23 @@ typedef struct JpegErr {
 } JpegErr;
 
 static void jpeg_fail(j_common_ptr cinfo) {
-  (*cinfo->err->output_message)(cinfo);
   longjmp(((JpegErr *)cinfo->err)->jump, 1);
+}
+
+/* Level -1 is libjpeg's warning: corrupt data, or a file that ends early (then
+ * it pads the image with grey and goes on). Either way the image is not the
+ * one in the file, so a warning fails the decode as an error does. */
+static void jpeg_message(j_common_ptr cinfo, int level) {
+  if (level < 0)
+    jpeg_fail(cinfo);
+}
+
+/* One ink (c, m or y) and black to a colour byte as PIL's convert("RGB")
+ * does (cmyk2rgb): (255 - k) - round((255 - k) * ink / 255), both inks as
+ * amounts (0 = none). */
+static uint8_t ink_to_rgb(int ink, int k) {
+  const int nk = 255 - k, t = ink * nk + 128;
+  return (uint8_t)(nk - (((t >> 8) + t) >> 8));
 }
 
 static int load_jpeg(const char *path, Image *out) {
@@ -86,32 +153,58 @@ static int load_jpeg(const char *path, Image *out) {
   struct jpeg_decompress_struct cinfo;
   JpegErr err;
   /* volatile: modified between setjmp and a possible longjmp. */
-  uint8_t *volatile rgb = NULL;
+  uint8_t *volatile rgb = NULL, *volatile cmyk = NULL;
   cinfo.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = jpeg_fail;
+  err.mgr.emit_message = jpeg_message;
   if (setjmp(err.jump)) {
+    char msg[JMSG_LENGTH_MAX];
+    (*cinfo.err->format_message)((j_common_ptr)&cinfo, msg);
+    fprintf(stderr, "%s: cannot decode this JPEG: %s\n", path, msg);
     jpeg_destroy_decompress(&cinfo);
     fclose(f);
     free(rgb);
-    fprintf(stderr, "%s: cannot decode this JPEG\n", path);
+    free(cmyk);
     return -1;
   }
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, f);
   jpeg_read_header(&cinfo, TRUE);
-  cinfo.out_color_space = JCS_RGB; /* libjpeg's defaults otherwise: what PIL decodes with */
-  jpeg_start_decompress(&cinfo);
-  const size_t stride = (size_t)cinfo.output_width * 3;
-  rgb = malloc(stride * cinfo.output_height);
-  if (!rgb) {
+  if (too_many_pixels(path, cinfo.image_width, cinfo.image_height)) {
     jpeg_destroy_decompress(&cinfo);
     fclose(f);
+    return -1;
+  }
+  /* Four channels: libjpeg gives CMYK (converting YCCK), converted here as PIL
+   * converts. Adobe's files (an APP14 marker: Photoshop, PIL, libjpeg's own
+   * writer) store the inks inverted (255 = none); others as amounts. PIL
+   * assumes Adobe's convention for every file. Other colour spaces: RGB,
+   * libjpeg's defaults otherwise, which is what PIL decodes with. */
+  const int four = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  const int inverted = four && cinfo.saw_Adobe_marker;
+  cinfo.out_color_space = four ? JCS_CMYK : JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  const size_t w = cinfo.output_width, stride = w * 3;
+  rgb = malloc(stride * cinfo.output_height);
+  cmyk = four ? malloc(w * 4) : NULL;
+  if (!rgb || (four && !cmyk)) {
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+    free(rgb);
+    free(cmyk);
     fprintf(stderr, "%s: out of memory\n", path);
     return -1;
   }
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = rgb + stride * cinfo.output_scanline;
+    uint8_t *dst = rgb + stride * cinfo.output_scanline;
+    JSAMPROW row = four ? cmyk : dst;
     jpeg_read_scanlines(&cinfo, &row, 1);
+    for (size_t x = 0; four && x < w; x++) {
+      const uint8_t *p = cmyk + 4 * x;
+      const int k = inverted ? 255 - p[3] : p[3];
+      for (int c = 0; c < 3; c++)
+        dst[3 * x + (size_t)c] = ink_to_rgb(inverted ? 255 - p[c] : p[c], k);
+    }
   }
   jpeg_finish_decompress(&cinfo);
   out->w = (int)cinfo.output_width;
@@ -119,6 +212,7 @@ static int load_jpeg(const char *path, Image *out) {
   out->rgb = rgb;
   jpeg_destroy_decompress(&cinfo);
   fclose(f);
+  free(cmyk);
   return 0;
 }
 
