@@ -39,12 +39,13 @@ _Static_assert(MODEL_OUT_SIZE == 1000, "the labels are ImageNet-1k's 1000 classe
 
 /* Prints the usage to f: stdout for --help (exit 0), stderr for a bad command line (exit 2). */
 static int usage(FILE *f, int status) {
-  fprintf(f, "usage: classify -w model.weights [--crop-pct X] [--dump-input FILE] IMAGE...\n"
-             "  -w FILE            the model's weights (rsc's .weights file)\n"
-             "  --crop-pct X       timm's crop_pct, in (0, 1] (default %g)\n"
-             "  --dump-input FILE  also write the last image's model input (RGB bytes [H][W][3])\n"
-             "  -h, --help         print this and exit\n"
-             "Prints the top-5 ImageNet classes of each PNG or JPEG IMAGE.\n",
+  fprintf(f,
+          "usage: classify -w model.weights [--crop-pct X] [--dump-input FILE] IMAGE...\n"
+          "  -w FILE            the model's weights (rsc's .weights file)\n"
+          "  --crop-pct X       timm's crop_pct, in (0, 1] (default %g)\n"
+          "  --dump-input FILE  also write the last image's model input (RGB bytes [H][W][3])\n"
+          "  -h, --help         print this and exit\n"
+          "Prints the top-5 ImageNet classes of each PNG or JPEG IMAGE.\n",
           CLASSIFY_CROP_PCT);
   return status;
 }

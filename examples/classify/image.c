@@ -124,9 +124,7 @@ typedef struct JpegErr {
   jmp_buf jump;
 } JpegErr;
 
-static void jpeg_fail(j_common_ptr cinfo) {
-  longjmp(((JpegErr *)cinfo->err)->jump, 1);
-}
+static void jpeg_fail(j_common_ptr cinfo) { longjmp(((JpegErr *)cinfo->err)->jump, 1); }
 
 /* Level -1 is libjpeg's warning: corrupt data, or a file that ends early (then
  * it pads the image with grey and goes on). Either way the image is not the
@@ -319,7 +317,7 @@ int image_resize_crop_bicubic(const Image *src, int64_t rw, int64_t rh, int64_t 
                               int cw, int ch, Image *out) {
   Axis ax = {0}, ay = {0};
   const size_t n = (size_t)cw * (size_t)ch * 3;
-  uint8_t *row = malloc((size_t)cw * 3); /* (cw, 3): one source row, resized horizontally */
+  uint8_t *row = malloc((size_t)cw * 3);  /* (cw, 3): one source row, resized horizontally */
   int64_t *acc = malloc(n * sizeof *acc); /* (ch, cw, 3): vertical sums */
   out->w = cw;
   out->h = ch;
