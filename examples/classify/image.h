@@ -16,7 +16,10 @@ typedef struct Image {
 
 /* Decodes a PNG (libpng) or JPEG (libjpeg) file, chosen by its first bytes.
  * Grey, palette and alpha images become RGB (alpha dropped, as PIL's
- * convert("RGB") does). Returns 0, or -1 after printing why to stderr. */
+ * convert("RGB") does), and so do CMYK and YCCK JPEGs (inks inverted if the
+ * file has Adobe's marker). A truncated or corrupt file, or one declaring more
+ * pixels than PIL opens, is refused. Returns 0, or -1 after printing why
+ * (and the path) to stderr. */
 int image_load(const char *path, Image *out);
 
 /* The cw x ch window at (left, top) of src resampled to rw x rh with PIL's
