@@ -11,6 +11,7 @@
  *                      Makefile from the variant: see there)
  *   --dump-input FILE  also write the model input of the last image (RGB bytes,
  *                      [H][W][3]), to compare the decode and resize with Python
+ *   -h, --help         print the usage on stdout and exit 0
  *
  * Build (examples/classify/Makefile does this): rsc SPEC --input-type u8
  * --preprocess imagenet --name model -o model.c, then
@@ -36,9 +37,17 @@ _Static_assert(MODEL_OUT_SIZE == 1000, "the labels are ImageNet-1k's 1000 classe
 #define CLASSIFY_CROP_PCT 0.875 /* timm's DEFAULT_CROP_PCT */
 #endif
 
-static int usage(void) {
-  fprintf(stderr, "usage: classify -w model.weights [--crop-pct X] [--dump-input FILE] IMAGE...\n");
-  return 2;
+/* Prints the usage to f: stdout for --help (exit 0), stderr for a bad command line (exit 2). */
+static int usage(FILE *f, int status) {
+  fprintf(f,
+          "usage: classify -w model.weights [--crop-pct X] [--dump-input FILE] IMAGE...\n"
+          "  -w FILE            the model's weights (rsc's .weights file)\n"
+          "  --crop-pct X       timm's crop_pct, in (0, 1] (default %g)\n"
+          "  --dump-input FILE  also write the last image's model input (RGB bytes [H][W][3])\n"
+          "  -h, --help         print this and exit\n"
+          "Prints the top-5 ImageNet classes of each PNG or JPEG IMAGE.\n",
+          CLASSIFY_CROP_PCT);
+  return status;
 }
 
 /* Prints the 5 best classes with their softmax probabilities. */
@@ -69,24 +78,26 @@ int main(int argc, char **argv) {
   double crop_pct = CLASSIFY_CROP_PCT;
   int first_image = 0;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      return usage(stdout, 0);
+    } else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
       weights = argv[++i];
     } else if (strcmp(argv[i], "--crop-pct") == 0 && i + 1 < argc) {
       char *end;
       crop_pct = strtod(argv[++i], &end);
       if (*end || !(crop_pct > 0.0 && crop_pct <= 1.0))
-        return usage();
+        return usage(stderr, 2);
     } else if (strcmp(argv[i], "--dump-input") == 0 && i + 1 < argc) {
       dump = argv[++i];
     } else if (argv[i][0] == '-') {
-      return usage();
+      return usage(stderr, 2);
     } else {
       first_image = i;
       break;
     }
   }
   if (!weights || !first_image)
-    return usage();
+    return usage(stderr, 2);
 
   model_model *m;
   int rc = model_open(&m, weights);

@@ -1,6 +1,8 @@
 /*
  * image.c - image decoding (libpng's simplified API, libjpeg) and timm's eval
- * transform for examples/classify.
+ * transform for examples/classify. A file that is truncated or corrupt, or
+ * declares more pixels than PIL would open, is refused (a message naming it
+ * on stderr, -1), never classified as the part that decoded.
  *
  * The resampler reproduces what timm's eval pipeline does to a PIL image:
  * torchvision's Resize calls PIL's Image.resize(size, BICUBIC), which filters
@@ -28,12 +30,62 @@ void image_free(Image *im) {
   im->w = im->h = 0;
 }
 
+/* PIL's decompression-bomb limit (2 * Image.MAX_IMAGE_PIXELS): timm's pipeline
+ * refuses a larger image too, and it bounds the decode buffers (RGBA for a PNG:
+ * 716 MB at most) whatever size a header declares. */
+static const uint64_t max_pixels = 178956970;
+
+static int too_many_pixels(const char *path, uint64_t w, uint64_t h) {
+  if (w * h <= max_pixels)
+    return 0;
+  fprintf(stderr,
+          "%s: %llux%llu is %llu pixels, more than the %llu this program decodes (PIL's limit, "
+          "2 * Image.MAX_IMAGE_PIXELS)\n",
+          path, (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h),
+          (unsigned long long)max_pixels);
+  return 1;
+}
+
+/* libpng's simplified API stops reading after the image data, so a file cut in
+ * its trailing chunks, or without IEND, would decode without complaint. Walks
+ * the chunk headers to IEND first: 0 if the file holds it whole. */
+static int png_check_complete(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    return -1;
+  }
+  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1, pos = 8;
+  unsigned char h[8];
+  for (;;) {
+    if (size < 0 || size - pos < 12 || fseek(f, pos, SEEK_SET) || fread(h, 1, 8, f) != 8)
+      break;
+    const uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    if (len > 0x7fffffff || size - pos - 12 < (long)len)
+      break;
+    if (memcmp(h + 4, "IEND", 4) == 0) {
+      fclose(f);
+      return 0;
+    }
+    pos += 12 + (long)len;
+  }
+  fclose(f);
+  fprintf(stderr, "%s: truncated PNG: the file ends before its IEND chunk\n", path);
+  return -1;
+}
+
 static int load_png(const char *path, Image *out) {
+  if (png_check_complete(path))
+    return -1;
   png_image im;
   memset(&im, 0, sizeof im);
   im.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&im, path)) {
     fprintf(stderr, "%s: %s\n", path, im.message);
+    return -1;
+  }
+  if (too_many_pixels(path, im.width, im.height)) {
+    png_image_free(&im);
     return -1;
   }
   /* 8-bit RGBA output is not premultiplied, so dropping alpha leaves the
@@ -72,9 +124,22 @@ typedef struct JpegErr {
   jmp_buf jump;
 } JpegErr;
 
-static void jpeg_fail(j_common_ptr cinfo) {
-  (*cinfo->err->output_message)(cinfo);
-  longjmp(((JpegErr *)cinfo->err)->jump, 1);
+static void jpeg_fail(j_common_ptr cinfo) { longjmp(((JpegErr *)cinfo->err)->jump, 1); }
+
+/* Level -1 is libjpeg's warning: corrupt data, or a file that ends early (then
+ * it pads the image with grey and goes on). Either way the image is not the
+ * one in the file, so a warning fails the decode as an error does. */
+static void jpeg_message(j_common_ptr cinfo, int level) {
+  if (level < 0)
+    jpeg_fail(cinfo);
+}
+
+/* One ink (c, m or y) and black to a colour byte as PIL's convert("RGB")
+ * does (cmyk2rgb): (255 - k) - round((255 - k) * ink / 255), both inks as
+ * amounts (0 = none). */
+static uint8_t ink_to_rgb(int ink, int k) {
+  const int nk = 255 - k, t = ink * nk + 128;
+  return (uint8_t)(nk - (((t >> 8) + t) >> 8));
 }
 
 static int load_jpeg(const char *path, Image *out) {
@@ -86,32 +151,58 @@ static int load_jpeg(const char *path, Image *out) {
   struct jpeg_decompress_struct cinfo;
   JpegErr err;
   /* volatile: modified between setjmp and a possible longjmp. */
-  uint8_t *volatile rgb = NULL;
+  uint8_t *volatile rgb = NULL, *volatile cmyk = NULL;
   cinfo.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = jpeg_fail;
+  err.mgr.emit_message = jpeg_message;
   if (setjmp(err.jump)) {
+    char msg[JMSG_LENGTH_MAX];
+    (*cinfo.err->format_message)((j_common_ptr)&cinfo, msg);
+    fprintf(stderr, "%s: cannot decode this JPEG: %s\n", path, msg);
     jpeg_destroy_decompress(&cinfo);
     fclose(f);
     free(rgb);
-    fprintf(stderr, "%s: cannot decode this JPEG\n", path);
+    free(cmyk);
     return -1;
   }
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, f);
   jpeg_read_header(&cinfo, TRUE);
-  cinfo.out_color_space = JCS_RGB; /* libjpeg's defaults otherwise: what PIL decodes with */
-  jpeg_start_decompress(&cinfo);
-  const size_t stride = (size_t)cinfo.output_width * 3;
-  rgb = malloc(stride * cinfo.output_height);
-  if (!rgb) {
+  if (too_many_pixels(path, cinfo.image_width, cinfo.image_height)) {
     jpeg_destroy_decompress(&cinfo);
     fclose(f);
+    return -1;
+  }
+  /* Four channels: libjpeg gives CMYK (converting YCCK), converted here as PIL
+   * converts. Adobe's files (an APP14 marker: Photoshop, PIL, libjpeg's own
+   * writer) store the inks inverted (255 = none); others as amounts. PIL
+   * assumes Adobe's convention for every file. Other colour spaces: RGB,
+   * libjpeg's defaults otherwise, which is what PIL decodes with. */
+  const int four = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  const int inverted = four && cinfo.saw_Adobe_marker;
+  cinfo.out_color_space = four ? JCS_CMYK : JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  const size_t w = cinfo.output_width, stride = w * 3;
+  rgb = malloc(stride * cinfo.output_height);
+  cmyk = four ? malloc(w * 4) : NULL;
+  if (!rgb || (four && !cmyk)) {
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+    free(rgb);
+    free(cmyk);
     fprintf(stderr, "%s: out of memory\n", path);
     return -1;
   }
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = rgb + stride * cinfo.output_scanline;
+    uint8_t *dst = rgb + stride * cinfo.output_scanline;
+    JSAMPROW row = four ? cmyk : dst;
     jpeg_read_scanlines(&cinfo, &row, 1);
+    for (size_t x = 0; four && x < w; x++) {
+      const uint8_t *p = cmyk + 4 * x;
+      const int k = inverted ? 255 - p[3] : p[3];
+      for (int c = 0; c < 3; c++)
+        dst[3 * x + (size_t)c] = ink_to_rgb(inverted ? 255 - p[c] : p[c], k);
+    }
   }
   jpeg_finish_decompress(&cinfo);
   out->w = (int)cinfo.output_width;
@@ -119,6 +210,7 @@ static int load_jpeg(const char *path, Image *out) {
   out->rgb = rgb;
   jpeg_destroy_decompress(&cinfo);
   fclose(f);
+  free(cmyk);
   return 0;
 }
 
@@ -155,29 +247,31 @@ static double cubic(double x) {
   return 0.0;
 }
 
-/* Fixed-point weights of one axis: output i reads inputs first[i] ..
- * first[i] + count[i] - 1 with weights k[i * ksize + j]. */
+/* Fixed-point weights of one axis, for the outputs first_out .. first_out + n - 1
+ * of an in_size -> out_size resize: output first_out + i reads inputs first[i] ..
+ * first[i] + count[i] - 1 with weights k[i * ksize + j]. first[] and
+ * first[] + count[] never decrease with i (the windows slide along the input). */
 typedef struct Axis {
   int ksize;
   int *first, *count;
   int32_t *k;
 } Axis;
 
-static int axis_init(Axis *a, int in_size, int out_size) {
-  const double scale = (double)in_size / out_size;
+static int axis_init(Axis *a, int in_size, int64_t out_size, int64_t first_out, int n) {
+  const double scale = (double)in_size / (double)out_size;
   const double fscale = scale < 1.0 ? 1.0 : scale; /* widen only when shrinking */
   const double support = 2.0 * fscale, ss = 1.0 / fscale;
   a->ksize = (int)ceil(support) * 2 + 1;
-  a->first = malloc((size_t)out_size * sizeof *a->first);
-  a->count = malloc((size_t)out_size * sizeof *a->count);
-  a->k = calloc((size_t)out_size * (size_t)a->ksize, sizeof *a->k);
+  a->first = malloc((size_t)n * sizeof *a->first);
+  a->count = malloc((size_t)n * sizeof *a->count);
+  a->k = calloc((size_t)n * (size_t)a->ksize, sizeof *a->k);
   double *w = malloc((size_t)a->ksize * sizeof *w);
   if (!a->first || !a->count || !a->k || !w) {
     free(w);
     return -1;
   }
-  for (int i = 0; i < out_size; i++) {
-    const double center = (i + 0.5) * scale;
+  for (int i = 0; i < n; i++) {
+    const double center = ((double)(first_out + i) + 0.5) * scale;
     int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
     if (lo < 0)
       lo = 0;
@@ -214,52 +308,67 @@ static uint8_t clip8(int64_t v) {
   return v > 255 ? 255 : (uint8_t)v;
 }
 
-int image_resize_bicubic(const Image *src, int w, int h, Image *out) {
+/* Each source row that some output row reads is filtered horizontally once (into
+ * `row`, rounded to bytes as PIL's first pass is) and added, with its weight, to
+ * the vertical sums of the output rows whose windows hold it. The sums are
+ * integers, so the order of the additions does not change them: the bytes are
+ * PIL's, and the memory is the crop's (sums and weights), not the resized image's. */
+int image_resize_crop_bicubic(const Image *src, int64_t rw, int64_t rh, int64_t left, int64_t top,
+                              int cw, int ch, Image *out) {
   Axis ax = {0}, ay = {0};
-  uint8_t *tmp = malloc((size_t)w * (size_t)src->h * 3);
-  out->w = w;
-  out->h = h;
-  out->rgb = malloc((size_t)w * (size_t)h * 3);
-  if (!tmp || !out->rgb || axis_init(&ax, src->w, w) || axis_init(&ay, src->h, h)) {
-    free(tmp);
+  const size_t n = (size_t)cw * (size_t)ch * 3;
+  uint8_t *row = malloc((size_t)cw * 3);  /* (cw, 3): one source row, resized horizontally */
+  int64_t *acc = malloc(n * sizeof *acc); /* (ch, cw, 3): vertical sums */
+  out->w = cw;
+  out->h = ch;
+  out->rgb = malloc(n);
+  if (!row || !acc || !out->rgb || axis_init(&ax, src->w, rw, left, cw) ||
+      axis_init(&ay, src->h, rh, top, ch)) {
+    free(row);
+    free(acc);
     axis_free(&ax);
     axis_free(&ay);
     image_free(out);
     return -1;
   }
-  /* Horizontal: src->w -> w on every row. */
-  for (int y = 0; y < src->h; y++)
-    for (int x = 0; x < w; x++) {
+  for (size_t i = 0; i < n; i++)
+    acc[i] = (int64_t)1 << (PRECISION_BITS - 1);
+  int y0 = 0; /* the first output row whose window has not ended above source row r */
+  const int r_end = ay.first[ch - 1] + ay.count[ch - 1];
+  for (int r = ay.first[0]; r < r_end; r++) {
+    /* Horizontal: source row r -> columns left .. left + cw - 1 of the resized row. */
+    for (int x = 0; x < cw; x++) {
       const int32_t *k = ax.k + (size_t)x * (size_t)ax.ksize;
-      const uint8_t *p = src->rgb + ((size_t)y * (size_t)src->w + (size_t)ax.first[x]) * 3;
+      const uint8_t *p = src->rgb + ((size_t)r * (size_t)src->w + (size_t)ax.first[x]) * 3;
       for (int c = 0; c < 3; c++) {
         int64_t s = (int64_t)1 << (PRECISION_BITS - 1);
         for (int j = 0; j < ax.count[x]; j++)
           s += (int64_t)p[3 * j + c] * k[j];
-        tmp[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] = clip8(s);
+        row[3 * x + c] = clip8(s);
       }
     }
-  /* Vertical: src->h -> h on every column. */
-  for (int y = 0; y < h; y++) {
-    const int32_t *k = ay.k + (size_t)y * (size_t)ay.ksize;
-    for (int x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++) {
-        const uint8_t *col = tmp + ((size_t)ay.first[y] * (size_t)w + (size_t)x) * 3 + (size_t)c;
-        int64_t s = (int64_t)1 << (PRECISION_BITS - 1);
-        for (int j = 0; j < ay.count[y]; j++)
-          s += (int64_t)col[(size_t)j * (size_t)w * 3] * k[j];
-        out->rgb[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] = clip8(s);
-      }
+    /* Vertical: row r's share of every output row whose window holds it. */
+    while (y0 < ch && ay.first[y0] + ay.count[y0] <= r)
+      y0++;
+    for (int y = y0; y < ch && ay.first[y] <= r; y++) {
+      const int64_t k = ay.k[(size_t)y * (size_t)ay.ksize + (size_t)(r - ay.first[y])];
+      int64_t *a = acc + (size_t)y * (size_t)cw * 3;
+      for (int i = 0; i < cw * 3; i++)
+        a[i] += row[i] * k;
+    }
   }
-  free(tmp);
+  for (size_t i = 0; i < n; i++)
+    out->rgb[i] = clip8(acc[i]);
+  free(row);
+  free(acc);
   axis_free(&ax);
   axis_free(&ay);
   return 0;
 }
 
 /* Python's round(d / 2) for an integer d >= 0: halves go to the even neighbour. */
-static int half_round_even(int d) {
-  int q = d / 2;
+static int64_t half_round_even(int64_t d) {
+  int64_t q = d / 2;
   return (d % 2 && q % 2) ? q + 1 : q;
 }
 
@@ -267,23 +376,12 @@ int image_timm_eval(const Image *src, int size, double crop_pct, Image *out) {
   const int scale = (int)floor(size / crop_pct);
   const int short_side = src->w < src->h ? src->w : src->h;
   const int long_side = src->w < src->h ? src->h : src->w;
-  const int long_new = (int)((double)scale * long_side / short_side);
-  const int rw = src->w <= src->h ? scale : long_new, rh = src->w <= src->h ? long_new : scale;
-  if (scale < size || long_new < size)
+  /* Python's int(scale * long / short); below 2^53 every index below is an exact double. */
+  const double long_d = floor((double)scale * long_side / short_side);
+  if (scale < size || long_d < size || long_d > 9007199254740992.0)
     return -1;
-  Image r;
-  if (image_resize_bicubic(src, rw, rh, &r))
-    return -1;
-  const int top = half_round_even(rh - size), left = half_round_even(rw - size);
-  out->w = out->h = size;
-  out->rgb = malloc((size_t)size * (size_t)size * 3);
-  if (!out->rgb) {
-    image_free(&r);
-    return -1;
-  }
-  for (int y = 0; y < size; y++)
-    memcpy(out->rgb + (size_t)y * (size_t)size * 3,
-           r.rgb + (((size_t)top + (size_t)y) * (size_t)rw + (size_t)left) * 3, (size_t)size * 3);
-  image_free(&r);
-  return 0;
+  const int64_t long_new = (int64_t)long_d;
+  const int64_t rw = src->w <= src->h ? scale : long_new, rh = src->w <= src->h ? long_new : scale;
+  return image_resize_crop_bicubic(src, rw, rh, half_round_even(rw - size),
+                                   half_round_even(rh - size), size, size, out);
 }
