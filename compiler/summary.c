@@ -78,12 +78,11 @@ void summary_collect(Summary *s, const Graph *g) {
     r->out = n->out;
     r->in0 = n->nin > 0 ? n->in[0] : -1;
     r->in1 = n->nin > 1 ? n->in[1] : -1;
-    r->consumer = -1;
+    r->consumer = -1; /* set when its first reader (later in node order) comes */
     r->fused = -1;
-    for (int j = i + 1; j < g->nnodes && r->consumer < 0; j++)
-      for (int k = 0; k < g->nodes[j].nin; k++)
-        if (g->nodes[j].in[k] == i)
-          r->consumer = j;
+    for (int k = 0; k < n->nin; k++)
+      if (s->rows[n->in[k]].consumer < 0)
+        s->rows[n->in[k]].consumer = i;
     count_node(g, n, r);
     s->trainable += r->trainable;
     s->statistics += r->statistics;
