@@ -399,6 +399,7 @@ void uses_check(const Uses *u, const Graph *g) {
 int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
   RSC_ASSERT(pos >= 0 && pos <= g->nnodes);
   int id = graph_add_node(g, op, name);
+  rsc_count_steps((unsigned long long)g->nnodes);
   Node n = g->nodes[id];
   memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(id - pos) * sizeof *g->nodes);
   g->nodes[pos] = n;
