@@ -4,8 +4,8 @@
  * invariant checker run after every pass.
  *
  * Every primitive a pass calls once per node costs O(1) (amortised), so that
- * the passes stay linear in the network (RS-420 has 4,000 nodes; --blocks
- * allows 80,000): tensors are found through a hash index of their names, and
+ * the passes stay linear in the network (RS-420 has 2,250 nodes; --blocks
+ * allows 64,000): tensors are found through a hash index of their names, and
  * the rewriting passes find a node's readers through use lists (Uses)
  * instead of walking the whole graph. rsc_steps counts that work.
  */
@@ -17,7 +17,9 @@
 
 static _Atomic unsigned long long steps;
 
-void rsc_count_steps(unsigned long long n) { atomic_fetch_add_explicit(&steps, n, memory_order_relaxed); }
+void rsc_count_steps(unsigned long long n) {
+  atomic_fetch_add_explicit(&steps, n, memory_order_relaxed);
+}
 
 unsigned long long rsc_steps(void) { return atomic_load_explicit(&steps, memory_order_relaxed); }
 

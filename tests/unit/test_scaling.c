@@ -1,7 +1,7 @@
 /*
  * test_scaling.c - the compile stays linear in the network's size.
  *
- * `--blocks 1000,1000,1000,1000` (the documented maximum, 80,000 nodes) once
+ * `--blocks 1000,1000,1000,1000` (the documented maximum, 64,000 nodes) once
  * took minutes: tensor lookups compared every name, use counts and use
  * replacements walked the whole graph once per node, the memory plan
  * compared every tensor with every other. The house has no timed tests, so
