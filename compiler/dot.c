@@ -14,6 +14,7 @@
  */
 #include "rsc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void shape_label(Shape s, char *buf, size_t size) {
@@ -85,14 +86,29 @@ static void write_fused(const Graph *g, const Summary *s, FILE *out) {
   for (int f = 0; f < g->nnodes; f++)
     if (!g->nodes[f].dead && g->nodes[f].op == OP_ENTRY)
       entry = f;
+  /* The rows of each final node f, in row order: rows[start[f] .. start[f + 1]). */
+  int *start = xcalloc((size_t)g->nnodes + 1, sizeof *start);
+  int *rows = xmalloc((size_t)(s->nrows ? s->nrows : 1) * sizeof *rows);
+  for (int i = 0; i < s->nrows; i++)
+    if (s->rows[i].fused >= 0)
+      start[s->rows[i].fused + 1]++;
+  for (int f = 0; f < g->nnodes; f++)
+    start[f + 1] += start[f];
+  int *fill = xmalloc((size_t)(g->nnodes ? g->nnodes : 1) * sizeof *fill);
+  memcpy(fill, start, (size_t)g->nnodes * sizeof *fill);
+  for (int i = 0; i < s->nrows; i++)
+    if (s->rows[i].fused >= 0)
+      rows[fill[s->rows[i].fused]++] = i;
+  free(fill);
   /* One cluster per live final node, in execution order. */
   for (int f = 0; f < g->nnodes; f++) {
     const Node *n = &g->nodes[f];
     if (n->dead || f == entry)
       continue;
     bool any = false;
-    for (int i = 0; i < s->nrows; i++)
-      if (s->rows[i].fused == f && s->rows[i].op != OP_INPUT) {
+    for (int r = start[f]; r < start[f + 1]; r++)
+      if (s->rows[rows[r]].op != OP_INPUT) {
+        int i = rows[r];
         if (!any) {
           char op[48];
           op_text(n->op, n->act, op, sizeof op);
@@ -106,6 +122,8 @@ static void write_fused(const Graph *g, const Summary *s, FILE *out) {
     if (any)
       fprintf(out, "  }\n");
   }
+  free(start);
+  free(rows);
   for (int i = 0; i < s->nrows; i++)
     if (s->rows[i].op == OP_INPUT)
       node_line(s, i, out, "  ");

@@ -123,20 +123,29 @@ static void w_expr(const Graph *g, int t, char *buf, size_t n) {
 
 /* A kernel is emitted once however many layers share its shape. */
 typedef struct Seen {
-  char **names;
+  char **names; /* owned copies, the keys of index */
   int n, cap;
+  NameMap index;
 } Seen;
 
 static bool seen_add(Seen *s, const char *name) {
-  for (int i = 0; i < s->n; i++)
-    if (strcmp(s->names[i], name) == 0)
-      return false;
+  if (namemap_get(&s->index, name) >= 0)
+    return false;
   if (s->n == s->cap) {
     s->cap = s->cap ? 2 * s->cap : 64;
     s->names = xrealloc(s->names, (size_t)s->cap * sizeof *s->names);
   }
-  s->names[s->n++] = xstrdup(name);
+  s->names[s->n] = xstrdup(name);
+  namemap_put(&s->index, s->names[s->n], s->n);
+  s->n++;
   return true;
+}
+
+static void seen_free(Seen *s) {
+  for (int i = 0; i < s->n; i++)
+    free(s->names[i]);
+  free(s->names);
+  namemap_free(&s->index);
 }
 
 /* The shortest "%g" text that reads back (strtof) as the same float, + "f". */
@@ -552,9 +561,7 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
     if (!nd->dead && nd->op != OP_INPUT && seen_add(&seen, nd->kernel))
       kernel_def(o, g, nd);
   }
-  for (int i = 0; i < seen.n; i++)
-    free(seen.names[i]);
-  free(seen.names);
+  seen_free(&seen);
   char *up = upper_prefix(opt->prefix);
   Seen copies = {0};
   for (int i = 0; i < g->nnodes; i++)
@@ -562,9 +569,7 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
       layer_call(o, g, i);
       endpoint_copies(o, g, i, up, &copies);
     }
-  for (int i = 0; i < copies.n; i++)
-    free(copies.names[i]);
-  free(copies.names);
+  seen_free(&copies);
   free(up);
   sb_printf(o, "m4_include(<|model.c.m4|>)m4_dnl\n");
 }

@@ -65,7 +65,10 @@ bool lower_entry(Graph *g, Diag *d) {
       fold_scale(g, n);
     }
   int e = graph_insert_node(g, g->input + 1, OP_ENTRY, "entry");
-  graph_replace_uses(g, g->input, e);
+  Uses u;
+  uses_build(&u, g);
+  uses_replace(&u, g, g->input, e);
+  uses_free(&u);
   Node *n = &g->nodes[e];
   n->in[0] = g->input;
   n->nin = 1;

@@ -65,7 +65,7 @@ static void scale_weights(void *ctx, int i, int worker) {
 }
 
 /* The bias and the graph rewrite; the weights are left to scale_weights. */
-static void fold_one(Graph *g, int conv_id, int bn_id) {
+static void fold_one(Graph *g, Uses *u, int conv_id, int bn_id) {
   Node *bn = &g->nodes[bn_id];
   int cout = g->tensors[g->nodes[conv_id].w].dims[0];
   const float *beta = g->tensors[bn->p[1]].data, *mean = g->tensors[bn->p[2]].data;
@@ -80,26 +80,30 @@ static void fold_one(Graph *g, int conv_id, int bn_id) {
   float *b = g->tensors[bias].data;
   for (int o = 0; o < cout; o++)
     b[o] = (float)(((double)b[o] - mean[o]) * bn_scale(g, bn, o) + beta[o]);
-  bn->dead = true;
-  graph_replace_uses(g, bn_id, conv_id);
+  uses_kill(u, g, bn_id);
+  uses_replace(u, g, bn_id, conv_id);
 }
 
 bool fold_bn(Graph *g, Diag *d) {
   (void)d;
   Folding f = {.g = g, .jobs = xmalloc((size_t)(g->nnodes ? g->nnodes : 1) * sizeof(FoldJob))};
+  Uses u;
+  uses_build(&u, g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     if (n->dead || n->op != OP_BN)
       continue;
     int src = n->in[0];
     if (g->nodes[src].op == OP_CONV && g->nodes[src].act == ACT_NONE &&
-        graph_use_count(g, src) == 1) {
-      fold_one(g, src, i);
+        uses_count(&u, src) == 1) {
+      fold_one(g, &u, src, i);
       f.jobs[f.njobs++] = (FoldJob){src, i};
     }
   }
   /* Node order puts big and small convs side by side: no sort needed for
    * the threads to finish together. */
+  uses_check(&u, g);
+  uses_free(&u);
   parallel_for(f.njobs, rsc_threads(), scale_weights, &f);
   free(f.jobs);
   graph_check(g);

@@ -16,50 +16,52 @@
 
 #include <stdlib.h>
 
-static bool single_use(const Graph *g, int id) { return graph_use_count(g, id) == 1 && g->output != id; }
+static bool single_use(const Graph *g, const Uses *u, int id) {
+  return uses_count(u, id) == 1 && g->output != id;
+}
 
-static void fuse_activations(Graph *g) {
+static void fuse_activations(Graph *g, Uses *u) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     if (n->dead || n->op != OP_ACT)
       continue;
     Node *src = &g->nodes[n->in[0]];
     bool can = src->op == OP_CONV || src->op == OP_DENSE || src->op == OP_ADD;
-    if (can && src->act == ACT_NONE && single_use(g, n->in[0])) {
+    if (can && src->act == ACT_NONE && single_use(g, u, n->in[0])) {
+      int producer = n->in[0];
       src->act = n->act;
-      n->dead = true;
-      graph_replace_uses(g, i, n->in[0]);
+      uses_kill(u, g, i);
+      uses_replace(u, g, i, producer);
     }
   }
 }
 
 /* Is node id a 1x1 CONV with bias, activation a, reading from? */
-static bool is_fc(const Graph *g, int id, ActKind a, int from) {
+static bool is_fc(const Graph *g, const Uses *u, int id, ActKind a, int from) {
   const Node *n = &g->nodes[id];
   return n->op == OP_CONV && n->act == a && n->b >= 0 && n->kh == 1 && n->kw == 1 &&
-         n->in[0] == from && single_use(g, id);
+         n->in[0] == from && single_use(g, u, id);
 }
 
-static void fuse_se(Graph *g) {
+static void fuse_se(Graph *g, Uses *u) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *add = &g->nodes[i];
     if (add->dead || add->op != OP_ADD)
       continue;
-    int sc = add->in[0], shortcut = add->in[1];
+    int sc = add->in[0];
     const Node *scale = &g->nodes[sc];
-    if (scale->op != OP_SCALE || !single_use(g, sc))
+    if (scale->op != OP_SCALE || !single_use(g, u, sc))
       continue;
     int x = scale->in[0], gate = scale->in[1];
     int fc1 = g->nodes[gate].in[0], pool = fc1 >= 0 ? g->nodes[fc1].in[0] : -1;
     if (pool < 0 || g->nodes[pool].op != OP_GLOBAL_AVGPOOL || g->nodes[pool].in[0] != x ||
-        !single_use(g, pool) || !is_fc(g, fc1, ACT_RELU, pool) ||
-        !is_fc(g, gate, ACT_SIGMOID, fc1) || graph_use_count(g, x) != 2)
+        !single_use(g, u, pool) || !is_fc(g, u, fc1, ACT_RELU, pool) ||
+        !is_fc(g, u, gate, ACT_SIGMOID, fc1) || uses_count(u, x) != 2)
       continue;
     /* The SE module's name without ".se" suffix is the block: "layer1.0". */
     const Node *f1 = &g->nodes[fc1], *f2 = &g->nodes[gate];
     add->op = OP_SE_ADD;
-    add->in[0] = x;
-    add->in[1] = shortcut;
+    uses_set_input(u, g, i, 0, x); /* in[1] stays the shortcut */
     add->p[0] = f1->w;
     add->p[1] = f1->b;
     add->p[2] = f2->w;
@@ -68,15 +70,21 @@ static void fuse_se(Graph *g) {
     char *name = xstrfmt("%s", scale->name); /* "layer1.0.se" */
     free(add->name);
     add->name = name;
-    g->nodes[pool].dead = g->nodes[fc1].dead = g->nodes[gate].dead = true;
-    g->nodes[sc].dead = true;
+    uses_kill(u, g, pool);
+    uses_kill(u, g, fc1);
+    uses_kill(u, g, gate);
+    uses_kill(u, g, sc);
   }
 }
 
 bool fuse_ops(Graph *g, Diag *d) {
   (void)d;
-  fuse_activations(g);
-  fuse_se(g);
+  Uses u;
+  uses_build(&u, g);
+  fuse_activations(g, &u);
+  fuse_se(g, &u);
+  uses_check(&u, g);
+  uses_free(&u);
   graph_check(g);
   return true;
 }

@@ -2,11 +2,91 @@
  * ir.c - the graph IR: nodes in execution order, weight tensors by timm name,
  * a stable text dump (what --dump= prints and the pass tests compare) and an
  * invariant checker run after every pass.
+ *
+ * Every primitive a pass calls once per node costs O(1) (amortised), so that
+ * the passes stay linear in the network (RS-420 has 2,250 nodes; --blocks
+ * allows 64,000): tensors are found through a hash index of their names, and
+ * the rewriting passes find a node's readers through use lists (Uses)
+ * instead of walking the whole graph. rsc_steps counts that work.
  */
 #include "rsc.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+static _Atomic unsigned long long steps;
+
+void rsc_count_steps(unsigned long long n) {
+  atomic_fetch_add_explicit(&steps, n, memory_order_relaxed);
+}
+
+unsigned long long rsc_steps(void) { return atomic_load_explicit(&steps, memory_order_relaxed); }
+
+/* ---- NameMap: open addressing, linear probing, at most half full. */
+
+static uint64_t name_hash(const char *s) { return fnv1a64(FNV64_INIT, s, strlen(s)); }
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t namemap_slot(const NameMap *m, const char *key, uint64_t h) {
+  size_t mask = m->cap - 1, i = (size_t)h & mask;
+  unsigned long long probes = 1;
+  while (m->keys[i] && (m->hashes[i] != h || strcmp(m->keys[i], key) != 0)) {
+    i = (i + 1) & mask;
+    probes++;
+  }
+  rsc_count_steps(probes);
+  return i;
+}
+
+int namemap_get(const NameMap *m, const char *key) {
+  if (!m->cap)
+    return -1;
+  size_t i = namemap_slot(m, key, name_hash(key));
+  return m->keys[i] ? m->vals[i] : -1;
+}
+
+static void namemap_grow(NameMap *m) {
+  NameMap bigger = {.cap = m->cap ? 2 * m->cap : 64};
+  bigger.keys = xcalloc(bigger.cap, sizeof *bigger.keys);
+  bigger.hashes = xmalloc(bigger.cap * sizeof *bigger.hashes);
+  bigger.vals = xmalloc(bigger.cap * sizeof *bigger.vals);
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->keys[i]) {
+      size_t j = namemap_slot(&bigger, m->keys[i], m->hashes[i]);
+      bigger.keys[j] = m->keys[i];
+      bigger.hashes[j] = m->hashes[i];
+      bigger.vals[j] = m->vals[i];
+    }
+  bigger.n = m->n;
+  namemap_free(m);
+  *m = bigger;
+}
+
+int namemap_put(NameMap *m, const char *key, int val) {
+  RSC_ASSERT(val >= 0);
+  if (2 * (m->n + 1) > m->cap)
+    namemap_grow(m);
+  uint64_t h = name_hash(key);
+  size_t i = namemap_slot(m, key, h);
+  int old = -1;
+  if (m->keys[i]) {
+    old = m->vals[i];
+  } else {
+    m->keys[i] = key;
+    m->hashes[i] = h;
+    m->n++;
+  }
+  m->vals[i] = val;
+  return old;
+}
+
+void namemap_free(NameMap *m) {
+  free(m->keys);
+  free(m->hashes);
+  free(m->vals);
+  memset(m, 0, sizeof *m);
+}
 
 static const char *const op_names[] = {
 #define X(id, name) name,
@@ -67,6 +147,7 @@ void graph_free(Graph *g) {
   }
   free(g->nodes);
   free(g->tensors);
+  namemap_free(&g->tensor_index);
   memset(g, 0, sizeof *g);
 }
 
@@ -90,7 +171,6 @@ int graph_add_node(Graph *g, Op op, const char *name) {
 
 int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims) {
   RSC_ASSERT(ndim >= 1 && ndim <= 4);
-  RSC_ASSERT(graph_find_tensor(g, name) < 0);
   if (g->ntensors == g->cap_tensors) {
     g->cap_tensors = g->cap_tensors ? 2 * g->cap_tensors : 256;
     g->tensors = xrealloc(g->tensors, (size_t)g->cap_tensors * sizeof *g->tensors);
@@ -101,27 +181,13 @@ int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims) {
   t->ndim = ndim;
   for (int i = 0; i < ndim; i++)
     t->dims[i] = dims[i];
+  /* The index keys are the tensors' own names: they stay put when the array grows. */
+  RSC_ASSERT(namemap_put(&g->tensor_index, t->name, g->ntensors) < 0); /* names are unique */
   return g->ntensors++;
 }
 
 int graph_find_tensor(const Graph *g, const char *name) {
-  /* Linear: a few thousand tensors at most, searched only while importing. */
-  for (int i = 0; i < g->ntensors; i++)
-    if (strcmp(g->tensors[i].name, name) == 0)
-      return i;
-  return -1;
-}
-
-int graph_use_count(const Graph *g, int id) {
-  int uses = 0;
-  for (int i = 0; i < g->nnodes; i++) {
-    const Node *n = &g->nodes[i];
-    if (n->dead)
-      continue;
-    for (int k = 0; k < n->nin; k++)
-      uses += n->in[k] == id;
-  }
-  return uses;
+  return namemap_get(&g->tensor_index, name);
 }
 
 static void dump_tensor_ref(const Graph *g, FILE *out, const char *role, int t) {
@@ -225,15 +291,70 @@ void graph_check(const Graph *g) {
   }
 }
 
-void graph_replace_uses(Graph *g, int old_id, int new_id) {
-  for (int i = 0; i < g->nnodes; i++) {
-    Node *n = &g->nodes[i];
-    if (n->dead)
+/* ---- Uses: the edges reading a node, as a doubly linked list per node.
+ * Edge e = 2 * reader + slot is the reader's in[slot]. */
+
+static void uses_link(Uses *u, int e, int src) {
+  u->next[e] = u->head[src];
+  u->prev[e] = -1;
+  if (u->head[src] >= 0)
+    u->prev[u->head[src]] = e;
+  u->head[src] = e;
+  u->count[src]++;
+}
+
+static void uses_unlink(Uses *u, int e, int src) {
+  if (u->prev[e] >= 0)
+    u->next[u->prev[e]] = u->next[e];
+  else
+    u->head[src] = u->next[e];
+  if (u->next[e] >= 0)
+    u->prev[u->next[e]] = u->prev[e];
+  u->count[src]--;
+}
+
+void uses_build(Uses *u, const Graph *g) {
+  int n = g->nnodes;
+  u->nnodes = n;
+  u->head = xmalloc((size_t)(n ? n : 1) * sizeof *u->head);
+  u->count = xcalloc((size_t)(n ? n : 1), sizeof *u->count);
+  u->next = xmalloc((size_t)(n ? 2 * n : 1) * sizeof *u->next);
+  u->prev = xmalloc((size_t)(n ? 2 * n : 1) * sizeof *u->prev);
+  for (int i = 0; i < n; i++)
+    u->head[i] = -1;
+  for (int i = 0; i < n; i++) {
+    const Node *nd = &g->nodes[i];
+    if (nd->dead)
       continue;
-    for (int k = 0; k < n->nin; k++)
-      if (n->in[k] == old_id)
-        n->in[k] = new_id;
+    for (int k = 0; k < nd->nin; k++)
+      uses_link(u, 2 * i + k, nd->in[k]);
   }
+  rsc_count_steps((unsigned long long)n);
+}
+
+void uses_free(Uses *u) {
+  free(u->head);
+  free(u->count);
+  free(u->next);
+  free(u->prev);
+  memset(u, 0, sizeof *u);
+}
+
+int uses_count(const Uses *u, int id) {
+  RSC_ASSERT(id >= 0 && id < u->nnodes);
+  return u->count[id];
+}
+
+void uses_replace(Uses *u, Graph *g, int old_id, int new_id) {
+  RSC_ASSERT(u->nnodes == g->nnodes && old_id != new_id);
+  unsigned long long n = 1;
+  for (int e = u->head[old_id], next; e >= 0; e = next, n++) {
+    next = u->next[e];
+    g->nodes[e / 2].in[e % 2] = new_id;
+    uses_unlink(u, e, old_id);
+    uses_link(u, e, new_id);
+  }
+  rsc_count_steps(n);
   if (g->output == old_id)
     g->output = new_id;
   for (int st = 0; st < RSC_STAGES; st++)
@@ -241,9 +362,46 @@ void graph_replace_uses(Graph *g, int old_id, int new_id) {
       g->stage_out[st] = new_id;
 }
 
+void uses_set_input(Uses *u, Graph *g, int id, int slot, int src) {
+  Node *n = &g->nodes[id];
+  RSC_ASSERT(u->nnodes == g->nnodes && !n->dead && slot >= 0 && slot < n->nin);
+  uses_unlink(u, 2 * id + slot, n->in[slot]);
+  n->in[slot] = src;
+  uses_link(u, 2 * id + slot, src);
+  rsc_count_steps(1);
+}
+
+void uses_kill(Uses *u, Graph *g, int id) {
+  Node *n = &g->nodes[id];
+  RSC_ASSERT(u->nnodes == g->nnodes && !n->dead);
+  for (int k = 0; k < n->nin; k++)
+    uses_unlink(u, 2 * id + k, n->in[k]);
+  n->dead = true;
+  rsc_count_steps(1);
+}
+
+void uses_check(const Uses *u, const Graph *g) {
+  RSC_ASSERT(u->nnodes == g->nnodes);
+  int *count = xcalloc((size_t)(g->nnodes ? g->nnodes : 1), sizeof *count);
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (!n->dead)
+      for (int k = 0; k < n->nin; k++)
+        count[n->in[k]]++;
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    int listed = 0;
+    for (int e = u->head[i]; e >= 0; e = u->next[e], listed++)
+      RSC_ASSERT(!g->nodes[e / 2].dead && g->nodes[e / 2].in[e % 2] == i);
+    RSC_ASSERT(listed == count[i] && u->count[i] == count[i]);
+  }
+  free(count);
+}
+
 int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
   RSC_ASSERT(pos >= 0 && pos <= g->nnodes);
   int id = graph_add_node(g, op, name);
+  rsc_count_steps((unsigned long long)g->nnodes);
   Node n = g->nodes[id];
   memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(id - pos) * sizeof *g->nodes);
   g->nodes[pos] = n;

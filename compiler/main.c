@@ -422,16 +422,15 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
 
 static void print_stats(const Graph *g, const char *out_c) {
   int layers = 0, kernels = 0;
+  NameMap seen = {0}; /* kernel names */
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = &g->nodes[i];
     if (n->dead || n->op == OP_INPUT)
       continue;
     layers++;
-    bool first = true;
-    for (int j = 0; j < i && first; j++)
-      first = g->nodes[j].dead || !g->nodes[j].kernel || strcmp(g->nodes[j].kernel, n->kernel);
-    kernels += first;
+    kernels += namemap_put(&seen, n->kernel, i) < 0;
   }
+  namemap_free(&seen);
   double arena = g->arena_floats * 4.0, bound = g->arena_lower_bound * 4.0;
   printf("%s: %d layers, %d kernels, weights %.1f MiB, arena %.2f MiB (lower bound %.2f MiB, "
          "+%.1f%%)\n",

@@ -46,13 +46,6 @@ size_t se_scratch_floats(const Node *se) {
   return need;
 }
 
-/* The node whose buffer node id's output lives in: itself unless in place. */
-static int buffer_root(const Graph *g, int id) {
-  while (g->nodes[id].in_arena && g->nodes[id].over >= 0)
-    id = g->nodes[id].over;
-  return id;
-}
-
 static const Graph *sort_graph; /* qsort has no context argument in C11 */
 
 static int by_size_desc(const void *a, const void *b) {
@@ -63,8 +56,47 @@ static int by_size_desc(const void *a, const void *b) {
   return x - y; /* stable: deterministic plans */
 }
 
-static bool overlaps_time(const Node *a, const Node *b) {
-  return a->first <= b->last && b->first <= a->last;
+static int by_offset(const void *a, const void *b) {
+  const Node *x = &sort_graph->nodes[*(const int *)a], *y = &sort_graph->nodes[*(const int *)b];
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* The placed tensors live at each node, so that placing a tensor looks only at
+ * those its live range meets: their number, not the graph's size. at[t] lists
+ * them in at_ids[at_start[t] ..], at_n[t] of them so far. */
+typedef struct Timeline {
+  int *at_start, *at_n, *at_ids;
+} Timeline;
+
+/* The lowest offset where n (size floats) overlaps no placed tensor whose live
+ * range meets its own. conflicts is scratch of one int per node, stamp marks
+ * those collected (by n's id). */
+static size_t lowest_free(const Graph *g, const Timeline *tl, int id, size_t size, int *conflicts,
+                          int *stamp) {
+  const Node *n = &g->nodes[id];
+  int m = 0;
+  unsigned long long visits = 0;
+  for (int t = n->first; t <= n->last; t++)
+    for (int k = 0; k < tl->at_n[t]; k++, visits++) {
+      int p = tl->at_ids[tl->at_start[t] + k];
+      if (stamp[p] != id) {
+        stamp[p] = id;
+        conflicts[m++] = p;
+      }
+    }
+  rsc_count_steps(visits + (unsigned long long)m);
+  /* In offset order, off rises past each one it runs into; the first gap
+   * that fits is the lowest offset free of all of them. */
+  qsort(conflicts, (size_t)m, sizeof *conflicts, by_offset);
+  size_t off = 0;
+  for (int k = 0; k < m; k++) {
+    const Node *p = &g->nodes[conflicts[k]];
+    if (p->offset >= off + size)
+      break;
+    if (p->offset + node_floats(p) > off)
+      off = p->offset + node_floats(p);
+  }
+  return off;
 }
 
 bool plan_memory(Graph *g, Diag *d) {
@@ -85,13 +117,16 @@ bool plan_memory(Graph *g, Diag *d) {
   }
   /* In place: an input's buffer lives on as the SE_ADD's output. Readers
    * are decided on each node's own range (own_last), the chain's first
-   * buffer (root) spans all of them. */
+   * buffer (root) spans all of them; root[i] is the node whose buffer i's
+   * output lives in (itself unless in place). */
   int *own_last = xmalloc((size_t)g->nnodes * sizeof *own_last);
+  int *root = xmalloc((size_t)g->nnodes * sizeof *root);
   for (int i = 0; i < g->nnodes; i++)
     own_last[i] = g->nodes[i].last;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     n->over = -1;
+    root[i] = i;
     if (n->dead || n->op != OP_SE_ADD || !n->in_arena)
       continue;
     for (int k = 1; k >= 0 && n->over < 0; k--) {
@@ -101,9 +136,10 @@ bool plan_memory(Graph *g, Diag *d) {
         n->over = n->in[k];
     }
     if (n->over >= 0) {
-      Node *root = &g->nodes[buffer_root(g, i)];
-      if (root->last < n->last)
-        root->last = n->last;
+      root[i] = root[n->over]; /* over < i: its root is final */
+      Node *r = &g->nodes[root[i]];
+      if (r->last < n->last)
+        r->last = n->last;
     }
   }
   free(own_last);
@@ -114,44 +150,54 @@ bool plan_memory(Graph *g, Diag *d) {
       order[norder++] = i;
   sort_graph = g;
   qsort(order, (size_t)norder, sizeof *order, by_size_desc);
-  int *placed = xmalloc((size_t)g->nnodes * sizeof *placed), nplaced = 0;
-  size_t top = 0;
+  /* Timeline slots: one per node of each tensor's live range. Lower bound:
+   * the most floats live at any one node, from the changes at each range's
+   * ends (live[t] = sum of change[0..t]). */
+  Timeline tl = {.at_start = xmalloc((size_t)(g->nnodes + 1) * sizeof *tl.at_start),
+                 .at_n = xcalloc((size_t)g->nnodes, sizeof *tl.at_n)};
+  size_t *change = xcalloc((size_t)g->nnodes + 1, sizeof *change);
   for (int k = 0; k < norder; k++) {
-    Node *n = &g->nodes[order[k]];
-    size_t size = node_floats(n), off = 0;
-    /* Raise off past every conflicting placed tensor until none conflicts;
-     * each pass either settles or moves off strictly up, so this ends. */
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (int j = 0; j < nplaced; j++) {
-        const Node *p = &g->nodes[placed[j]];
-        size_t pend = p->offset + node_floats(p);
-        if (overlaps_time(n, p) && off < pend && p->offset < off + size) {
-          off = pend;
-          moved = true;
-        }
-      }
-    }
-    n->offset = off;
-    placed[nplaced++] = order[k];
-    if (off + size > top)
-      top = off + size;
+    const Node *n = &g->nodes[order[k]];
+    for (int t = n->first; t <= n->last; t++)
+      tl.at_n[t]++;
+    change[n->first] += node_floats(n);
+    change[n->last + 1] -= node_floats(n); /* wraps; the sum comes back */
   }
-  for (int i = 0; i < g->nnodes; i++)
-    if (g->nodes[i].in_arena && g->nodes[i].over >= 0)
-      g->nodes[i].offset = g->nodes[buffer_root(g, i)].offset;
-  /* Lower bound: the most floats live at any one node. */
-  size_t bound = 0;
+  size_t slots = 0, bound = 0, live = 0;
   for (int t = 0; t < g->nnodes; t++) {
-    size_t live = 0;
-    for (int j = 0; j < nplaced; j++) {
-      const Node *p = &g->nodes[placed[j]];
-      if (p->first <= t && t <= p->last)
-        live += node_floats(p);
-    }
+    tl.at_start[t] = (int)slots;
+    slots += (size_t)tl.at_n[t];
+    tl.at_n[t] = 0;
+    live += change[t];
     if (live > bound)
       bound = live;
   }
+  rsc_count_steps(slots + (size_t)g->nnodes);
+  free(change);
+  tl.at_ids = xmalloc((slots ? slots : 1) * sizeof *tl.at_ids);
+  int *conflicts = xmalloc((size_t)g->nnodes * sizeof *conflicts);
+  int *stamp = xmalloc((size_t)g->nnodes * sizeof *stamp);
+  for (int i = 0; i < g->nnodes; i++)
+    stamp[i] = -1;
+  size_t top = 0;
+  for (int k = 0; k < norder; k++) {
+    Node *n = &g->nodes[order[k]];
+    size_t size = node_floats(n);
+    n->offset = lowest_free(g, &tl, order[k], size, conflicts, stamp);
+    for (int t = n->first; t <= n->last; t++)
+      tl.at_ids[tl.at_start[t] + tl.at_n[t]++] = order[k];
+    if (n->offset + size > top)
+      top = n->offset + size;
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i].in_arena && g->nodes[i].over >= 0)
+      g->nodes[i].offset = g->nodes[root[i]].offset;
+  free(root);
+  free(conflicts);
+  free(stamp);
+  free(tl.at_start);
+  free(tl.at_n);
+  free(tl.at_ids);
   size_t scratch = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = &g->nodes[i];
@@ -162,6 +208,5 @@ bool plan_memory(Graph *g, Diag *d) {
   g->arena_floats = top + scratch;
   g->arena_lower_bound = bound + scratch;
   free(order);
-  free(placed);
   return true;
 }

@@ -373,6 +373,21 @@ typedef struct Node {
                    else 0 */
 } Node;
 
+/* A string -> int hash map: the graph's index of tensor names, the passes'
+ * sets of names. Keys are not copied: each must outlive the map (they are
+ * strings the graph or the caller owns). Zero-initialised is empty. */
+typedef struct NameMap {
+  const char **keys; /* NULL: a free slot */
+  uint64_t *hashes;
+  int *vals;
+  size_t cap; /* slots, a power of two (0 when empty); at most half are used */
+  size_t n;
+} NameMap;
+int namemap_get(const NameMap *m, const char *key); /* -1 if absent */
+/* Sets key to val (>= 0); returns key's previous value, -1 if it is new. */
+int namemap_put(NameMap *m, const char *key, int val);
+void namemap_free(NameMap *m);
+
 /* The instruction set generated code is tuned and checked for (--target). */
 typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512 } Target;
 
@@ -384,6 +399,7 @@ typedef struct Graph {
   int nnodes, cap_nodes;
   Tensor *tensors;
   int ntensors, cap_tensors;
+  NameMap tensor_index; /* tensor name -> id (graph_add_tensor keeps it) */
   int input;  /* node id of OP_INPUT */
   int output; /* node id producing the network output */
   int stage_out[RSC_STAGES]; /* node id producing each stage's output (endpoints c2..c5) */
@@ -400,14 +416,43 @@ void graph_init(Graph *g, const Spec *s);
 void graph_free(Graph *g);
 int graph_add_node(Graph *g, Op op, const char *name); /* returns id; fields zero/-1 */
 int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims);
-int graph_find_tensor(const Graph *g, const char *name); /* -1 if absent */
-/* Makes every live reader of node old_id (and g->output) read new_id instead. */
-void graph_replace_uses(Graph *g, int old_id, int new_id);
+int graph_find_tensor(const Graph *g, const char *name); /* -1 if absent; O(1) */
 /* Inserts a node at execution position pos (nodes from pos on move one up and
- * every reference to them is renumbered); returns pos. */
+ * every reference to them is renumbered); returns pos. O(nodes): for a pass
+ * that inserts one node, not one per node. */
 int graph_insert_node(Graph *g, int pos, Op op, const char *name);
-/* Number of live nodes reading node id. */
-int graph_use_count(const Graph *g, int id);
+
+/* The live readers of every node (use lists), for the passes that rewrite
+ * the graph: uses_build makes them in O(nodes), after which a use count costs
+ * O(1) and a replacement the readers of one node, not a walk over the graph.
+ * They stay true while the pass changes edges and kills nodes only through
+ * the uses_ functions below and adds no node; uses_check verifies that. */
+typedef struct Uses {
+  int *head;        /* per node: the first edge reading it, -1 if none */
+  int *next, *prev; /* per edge 2 * reader + slot (reader's in[slot]): the
+                       other edges reading the same node, -1 at the ends */
+  int *count;       /* per node: the edges of live nodes reading it */
+  int nnodes;
+} Uses;
+void uses_build(Uses *u, const Graph *g);
+void uses_free(Uses *u);
+/* Live reads of node id (a node reading it twice counts twice). */
+int uses_count(const Uses *u, int id);
+/* Makes every live reader of node old_id (and g->output, g->stage_out) read new_id. */
+void uses_replace(Uses *u, Graph *g, int old_id, int new_id);
+/* Node id (live) reads src in input slot. */
+void uses_set_input(Uses *u, Graph *g, int id, int slot, int src);
+/* Marks node id dead: its producers lose it as a reader. */
+void uses_kill(Uses *u, Graph *g, int id);
+/* Aborts (RSC_ASSERT) unless u matches g's live edges. O(nodes). */
+void uses_check(const Uses *u, const Graph *g);
+
+/* Work counted by the graph's indexes and the passes' inner loops (name map
+ * probes, use list steps, the plan's interval visits): a deterministic
+ * measure that tests/unit/test_scaling.c checks grows linearly with the
+ * network, where a timing would be noise. Thread-safe. */
+void rsc_count_steps(unsigned long long n);
+unsigned long long rsc_steps(void);
 /* Stable text form of the graph (for --dump and the pass tests). */
 void graph_dump(const Graph *g, FILE *out);
 /* Internal invariant checker: aborts (RSC_ASSERT) on a malformed graph. */

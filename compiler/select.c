@@ -338,6 +338,8 @@ static char *kernel_name(const Graph *g, const Node *n) {
 enum { POOL_PIECE = 32 };
 
 static void fuse_se_pool(Graph *g) {
+  Uses u;
+  uses_build(&u, g);
   int prev = -1; /* the last live node before i */
   for (int i = 0; i < g->nnodes; i++) {
     Node *se = &g->nodes[i];
@@ -346,12 +348,13 @@ static void fuse_se_pool(Graph *g) {
       continue;
     Node *x = prev >= 0 ? &g->nodes[prev] : NULL;
     if (se->op == OP_SE_ADD && x && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
-        graph_use_count(g, prev) == 1 && g->output != prev) {
+        uses_count(&u, prev) == 1 && g->output != prev) {
       x->pool_pr = (POOL_PIECE + x->np - 1) / x->np;
       se->pool_np = x->np * x->pool_pr;
     }
     prev = i;
   }
+  uses_free(&u);
 }
 
 bool select_kernels(Graph *g, Diag *d) {

@@ -78,12 +78,11 @@ void summary_collect(Summary *s, const Graph *g) {
     r->out = n->out;
     r->in0 = n->nin > 0 ? n->in[0] : -1;
     r->in1 = n->nin > 1 ? n->in[1] : -1;
-    r->consumer = -1;
+    r->consumer = -1; /* set when its first reader (later in node order) comes */
     r->fused = -1;
-    for (int j = i + 1; j < g->nnodes && r->consumer < 0; j++)
-      for (int k = 0; k < g->nodes[j].nin; k++)
-        if (g->nodes[j].in[k] == i)
-          r->consumer = j;
+    for (int k = 0; k < n->nin; k++)
+      if (s->rows[n->in[k]].consumer < 0)
+        s->rows[n->in[k]].consumer = i;
     count_node(g, n, r);
     s->trainable += r->trainable;
     s->statistics += r->statistics;
@@ -91,9 +90,11 @@ void summary_collect(Summary *s, const Graph *g) {
   }
 }
 
-/* The final node built row i lives on as (-1: none, i.e. a dead end). */
-static int resolve(const Summary *s, const Graph *g, const int *final_of, int i, int depth) {
-  RSC_ASSERT(depth <= s->nrows);
+/* The final node built row i lives on as (-1: none, i.e. a dead end). Rows
+ * are resolved last to first: the fate of i's consumer (a later row) is
+ * known by then, so a run of dead rows (everything after the deepest
+ * output without the head) costs one step per row, not one per row after. */
+static int resolve(const Summary *s, const Graph *g, const int *final_of, int i) {
   const SummaryRow *r = &s->rows[i];
   int f = final_of[i];
   if (!g->nodes[f].dead)
@@ -108,7 +109,8 @@ static int resolve(const Summary *s, const Graph *g, const int *final_of, int i,
       return final_of[p];
   }
   /* Anything else dead was absorbed by what read it (the SE parts into SE_ADD). */
-  return r->consumer >= 0 ? resolve(s, g, final_of, r->consumer, depth + 1) : -1;
+  RSC_ASSERT(r->consumer < 0 || r->consumer > i);
+  return r->consumer >= 0 ? s->rows[r->consumer].fused : -1;
 }
 
 void summary_attach(Summary *s, const Graph *g) {
@@ -121,8 +123,8 @@ void summary_attach(Summary *s, const Graph *g) {
     final_of[j++] = f;
   }
   RSC_ASSERT(j == s->nrows);
-  for (int i = 0; i < s->nrows; i++)
-    s->rows[i].fused = resolve(s, g, final_of, i, 0);
+  for (int i = s->nrows - 1; i >= 0; i--)
+    s->rows[i].fused = resolve(s, g, final_of, i);
   free(final_of);
   s->weight_bytes = (uint64_t)g->weight_floats * 4;
   s->arena_bytes = (uint64_t)g->arena_floats * 4;

@@ -284,17 +284,25 @@ bool verify_model(const Graph *g, const Summary *s, const VerifyOptions *vo, Dia
   c.layer_of = xmalloc((size_t)rg.nnodes * sizeof *c.layer_of);
   for (int i = 0; i < rg.nnodes; i++)
     c.layer_of[i] = -1;
+  NameMap live = {0}; /* live final node by name (the first, as names are unique) */
+  for (int j = g->nnodes - 1; j >= 0; j--)
+    if (!g->nodes[j].dead)
+      namemap_put(&live, g->nodes[j].name, j);
+  int *last_row = xmalloc((size_t)(g->nnodes ? g->nnodes : 1) * sizeof *last_row);
+  for (int j = 0; j < g->nnodes; j++)
+    last_row[j] = -1;
+  for (int i = 0; i < s->nrows; i++)
+    if (s->rows[i].fused >= 0)
+      last_row[s->rows[i].fused] = i;
   for (int li = 0; li < c.nlayers; li++) {
-    int f = -1;
-    for (int j = 0; j < g->nnodes && f < 0; j++)
-      if (!g->nodes[j].dead && strcmp(g->nodes[j].name, c.layers[li].name) == 0)
-        f = j;
-    for (int i = 0; i < s->nrows && f >= 0; i++)
-      if (s->rows[i].fused == f)
-        c.layers[li].ref = i;
+    int f = namemap_get(&live, c.layers[li].name);
+    if (f >= 0)
+      c.layers[li].ref = last_row[f];
     if (c.layers[li].ref >= 0 && s->rows[c.layers[li].ref].op != OP_INPUT)
       c.layer_of[c.layers[li].ref] = li;
   }
+  namemap_free(&live);
+  free(last_row);
   res = reference_eval(&rg, in, compare, &c);
 
   int failed = 0, checked = 0;

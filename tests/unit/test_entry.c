@@ -95,8 +95,11 @@ static void test_entry_node_placement(void **state) {
     assert_memory_equal(&g.nodes[e].out, &g.nodes[g.input].out, sizeof(Shape));
     assert_int_equal(g.nodes[e + 1].op, OP_CONV);
     assert_int_equal(g.nodes[e + 1].in[0], e);
-    assert_int_equal(graph_use_count(&g, g.input), 1);
-    assert_int_equal(graph_use_count(&g, e), 1);
+    Uses u;
+    uses_build(&u, &g);
+    assert_int_equal(uses_count(&u, g.input), 1);
+    assert_int_equal(uses_count(&u, e), 1);
+    uses_free(&u);
     assert_int_equal(g.nodes[g.output].op, output_op);
     graph_free(&g);
   }
