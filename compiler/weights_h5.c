@@ -79,6 +79,7 @@ typedef struct H5Import {
   int problems;
   Expect *ex;
   int nex;
+  NameMap by_keras; /* either Keras name of ex[i] -> i (the first i that has it) */
   char **src;   /* per graph tensor: dataset path under the weights root, or NULL */
   int weighted; /* layers of the file that hold weights */
 } H5Import;
@@ -225,6 +226,12 @@ static void build_expect(H5Import *im) {
     }
     im->nex++;
   }
+  /* One lookup per file layer, not a scan of every module (a deep network's
+   * file has thousands of layers). */
+  for (int i = 0; i < im->nex; i++)
+    for (int k = 0; k < 2; k++)
+      if (namemap_get(&im->by_keras, im->ex[i].keras[k]) < 0)
+        namemap_put(&im->by_keras, im->ex[i].keras[k], i);
 }
 
 /* ---------------------------------------------------------------- HDF5 */
@@ -404,10 +411,8 @@ static void fields_text(const Expect *e, char *buf, size_t cap) {
  * there is none or another layer holds it. */
 static Expect *claim(H5Import *im, const char *name, const char *label, int nweights) {
   char *norm = normalise(name);
-  Expect *e = NULL;
-  for (int i = 0; i < im->nex && !e; i++)
-    if (strcmp(norm, im->ex[i].keras[0]) == 0 || strcmp(norm, im->ex[i].keras[1]) == 0)
-      e = &im->ex[i];
+  int i = namemap_get(&im->by_keras, norm);
+  Expect *e = i >= 0 ? &im->ex[i] : NULL;
   free(norm);
   if (!e) {
     problem(im, "layer %s (%d weights) matches no layer of the network", label, nweights);
@@ -734,6 +739,7 @@ bool weights_load_h5(Graph *g, const char *path, Diag *d) {
     free(im.ex[i].keras[1]);
     free(im.ex[i].holder);
   }
+  namemap_free(&im.by_keras);
   free(im.ex);
   for (int t = 0; im.src && t < g->ntensors; t++)
     free(im.src[t]);
