@@ -6,7 +6,7 @@
 #   make sanitize the suite under ASan+UBSan (build-san/; a representative subset of the
 #                 slow suites, SAN_SUBSET=0 for all of it; .ci/run runs it after make test)
 #   make golden   rewrite the checked-in generated models under generated/
-#   make bench    rsc vs PyTorch side by side -> bench/results.md (BENCH_QUICK=1: RS-50 batch 1 only)
+#   make bench    rsc vs PyTorch and ONNX Runtime side by side -> bench/results.md (BENCH_QUICK=1: RS-50 batch 1 only)
 #   make install  PREFIX=/usr/local DESTDIR=
 CC      ?= cc
 PREFIX  ?= /usr/local

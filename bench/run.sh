@@ -1,6 +1,10 @@
 #!/bin/bash
-# bench/run.sh - `make bench`: rsc against PyTorch on the same random weights.
+# bench/run.sh - `make bench`: rsc against PyTorch and ONNX Runtime on the same
+# random weights.
 #
+#   0. ONNX Runtime: tools/ensure-ort.sh installs onnxruntime-node (the version
+#      bench/ort/package-lock.json pins; its CPU build of ONNX Runtime) into
+#      bench/ort/node_modules with npm ci --ignore-scripts, once;
 #   1. the machine's FMA peak (bench/fmapeak.c) and DRAM streaming-read
 #      bandwidth and L3 size (bench/dramread.c, $DIR/dram.txt), 1 and 2 threads;
 #   2. per model and batch: random weights from PyTorch (bench/torch_bench.py
@@ -8,7 +12,9 @@
 #      $DIR/json/<key>.summary.json for the DRAM ceiling), rsc --weights --main,
 #      cc -O3 -march=native (both timed);
 #   3. torch_bench.py compare: same output check, then rsc and PyTorch's faster
-#      configuration timed alternately for each thread count;
+#      configuration timed alternately for each thread count; ONNX Runtime
+#      (the PyTorch model exported to ONNX, run from node by bench/ort_bench.js)
+#      checked against PyTorch and timed in the same rounds;
 #   4. peak RSS of each (/usr/bin/time), then bench/results.md (and stdout),
 #      whose "DRAM ceiling" column is the % of peak no code can beat when every
 #      weight byte streams from DRAM once per inference (torch_bench.py report);
@@ -30,6 +36,7 @@
 #   BENCH_OUT      the report (default bench/results.md; a partial run, such as
 #                  BENCH_MODELS with fewer models, may go elsewhere); the whole
 #                  profile goes beside it as profile.txt
+#   BENCH_ORT=0    leave ONNX Runtime out (no node or npm needed)
 #   CC             C compiler (default cc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +61,14 @@ spec_of() {
 }
 
 [ -x "$RSC" ] || make "$RSC"
+ORT=()
+ORT_VERSION=()
+if [ "${BENCH_ORT:-1}" != 0 ]; then
+  v=$(tools/ensure-ort.sh)
+  ORT=(--ort bench/ort_bench.js)
+  ORT_VERSION=(--ort-version "$v")
+  echo "== ONNX Runtime: onnxruntime-node $v (bench/ort/node_modules)"
+fi
 rm -rf "$DIR"
 mkdir -p "$DIR/json"
 start=$(date +%s)
@@ -103,8 +118,9 @@ for m in $MODELS; do
     rc=0
     $PY bench/torch_bench.py compare --depth "$depth" --size "$size" --batch "$b" --weights "$w" \
       --label "$label" --lib "$(realpath "$d/libnet.so")" --rsc-weights "$d/net.weights" \
-      --threads "$THREADS" --runs "$RUNS" --gap "${BENCH_GAP:-0.01}" --json "$DIR/json/$key.json" || rc=$?
-    [ "$rc" = 0 ] || echo "== $label batch $b: outputs differ, see the check column"
+      --threads "$THREADS" --runs "$RUNS" --gap "${BENCH_GAP:-0.01}" --json "$DIR/json/$key.json" \
+      "${ORT[@]}" || rc=$?
+    [ "$rc" = 0 ] || echo "== $label batch $b: outputs differ, see the check columns"
     # PyTorch's peak RSS: its configuration at the most threads, in a process of its own.
     t=${THREADS##*,}
     config=$($PY -c 'import json,sys; print([r["config"] for r in json.load(open(sys.argv[1])) if r["threads"] == int(sys.argv[2])][0])' \
@@ -131,8 +147,9 @@ out=${BENCH_OUT:-bench/results.md}
 mkdir -p "$(dirname "$out")"
 cp "$d/profile.txt" "$(dirname "$out")/profile.txt" # the whole table, beside the report
 
-machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+cpuinfo() { grep -m1 "^$1[[:space:]]*:" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'; }
+machine="$(nproc) cores, $(cpuinfo 'model name') (family $(cpuinfo 'cpu family'), model $(cpuinfo 'model'))"
 $PY bench/torch_bench.py report --json-dir "$DIR/json" --peak "$DIR/peak.txt" --dram "$DIR/dram.txt" \
   --profile "$d/profile.txt" --profile-label "RS-$depth@$size batch 1, 1 thread" \
-  --profile-cmd "$pcmd" --machine "$machine" --out "$out"
+  --profile-cmd "$pcmd" --machine "$machine" "${ORT_VERSION[@]}" --out "$out"
 echo "== $out written; total $(($(date +%s) - start)) s"

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""torch_bench.py - the PyTorch side of `make bench` (bench/run.sh drives it).
+"""torch_bench.py - the PyTorch side of `make bench` (bench/run.sh drives it), and
+the driver of its rsc and ONNX Runtime children.
 
 Subcommands (run with /usr/bin/python3, Debian's python3-torch):
 
@@ -16,6 +17,11 @@ Subcommands (run with /usr/bin/python3, Debian's python3-torch):
       optimize_for_inference, or channels-last eager; best of 2 after 2 warm-up
       runs) and times rsc and PyTorch alternately: 1 warm-up, then N runs each,
       one of each in turn, each after a pause of --gap seconds (default 0.01).
+      With --ort (bench/ort_bench.js): the same model exported to ONNX (opset
+      13, torch.onnx.export: torch alone, no onnx package), run by ONNX Runtime
+      in a node child on the same NHWC input file, its logits checked against
+      both PyTorch configurations' (max |ORT - PyTorch| <= 1e-4), and timed in
+      the same rounds: rsc, PyTorch, ONNX Runtime, each after the pause.
       The pause lets the other side's idle threads stop spinning: libgomp's
       (PyTorch's) spin for milliseconds after a parallel region and took the
       second core from rsc's worker (RS-50@160 batch 1, 2 threads, on the 2-core
@@ -27,7 +33,8 @@ Subcommands (run with /usr/bin/python3, Debian's python3-torch):
       PyTorch's peak RSS.
   serve    LIB N_IN N_OUT IN.f32 W
       The rsc child of `compare`: commands on stdin "t T" (threads), "r" (one
-      timed run; replies the ms), "o PATH" (write the output), "q".
+      timed run; replies the ms), "o PATH" (write the output), "q". The ONNX
+      Runtime child (node bench/ort_bench.js) answers the same commands.
   report   --json-dir DIR --peak PEAK.txt [--dram DRAM.txt] --profile PROF.txt --out results.md
       The table (and the profile's 10 slowest layers) as markdown. With --dram
       (bench/dramread.c's output) and DIR/<key>.summary.json (rsc --summary=json
@@ -39,7 +46,9 @@ Subcommands (run with /usr/bin/python3, Debian's python3-torch):
       weights exceed the L3 (else 100 %: they could stay cached between
       inferences); "?" without the files. Activations are ignored, so it is an
       upper bound, not a prediction. Under the table: the layers of the first
-      batch-1, 1-thread row whose DRAM term is the larger.
+      batch-1, 1-thread row whose DRAM term is the larger. Rows timed with
+      --ort add ONNX Runtime's time, its ratio to rsc's and its check
+      (--ort-version names onnxruntime-node's version in the text).
 """
 import argparse
 import ctypes
@@ -54,6 +63,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
+ORT_TOL = 1e-4  # max |ONNX Runtime - PyTorch| on the logits (absolute)
 
 
 def torch_model(depth, size, batch):
@@ -113,20 +123,20 @@ def cmd_weights(a):
     torch_rs.write_safetensors(a.weights, model.state_dict())
 
 
-class Rsc:
-    """The generated code in a child process (`serve`)."""
+class Child:
+    """A timed side in a child process, one command line each way: rsc's
+    generated code (`serve`) or ONNX Runtime (bench/ort_bench.js)."""
 
-    def __init__(self, a, n_in, n_out, in_path):
-        self.p = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "serve", a.lib, str(n_in), str(n_out),
-             in_path, a.rsc_weights], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def __init__(self, name, argv):
+        self.name = name
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def ask(self, line):
         self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
         reply = self.p.stdout.readline().strip()
         if not reply.startswith("ok"):
-            raise SystemExit("torch_bench: rsc child: %r -> %r" % (line, reply))
+            raise SystemExit("torch_bench: %s child: %r -> %r" % (self.name, line, reply))
         return reply[2:].strip()
 
     def close(self):
@@ -143,28 +153,50 @@ def cmd_compare(a):
     in_path = a.json + ".in.f32"
     x.numpy().astype("<f4").tofile(in_path)
     x = x.permute(0, 3, 1, 2).contiguous()
-    rsc = Rsc(a, x.numel(), a.batch * 1000, in_path)
+    rsc = Child("rsc", [sys.executable, os.path.abspath(__file__), "serve", a.lib, str(x.numel()),
+                        str(a.batch * 1000), in_path, a.rsc_weights])
     out_path = a.json + ".out.f32"
     rsc.ask("t 1")
     rsc.ask("r")
     rsc.ask("o " + out_path)
     y_rsc = np.fromfile(out_path, dtype="<f4").reshape(a.batch, 1000)
     os.unlink(out_path)
+    ort = None
+    if a.ort:
+        # The same module, weights loaded, as ONNX; ONNX Runtime reads the NHWC
+        # input file rsc reads (ort_bench.js transposes it to the NCHW x).
+        onnx_path = a.json + ".onnx"
+        with torch.no_grad():
+            torch.onnx.export(model, x, onnx_path, opset_version=13, do_constant_folding=True,
+                              input_names=["input"], output_names=["logits"])
+        ort = Child("ONNX Runtime", ["node", a.ort, onnx_path, in_path, str(a.batch), str(a.size),
+                                     str(a.size), "3"])
+        ort.ask("t 1")
+        ort.ask("r")
+        ort.ask("o " + out_path)
+        y_ort = np.fromfile(out_path, dtype="<f4").reshape(a.batch, 1000)
+        os.unlink(out_path)
     os.unlink(in_path)
     configs = {}
     check = {}
+    check_ort = {}
     for name in ("jit.freeze", "channels_last"):
         with torch.no_grad():
             f, xi = configure(load(a) if name == "channels_last" else model, name, x)
             y = f(xi).numpy()
         diff = float(np.abs(y - y_rsc).max() / np.abs(y).max())
         check[name] = diff
+        if ort:
+            check_ort[name] = float(np.abs(y - y_ort).max())
         configs[name] = (f, xi)
     ok = all(d <= TOL for d in check.values())
+    ok_ort = all(d <= ORT_TOL for d in check_ort.values())
     rows = []
     for t in a.threads:
         torch.set_num_threads(t)
         rsc.ask("t %d" % t)
+        if ort:
+            ort.ask("t %d" % t)
         # PyTorch's faster configuration at this thread count: two warm-up
         # runs (the profiling executor optimises the frozen graph over its
         # first two), then the best of two. A configuration whose first
@@ -190,7 +222,7 @@ def cmd_compare(a):
                 best[name] = min(ts)
         config = min(best, key=best.get)
         f, xi = configs[config]
-        r_ms, t_ms = [], []
+        r_ms, t_ms, o_ms = [], [], []
         with torch.no_grad():
             for i in range(a.warmup + a.runs):
                 time.sleep(a.gap)
@@ -199,25 +231,42 @@ def cmd_compare(a):
                 t0 = time.perf_counter()
                 f(xi)
                 tt = (time.perf_counter() - t0) * 1e3
+                if ort:
+                    time.sleep(a.gap)
+                    o = float(ort.ask("r"))
                 if i >= a.warmup:
                     r_ms.append(r)
                     t_ms.append(tt)
-        rows.append({"model": a.label, "depth": a.depth, "size": a.size, "batch": a.batch,
-                     "threads": t, "rsc_median": statistics.median(r_ms), "rsc_min": min(r_ms),
-                     "torch_median": statistics.median(t_ms), "torch_min": min(t_ms),
-                     "config": config, "config_best_of_3": best, "runs": a.runs, "gap": a.gap,
-                     "check": check, "check_ok": ok})
-        print("torch_bench: %s batch %d threads %d: rsc %.2f ms, PyTorch (%s) %.2f ms, check %s"
-              % (a.label, a.batch, t, rows[-1]["rsc_median"], config, rows[-1]["torch_median"],
-                 " ".join("%s %.2g" % kv for kv in check.items())), flush=True)
+                    if ort:
+                        o_ms.append(o)
+        row = {"model": a.label, "depth": a.depth, "size": a.size, "batch": a.batch,
+               "threads": t, "rsc_median": statistics.median(r_ms), "rsc_min": min(r_ms),
+               "torch_median": statistics.median(t_ms), "torch_min": min(t_ms),
+               "config": config, "config_best_of_3": best, "runs": a.runs, "gap": a.gap,
+               "check": check, "check_ok": ok}
+        if ort:
+            row.update({"ort_median": statistics.median(o_ms), "ort_min": min(o_ms),
+                        "check_ort": check_ort, "check_ort_ok": ok_ort})
+        rows.append(row)
+        print("torch_bench: %s batch %d threads %d: rsc %.2f ms, PyTorch (%s) %.2f ms%s, check %s%s"
+              % (a.label, a.batch, t, row["rsc_median"], config, row["torch_median"],
+                 ", ONNX Runtime %.2f ms" % row["ort_median"] if ort else "",
+                 " ".join("%s %.2g" % kv for kv in check.items()),
+                 ", ORT check %s" % " ".join("%s %.2g" % kv for kv in check_ort.items()) if ort else ""),
+              flush=True)
     rsc.close()
+    if ort:
+        ort.close()
+        os.unlink(onnx_path)  # each thread count's session reads it; hundreds of MB for the larger models
     with open(a.json, "w") as f:
         json.dump(rows, f, indent=1)
     if not ok:
         print("torch_bench: %s batch %d: OUTPUTS DIFFER (relative max diff %s > %g)"
               % (a.label, a.batch, check, TOL), file=sys.stderr)
-        return 1
-    return 0
+    if not ok_ort:
+        print("torch_bench: %s batch %d: ONNX RUNTIME'S OUTPUT DIFFERS (max |ORT - PyTorch| %s > %g)"
+              % (a.label, a.batch, check_ort, ORT_TOL), file=sys.stderr)
+    return 0 if ok and ok_ort else 1
 
 
 def cmd_rss(a):
@@ -323,7 +372,8 @@ def cmd_report(a):
             peak[int(w[1].rstrip(":"))] = float(w[2])
     order = {"RS-50": 0, "RS-101": 1, "RS-152": 2, "RS-200": 3, "RS-270": 4, "RS-350": 5, "RS-420": 6}
     rows.sort(key=lambda r: (order.get(r["model"].split("@")[0], 9), r["model"], r["batch"], r["threads"]))
-    out = ["# rsc vs PyTorch (`make bench`)", "",
+    ort = any("ort_median" in r for r in rows)
+    out = ["# rsc vs PyTorch%s (`make bench`)" % (" and ONNX Runtime" if ort else ""), "",
            "Generated by bench/run.sh on %s, %s. FMA peak measured in the same run (bench/fmapeak.c): %s."
            % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.machine,
               ", ".join("%d thread%s %.1f GFLOP/s" % (t, "s" if t > 1 else "", g) for t, g in sorted(peak.items()))),
@@ -335,6 +385,14 @@ def cmd_report(a):
            "Check: max |rsc - PyTorch| / max |PyTorch| on the same input and weights (must be <= %g)."
            % (rows[0]["runs"] if rows else "?", "%g" % (1e3 * rows[0]["gap"]) if rows and "gap" in rows[0] else "?",
               TOL), ""]
+    if ort:
+        out += ["ONNX Runtime: onnxruntime-node %s (CPU execution provider; bench/ort/package-lock.json) "
+                "running the same PyTorch module with the same weights, exported by torch.onnx.export "
+                "(opset 13), from node (bench/ort_bench.js) with intraOpNumThreads = threads, "
+                "interOpNumThreads 1, sequential execution, graph optimisation level all; timed in the same "
+                "rounds as rsc and PyTorch (rsc, PyTorch, ONNX Runtime, each after the pause). "
+                "ORT ratio = ONNX Runtime / rsc (> 1: rsc faster). ORT check: max |ONNX Runtime - PyTorch| "
+                "on the logits (must be <= %g)." % (a.ort_version or "?", ORT_TOL), ""]
     if bw:
         out += ["DRAM ceiling: the highest %% of peak any implementation could reach if every weight byte "
                 "is read from DRAM once per inference (once for the whole batch) at the streaming-read "
@@ -346,9 +404,11 @@ def cmd_report(a):
                 "not a prediction." % (
                     ", ".join("%d thread%s %.1f GB/s" % (t, "s" if t > 1 else "", g) for t, g in sorted(bw.items())),
                     "%d MiB" % (l3 >> 20) if l3 else "unknown"), ""]
-    out += ["| model | batch | threads | rsc ms | PyTorch ms (config) | ratio | rsc GFLOP/s | % of peak "
-            "| DRAM ceiling | rsc RSS MB | PyTorch RSS MB | rsc s | cc s | check |",
-            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    out += ["| model | batch | threads | rsc ms | PyTorch ms (config) | ratio |%s rsc GFLOP/s | %% of peak "
+            "| DRAM ceiling | rsc RSS MB | PyTorch RSS MB | rsc s | cc s | check |%s"
+            % (" ORT ms | ORT ratio |" if ort else "", " ORT check |" if ort else ""),
+            "|---|---:|---:|---:|---|---:|%s---:|---:|---:|---:|---:|---:|---:|---|%s"
+            % ("---:|---:|" if ort else "", "---|" if ort else "")]
     held = None  # the first batch-1, 1-thread row with a ceiling: (row, ceiling %, its layers)
     for r in rows:
         key = "%s-b%d" % (r["model"].replace("@", "-"), r["batch"])
@@ -361,15 +421,21 @@ def cmd_report(a):
             ceiling = "%.0f %%" % pct
             if held is None and r["batch"] == 1 and t == 1:
                 held = (r, pct, layers)
-        out.append(("| %s | %d | %d | %.2f (%.2f) | %.2f (%.2f) (%s) | %.2f | %.1f | %.0f %% | %s "
-                    "| %s | %s | %s | %s | %s |") % (
+        ort_cols = ort_check = ""
+        if ort and "ort_median" in r:
+            ort_cols = " %.2f (%.2f) | %.2f |" % (r["ort_median"], r["ort_min"], r["ort_median"] / r["rsc_median"])
+            ort_check = " %.1e%s |" % (max(r["check_ort"].values()), "" if r["check_ort_ok"] else " FAIL")
+        elif ort:
+            ort_cols, ort_check = " ? | ? |", " ? |"
+        out.append(("| %s | %d | %d | %.2f (%.2f) | %.2f (%.2f) (%s) | %.2f |%s %.1f | %.0f %% | %s "
+                    "| %s | %s | %s | %s | %s |%s") % (
             r["model"], r["batch"], r["threads"], r["rsc_median"], r["rsc_min"], r["torch_median"],
-            r["torch_min"], r["config"], r["torch_median"] / r["rsc_median"], gflops,
+            r["torch_min"], r["config"], r["torch_median"] / r["rsc_median"], ort_cols, gflops,
             100 * gflops / peak.get(r["threads"], float("nan")), ceiling,
             "%.0f" % (int(e["rsc_rss_kb"]) / 1024) if "rsc_rss_kb" in e else "?",
             "%.0f" % (int(e["torch_rss_kb"]) / 1024) if "torch_rss_kb" in e else "?",
             e.get("rsc_s", "?"), e.get("cc_s", "?"),
-            "%.1e%s" % (max(r["check"].values()), "" if r["check_ok"] else " FAIL")))
+            "%.1e%s" % (max(r["check"].values()), "" if r["check_ok"] else " FAIL"), ort_check))
     if held:
         r, pct, layers = held
         bound = [l for l in layers if l[5] > l[4]]
@@ -429,6 +495,7 @@ def main():
     s.add_argument("--warmup", type=int, default=1)
     s.add_argument("--gap", type=float, default=0.01)
     s.add_argument("--json", required=True)
+    s.add_argument("--ort", help="bench/ort_bench.js: ONNX Runtime in the same rounds")
     s = sub.add_parser("rss")
     model_args(s)
     s.add_argument("--config", required=True)
@@ -447,6 +514,7 @@ def main():
     s.add_argument("--profile-label", default="")
     s.add_argument("--profile-cmd", default="")
     s.add_argument("--machine", default="")
+    s.add_argument("--ort-version", help="onnxruntime-node's version, for the report's text")
     s.add_argument("--out", required=True)
     a = p.parse_args()
     return {"weights": cmd_weights, "compare": cmd_compare, "rss": cmd_rss, "serve": cmd_serve,
