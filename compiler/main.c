@@ -49,7 +49,7 @@ static const char usage_text[] =
     "OUT.h (its API) and OUT.weights (folded, prepacked weights).\n"
     "\n"
     "Output options:\n"
-    "  -o, --output FILE     the C file to write; .h and .weights go beside it\n"
+    "  -o, --output FILE.c   the C file to write; .h and .weights go beside it\n"
     "      --name ID         C identifier prefix (default: FILE's base name)\n"
     "      --main            also emit main() (unless OUT_NO_MAIN is defined):\n"
     "                        prog -w OUT.weights [-r N] IN.f32 OUT.f32\n"
