@@ -9,7 +9,9 @@
  * untrusted: every length and offset is checked with overflow-checked arithmetic
  * before it is used, and all problems (up to MAX_PROBLEMS) are reported before
  * the import fails. The file is mapped read-only, so a 770 MB RS-420 checkpoint
- * is read once, straight into the float arrays of the graph. Values are decoded
+ * is read once, straight into the float arrays of the graph; a pipe is read
+ * into memory, never past what a file of the network's tensors can hold. A
+ * tensor too large for the memory left is an error naming it, not an abort. Values are decoded
  * byte by byte as little-endian, which makes the importer independent of the
  * host's byte order; it assumes IEEE-754 floats, as everything else in rsc does.
  *
