@@ -505,8 +505,13 @@ int main(int argc, char **argv) {
     diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary); see rsc --help");
     return 1;
   }
-  if (!check_paths(&o, &d))
+  if (!check_paths(&o, &d)) {
+    if (verify_dir)
+      rmdir(verify_dir); /* still empty */
+    free(verify_dir);
+    free(verify_c);
     return 1;
+  }
   Spec spec;
   spec_defaults(&spec);
   SrcFile file = {0}, flags = {.name = "<command line>"};

@@ -111,7 +111,8 @@ VLIM=70000 ASAN_MB=4 RSC_THREADS=1   keep keep-out-of-memory "rsc: error: out of
 # file. fresh makes $W/p holding a spec and a weights file, the row adds what
 # it needs, and refuse runs rsc ARGS there (no -o added), which must exit 1
 # with PATTERN and leave every entry of $W/p as it was (type, link target,
-# contents) and add none.
+# contents) and add none, nor leave anything in its TMPDIR (m4 drivers,
+# --verify's directory).
 P=$W/p
 fresh() {
   rm -rf "$P"; mkdir -p "$P"
@@ -125,8 +126,9 @@ refuse() {
   ran+=("$row")
   local before; before=$(snapshot)
   local err rc
-  err=$(cd "$P" && vlimit "${VLIM:-2000000}" && timeout 60 "$RSC" "$@" 2>&1); rc=$?
-  local after; after=$(snapshot)
+  rm -rf "$W/rtmp"; mkdir "$W/rtmp"
+  err=$(cd "$P" && vlimit "${VLIM:-2000000}" && TMPDIR=$W/rtmp timeout 60 "$RSC" "$@" 2>&1); rc=$?
+  local after; after=$(snapshot; ls -A "$W/rtmp")
   if [ "$rc" -eq 1 ] && grep -q -E -- "$pat" <<<"$err" && [ "$before" = "$after" ]; then
     pass=$((pass + 1))
   else
