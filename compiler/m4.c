@@ -45,11 +45,13 @@ static char *write_driver(const char *input, size_t len, Diag *d) {
     free(drv);
     return NULL;
   }
+  temp_track(drv);
   bool ok = write_all(fd, input, len);
   int err = errno;
   close(fd);
   if (!ok) {
     diag(d, DIAG_ERROR, "cannot write m4 driver %s: %s", drv, strerror(err));
+    temp_untrack(drv);
     unlink(drv);
     free(drv);
     return NULL;
@@ -58,8 +60,10 @@ static char *write_driver(const char *input, size_t len, Diag *d) {
 }
 
 static void m4_clear(M4Run *r) {
-  if (r->driver)
+  if (r->driver) {
+    temp_untrack(r->driver);
     unlink(r->driver);
+  }
   free(r->driver);
   free(r->incdir);
   r->driver = r->incdir = NULL;

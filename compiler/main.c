@@ -49,7 +49,7 @@ static const char usage_text[] =
     "OUT.h (its API) and OUT.weights (folded, prepacked weights).\n"
     "\n"
     "Output options:\n"
-    "  -o, --output FILE     the C file to write; .h and .weights go beside it\n"
+    "  -o, --output FILE.c   the C file to write; .h and .weights go beside it\n"
     "      --name ID         C identifier prefix (default: FILE's base name)\n"
     "      --main            also emit main() (unless OUT_NO_MAIN is defined):\n"
     "                        prog -w OUT.weights [-r N] IN.f32 OUT.f32\n"
@@ -331,6 +331,35 @@ static char *model_prefix(const Options *o, Diag *d) {
   return id;
 }
 
+/* Every path of the run, checked before anything is written: outputs only
+ * onto regular files or new names, no two paths naming one file. OUT.h and
+ * OUT.weights are named after OUT.c, which must end in ".c" (else "-o m.h"
+ * would write C into m.h and the API into m.h.h). */
+static bool check_paths(const Options *o, Diag *d) {
+  size_t n = o->out_c ? strlen(o->out_c) : 0;
+  if (o->out_c && (n < 2 || strcmp(o->out_c + n - 2, ".c") != 0)) {
+    diag(d, DIAG_ERROR, "-o '%s' must name a .c file (OUT.h and OUT.weights are written beside "
+         "it)", o->out_c);
+    return false;
+  }
+  char *h = o->out_c ? xstrfmt("%.*s.h", (int)(n - 2), o->out_c) : NULL;
+  char *w = o->out_c ? xstrfmt("%.*s.weights", (int)(n - 2), o->out_c) : NULL;
+  const RunPath paths[] = {
+      {"the spec", o->spec_path, false, false},
+      {"--weights", o->weights, false, o->verify}, /* --verify reads it again */
+      {"--verify-weights", o->verify_weights, false, true},
+      {"-o", o->out_c, true, false},
+      {"-o's header", h, true, false},
+      {"-o's weights", w, true, false},
+      {"--manifest", o->manifest, true, false},
+      {"--export-weights", o->export_weights, true, false},
+  };
+  bool ok = outputs_check_paths(paths, (int)(sizeof paths / sizeof *paths), d);
+  free(h);
+  free(w);
+  return ok;
+}
+
 typedef bool (*PassFn)(Graph *g, Diag *d);
 
 static const Options *weights_options; /* the one pass that needs options */
@@ -475,6 +504,13 @@ int main(int argc, char **argv) {
     diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary); see rsc --help");
     return 1;
   }
+  if (!check_paths(&o, &d)) {
+    if (verify_dir)
+      rmdir(verify_dir); /* still empty */
+    free(verify_dir);
+    free(verify_c);
+    return 1;
+  }
   Spec spec;
   spec_defaults(&spec);
   SrcFile file = {0}, flags = {.name = "<command line>"};
@@ -482,9 +518,10 @@ int main(int argc, char **argv) {
   size_t len = 0;
   bool ok = true;
   if (o.spec_path) {
-    file_text = read_file(o.spec_path, &len);
+    char why[128];
+    file_text = read_input(o.spec_path, SPEC_MAX_BYTES, &len, why);
     if (!file_text) {
-      diag(&d, DIAG_ERROR, "cannot read spec '%s': %s", o.spec_path, strerror(errno));
+      diag(&d, DIAG_ERROR, "cannot read spec '%s': %s", o.spec_path, why);
       return 1;
     }
     file = (SrcFile){.name = o.spec_path, .text = file_text, .len = len};

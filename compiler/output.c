@@ -17,9 +17,19 @@
  * out before the rename.) fsync would cost more than the rest of the run:
  * 0.4-0.8 s for RS-420's 900 MB (docs/kernels.md, "Compile time").
  *
+ * An output is only ever a regular file, or a name that does not exist yet:
+ * a device, FIFO, socket or directory under an output's name is refused (the
+ * rename would replace /dev/null with a regular file). A symbolic link is
+ * written through: its target is replaced, beside which the temporary is
+ * made, and the link stays; a link to a missing file is refused.
+ * outputs_check_paths() makes these checks for all the paths of a run before
+ * anything is written, and refuses two paths that name the same file.
+ *
  * Signals are main()'s business: with the default SIGXFSZ a file over the size
  * limit kills the process, ignoring it turns the same thing into EFBIG here.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
+
 #include "rsc.h"
 
 #include <errno.h>
@@ -58,9 +68,40 @@ static bool write_all(int fd, const unsigned char *p, size_t len) {
   return true;
 }
 
+/* The file an output path names: the path, or a symbolic link's target.
+ * NULL (reported) if that exists and is not a regular file. */
+static char *output_target(const char *path, Diag *d) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return xstrdup(path); /* a new name; if it cannot be created, mkstemp says why */
+  char *target = NULL;
+  if (S_ISLNK(st.st_mode)) {
+    char *real = realpath(path, NULL);
+    if (!real || stat(real, &st) != 0) {
+      diag(d, DIAG_ERROR, "cannot write '%s': a symbolic link to a missing file (%s); rsc "
+           "writes through links but does not create their targets", path, strerror(errno));
+      free(real);
+      return NULL;
+    }
+    target = xstrdup(real); /* realpath's memory is malloc's: keep to x-functions */
+    free(real);
+  } else {
+    target = xstrdup(path);
+  }
+  const char *why = S_ISFIFO(st.st_mode) ? "is a FIFO" : file_type_refused(st.st_mode);
+  if (why) {
+    diag(d, DIAG_ERROR, "cannot write '%s': it %s; outputs can only be regular files", path,
+         why);
+    free(target);
+    return NULL;
+  }
+  return target;
+}
+
 bool outputs_open(OutFile *f, const char *path, Diag *d) {
-  f->path = xstrdup(path);
-  f->temp = xstrfmt("%s.tmp.XXXXXX", path);
+  if (!(f->path = output_target(path, d)))
+    return false;
+  f->temp = xstrfmt("%s.tmp.XXXXXX", f->path);
   f->err = 0;
   f->fd = mkstemp(f->temp);
   if (f->fd < 0) {
@@ -69,6 +110,7 @@ bool outputs_open(OutFile *f, const char *path, Diag *d) {
     free(f->temp);
     return false;
   }
+  temp_track(f->temp);
   return true;
 }
 
@@ -119,6 +161,7 @@ bool outputs_close(Outputs *o, OutFile *f, Diag *d) {
   if (!ok)
     diag(d, DIAG_ERROR, "cannot write '%s': %s", f->path, strerror(err));
   if (!ok) {
+    temp_untrack(f->temp);
     unlink(f->temp);
     free(f->temp);
     free(f->path);
@@ -132,6 +175,7 @@ bool outputs_close(Outputs *o, OutFile *f, Diag *d) {
 
 void outputs_discard(OutFile *f) {
   close(f->fd);
+  temp_untrack(f->temp);
   unlink(f->temp);
   free(f->temp);
   free(f->path);
@@ -147,6 +191,7 @@ bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, D
 
 static void forget(Outputs *o) {
   for (int i = 0; i < o->n; i++) {
+    temp_untrack(o->temp[i]);
     free(o->final[i]);
     free(o->temp[i]);
     o->final[i] = o->temp[i] = NULL;
@@ -176,4 +221,56 @@ void outputs_abort(Outputs *o) {
   for (int i = 0; i < o->n; i++)
     unlink(o->temp[i]);
   forget(o);
+}
+
+/* A file's identity: device and inode of the file, or for a name that does
+ * not exist yet, of its directory plus the last component. */
+typedef struct FileId {
+  bool known;
+  dev_t dev;
+  ino_t ino;
+  const char *base; /* NULL for an existing file */
+} FileId;
+
+static FileId file_id(const char *path) {
+  FileId id = {0};
+  struct stat st;
+  if (stat(path, &st) == 0)
+    return (FileId){true, st.st_dev, st.st_ino, NULL};
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? xstrfmt("%.*s", slash == path ? 1 : (int)(slash - path), path) : xstrdup(".");
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+    id = (FileId){true, st.st_dev, st.st_ino, slash ? slash + 1 : path};
+  free(dir);
+  return id; /* unknown: the read or the create fails later, and says why */
+}
+
+static bool same_file(const FileId *a, const FileId *b) {
+  return a->known && b->known && a->dev == b->dev && a->ino == b->ino &&
+         (a->base && b->base ? strcmp(a->base, b->base) == 0 : !a->base && !b->base);
+}
+
+bool outputs_check_paths(const RunPath *p, int n, Diag *d) {
+  int errors = d->errors;
+  FileId *ids = xcalloc((size_t)(n ? n : 1), sizeof *ids);
+  for (int i = 0; i < n; i++) {
+    if (!p[i].path)
+      continue;
+    struct stat st;
+    if (p[i].output) {
+      free(output_target(p[i].path, d)); /* reports a device, FIFO, ... */
+    } else if (p[i].regular && stat(p[i].path, &st) == 0 && !S_ISREG(st.st_mode)) {
+      diag(d, DIAG_ERROR, "%s '%s' must be a regular file: it %s", p[i].what, p[i].path,
+           S_ISFIFO(st.st_mode) ? "is a FIFO" : file_type_refused(st.st_mode));
+    }
+    ids[i] = file_id(p[i].path);
+    for (int j = 0; j < i; j++)
+      if (p[j].path && same_file(&ids[j], &ids[i])) {
+        diag(d, DIAG_ERROR, "%s '%s' and %s '%s' are the same file", p[j].what, p[j].path,
+             p[i].what, p[i].path);
+        break;
+      }
+  }
+  free(ids);
+  return d->errors == errors;
 }

@@ -109,8 +109,6 @@ void spec_defaults(Spec *s) {
 
 /* ---------------------------------------------------------------- lexing */
 
-enum { SPEC_MAX_BYTES = 1 << 24 };
-
 /* One more value than any key takes, so "too many" can point at the extra ones
  * ('outputs' takes up to RSC_ENDPOINTS). */
 enum { MAX_VALUES = RSC_ENDPOINTS + 1 };

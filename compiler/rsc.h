@@ -36,9 +36,17 @@
 /* ---------------------------------------------------------------- util.c */
 
 _Noreturn void rsc_assert_fail(const char *cond, const char *file, int line);
-void *xmalloc(size_t n);            /* aborts on out-of-memory */
+/* These never return NULL: out of memory, they remove the run's temporaries
+ * (temp_track), print "rsc: error: out of memory (allocating N bytes)" and
+ * exit with status 1, like any other error. Allocations whose size comes from
+ * an input (weights tensors, input buffers) use malloc and report by name. */
+void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/* The temporaries (output temporaries, m4 drivers) an exit on out of memory
+ * removes; path must stay valid until temp_untrack(path). */
+void temp_track(const char *path);
+void temp_untrack(const char *path);
 char *xstrdup(const char *s);
 char *xstrfmt(const char *fmt, ...) RSC_PRINTF(1, 2);
 
@@ -62,6 +70,18 @@ uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
 
 /* Reads a whole file; returns NULL (errno set) on failure. */
 char *read_file(const char *path, size_t *len);
+/* Why a file of this type cannot be read or written by rsc ("is a directory",
+ * "is a character device", "is a block device", "is a socket"), or NULL for a
+ * regular file or a FIFO (a pipe). */
+const char *file_type_refused(unsigned mode);
+/* Reads an input (spec, weights from a pipe) of at most max bytes, checking
+ * the size as it reads: a file that never ends (a FIFO fed forever) stops at
+ * max + 1 bytes. A directory, device or socket is refused before it is opened.
+ * NULL on failure, with why saying what went wrong ("is a directory", "more
+ * than N bytes", "out of memory (N bytes)", or strerror's text). */
+char *read_input(const char *path, size_t max, size_t *len, char why[128]);
+/* The largest spec file: keeps lines and columns well inside an int. */
+enum { SPEC_MAX_BYTES = 1 << 24 };
 /* Monotonic wall-clock seconds, for --time-passes. */
 double now_seconds(void);
 
@@ -664,6 +684,20 @@ bool outputs_close(Outputs *o, OutFile *f, Diag *d);
 void outputs_discard(OutFile *f);
 bool outputs_commit(Outputs *o, Diag *d);
 void outputs_abort(Outputs *o);
+
+/* One path a run reads or writes, for outputs_check_paths. */
+typedef struct RunPath {
+  const char *what; /* how the user named it: "-o", "--weights", "the spec", ... */
+  const char *path; /* NULL: not given in this run */
+  bool output;      /* written (through a symbolic link, if it is one) */
+  bool regular;     /* an input that must be a regular file if it exists */
+} RunPath;
+/* Checks all the paths of a run before anything is written: each output is
+ * a regular file, a link to one, or a new name (not a device, FIFO, socket or
+ * directory), and no two paths name the same file (same device and inode, or
+ * for names not yet created, same directory and last component). Reports
+ * every problem, naming both paths of a pair; false if there was one. */
+bool outputs_check_paths(const RunPath *p, int n, Diag *d);
 
 /* ---------------------------------------------------------------- m4.c */
 

@@ -6,9 +6,11 @@
 #include "rsc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,17 +20,48 @@ void rsc_assert_fail(const char *cond, const char *file, int line) {
   abort();
 }
 
-static void *check_alloc(void *p) {
+/* A run has at most 4 outputs and 2 m4 drivers at once; --verify adds none. */
+enum { MAX_TEMPS = 32 };
+static _Atomic(const char *) temps[MAX_TEMPS];
+
+void temp_track(const char *path) {
+  for (int i = 0; i < MAX_TEMPS; i++) {
+    const char *none = NULL;
+    if (atomic_compare_exchange_strong(&temps[i], &none, path))
+      return;
+  }
+  RSC_ASSERT(!"more temporaries at once than MAX_TEMPS");
+}
+
+void temp_untrack(const char *path) {
+  for (int i = 0; i < MAX_TEMPS; i++) {
+    const char *p = path;
+    if (atomic_compare_exchange_strong(&temps[i], &p, NULL))
+      return;
+  }
+}
+
+/* Out of memory is an error like any other (exit 1, nothing written), not a
+ * crash: any thread can get here, so this exits at once, after unlink()ing
+ * the temporaries (nothing here allocates). */
+static void *check_alloc(void *p, size_t n) {
   if (!p) {
-    fputs("rsc: fatal: out of memory\n", stderr);
-    abort();
+    for (int i = 0; i < MAX_TEMPS; i++) {
+      const char *t = atomic_exchange(&temps[i], NULL);
+      if (t)
+        unlink(t);
+    }
+    fprintf(stderr, "rsc: error: out of memory (allocating %zu bytes)\n", n);
+    _exit(1);
   }
   return p;
 }
 
-void *xmalloc(size_t n) { return check_alloc(malloc(n ? n : 1)); }
-void *xcalloc(size_t n, size_t size) { return check_alloc(calloc(n ? n : 1, size ? size : 1)); }
-void *xrealloc(void *p, size_t n) { return check_alloc(realloc(p, n ? n : 1)); }
+void *xmalloc(size_t n) { return check_alloc(malloc(n ? n : 1), n); }
+void *xcalloc(size_t n, size_t size) {
+  return check_alloc(calloc(n ? n : 1, size ? size : 1), n * size);
+}
+void *xrealloc(void *p, size_t n) { return check_alloc(realloc(p, n ? n : 1), n); }
 
 char *xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
@@ -132,6 +165,94 @@ char *read_file(const char *path, size_t *len) {
     sb_putn(&sb, "", 0);
   *len = sb.len;
   return sb.buf;
+}
+
+const char *file_type_refused(unsigned mode) {
+  mode_t m = (mode_t)mode;
+  return S_ISDIR(m)    ? "is a directory"
+         : S_ISCHR(m)  ? "is a character device"
+         : S_ISBLK(m)  ? "is a block device"
+         : S_ISSOCK(m) ? "is a socket"
+         : S_ISREG(m) || S_ISFIFO(m) ? NULL
+                                      : "is not a regular file";
+}
+
+char *read_input(const char *path, size_t max, size_t *len, char why[128]) {
+  struct stat st;
+  const char *refused;
+  /* stat, not open: opening a device can act on it (a tape rewinds). */
+  if (stat(path, &st) != 0) {
+    snprintf(why, 128, "%s", strerror(errno));
+    return NULL;
+  }
+  if ((refused = file_type_refused(st.st_mode))) {
+    snprintf(why, 128, "%s", refused);
+    return NULL;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC); /* a FIFO waits for its writer, as cat does */
+  if (fd < 0 || fstat(fd, &st) != 0 || (refused = file_type_refused(st.st_mode))) {
+    snprintf(why, 128, "%s", fd < 0 || !refused ? strerror(errno) : refused);
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+    snprintf(why, 128, "%jd bytes, more than the limit of %zu", (intmax_t)st.st_size, max);
+    close(fd);
+    return NULL;
+  }
+  /* A regular file's size is known; a pipe's buffer grows as it is read. */
+  size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, n = 0;
+  char *buf = malloc(cap);
+  why[0] = '\0';
+  for (;;) {
+    if (!buf) {
+      snprintf(why, 128, "out of memory (%zu bytes)", cap);
+      break;
+    }
+    if (n == cap) {
+      if (n > max) {
+        snprintf(why, 128, "more than the limit of %zu bytes", max);
+        break;
+      }
+      size_t want = cap > max / 2 ? max + 1 : cap * 2;
+      char *grown = realloc(buf, want);
+      if (!grown) {
+        snprintf(why, 128, "out of memory (%zu bytes)", want);
+        break;
+      }
+      buf = grown, cap = want;
+    }
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      snprintf(why, 128, "%s", strerror(errno));
+      break;
+    }
+    if (got == 0)
+      break;
+    n += (size_t)got;
+  }
+  close(fd);
+  if (!why[0] && n > max)
+    snprintf(why, 128, "more than the limit of %zu bytes", max);
+  if (why[0]) {
+    free(buf);
+    return NULL;
+  }
+  if (n == cap) { /* room for the NUL */
+    char *grown = realloc(buf, n + 1);
+    if (!grown) {
+      free(buf);
+      snprintf(why, 128, "out of memory (%zu bytes)", n + 1);
+      return NULL;
+    }
+    buf = grown;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
 }
 
 void format_double(char buf[32], double v) {

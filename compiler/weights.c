@@ -9,7 +9,9 @@
  * untrusted: every length and offset is checked with overflow-checked arithmetic
  * before it is used, and all problems (up to MAX_PROBLEMS) are reported before
  * the import fails. The file is mapped read-only, so a 770 MB RS-420 checkpoint
- * is read once, straight into the float arrays of the graph. Values are decoded
+ * is read once, straight into the float arrays of the graph; a pipe is read
+ * into memory, never past what a file of the network's tensors can hold. A
+ * tensor too large for the memory left is an error naming it, not an abort. Values are decoded
  * byte by byte as little-endian, which makes the importer independent of the
  * host's byte order; it assumes IEEE-754 floats, as everything else in rsc does.
  *
@@ -360,36 +362,37 @@ static bool convert(Import *im, const Entry *e, const unsigned char *src, float 
   return true;
 }
 
-/* The file's bytes: mapped when possible, otherwise read into memory (a pipe). */
+/* The file's bytes: a regular file mapped (read if it cannot be), a pipe
+ * read to its end but never past stream_max bytes (a FIFO fed forever fails
+ * there). A directory, device or socket is refused before it is opened. */
 typedef struct Mapping {
   const unsigned char *p;
   size_t len;
   bool mapped;
 } Mapping;
 
-static bool map_file(const char *path, Mapping *m) {
+static bool map_file(const char *path, size_t stream_max, Mapping *m, char why[128]) {
   m->p = NULL;
   m->len = 0;
   m->mapped = false;
-  int fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return false;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    errno = err;
+  if (stat(path, &st) != 0) {
+    snprintf(why, 128, "%s", strerror(errno));
     return false;
   }
-  if (S_ISDIR(st.st_mode)) {
-    close(fd);
-    errno = EISDIR;
-    return false;
-  }
-  if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size <= SIZE_MAX) {
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+      snprintf(why, 128, "%s", strerror(errno));
+      if (fd >= 0)
+        close(fd);
+      return false;
+    }
+    void *p = S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX
+                  ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+                  : MAP_FAILED;
+    close(fd); /* the mapping stays valid */
     if (p != MAP_FAILED) {
-      close(fd); /* the mapping stays valid */
       posix_madvise(p, (size_t)st.st_size, POSIX_MADV_SEQUENTIAL);
       m->p = p;
       m->len = (size_t)st.st_size;
@@ -397,14 +400,29 @@ static bool map_file(const char *path, Mapping *m) {
       return true;
     }
   }
-  close(fd);
-  size_t len;
-  char *buf = read_file(path, &len);
-  if (!buf)
+  bool reg = S_ISREG(st.st_mode);
+  size_t len, max = reg && (uintmax_t)st.st_size < stream_max ? (size_t)st.st_size : stream_max;
+  char *buf = read_input(path, max, &len, why);
+  if (!buf) {
+    if (!reg && strncmp(why, "more than", 9) == 0)
+      snprintf(why, 128, "a pipe of more than %zu bytes (no safetensors file of this network "
+               "is larger)", stream_max);
     return false;
+  }
   m->p = (const unsigned char *)buf;
   m->len = len;
   return true;
+}
+
+/* The most a safetensors file of g's tensors can hold that rsc reads: the
+ * header limit, every tensor as F64 (the widest dtype), 1 MiB for the
+ * ignored counters (num_batches_tracked, 8 bytes each). */
+static size_t stream_limit(const Graph *g) {
+  size_t lim = 8 + (size_t)MAX_HEADER_BYTES + ((size_t)1 << 20), bytes;
+  for (int t = 0; t < g->ntensors; t++)
+    if (!size_mul(tensor_elems(&g->tensors[t]), 8, &bytes) || !size_add(lim, bytes, &lim))
+      return SIZE_MAX - 1;
+  return lim;
 }
 
 static void unmap_file(Mapping *m) {
@@ -532,7 +550,11 @@ static bool import(Import *im, const unsigned char *p, size_t len) {
         continue;
       Tensor *t = &g->tensors[e->tensor];
       size_t elems = tensor_elems(t);
-      float *buf = xmalloc(elems * sizeof(float)); /* size checked against the file */
+      float *buf = malloc(elems * sizeof(float)); /* size checked against the file */
+      if (!buf) {
+        problem(im, "tensor '%s': out of memory (%zu bytes)", e->name, elems * sizeof(float));
+        break;
+      }
       if (!convert(im, e, data + e->begin, buf, elems)) {
         free(buf);
         continue;
@@ -551,8 +573,11 @@ static bool import(Import *im, const unsigned char *p, size_t len) {
 bool weights_load_safetensors(Graph *g, const char *path, Diag *d) {
   Import im = {g, path, d, 0};
   Mapping m;
-  if (!map_file(path, &m)) {
-    diag(d, DIAG_ERROR, "%s: cannot read: %s", path, strerror(errno));
+  char why[128];
+  /* cJSON out of memory would be "not valid JSON": make it the error it is. */
+  cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = xmalloc, .free_fn = free});
+  if (!map_file(path, stream_limit(g), &m, why)) {
+    diag(d, DIAG_ERROR, "%s: cannot read: %s", path, why);
     return false;
   }
   import(&im, m.p, m.len);

@@ -59,6 +59,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { MAX_PROBLEMS = 20, MAX_FIELDS = 4 };
 
@@ -687,6 +688,9 @@ bool weights_is_h5(const char *path) {
   size_t n = strlen(path);
   if ((n > 3 && strcmp(path + n - 3, ".h5") == 0) || (n > 5 && strcmp(path + n - 5, ".hdf5") == 0))
     return true;
+  struct stat st; /* a pipe is read once, by the safetensors reader; a device never */
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return false;
   FILE *f = fopen(path, "rb");
   if (!f)
     return false;
@@ -697,6 +701,12 @@ bool weights_is_h5(const char *path) {
 }
 
 bool weights_load_h5(Graph *g, const char *path, Diag *d) {
+  struct stat st; /* libhdf5 seeks, and would read a device or a FIFO without end */
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    diag(d, DIAG_ERROR, "%s: cannot read: %s; HDF5 weights must be a regular file", path,
+         S_ISFIFO(st.st_mode) ? "is a FIFO" : file_type_refused(st.st_mode));
+    return false;
+  }
   FILE *f = fopen(path, "rb");
   if (!f) {
     diag(d, DIAG_ERROR, "%s: cannot read: %s", path, strerror(errno));

@@ -5,7 +5,7 @@
 # the table; a row in the table without a case here, or the reverse, fails.
 set -u
 cd "$(dirname "$0")/.."
-RSC=${RSC:-${B:-build}/rsc}
+RSC=$(realpath "${RSC:-${B:-build}/rsc}") # absolute: some cases run in other directories
 W=$(mktemp -d /tmp/rsc-robust.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 pass=0 fail=0 ran=()
@@ -59,6 +59,18 @@ printf '\1\2\3' > "$W/in.safetensors"
                                      expect st-truncated "file too short for a safetensors header" "$DIGITS" --weights "$W/in.safetensors"
 safetensors '{"a":' 0;               expect st-bad-json "header is not a valid JSON object" "$DIGITS" --weights "$W/in.safetensors"
 
+# vlimit KB: `ulimit -v KB`, so a run that reads or allocates without bound
+# fails here rather than swapping the machine. An ASan build reserves terabytes
+# of address space and cannot run under it: there, allocations over ASAN_MB
+# (default 64) MiB fail instead (malloc returns NULL, as it does when the
+# limit is hit), which is what the out-of-memory rows need.
+ASAN=$(ldd "$RSC" 2>/dev/null | grep -c libasan)
+vlimit() {
+  if [ "$ASAN" = 0 ]; then ulimit -v "$1"; else
+    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=${ASAN_MB:-64}
+  fi
+}
+
 # keep ROW PATTERN LIMIT ARGS...: a good run writes $W/keep/out.*; then rsc ARGS
 # -o the same path (under `ulimit -f LIMIT`, "-" for none, TMPDIR=$W/tmp) must
 # exit 1 with PATTERN, leave the earlier outputs byte-identical and leave no
@@ -70,7 +82,8 @@ keep() {
   env -u RSC_M4 "$RSC" "$DIGITS" -o "$W/keep/out.c" 2>/dev/null || { fail=$((fail + 1)); echo "FAIL $row: good run failed"; return; }
   local before; before=$(cd "$W/keep" && md5sum out.*)
   local err rc
-  err=$( [ "$lim" = - ] || ulimit -f "$lim"; TMPDIR=$W/tmp timeout 120 "$RSC" "$@" -o "$W/keep/out.c" 2>&1); rc=$?
+  err=$( [ "$lim" = - ] || ulimit -f "$lim"; [ -z "${VLIM:-}" ] || vlimit "$VLIM"
+         TMPDIR=$W/tmp timeout 120 "$RSC" "$@" -o "$W/keep/out.c" 2>&1); rc=$?
   local after; after=$(cd "$W/keep" && md5sum out.*)
   local left; left=$(ls "$W/tmp"; ls "$W/keep" | grep -v -x -E 'out\.(c|h|weights)')
   if [ "$rc" -eq 1 ] && grep -q -E -- "$pat" <<<"$err" && [ "$before" = "$after" ] && [ -z "$left" ]; then
@@ -87,6 +100,106 @@ RSC_M4=false                         keep keep-m4-fails "m4 failed \(false, stat
 RSC_M4=$W/no-such-m4                 keep keep-m4-missing "cannot run '.*no-such-m4': No such file" - "$DIGITS"
                                      keep keep-disk-full-driver "cannot write m4 driver .*: File too large" 8 "$DIGITS"
                                      keep keep-disk-full-output "cannot write '.*out\.weights': File too large" 200 "$DIGITS"
+
+# The generic out-of-memory exit (xmalloc): RS-50 with random weights needs
+# about 100 MB of address space with one thread; at 70 MB an allocation fails
+# while the .weights is written, when the .c and .h temporaries and the m4
+# drivers exist: all removed, the earlier outputs intact.
+VLIM=70000 ASAN_MB=4 RSC_THREADS=1   keep keep-out-of-memory "rsc: error: out of memory \(allocating [0-9]+ bytes\)" - "$BASE"
+
+# Paths: outputs onto devices, FIFOs, sockets, links; two paths naming one
+# file. fresh makes $W/p holding a spec and a weights file, the row adds what
+# it needs, and refuse runs rsc ARGS there (no -o added), which must exit 1
+# with PATTERN and leave every entry of $W/p as it was (type, link target,
+# contents) and add none, nor leave anything in its TMPDIR (m4 drivers,
+# --verify's directory).
+P=$W/p
+fresh() {
+  rm -rf "$P"; mkdir -p "$P"
+  cp "$DIGITS" "$P/s.spec"; cp examples/digits/digits.safetensors "$P/w.safetensors"
+}
+snapshot() {
+  (cd "$P" && find . -printf '%y %p %l\n' | sort && find . -type f -exec md5sum {} + | sort)
+}
+refuse() {
+  local row=$1 pat=$2; shift 2
+  ran+=("$row")
+  local before; before=$(snapshot)
+  local err rc
+  rm -rf "$W/rtmp"; mkdir "$W/rtmp"
+  err=$(cd "$P" && vlimit "${VLIM:-2000000}" && TMPDIR=$W/rtmp timeout 60 "$RSC" "$@" 2>&1); rc=$?
+  local after; after=$(snapshot; ls -A "$W/rtmp")
+  if [ "$rc" -eq 1 ] && grep -q -E -- "$pat" <<<"$err" && [ "$before" = "$after" ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $row: rc=$rc, files unchanged: $([ "$before" = "$after" ] && echo yes || echo no), wanted /$pat/, got:"
+    echo "$err" | head -n 5
+    [ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | head -n 6
+  fi
+}
+fresh; mkfifo "$P/m.c";              refuse out-fifo "cannot write 'm\.c': it is a FIFO; outputs can only be regular files" s.spec -o m.c
+fresh; ln -s /dev/null "$P/m.h";     refuse out-chardev "cannot write 'm\.h': it is a character device" s.spec -o m.c
+fresh; python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$P/m.weights"
+                                     refuse out-socket "cannot write 'm\.weights': it is a socket" s.spec -o m.c
+fresh; mkdir "$P/m.txt";             refuse out-directory "cannot write 'm\.txt': it is a directory" s.spec -o m.c --manifest m.txt
+fresh; ln -s gone.c "$P/m.c";        refuse out-dangling-link "cannot write 'm\.c': a symbolic link to a missing file" s.spec -o m.c
+fresh;                               refuse out-not-c "-o 'w\.safetensors' must name a \.c file" s.spec --weights w.safetensors -o w.safetensors
+fresh;                               refuse same-weights-export "--weights 'w\.safetensors' and --export-weights '\./w\.safetensors' are the same file" s.spec --weights w.safetensors --export-weights ./w.safetensors
+fresh;                               refuse same-manifest-header "-o's header 'm\.h' and --manifest 'm\.h' are the same file" s.spec -o m.c --manifest m.h
+fresh;                               refuse same-export-weights "-o's weights 'm\.weights' and --export-weights '.*/p/m\.weights' are the same file" s.spec -o m.c --export-weights "$P/m.weights"
+fresh; ln "$P/s.spec" "$P/hard.txt"; refuse same-hardlink "the spec 's\.spec' and --manifest 'hard\.txt' are the same file" s.spec -o m.c --manifest hard.txt
+fresh; ln -s s.spec "$P/m.txt";      refuse same-symlink "the spec 's\.spec' and --manifest 'm\.txt' are the same file" s.spec -o m.c --manifest m.txt
+fresh; mkdir "$P/d";                 refuse same-new-name "-o 'd/\.\./m\.c' and --manifest 'm\.c' are the same file" s.spec -o d/../m.c --manifest m.c
+# Written through a link: the target is replaced, the link stays a link.
+ran+=(out-symlink); fresh; echo old > "$P/real.c"; ln -s real.c "$P/m.c"
+if (cd "$P" && "$RSC" s.spec -o m.c) && [ -L "$P/m.c" ] && [ "$(readlink "$P/m.c")" = real.c ] &&
+   grep -q "Generated by rsc" "$P/real.c"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL out-symlink: link replaced or target not written"; ls -l "$P"; fi
+
+# Inputs that never end, or are not files: a clear error in bounded time
+# and memory (timeout, ulimit -v), nothing written.
+fresh; mkdir "$P/dir.spec";          refuse spec-directory "cannot read spec 'dir\.spec': is a directory" dir.spec -o m.c
+fresh;                               refuse spec-dev-zero "cannot read spec '/dev/zero': is a character device" /dev/zero -o m.c
+# feed FIFO CMD...: a FIFO CMD writes into; release FIFO lets a writer rsc
+# left waiting or writing go (it must not outlive the test).
+feed() { local f=$1; shift; mkfifo "$f"; ("$@" > "$f" 2>/dev/null &); }
+release() { timeout 2 cat "$1" > /dev/null 2>&1; }
+fresh; feed "$P/f.spec" yes 'depth 50'
+                                     refuse spec-fifo-endless "cannot read spec 'f\.spec': more than the limit of 16777216 bytes" f.spec -o m.c
+release "$P/f.spec"
+fresh;                               refuse st-dev-zero "/dev/zero: cannot read: is a character device" s.spec --weights /dev/zero -o m.c
+fresh; feed "$P/f.st" cat /dev/zero
+                                     refuse st-fifo-endless "f\.st: cannot read: a pipe of more than [0-9]+ bytes" s.spec --weights f.st -o m.c
+release "$P/f.st"
+fresh; mkfifo "$P/f.h5";             refuse h5-fifo "f\.h5: cannot read: is a FIFO; HDF5 weights must be a regular file" s.spec --weights f.h5 -o m.c
+fresh; mkfifo "$P/f.weights";        refuse verify-weights-fifo "--verify-weights 'f\.weights' must be a regular file: it is a FIFO" s.spec --verify --verify-weights f.weights
+# A header whose one tensor (fc.weight, 256 MB for 250000 classes) is more
+# than the memory left under a 450 MB limit: the file is sparse (zeros) and
+# mapped (257 MB of the limit), so the tensor's allocation is what fails.
+fresh; python3 - "$P/w.safetensors" "$P/big.safetensors" 250000 <<'PY'
+import json, struct, sys
+src, out, classes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = open(src, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+h.pop('__metadata__', None)
+h['fc.weight']['shape'][0] = classes; h['fc.bias']['shape'][0] = classes
+off = 0
+for k in sorted(h):
+    size = 4
+    for d in h[k]['shape']: size *= d
+    h[k]['data_offsets'] = [off, off + size]; off += size
+j = json.dumps(h).encode()
+with open(out, 'wb') as f:
+    f.write(struct.pack('<Q', len(j)) + j); f.truncate(8 + len(j) + off)
+PY
+VLIM=450000 ASAN_MB=128              refuse st-out-of-memory "big\.safetensors: tensor 'fc\.weight': out of memory \(256000000 bytes\)" s.spec --classes 250000 --weights big.safetensors -o m.c
+# The same file through a pipe (read once, never reopened) imports as the file does.
+ran+=(st-fifo); fresh; feed "$P/f.st" cat "$P/w.safetensors"
+if (cd "$P" && timeout 60 "$RSC" s.spec --weights f.st -o a.c && "$RSC" s.spec --weights w.safetensors -o b.c) &&
+   cmp -s "$P/a.weights" "$P/b.weights"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL st-fifo: a piped safetensors file does not import as the file does"; fi
+release "$P/f.st"
+rm -rf "$P"
 
 # st_variant MODE: from the digits weights, writes $W/in.safetensors (the
 # variant) and $W/in.ref.safetensors (F32 with the values the variant must convert

@@ -353,17 +353,18 @@ static void test_reserve_error(void **state) { expect_overflow(*state, OVER_RESE
 /* A failed put. */
 static void test_stream_error(void **state) { expect_overflow(*state, OVER_PUT); }
 
-/* A failed rename (the final name is a directory) removes the temporaries
- * not yet renamed. */
+/* A failed rename (the final name became a directory after the temporary
+ * was written; one there before is refused by outputs_open) removes the
+ * temporaries not yet renamed. */
 static void test_commit_failure(void **state) {
   Fixture *f = *state;
   char *a = path_in(f, "a.c"), *d = path_in(f, "d");
+  assert_true(outputs_write(&f->o, d, "x", 1, &f->d));
+  assert_true(outputs_write(&f->o, a, "y", 1, &f->d));
   assert_int_equal(mkdir(d, 0755), 0);
   char *sub = xstrfmt("%s/x", d); /* makes d a non-empty directory: rename fails */
   FILE *fp = fopen(sub, "w");
   fclose(fp);
-  assert_true(outputs_write(&f->o, d, "x", 1, &f->d));
-  assert_true(outputs_write(&f->o, a, "y", 1, &f->d));
   assert_false(outputs_commit(&f->o, &f->d));
   assert_int_equal(f->o.n, 0);
   assert_non_null(strstr(messages(f), "cannot rename '"));
@@ -374,9 +375,109 @@ static void test_commit_failure(void **state) {
   free(d);
 }
 
+/* Outputs are regular files or new names: a FIFO is refused, not replaced,
+ * and a symbolic link is written through (the link stays). */
+static void test_fifo_refused_link_followed(void **state) {
+  Fixture *f = *state;
+  char *fifo = path_in(f, "m.c"), *link = path_in(f, "l.c"), *real = path_in(f, "real.c");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_false(outputs_write(&f->o, fifo, "x", 1, &f->d));
+  char *want = xstrfmt("rsc: error: cannot write '%s': it is a FIFO; outputs can only be "
+                       "regular files\n", fifo);
+  assert_string_equal(messages(f), want);
+  FILE *fp = fopen(real, "w"); /* a link to nothing is refused */
+  fclose(fp);
+  assert_int_equal(symlink("real.c", link), 0);
+  assert_true(outputs_write(&f->o, link, "int x;\n", 7, &f->d));
+  assert_true(outputs_commit(&f->o, &f->d));
+  struct stat st;
+  assert_int_equal(lstat(link, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  size_t len;
+  char *got = slurp(real, &len);
+  assert_string_equal(got, "int x;\n");
+  expect_listing(f, "l.c\nm.c\nreal.c\n");
+  free(got);
+  free(want);
+  free(fifo);
+  free(link);
+  free(real);
+}
+
+/* Two paths naming one file: by inode when it exists, by directory and
+ * name when it does not; distinct files pass. */
+static void test_check_paths(void **state) {
+  Fixture *f = *state;
+  char *a = path_in(f, "a"), *a2 = path_in(f, "./a"), *b = path_in(f, "b"), *n = path_in(f, "n");
+  char *n2 = path_in(f, "../"), *n3 = NULL;
+  const char *base = strrchr(f->dir, '/') + 1;
+  n3 = xstrfmt("%s%s/n", n2, base); /* DIR/../BASE/n: the same new name as n */
+  FILE *fp = fopen(a, "w");
+  fclose(fp);
+  assert_int_equal(link(a, b), 0);
+  RunPath ok[] = {{"x", a, false, false}, {"y", n, true, false}, {"z", NULL, true, false}};
+  assert_true(outputs_check_paths(ok, 3, &f->d));
+  RunPath same[] = {{"--weights", a, false, false}, {"--manifest", b, true, false}};
+  assert_false(outputs_check_paths(same, 2, &f->d));
+  RunPath dots[] = {{"-o", a2, true, false}, {"--manifest", a, true, false}};
+  assert_false(outputs_check_paths(dots, 2, &f->d));
+  RunPath fresh[] = {{"-o", n, true, false}, {"--manifest", n3, true, false}};
+  assert_false(outputs_check_paths(fresh, 2, &f->d));
+  char *want = xstrfmt("rsc: error: --weights '%s' and --manifest '%s' are the same file\n"
+                       "rsc: error: -o '%s' and --manifest '%s' are the same file\n"
+                       "rsc: error: -o '%s' and --manifest '%s' are the same file\n",
+                       a, b, a2, a, n, n3);
+  assert_string_equal(messages(f), want);
+  expect_listing(f, "a\nb\n");
+  free(want);
+  free(a), free(a2), free(b), free(n), free(n2), free(n3);
+}
+
+/* read_input stops a file that never ends at its cap and refuses what is not
+ * a file, unopened. */
+static void test_read_input_bounded(void **state) {
+  Fixture *f = *state;
+  char why[128];
+  size_t len = 0;
+  assert_null(read_input("/dev/zero", 1000, &len, why));
+  assert_string_equal(why, "is a character device");
+  assert_null(read_input(f->dir, 1000, &len, why));
+  assert_string_equal(why, "is a directory");
+  char *fifo = path_in(f, "fifo");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) { /* a writer that never stops */
+    signal(SIGPIPE, SIG_DFL);
+    FILE *w = fopen(fifo, "w");
+    for (;;)
+      fputs("depth 50\n", w);
+  }
+  assert_null(read_input(fifo, 100000, &len, why));
+  assert_string_equal(why, "more than the limit of 100000 bytes");
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE);
+  char *small = path_in(f, "small");
+  FILE *fp = fopen(small, "w");
+  fputs("12345", fp);
+  fclose(fp);
+  char *got = read_input(small, 5, &len, why);
+  assert_non_null(got);
+  assert_int_equal(len, 5);
+  assert_null(read_input(small, 4, &len, why));
+  assert_string_equal(why, "5 bytes, more than the limit of 4");
+  free(got);
+  free(small);
+  free(fifo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_commit_writes_all, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fifo_refused_link_followed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_check_paths, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_input_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_commit_replaces, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mode_honours_umask, setup, teardown),
       cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
