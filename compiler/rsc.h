@@ -257,6 +257,9 @@ void spec_defaults(Spec *s);
 bool spec_parse(Spec *s, const SrcFile *f, Diag *d);
 /* Resolves depth presets and the multiplier, checks consistency and limits. */
 bool spec_finish(Spec *s, Diag *d);
+/* Levenshtein distance between a[0..na) and the string b; INT_MAX when either
+ * is over 64 bytes. Used for "did you mean" hints (keys, options). */
+int edit_distance(const char *a, int na, const char *b);
 /* The canonical text of a resolved spec: every key, one per line, stable order.
  * Used for the banner of generated code and the model fingerprint. */
 void spec_canonical(const Spec *s, StrBuf *out);
