@@ -5,6 +5,8 @@
  */
 #include "rsc.h"
 
+#include <stdlib.h>
+
 static const char *level_name(DiagLevel lvl) {
   switch (lvl) {
   case DIAG_ERROR:
@@ -88,4 +90,21 @@ void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) {
   vfprintf(d->out, fmt, ap);
   va_end(ap);
   fputc('\n', d->out);
+}
+
+void diag_loc(Diag *d, DiagLevel lvl, const SpecLoc *l, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  RSC_ASSERT(n >= 0);
+  char *msg = xmalloc((size_t)n + 1);
+  vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  if (l->file)
+    diag_at(d, lvl, l->file, l->line, l->col, l->len, "%s", msg);
+  else
+    diag(d, lvl, "%s", msg);
+  free(msg);
 }

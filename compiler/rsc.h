@@ -220,6 +220,9 @@ typedef struct SpecLoc {
   int line, col, len; /* of the key word */
 } SpecLoc;
 
+/* diag_at() at the key word l records (diag.c); plain diag() if l is unset. */
+void diag_loc(Diag *d, DiagLevel lvl, const SpecLoc *l, const char *fmt, ...) RSC_PRINTF(4, 5);
+
 /* A parsed and resolved spec. All fields valid after spec_finish(). */
 typedef struct Spec {
   int depth;                   /* preset (50..420) or 0 when blocks were given */
