@@ -185,6 +185,7 @@ damage() {
 # Control: the undamaged file runs, so each failure below is the damage's.
 "$L/m" -w "$L/m.weights" "$L/in.f32" "$L/out.f32" || { fail=$((fail + 1)); echo "FAIL loader: the good file does not run"; }
 damage ld-truncated "weights file is truncated" "b=b[:-100]"
+damage ld-short-header "weights file is truncated" "b=b[:20]"
 damage ld-empty "not an rsc weights file \(bad magic\)" "b=b[:0]"
 damage ld-magic "not an rsc weights file \(bad magic\)" "b[0]^=1"
 damage ld-version "unsupported weights format version" "b[8]=2"
