@@ -108,6 +108,8 @@ static const char usage_text2[] =
     "      --stem-widths A,B,C     deep stem widths (32,32,64); one value with\n"
     "                              --stem classic (64)\n"
     "      --se-ratio X            squeeze-excitation ratio, 0 removes SE (0.25)\n"
+    "      --se-rounding keras|timm  SE reduce width: int(C*X), or timm's\n"
+    "                              make_divisible(C*X, 8) (keras)\n"
     "      --stem deep|classic     three 3x3 convs, or one 7x7 conv\n"
     "      --stem-downsample conv|maxpool\n"
     "      --shortcut avgpool|strided\n"

@@ -48,6 +48,8 @@ typedef struct Word {
   int value;
 } Word;
 
+static const Word se_rounding_words[] = {
+    {"keras", SE_ROUND_KERAS}, {"timm", SE_ROUND_TIMM}, {NULL, 0}};
 static const Word stem_words[] = {{"deep", STEM_DEEP}, {"classic", STEM_CLASSIC}, {NULL, 0}};
 static const Word stem_down_words[] = {
     {"conv", STEM_DOWN_CONV}, {"maxpool", STEM_DOWN_MAXPOOL}, {NULL, 0}};
@@ -92,6 +94,7 @@ void spec_defaults(Spec *s) {
   s->stem_widths[1] = 32;
   s->stem_widths[2] = 64;
   s->se_ratio = 0.25;
+  s->se_rounding = SE_ROUND_KERAS;
   s->stem = STEM_DEEP;
   s->stem_down = STEM_DOWN_CONV;
   s->shortcut = SHORTCUT_AVGPOOL;
@@ -520,6 +523,11 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
     return true;
   case KEY_SE_RATIO:
     return one_double(p, k, l, 0, false, 1, &s->se_ratio);
+  case KEY_SE_ROUNDING:
+    if (!one_word(p, k, l, se_rounding_words, &w))
+      return false;
+    s->se_rounding = (SeRounding)w;
+    return true;
   case KEY_STEM:
     if (!one_word(p, k, l, stem_words, &w))
       return false;
@@ -664,6 +672,7 @@ static void unset_earlier(Parser *p, SpecKey k) {
   case KEY_WIDTHS:
   case KEY_WIDTH_MULTIPLIER:
   case KEY_SE_RATIO:
+  case KEY_SE_ROUNDING:
   case KEY_STEM:
   case KEY_STEM_DOWNSAMPLE:
   case KEY_SHORTCUT:
@@ -711,6 +720,7 @@ static void override_dependents(Parser *p, SpecKey k) {
   case KEY_WIDTH_MULTIPLIER:
   case KEY_STEM_WIDTHS:
   case KEY_SE_RATIO:
+  case KEY_SE_ROUNDING:
   case KEY_STEM_DOWNSAMPLE:
   case KEY_SHORTCUT:
   case KEY_STRIDE_ON:
@@ -898,6 +908,10 @@ void spec_canonical(const Spec *s, StrBuf *out) {
     case KEY_SE_RATIO:
       format_double(num, s->se_ratio);
       sb_printf(out, "%s %s\n", key, num);
+      break;
+    case KEY_SE_ROUNDING: /* only when not the default: older fingerprints stay */
+      if (s->se_rounding != SE_ROUND_KERAS)
+        sb_printf(out, "%s %s\n", key, word_of(se_rounding_words, (int)s->se_rounding));
       break;
     case KEY_STEM:
       sb_printf(out, "%s %s\n", key, word_of(stem_words, (int)s->stem));

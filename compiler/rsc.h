@@ -140,6 +140,12 @@ typedef enum StrideOn {
   STRIDE_ON_1X1, /* v1.0: the first 1x1 conv of the block strides */
 } StrideOn;
 
+/* How the SE reduce width is rounded from channels C and se_ratio r. */
+typedef enum SeRounding {
+  SE_ROUND_KERAS, /* max(1, int(C * r)): Keras applications, the TF checkpoints */
+  SE_ROUND_TIMM,  /* timm make_divisible(C * r, 8, round_limit=0): max(8, int(C*r + 4) // 8 * 8) */
+} SeRounding;
+
 /* What the caller passes to P_run (docs/spec.md, input_type / input_layout / preprocess). */
 typedef enum InputType {
   INPUT_F32, /* float */
@@ -190,6 +196,7 @@ typedef enum Endpoint {
   X(WIDTH_MULTIPLIER, "width_multiplier")                                                          \
   X(STEM_WIDTHS, "stem_widths")                                                                    \
   X(SE_RATIO, "se_ratio")                                                                          \
+  X(SE_ROUNDING, "se_rounding")                                                                    \
   X(STEM, "stem")                                                                                  \
   X(STEM_DOWNSAMPLE, "stem_downsample")                                                            \
   X(SHORTCUT, "shortcut")                                                                          \
@@ -234,6 +241,7 @@ typedef struct Spec {
   int nstem_widths;               /* 3 for a deep stem, 1 for a classic stem */
   int stem_widths[RSC_STEM_CONVS];/* before the multiplier */
   double se_ratio;                /* 0 removes SE */
+  SeRounding se_rounding;         /* the SE reduce width's rounding */
   StemKind stem;
   StemDown stem_down;
   ShortcutKind shortcut;
