@@ -135,7 +135,8 @@ static const char usage_text2[] =
     "pack the weights (default: one per CPU; no output byte depends on it).\n"
     "Exit status: 0 on success, 1 on any error (no output file is then written).\n"
     "\n"
-    "Example: rsc --depth 152 --width 256 -o rs152.c && cc -O2 -c rs152.c\n";
+    "Example: rsc --depth 152 --width 256 -o rs152.c\n"
+    "         cc -O2 -march=native -c rs152.c   (plain -O2: portable, slower)\n";
 
 /* "--se-ratio" -> KEY_SE_RATIO, or -1. */
 static int spec_flag(const char *flag) {
