@@ -132,9 +132,18 @@ static int build_shortcut(Builder *b, const char *blk, int in, int cin, int cout
 }
 
 static void build_se(Builder *b, const char *blk, int c) {
-  int mid = (int)(c * b->s->se_ratio); /* Keras: max(1, int(4*planes*se_ratio)) */
-  if (mid < 1)
-    mid = 1;
+  /* The reduce width (docs/spec.md, se_rounding): Keras max(1, int(C*r)), or
+   * timm's make_divisible(C*r, 8) as SEModule calls it (round_limit 0). */
+  int mid;
+  if (b->s->se_rounding == SE_ROUND_TIMM) {
+    mid = (int)(c * b->s->se_ratio + 4) / 8 * 8;
+    if (mid < 8)
+      mid = 8;
+  } else {
+    mid = (int)(c * b->s->se_ratio);
+    if (mid < 1)
+      mid = 1;
+  }
   char *pool = xstrfmt("%s.se.pool", blk), *fc1 = xstrfmt("%s.se.fc1", blk),
        *act = xstrfmt("%s.se.act", blk), *fc2 = xstrfmt("%s.se.fc2", blk),
        *gate = xstrfmt("%s.se.gate", blk), *se = xstrfmt("%s.se", blk);

@@ -5,6 +5,8 @@
  */
 #include "rsc.h"
 
+#include <stdlib.h>
+
 static const char *level_name(DiagLevel lvl) {
   switch (lvl) {
   case DIAG_ERROR:
@@ -30,7 +32,14 @@ void diag_init(Diag *d, FILE *out) {
   d->warnings = 0;
 }
 
-/* Prints line `line` (1-based) of f, tabs kept so the caret lines up. */
+/* At most this many bytes of a source line are quoted: a longer line is cut
+ * around the caret, with "..." at each cut end. */
+enum { QUOTE_WIDTH = 200, QUOTE_BEFORE = 80 };
+
+static bool utf8_continuation(char c) { return ((unsigned char)c & 0xc0) == 0x80; }
+
+/* Prints line `line` (1-based) of f, tabs kept so the caret lines up, and a
+ * caret with len-1 tildes under column col (a byte offset, 1-based). */
 static void quote_line(FILE *out, const SrcFile *f, int line, int col, int len) {
   const char *p = f->text, *end = f->text + f->len;
   for (int l = 1; l < line && p < end; p++)
@@ -39,11 +48,24 @@ static void quote_line(FILE *out, const SrcFile *f, int line, int col, int len) 
   const char *eol = p;
   while (eol < end && *eol != '\n')
     eol++;
-  fprintf(out, " %.*s\n ", (int)(eol - p), p);
-  for (int i = 1; i < col && p + i - 1 < eol; i++)
-    fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
+  const char *caret = p + col - 1 < eol ? p + col - 1 : eol;
+  const char *from = p, *to = eol; /* the part quoted */
+  if (eol - p > QUOTE_WIDTH) {
+    from = caret - p > QUOTE_BEFORE ? caret - QUOTE_BEFORE : p;
+    to = eol - from > QUOTE_WIDTH ? from + QUOTE_WIDTH : eol;
+    if (to == eol && to - p > QUOTE_WIDTH)
+      from = to - QUOTE_WIDTH; /* the caret near the end: show the line's end in full */
+    while (from > p && from < eol && utf8_continuation(*from))
+      from++;
+    while (to < eol && to > from && utf8_continuation(*to))
+      to--;
+  }
+  const char *cut_l = from > p ? "..." : "", *cut_r = to < eol ? "..." : "";
+  fprintf(out, " %s%.*s%s\n %s", cut_l, (int)(to - from), from, cut_r, from > p ? "   " : "");
+  for (const char *c = from; c < caret; c++)
+    fputc(*c == '\t' ? '\t' : ' ', out);
   fputc('^', out);
-  for (int i = 1; i < len; i++)
+  for (int i = 1; i < len && caret + i < to; i++)
     fputc('~', out);
   fputc('\n', out);
 }
@@ -68,4 +90,21 @@ void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) {
   vfprintf(d->out, fmt, ap);
   va_end(ap);
   fputc('\n', d->out);
+}
+
+void diag_loc(Diag *d, DiagLevel lvl, const SpecLoc *l, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  RSC_ASSERT(n >= 0);
+  char *msg = xmalloc((size_t)n + 1);
+  vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  if (l->file)
+    diag_at(d, lvl, l->file, l->line, l->col, l->len, "%s", msg);
+  else
+    diag(d, lvl, "%s", msg);
+  free(msg);
 }

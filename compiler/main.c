@@ -52,7 +52,9 @@ static const char usage_text[] =
     "  -o, --output FILE.c   the C file to write; .h and .weights go beside it\n"
     "      --name ID         C identifier prefix (default: FILE's base name)\n"
     "      --main            also emit main() (unless OUT_NO_MAIN is defined):\n"
-    "                        prog -w OUT.weights [-r N] IN.f32 OUT.f32\n"
+    "                        prog -w OUT.weights [-r N] [-t THREADS] [-p] [-g MS]\n"
+    "                        IN OUT.f32 (-r: N timed runs; -t: threads; -p: pin\n"
+    "                        them to CPUs; -g: MS pause before each run)\n"
     "      --manifest FILE   write a text manifest of the weights layout\n"
     "      --dump=PASSES     print the IR after each named pass (comma list or\n"
     "                        'all'): build shape weights fold entry fuse outputs\n"
@@ -106,6 +108,8 @@ static const char usage_text2[] =
     "      --stem-widths A,B,C     deep stem widths (32,32,64); one value with\n"
     "                              --stem classic (64)\n"
     "      --se-ratio X            squeeze-excitation ratio, 0 removes SE (0.25)\n"
+    "      --se-rounding keras|timm  SE reduce width: int(C*X), or timm's\n"
+    "                              make_divisible(C*X, 8) (keras)\n"
     "      --stem deep|classic     three 3x3 convs, or one 7x7 conv\n"
     "      --stem-downsample conv|maxpool\n"
     "      --shortcut avgpool|strided\n"
@@ -131,7 +135,8 @@ static const char usage_text2[] =
     "pack the weights (default: one per CPU; no output byte depends on it).\n"
     "Exit status: 0 on success, 1 on any error (no output file is then written).\n"
     "\n"
-    "Example: rsc --depth 152 --width 256 -o rs152.c && cc -O2 -c rs152.c\n";
+    "Example: rsc --depth 152 --width 256 -o rs152.c\n"
+    "         cc -O2 -march=native -c rs152.c   (plain -O2: portable, slower)\n";
 
 /* "--se-ratio" -> KEY_SE_RATIO, or -1. */
 static int spec_flag(const char *flag) {
@@ -147,6 +152,63 @@ static int spec_flag(const char *flag) {
       return k;
   }
   return -1;
+}
+
+/* The option nearest to the unknown flag a[0..n) ("--widht" -> "--width"):
+ * every "--name" in the help text and every spec flag, within edit distance 2;
+ * NULL if none is near. The result points into a static buffer. */
+static const char *nearest_option(const char *a, size_t n) {
+  static char best[48];
+  int best_d = 3;
+  const char *const texts[] = {usage_text, usage_text2};
+  for (size_t t = 0; t < sizeof texts / sizeof *texts; t++)
+    for (const char *p = texts[t]; (p = strstr(p, "--")) != NULL; p += 2) {
+      if (p > texts[t] && (isalnum((unsigned char)p[-1]) || p[-1] == '-'))
+        continue;
+      size_t len = 2;
+      while (len < sizeof best - 1 && (islower((unsigned char)p[len]) ||
+                                       isdigit((unsigned char)p[len]) || p[len] == '-'))
+        len++;
+      char cand[sizeof best];
+      memcpy(cand, p, len);
+      cand[len] = '\0';
+      int dist = edit_distance(a, (int)n, cand);
+      if (len > 3 && dist < best_d) {
+        best_d = dist;
+        memcpy(best, cand, len + 1);
+      }
+    }
+  for (int k = 0; k < SPEC_KEY_COUNT; k++) {
+    char cand[sizeof best];
+    snprintf(cand, sizeof cand, "--%s", spec_key_name((SpecKey)k));
+    for (char *c = cand; *c; c++)
+      *c = *c == '_' ? '-' : *c;
+    int dist = edit_distance(a, (int)n, cand);
+    if (dist < best_d) {
+      best_d = dist;
+      memcpy(best, cand, strlen(cand) + 1);
+    }
+  }
+  return best_d < 3 && n > 3 ? best : NULL;
+}
+
+/* The argument after argv[*i], the value of option flag, consumed; or NULL
+ * (reported) if there is none or it is another option: "--width -o m.c" must
+ * not read "-o" as the width and m.c as the spec. Negative numbers pass. */
+static const char *next_value(int argc, char **argv, int *i, const char *flag, Diag *d) {
+  if (*i + 1 >= argc) {
+    diag(d, DIAG_ERROR, "option '%s' needs a value", flag);
+    return NULL;
+  }
+  const char *v = argv[*i + 1];
+  if (v[0] == '-' && v[1] && !isdigit((unsigned char)v[1]) && v[1] != '.') {
+    diag(d, DIAG_ERROR,
+         "option '%s' needs a value, but '%s' is an option (for a value that starts with "
+         "'-', write %s=VALUE)",
+         flag, v, flag);
+    return NULL;
+  }
+  return argv[++*i];
 }
 
 static bool parse_u64(const char *s, uint64_t *out) {
@@ -166,9 +228,7 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
     const char *a = argv[i];
     const char *eq = strchr(a, '=');
     /* Value of a flag: "--x=v" or the next argument. */
-#define VALUE()                                                                                    \
-  (eq ? eq + 1 : (i + 1 < argc ? argv[++i] : (diag(d, DIAG_ERROR, "option '%s' needs a value", a), \
-                                               (const char *)NULL)))
+#define VALUE() (eq ? eq + 1 : next_value(argc, argv, &i, a, d))
     size_t flen = eq ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (strlen(name) == flen && strncmp(a, name, flen) == 0)
     int key;
@@ -262,7 +322,11 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
       }
       sb_printf(&o->cmdline_spec, "%s %s\n", spec_key_name((SpecKey)key), v);
     } else if (a[0] == '-' && a[1]) {
-      diag(d, DIAG_ERROR, "unknown option '%s' (see rsc --help)", a);
+      const char *near = nearest_option(a, flen);
+      if (near)
+        diag(d, DIAG_ERROR, "unknown option '%s'; did you mean '%s'? (see rsc --help)", a, near);
+      else
+        diag(d, DIAG_ERROR, "unknown option '%s' (see rsc --help)", a);
       return 2;
     } else if (!o->spec_path) {
       o->spec_path = a;
@@ -501,7 +565,8 @@ int main(int argc, char **argv) {
   if (o.verify && !o.out_c)
     o.out_c = verify_c = xstrfmt("%s/model.c", verify_dir);
   if (!o.out_c && !o.dump && !o.summary && !o.dot && !o.export_weights) {
-    diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary); see rsc --help");
+    diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary, --emit=dot, "
+         "--export-weights FILE); see rsc --help");
     return 1;
   }
   if (!check_paths(&o, &d)) {

@@ -48,6 +48,8 @@ typedef struct Word {
   int value;
 } Word;
 
+static const Word se_rounding_words[] = {
+    {"keras", SE_ROUND_KERAS}, {"timm", SE_ROUND_TIMM}, {NULL, 0}};
 static const Word stem_words[] = {{"deep", STEM_DEEP}, {"classic", STEM_CLASSIC}, {NULL, 0}};
 static const Word stem_down_words[] = {
     {"conv", STEM_DOWN_CONV}, {"maxpool", STEM_DOWN_MAXPOOL}, {NULL, 0}};
@@ -92,6 +94,7 @@ void spec_defaults(Spec *s) {
   s->stem_widths[1] = 32;
   s->stem_widths[2] = 64;
   s->se_ratio = 0.25;
+  s->se_rounding = SE_ROUND_KERAS;
   s->stem = STEM_DEEP;
   s->stem_down = STEM_DOWN_CONV;
   s->shortcut = SHORTCUT_AVGPOOL;
@@ -117,6 +120,22 @@ typedef struct Tok {
   const char *p;
   int len, col; /* col is 1-based, in bytes */
 } Tok;
+
+/* A token quoted in a message: at most TOK_SHOWN bytes of it (cut on a UTF-8
+ * character boundary), then "..." if it is longer, so a 10 MB word does not
+ * make a 10 MB message. Use as "'" TOK_FMT "'" with TOK_ARG(t). */
+enum { TOK_SHOWN = 64 };
+#define TOK_FMT "%.*s%s"
+#define TOK_ARG(t) tok_shown(t), (t).p, (t).len > TOK_SHOWN ? "..." : ""
+
+static int tok_shown(Tok t) {
+  if (t.len <= TOK_SHOWN)
+    return t.len;
+  int n = TOK_SHOWN;
+  while (n > 0 && ((unsigned char)t.p[n] & 0xc0) == 0x80)
+    n--;
+  return n;
+}
 
 /* line = blank* [key [blank+ value {sep value}]] blank* ['#' comment] EOL */
 typedef struct Line {
@@ -301,18 +320,27 @@ static bool parse_int(Tok t, long long *out) {
   return true;
 }
 
-/* A decimal float: strtod's syntax without nan, inf and hex forms. */
-static bool parse_double(Tok t, double *out) {
+/* What parse_double() found. */
+typedef enum NumRead {
+  NUM_OK,        /* a double */
+  NUM_BAD,       /* not a number */
+  NUM_UNDERFLOW, /* a number too close to 0 for a double (strtod's ERANGE) */
+  NUM_OVERFLOW   /* a number too large for a double (strtod's ERANGE) */
+} NumRead;
+
+/* A decimal float: strtod's syntax without nan, inf and hex forms. A literal
+ * strtod cannot hold (1e-400, 1e400) is reported, not silently made 0 or inf. */
+static NumRead parse_double(Tok t, double *out) {
   bool digit = false;
   for (int i = 0; i < t.len; i++) {
     char c = t.p[i];
     if (c >= '0' && c <= '9')
       digit = true;
     else if (!strchr("+-.eE", c))
-      return false;
+      return NUM_BAD;
   }
   if (!digit || t.len > 64)
-    return false;
+    return NUM_BAD;
   char buf[65];
   memcpy(buf, t.p, (size_t)t.len);
   buf[t.len] = '\0';
@@ -320,9 +348,11 @@ static bool parse_double(Tok t, double *out) {
   errno = 0;
   double v = strtod(buf, &end);
   if (end != buf + t.len)
-    return false;
+    return NUM_BAD;
+  if (errno == ERANGE)
+    return fabs(v) >= 1 ? NUM_OVERFLOW : NUM_UNDERFLOW;
   *out = v == 0 ? 0.0 : v; /* no -0 */
-  return true;
+  return NUM_OK;
 }
 
 /* n integers in lo..hi into out[]; count already checked. */
@@ -332,11 +362,12 @@ static bool get_ints(Parser *p, SpecKey k, const Line *l, int n, long lo, long h
     long long v;
     Tok t = l->v[i];
     if (!parse_int(t, &v)) {
-      error_at(p, l->no, t, "'%s' needs an integer, not '%.*s'", spec_key_name(k), t.len, t.p);
+      error_at(p, l->no, t, "'%s' needs an integer, not '" TOK_FMT "'", spec_key_name(k),
+               TOK_ARG(t));
       ok = false;
     } else if (v < lo || v > hi) {
-      error_at(p, l->no, t, "'%s' must be in %ld..%ld, not %.*s", spec_key_name(k), lo, hi, t.len,
-               t.p);
+      error_at(p, l->no, t, "'%s' must be in %ld..%ld, not " TOK_FMT, spec_key_name(k), lo, hi,
+               TOK_ARG(t));
       ok = false;
     } else {
       out[i] = (int)v;
@@ -355,17 +386,24 @@ static bool one_double(Parser *p, SpecKey k, const Line *l, double lo, bool open
   if (!check_count(p, k, l, 1, 1))
     return false;
   Tok t = l->v[0];
-  double v;
-  if (!parse_double(t, &v)) {
-    error_at(p, l->no, t, "'%s' needs a number, not '%.*s'", spec_key_name(k), t.len, t.p);
+  double v = 0;
+  NumRead r = parse_double(t, &v);
+  if (r == NUM_BAD) {
+    error_at(p, l->no, t, "'%s' needs a number, not '" TOK_FMT "'", spec_key_name(k), TOK_ARG(t));
+    return false;
+  }
+  char a[32], b[32];
+  format_double(a, lo);
+  format_double(b, hi);
+  if (r != NUM_OK) {
+    error_at(p, l->no, t, "'%s' value " TOK_FMT " is out of range (too %s for a double); "
+             "it must be in %s%s, %s]", spec_key_name(k), TOK_ARG(t),
+             r == NUM_OVERFLOW ? "large" : "small", open_lo ? "(" : "[", a, b);
     return false;
   }
   if (v < lo || (open_lo && v == lo) || v > hi) {
-    char a[32], b[32];
-    format_double(a, lo);
-    format_double(b, hi);
-    error_at(p, l->no, t, "'%s' must be in %s%s, %s], not %.*s", spec_key_name(k),
-             open_lo ? "(" : "[", a, b, t.len, t.p);
+    error_at(p, l->no, t, "'%s' must be in %s%s, %s], not " TOK_FMT, spec_key_name(k),
+             open_lo ? "(" : "[", a, b, TOK_ARG(t));
     return false;
   }
   *out = v;
@@ -385,7 +423,8 @@ static bool one_word(Parser *p, SpecKey k, const Line *l, const Word *w, int *ou
   StrBuf words = {0};
   for (const Word *i = w; i->word; i++)
     sb_printf(&words, "%s'%s'", i == w ? "" : i[1].word ? ", " : " or ", i->word);
-  error_at(p, l->no, t, "'%s' must be %s, not '%.*s'", spec_key_name(k), words.buf, t.len, t.p);
+  error_at(p, l->no, t, "'%s' must be %s, not '" TOK_FMT "'", spec_key_name(k), words.buf,
+           TOK_ARG(t));
   sb_free(&words);
   return false;
 }
@@ -413,8 +452,8 @@ static bool get_outputs(Parser *p, const Line *l, unsigned *out) {
                                   memcmp(endpoint_names[e], t.p, (size_t)t.len) == 0))
       e++;
     if (e == RSC_ENDPOINTS) {
-      error_at(p, l->no, t, "'%s' values must be 'c2', 'c3', 'c4', 'c5' or 'head', not '%.*s'",
-               key, t.len, t.p);
+      error_at(p, l->no, t, "'%s' values must be 'c2', 'c3', 'c4', 'c5' or 'head', not '" TOK_FMT "'",
+               key, TOK_ARG(t));
       ok = false;
     } else if (set & ENDPOINT_BIT(e)) {
       error_at(p, l->no, t, "'%s' lists '%s' twice", key, endpoint_names[e]);
@@ -433,19 +472,27 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
   Spec *s = p->s;
   int v[RSC_STAGES], w;
   switch (k) {
-  case KEY_DEPTH:
-    if (!one_int(p, k, l, INT_MIN, INT_MAX, v))
+  case KEY_DEPTH: {
+    /* Any integer that is not a preset, however large, gets the list of presets. */
+    long long d;
+    if (!check_count(p, k, l, 1, 1))
       return false;
+    if (!parse_int(l->v[0], &d)) {
+      error_at(p, l->no, l->v[0], "'depth' needs an integer, not '" TOK_FMT "'",
+               TOK_ARG(l->v[0]));
+      return false;
+    }
     for (int i = 0; i < NPRESETS; i++)
-      if (presets[i].depth == v[0]) {
-        s->depth = v[0];
+      if (presets[i].depth == d) {
+        s->depth = (int)d;
         return true;
       }
     error_at(p, l->no, l->v[0],
-             "'depth' must be one of 50, 101, 152, 200, 270, 350 or 420, not %.*s "
-             "(other layouts: 'blocks A B C D')",
-             l->v[0].len, l->v[0].p);
+             "'depth' must be one of 50, 101, 152, 200, 270, 350 or 420, not " TOK_FMT
+             " (other layouts: 'blocks A B C D')",
+             TOK_ARG(l->v[0]));
     return false;
+  }
   case KEY_BLOCKS:
     if (!check_count(p, k, l, RSC_STAGES, RSC_STAGES) ||
         !get_ints(p, k, l, RSC_STAGES, 1, 1000, s->blocks))
@@ -474,6 +521,11 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
     return true;
   case KEY_SE_RATIO:
     return one_double(p, k, l, 0, false, 1, &s->se_ratio);
+  case KEY_SE_ROUNDING:
+    if (!one_word(p, k, l, se_rounding_words, &w))
+      return false;
+    s->se_rounding = (SeRounding)w;
+    return true;
   case KEY_STEM:
     if (!one_word(p, k, l, stem_words, &w))
       return false;
@@ -539,7 +591,7 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
 /* ---------------------------------------------------------------- keys */
 
 /* Levenshtein distance, or a large number for long words (no suggestion). */
-static int edit_distance(const char *a, int na, const char *b) {
+int edit_distance(const char *a, int na, const char *b) {
   int nb = (int)strlen(b);
   enum { MAXW = 64 };
   if (na > MAXW || nb > MAXW)
@@ -579,10 +631,10 @@ static void unknown_key(Parser *p, const Line *l) {
       best = k, best_d = dist;
   }
   if (best >= 0)
-    error_at(p, l->no, l->key, "unknown key '%.*s'; did you mean '%s'?", l->key.len, l->key.p,
+    error_at(p, l->no, l->key, "unknown key '" TOK_FMT "'; did you mean '%s'?", TOK_ARG(l->key),
              key_names[best]);
   else
-    error_at(p, l->no, l->key, "unknown key '%.*s'", l->key.len, l->key.p);
+    error_at(p, l->no, l->key, "unknown key '" TOK_FMT "'", TOK_ARG(l->key));
 }
 
 static void set_loc(Parser *p, SpecKey k, const Line *l) {
@@ -618,6 +670,7 @@ static void unset_earlier(Parser *p, SpecKey k) {
   case KEY_WIDTHS:
   case KEY_WIDTH_MULTIPLIER:
   case KEY_SE_RATIO:
+  case KEY_SE_ROUNDING:
   case KEY_STEM:
   case KEY_STEM_DOWNSAMPLE:
   case KEY_SHORTCUT:
@@ -665,6 +718,7 @@ static void override_dependents(Parser *p, SpecKey k) {
   case KEY_WIDTH_MULTIPLIER:
   case KEY_STEM_WIDTHS:
   case KEY_SE_RATIO:
+  case KEY_SE_ROUNDING:
   case KEY_STEM_DOWNSAMPLE:
   case KEY_SHORTCUT:
   case KEY_STRIDE_ON:
@@ -852,6 +906,10 @@ void spec_canonical(const Spec *s, StrBuf *out) {
     case KEY_SE_RATIO:
       format_double(num, s->se_ratio);
       sb_printf(out, "%s %s\n", key, num);
+      break;
+    case KEY_SE_ROUNDING: /* only when not the default: older fingerprints stay */
+      if (s->se_rounding != SE_ROUND_KERAS)
+        sb_printf(out, "%s %s\n", key, word_of(se_rounding_words, (int)s->se_rounding));
       break;
     case KEY_STEM:
       sb_printf(out, "%s %s\n", key, word_of(stem_words, (int)s->stem));

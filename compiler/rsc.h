@@ -160,6 +160,12 @@ typedef enum StrideOn {
   STRIDE_ON_1X1, /* v1.0: the first 1x1 conv of the block strides */
 } StrideOn;
 
+/* How the SE reduce width is rounded from channels C and se_ratio r. */
+typedef enum SeRounding {
+  SE_ROUND_KERAS, /* max(1, int(C * r)): Keras applications, the TF checkpoints */
+  SE_ROUND_TIMM,  /* timm make_divisible(C * r, 8, round_limit=0): max(8, int(C*r + 4) // 8 * 8) */
+} SeRounding;
+
 /* What the caller passes to P_run (docs/spec.md, input_type / input_layout / preprocess). */
 typedef enum InputType {
   INPUT_F32, /* float */
@@ -210,6 +216,7 @@ typedef enum Endpoint {
   X(WIDTH_MULTIPLIER, "width_multiplier")                                                          \
   X(STEM_WIDTHS, "stem_widths")                                                                    \
   X(SE_RATIO, "se_ratio")                                                                          \
+  X(SE_ROUNDING, "se_rounding")                                                                    \
   X(STEM, "stem")                                                                                  \
   X(STEM_DOWNSAMPLE, "stem_downsample")                                                            \
   X(SHORTCUT, "shortcut")                                                                          \
@@ -240,6 +247,9 @@ typedef struct SpecLoc {
   int line, col, len; /* of the key word */
 } SpecLoc;
 
+/* diag_at() at the key word l records (diag.c); plain diag() if l is unset. */
+void diag_loc(Diag *d, DiagLevel lvl, const SpecLoc *l, const char *fmt, ...) RSC_PRINTF(4, 5);
+
 /* A parsed and resolved spec. All fields valid after spec_finish(). */
 typedef struct Spec {
   int depth;                   /* preset (50..420) or 0 when blocks were given */
@@ -251,6 +261,7 @@ typedef struct Spec {
   int nstem_widths;               /* 3 for a deep stem, 1 for a classic stem */
   int stem_widths[RSC_STEM_CONVS];/* before the multiplier */
   double se_ratio;                /* 0 removes SE */
+  SeRounding se_rounding;         /* the SE reduce width's rounding */
   StemKind stem;
   StemDown stem_down;
   ShortcutKind shortcut;
@@ -277,6 +288,9 @@ void spec_defaults(Spec *s);
 bool spec_parse(Spec *s, const SrcFile *f, Diag *d);
 /* Resolves depth presets and the multiplier, checks consistency and limits. */
 bool spec_finish(Spec *s, Diag *d);
+/* Levenshtein distance between a[0..na) and the string b; INT_MAX when either
+ * is over 64 bytes. Used for "did you mean" hints (keys, options). */
+int edit_distance(const char *a, int na, const char *b);
 /* The canonical text of a resolved spec: every key, one per line, stable order.
  * Used for the banner of generated code and the model fingerprint. */
 void spec_canonical(const Spec *s, StrBuf *out);

@@ -102,18 +102,42 @@ static int smallest_accepted(Graph *g, bool height) {
   return -1;
 }
 
+/* Reports a size error at the first of keys[] the spec set (the keys that
+ * make the size), with a note at each other one set; unlocated if none is. */
+static void size_error(Diag *d, const Spec *s, const SpecKey *keys, int nkeys, const char *msg) {
+  int first = -1;
+  for (int i = 0; i < nkeys; i++) {
+    const SpecLoc *l = &s->loc[keys[i]];
+    if (!l->file)
+      continue;
+    if (first < 0) {
+      first = i;
+      diag_loc(d, DIAG_ERROR, l, "%s", msg);
+    } else {
+      diag_loc(d, DIAG_NOTE, l, "'%s' set here", spec_key_name(keys[i]));
+    }
+  }
+  if (first < 0)
+    diag(d, DIAG_ERROR, "%s", msg);
+}
+
 bool infer_shapes(Graph *g, Diag *d) {
   const Spec *s = &g->spec;
   int bad = propagate(g, s->height, s->width, true);
   if (bad >= 0) {
     const Node *n = &g->nodes[bad];
+    const Shape in = g->nodes[n->in[0]].out;
     int mh = smallest_accepted(g, true), mw = smallest_accepted(g, false);
-    diag(d, DIAG_ERROR,
-         "input %dx%d is too small for this network: '%s' (stride %d) would downsample a "
-         "%dx%d map; each of the network's downsamplings needs at least 2 pixels, so the "
-         "smallest input it accepts is %dx%d (height x width)",
-         s->height, s->width, n->name, n->sh, g->nodes[n->in[0]].out.h,
-         g->nodes[n->in[0]].out.w, mh, mw);
+    char *msg = xstrfmt(
+        "input %dx%d is too small for this network: '%s' (stride %d) would downsample a "
+        "%dx%d map; each of the network's downsamplings needs at least 2 pixels, so the "
+        "smallest input it accepts is %dx%d (height x width)",
+        s->height, s->width, n->name, n->sh, in.h, in.w, mh, mw);
+    /* At the side that is too small; a square input's other key if only it was set. */
+    SpecKey side = n->sh > 1 && in.h < 2 ? KEY_HEIGHT : KEY_WIDTH;
+    SpecKey other = side == KEY_HEIGHT ? KEY_WIDTH : KEY_HEIGHT;
+    diag_loc(d, DIAG_ERROR, s->loc[side].file ? &s->loc[side] : &s->loc[other], "%s", msg);
+    free(msg);
     return false;
   }
   bool ok = true;
@@ -124,10 +148,15 @@ bool infer_shapes(Graph *g, Diag *d) {
     /* Checked in double so the product itself cannot overflow. */
     double elems = (double)n->out.n * n->out.h * n->out.w * n->out.c;
     if (elems > (double)RSC_MAX_TENSOR_FLOATS) {
-      diag(d, DIAG_ERROR,
-           "'%s' would produce [%d,%d,%d,%d] = %.0f floats, over the limit of %llu floats per "
-           "tensor; reduce the input size, batch or widths",
-           n->name, n->out.n, n->out.h, n->out.w, n->out.c, elems, RSC_MAX_TENSOR_FLOATS);
+      static const SpecKey keys[] = {KEY_BATCH,  KEY_HEIGHT,           KEY_WIDTH,
+                                     KEY_WIDTHS, KEY_WIDTH_MULTIPLIER, KEY_STEM_WIDTHS,
+                                     KEY_CHANNELS};
+      char *msg = xstrfmt("'%s' would produce [%d,%d,%d,%d] = %.0f floats, over the limit of "
+                          "%llu floats per tensor; reduce the input size, batch or widths",
+                          n->name, n->out.n, n->out.h, n->out.w, n->out.c, elems,
+                          RSC_MAX_TENSOR_FLOATS);
+      size_error(d, s, keys, (int)(sizeof keys / sizeof *keys), msg);
+      free(msg);
       ok = false;
       break;
     }
@@ -138,8 +167,13 @@ bool infer_shapes(Graph *g, Diag *d) {
     for (int k = 0; k < t->ndim; k++)
       elems *= t->dims[k];
     if (elems > (double)RSC_MAX_TENSOR_FLOATS) {
-      diag(d, DIAG_ERROR, "weight '%s' would hold %.0f floats, over the limit of %llu floats per "
-           "tensor; reduce the widths", t->name, elems, RSC_MAX_TENSOR_FLOATS);
+      static const SpecKey keys[] = {KEY_WIDTHS, KEY_WIDTH_MULTIPLIER, KEY_STEM_WIDTHS,
+                                     KEY_CLASSES, KEY_CHANNELS};
+      char *msg = xstrfmt("weight '%s' would hold %.0f floats, over the limit of %llu floats "
+                          "per tensor; reduce the widths",
+                          t->name, elems, RSC_MAX_TENSOR_FLOATS);
+      size_error(d, s, keys, (int)(sizeof keys / sizeof *keys), msg);
+      free(msg);
       ok = false;
     }
   }

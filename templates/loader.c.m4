@@ -130,8 +130,14 @@ static int RSC_PREFIX<||>_check_header(const unsigned char *h)
 static int RSC_PREFIX<||>_read_weights(FILE *f, float *dst)
 {
   unsigned char h[64];
-  if (fread(h, 1, sizeof h, f) != sizeof h)
-    return ferror(f) ? RSC_UPREFIX<||>_ERR_READ : RSC_UPREFIX<||>_ERR_MAGIC;
+  size_t n = fread(h, 1, sizeof h, f);
+  if (n != sizeof h) {
+    if (ferror(f))
+      return RSC_UPREFIX<||>_ERR_READ;
+    /* A short file that starts like one of ours was cut, not something else. */
+    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? RSC_UPREFIX<||>_ERR_TRUNCATED
+                                                            : RSC_UPREFIX<||>_ERR_MAGIC;
+  }
   int hrc = RSC_PREFIX<||>_check_header(h);
   if (hrc != RSC_UPREFIX<||>_OK)
     return hrc;
@@ -148,7 +154,8 @@ static int RSC_PREFIX<||>_read_weights(FILE *f, float *dst)
 m4_ifelse(RSC_EMBED, 1, <|static int RSC_PREFIX<||>_check_embedded(void)
 {
   if (RSC_PREFIX<||>_wsize_ < 64)
-    return RSC_UPREFIX<||>_ERR_TRUNCATED;
+    return RSC_PREFIX<||>_wsize_ > 0 && memcmp(RSC_PREFIX<||>_wblob_, "RSCWGHT", RSC_PREFIX<||>_wsize_ < 8 ? (size_t)RSC_PREFIX<||>_wsize_ : 8) == 0
+               ? RSC_UPREFIX<||>_ERR_TRUNCATED : RSC_UPREFIX<||>_ERR_MAGIC;
   int rc = RSC_PREFIX<||>_check_header(RSC_PREFIX<||>_wblob_);
   if (rc != RSC_UPREFIX<||>_OK)
     return rc;

@@ -2,8 +2,10 @@
 # diag.sh - end-to-end diagnostics: each tests/diag/NAME.spec is a bad spec, and
 # `build/rsc tests/diag/NAME.spec -o OUT.c` must exit with status 1, print
 # exactly tests/diag/NAME.expected on stderr (nothing on stdout), and write no
-# file at all. Run from anywhere after `make`; paths are relative to the
-# repository root, as they appear in the messages.
+# file at all. A tests/diag/NAME.args file adds command-line arguments, one per
+# line, between the spec and -o (for the messages about options and flags).
+# Run from anywhere after `make`; paths are relative to the repository root, as
+# they appear in the messages.
 # Prints "diag: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -20,7 +22,9 @@ for spec in tests/diag/*.spec; do
   if [ ! -f "$expected" ]; then
     problems+=("no $expected")
   else
-    $RSC "$spec" -o "$out/out.c" >"$tmp/stdout" 2>"$tmp/stderr"
+    args=()
+    [ -f "tests/diag/$name.args" ] && mapfile -t args <"tests/diag/$name.args"
+    $RSC "$spec" "${args[@]}" -o "$out/out.c" >"$tmp/stdout" 2>"$tmp/stderr"
     rc=$?
     [ "$rc" -eq 1 ] || problems+=("exit status $rc, expected 1")
     if [ -s "$tmp/stdout" ]; then problems+=("unexpected output on stdout"); fi

@@ -3,7 +3,8 @@
 # assembler .incbin), open(&m, NULL) uses it. For gcc and clang under
 # -std=c11 -Wall -Wextra -Wpedantic -Werror: the embedded build's output is
 # bit-identical to the file-loading build's; -w FILE still works; a corrupted
-# blob (checksum) and another model's blob (fingerprint) are refused at open;
+# blob (checksum), another model's blob (fingerprint), a blob cut inside its
+# header (truncated) and a short foreign one (bad magic) are refused at open;
 # NAME_WEIGHTS_FILE overrides the path; a missing blob fails the build.
 # Run from the repository root after `make`. Prints "embed: N passed, M failed".
 set -u
@@ -55,6 +56,16 @@ for cc in $ccs; do
   ./other in.f32 x.f32 2>err.txt
   grep -q 'fingerprint mismatch' err.txt && ok "$cc: another model's blob refused (fingerprint)" ||
     bad "$cc: other model's blob: $(cat err.txt)"
+  # Cut inside the header: truncated, and a short blob that is not ours: bad magic.
+  head -c 20 gen/emb.weights >short.weights; printf 'not rsc' >alien.weights
+  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"short.weights"' -o short gen/emb.c -lm
+  ./short in.f32 x.f32 2>err.txt
+  grep -q 'weights file is truncated' err.txt && ok "$cc: embedded blob cut in its header refused (truncated)" ||
+    bad "$cc: short blob: $(cat err.txt)"
+  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"alien.weights"' -o alien gen/emb.c -lm
+  ./alien in.f32 x.f32 2>err.txt
+  grep -q 'bad magic' err.txt && ok "$cc: short foreign embedded blob refused (bad magic)" ||
+    bad "$cc: short foreign blob: $(cat err.txt)"
   (cd gen && ! $cc $CCFLAGS -c -o /dev/null emb.c 2>/dev/null) &&
     ok "$cc: compiling from another directory without the define fails the build" ||
     bad "$cc: built although .incbin's relative path cannot be found"

@@ -47,6 +47,14 @@ spec_with batch 1000000000;          expect batch-huge "'batch' must be in 1\.\.
 spec_with classes 2000000000;        expect classes-huge "'classes' must be in 1\.\.1000000" "$W/in.spec"
 spec_with widths 100000000 1 1 1;    expect widths-huge "'widths' must be in 1\.\.65536" "$W/in.spec"
 spec_with width_multiplier 1e9;      expect multiplier-huge "'width_multiplier' must be in" "$W/in.spec"
+# A 10 MB line: the message quotes 200 bytes of it (and 64 of a 10 MB word), not 20 MB.
+python3 -c "import sys; sys.stdout.write('depth 50\nheight' + ' ' * 10000000 + '22a\n')" >"$W/in.spec"
+                                     expect spec-long-line "'height' needs an integer, not '22a'" "$W/in.spec"
+n=$("$RSC" "$W/in.spec" -o "$W/out.c" 2>&1 | wc -c); [ "$n" -lt 1000 ] || { echo "FAIL spec-long-line: $n bytes of messages"; fail=$((fail + 1)); }
+python3 -c "import sys; sys.stdout.write('depth 50\n' + 'k' * 10000000 + ' 1\n')" >"$W/in.spec"
+                                     expect spec-long-word "unknown key 'k{64}\.\.\.'" "$W/in.spec"
+n=$("$RSC" "$W/in.spec" -o "$W/out.c" 2>&1 | wc -c); [ "$n" -lt 1000 ] || { echo "FAIL spec-long-word: $n bytes of messages"; fail=$((fail + 1)); }
+rm -f "$W/in.spec"
 expect name-m4 "--name .* is not a C identifier" "$DIGITS" --name "m4_esyscmd(touch $W/PWNED)"
 expect name-quote "--name .* is not a C identifier" "$DIGITS" --name '<|x|>'
 expect name-comment "--name .* is not a C identifier" "$DIGITS" --name 'a*/b'
@@ -298,6 +306,7 @@ damage() {
 # Control: the undamaged file runs, so each failure below is the damage's.
 "$L/m" -w "$L/m.weights" "$L/in.f32" "$L/out.f32" || { fail=$((fail + 1)); echo "FAIL loader: the good file does not run"; }
 damage ld-truncated "weights file is truncated" "b=b[:-100]"
+damage ld-short-header "weights file is truncated" "b=b[:20]"
 damage ld-empty "not an rsc weights file \(bad magic\)" "b=b[:0]"
 damage ld-magic "not an rsc weights file \(bad magic\)" "b[0]^=1"
 damage ld-version "unsupported weights format version" "b[8]=2"

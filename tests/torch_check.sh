@@ -24,7 +24,7 @@ pass=0 fail=0 skipped=0
 # RSC_TEST_SUBSET=1 (make sanitize): the classic family, the custom net with
 # everything flipped, and the two feature-map/pooled heads; the RS-50 and RS-101
 # cases take the same paths as e2e's with random weights, at many times the cost.
-SUBSET_CASES=" resnet50 custom head_none head_max "
+SUBSET_CASES=" resnet50 custom head_none head_max se_timm "
 
 if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
   echo "torch: skipped: $PY cannot import torch and numpy"
@@ -106,6 +106,22 @@ case_ custom      'blocks 1 2 1 1; widths 24 40 72 100; width_multiplier 0.75; s
 # A feature-map head (NHWC output) with batch 2.
 case_ head_none   'blocks 1 1 1 1; widths 8 16 24 32; stem_widths 8 8 16; height 41; width 23; batch 2; head none'
 case_ head_max    'blocks 1 1 2 1; widths 8 16 24 32; stem_widths 8 8 16; height 33; width 47; head max; activation swish'
+
+# timm-shaped SE: at se_ratio 0.1 timm's make_divisible(C*r, 8) widths differ
+# from Keras' int(C*r) (64 channels: 8 against 6). Without se_rounding timm rsc
+# must refuse the file, naming an SE tensor; with it, match torch.
+case_ se_timm     'blocks 1 1 1 1; widths 16 24 40 56; stem_widths 8 8 16; width 35; se_ratio 0.1; se_rounding timm'
+if [ "$have_rsc" = 1 ] && [ -f "$tmp/se_timm/w.safetensors" ]; then
+  grep -v '^se_rounding' "$tmp/se_timm/m.spec" >"$tmp/se_timm/keras.spec"
+  if ! $RSC "$tmp/se_timm/keras.spec" --weights "$tmp/se_timm/w.safetensors" -o "$tmp/se_timm/k.c" \
+       2>"$tmp/se_timm/k.err" && grep -q "se.fc1.weight" "$tmp/se_timm/k.err" &&
+     [ ! -e "$tmp/se_timm/k.c" ]; then
+    echo "ok   se_timm_refused_without_key: $(head -1 "$tmp/se_timm/k.err")"; pass=$((pass + 1))
+  else
+    echo "FAIL se_timm_refused_without_key: timm-shaped SE weights not refused by the Keras rounding:"
+    head -3 "$tmp/se_timm/k.err"; fail=$((fail + 1))
+  fi
+fi
 
 echo "torch: $pass passed, $fail failed"
 [ "$skipped" -gt 0 ] && echo "torch: RSC_TEST_SUBSET=1: $skipped cases not run"

@@ -58,6 +58,14 @@ class SE(nn.Module):
         return x * torch.sigmoid(s)
 
 
+def se_width(c, a):
+    """The SE reduce width: Keras int(C*r) (at least 1), or timm's SEModule,
+    make_divisible(C*r, 8, round_limit=0.) = max(8, int(C*r + 4) // 8 * 8)."""
+    if a.se_rounding == "timm":
+        return max(8, int(c * a.se_ratio + 4) // 8 * 8)
+    return max(1, int(c * a.se_ratio))
+
+
 class Bottleneck(nn.Module):
     def __init__(self, cin, planes, stride, a):
         super().__init__()
@@ -72,7 +80,7 @@ class Bottleneck(nn.Module):
         self.act2 = make_act(a.activation)
         self.conv3 = nn.Conv2d(planes, cout, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(cout, eps=a.bn_eps)
-        self.se = SE(cout, max(1, int(cout * a.se_ratio))) if a.se_ratio > 0 else None
+        self.se = SE(cout, se_width(cout, a)) if a.se_ratio > 0 else None
         self.act3 = make_act(a.activation)
         self.downsample = None
         if stride != 1 or cin != cout:
@@ -213,6 +221,7 @@ def main():
     p.add_argument("--stem-widths", type=int_list([1, 3]), default=None,
                    help="3 deep stem widths (32,32,64) or 1 classic (64)")
     p.add_argument("--se-ratio", type=float, default=0.25)
+    p.add_argument("--se-rounding", choices=["keras", "timm"], default="keras")
     p.add_argument("--stem", choices=["deep", "classic"], default="deep")
     p.add_argument("--stem-downsample", choices=["conv", "maxpool"], default="conv")
     p.add_argument("--shortcut", choices=["avgpool", "strided"], default="avgpool")

@@ -1983,8 +1983,14 @@ static int digits_check_header(const unsigned char *h)
 static int digits_read_weights(FILE *f, float *dst)
 {
   unsigned char h[64];
-  if (fread(h, 1, sizeof h, f) != sizeof h)
-    return ferror(f) ? DIGITS_ERR_READ : DIGITS_ERR_MAGIC;
+  size_t n = fread(h, 1, sizeof h, f);
+  if (n != sizeof h) {
+    if (ferror(f))
+      return DIGITS_ERR_READ;
+    /* A short file that starts like one of ours was cut, not something else. */
+    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? DIGITS_ERR_TRUNCATED
+                                                            : DIGITS_ERR_MAGIC;
+  }
   int hrc = digits_check_header(h);
   if (hrc != DIGITS_OK)
     return hrc;

@@ -2851,8 +2851,14 @@ static int rs152_check_header(const unsigned char *h)
 static int rs152_read_weights(FILE *f, float *dst)
 {
   unsigned char h[64];
-  if (fread(h, 1, sizeof h, f) != sizeof h)
-    return ferror(f) ? RS152_ERR_READ : RS152_ERR_MAGIC;
+  size_t n = fread(h, 1, sizeof h, f);
+  if (n != sizeof h) {
+    if (ferror(f))
+      return RS152_ERR_READ;
+    /* A short file that starts like one of ours was cut, not something else. */
+    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? RS152_ERR_TRUNCATED
+                                                            : RS152_ERR_MAGIC;
+  }
   int hrc = rs152_check_header(h);
   if (hrc != RS152_OK)
     return hrc;

@@ -2239,8 +2239,14 @@ static int rs50_check_header(const unsigned char *h)
 static int rs50_read_weights(FILE *f, float *dst)
 {
   unsigned char h[64];
-  if (fread(h, 1, sizeof h, f) != sizeof h)
-    return ferror(f) ? RS50_ERR_READ : RS50_ERR_MAGIC;
+  size_t n = fread(h, 1, sizeof h, f);
+  if (n != sizeof h) {
+    if (ferror(f))
+      return RS50_ERR_READ;
+    /* A short file that starts like one of ours was cut, not something else. */
+    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? RS50_ERR_TRUNCATED
+                                                            : RS50_ERR_MAGIC;
+  }
   int hrc = rs50_check_header(h);
   if (hrc != RS50_OK)
     return hrc;

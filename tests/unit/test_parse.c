@@ -168,6 +168,7 @@ static void test_every_key(void **state) {
                 "width_multiplier 0.5\n"
                 "stem_widths 8 16 24\n"
                 "se_ratio 0\n"
+                "se_rounding timm\n"
                 "stem deep\n"
                 "stem_downsample maxpool\n"
                 "shortcut strided\n"
@@ -194,6 +195,7 @@ static void test_every_key(void **state) {
   assert_int_equal(s->stem_out[1], 8);
   assert_int_equal(s->stem_out[2], 12);
   assert_true(s->se_ratio == 0);
+  assert_int_equal(s->se_rounding, SE_ROUND_TIMM);
   assert_int_equal(s->stem_down, STEM_DOWN_MAXPOOL);
   assert_int_equal(s->shortcut, SHORTCUT_STRIDED);
   assert_int_equal(s->stride_on, STRIDE_ON_1X1);
@@ -206,7 +208,7 @@ static void test_every_key(void **state) {
   assert_int_equal(s->preprocess, PREPROCESS_NONE);
   assert_int_equal(s->outputs, ENDPOINT_BIT(ENDPOINT_C3) | ENDPOINT_BIT(ENDPOINT_HEAD));
   /* loc is the key word. */
-  assert_int_equal(s->loc[KEY_CLASSES].line, 17);
+  assert_int_equal(s->loc[KEY_CLASSES].line, 18);
   assert_int_equal(s->loc[KEY_CLASSES].col, 1);
   assert_int_equal(s->loc[KEY_CLASSES].len, 7);
   for (int k = 1; k < SPEC_KEY_COUNT; k++)
@@ -369,8 +371,18 @@ static void test_out_of_range(void **state) {
   expect_error_has("depth 50\nwidth_multiplier 64.001\n",
                    "'width_multiplier' must be in (0, 64], not 64.001");
   expect_error_has("depth 50\nbn_eps 0\n", "'bn_eps' must be in (0, 1], not 0");
-  expect_error_has("depth 50\nbn_eps 1e-400\n", "'bn_eps' must be in (0, 1], not 1e-400");
-  expect_error_has("depth 50\nbn_eps 1e400\n", "'bn_eps' must be in (0, 1], not 1e400");
+  /* Beyond a double: reported as such, not read as 0 or inf (se_ratio 1e-400 was 0, accepted). */
+  expect_error_has("depth 50\nbn_eps 1e-400\n",
+                   "'bn_eps' value 1e-400 is out of range (too small for a double)");
+  expect_error_has("depth 50\nbn_eps 1e400\n",
+                   "'bn_eps' value 1e400 is out of range (too large for a double)");
+  expect_error_has("depth 50\nse_ratio 1e-400\n",
+                   "'se_ratio' value 1e-400 is out of range (too small for a double)");
+  expect_error_has("depth 50\nwidth_multiplier -1e999\n",
+                   "'width_multiplier' value -1e999 is out of range (too large for a double)");
+  expect_error_has("depth 99999999999999999999\n",
+                   "'depth' must be one of 50, 101, 152, 200, 270, 350 or 420, not "
+                   "99999999999999999999 (");
 }
 
 static void test_bad_words(void **state) {
