@@ -666,7 +666,8 @@ static void test_se_batch(void **state) {
         const size_t img_in = (size_t)hw * c, img_x = (size_t)hw * k;
         size_t nw;
         float *in = rnd_buf((size_t)n * img_in), *raw = rnd_buf((size_t)k * c);
-        float *wc = pack_conv(raw, k, c, 1, 1, kb, &nw), *bc = rnd_buf((size_t)(k + kb - 1) / kb * kb);
+        float *wc = pack_conv(raw, k, c, 1, 1, kb, &nw);
+        float *bc = rnd_buf((size_t)(k + kb - 1) / kb * kb);
         float *sc = rnd_buf((size_t)n * img_x);
         const size_t mpad = (size_t)(m + 31) / 32 * 32, kpad = (size_t)(k + 31) / 32 * 32;
         float *w1 = rnd_buf((size_t)k * mpad), *b1 = rnd_buf(mpad);
