@@ -40,9 +40,9 @@ maxw=0
       if [[ $np == *n ]]; then nx=1; np=${np%n}; fi
       if [[ $np == *g* ]]; then kg=${np#*g}; np=${np%g*}; fi
       echo "static void f$i(const float *in, const float *w, const float *b, float *out) {"
-      pr=$(( (32 + np - 1) / np )) # select.c's POOL_PIECE
-      [ $pool = pool ] && echo "  static float pool[(($N * $OH * $OW + $np * $pr - 1) / ($np * $pr) + $N) * $K];"
-      echo "  rsc_conv2d_part(in, w, b, out, $pool, $pr, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, $xp, $tg, $tc, RSC_ACT_RELU, 0, 1);"
+      pc=32 # rsc.h's SE_POOL_CHUNK
+      [ $pool = pool ] && echo "  static float pool[$N * (($OH * $OW + $pc - 1) / $pc) * $K];"
+      echo "  rsc_conv2d_part(in, w, b, out, $pool, $pc, $N, $H, $W, $C, $OH, $OW, $K, $KH, $KW, $S, $S, $P, $P, $kb, $np, $kg, $nx, $xp, $tg, $tc, RSC_ACT_RELU, 0, 1);"
       echo "}"
       wf=$(( (K + kb - 1) / kb * kb * C * KH * KW ))
     fi

@@ -200,12 +200,12 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
                      out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
       break;
     }
-    if (n->pool_pr)
+    if (n->se_pool)
       params = "const float *restrict in, const float *restrict w, const float *restrict b, "
                "float *restrict out, float *restrict pool";
     call = xstrfmt("rsc_conv2d_part(in, w, b, out, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
                    "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
-                   n->pool_pr ? "pool" : "NULL", n->pool_pr ? n->pool_pr : 1, out.n, in.h, in.w,
+                   n->se_pool ? "pool" : "NULL", n->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h, in.w,
                    in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
                    n->kb, n->np, n->kg, n->nx ? 1 : 0, n->xp ? 1 : 0, n->tg > 1 ? n->tg : 1,
                    n->tg > 1 ? n->tc : 0, act_const(n->act));
@@ -246,14 +246,14 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     params = "const float *x, const float *sc, const float *restrict w1, "
              "const float *restrict b1, const float *restrict w2, const float *restrict b2, "
              "float *out, float *restrict scratch, void (*sync)(void *), void *ctx";
-    call = n->pool_np ? xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + "
-                                "%zu, %d, %d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
-                                se_pool_offset(n), n->pool_np, out.n, out.h * out.w, out.c,
-                                n->se_mid, DENSE_KB, act_const(n->act))
-                      : xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, "
-                                "%d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
-                                out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
-                                act_const(n->act));
+    call = n->pooled ? xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + "
+                               "%zu, %d, %d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
+                               se_pool_offset(n), SE_POOL_CHUNK, out.n, out.h * out.w, out.c,
+                               n->se_mid, DENSE_KB, act_const(n->act))
+                     : xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, %d, "
+                               "%d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
+                               SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
+                               act_const(n->act));
     split = true;
     break;
   case OP_SOFTMAX:
@@ -308,12 +308,12 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     w_expr(g, n->w, w, sizeof w);
     w_expr(g, n->b, b, sizeof b);
     snprintf(args, sizeof args, "%s, %s, %s, %s", x, w, b, dst);
-    if (n->pool_pr) { /* the partials' place in the scratch of the SE_ADD reading dst */
+    if (n->se_pool) { /* the partials' place in the scratch of the SE_ADD reading dst */
       const Node *se = NULL;
       for (int j = id + 1; j < g->nnodes && !se; j++)
         if (!g->nodes[j].dead)
           se = &g->nodes[j];
-      RSC_ASSERT(se && se->op == OP_SE_ADD && se->pool_np == n->np * n->pool_pr);
+      RSC_ASSERT(se && se->op == OP_SE_ADD && se->pooled);
       size_t len = strlen(args);
       snprintf(args + len, sizeof args - len, ", a + A_SCRATCH + %zu", se_pool_offset(se));
     }

@@ -38,9 +38,9 @@ size_t se_pool_offset(const Node *se) {
 
 size_t se_scratch_floats(const Node *se) {
   size_t need = se_pool_offset(se);
-  if (se->pool_np) { /* rsc_conv2d_part's slots: one per piece, plus one per image */
-    const size_t pixels = (size_t)se->out.n * (size_t)se->out.h * (size_t)se->out.w;
-    const size_t slots = (pixels + (size_t)se->pool_np - 1) / (size_t)se->pool_np + se->out.n;
+  if (se->pooled) { /* rsc_conv2d_part's slots: one per chunk of each image */
+    const size_t hw = (size_t)se->out.h * (size_t)se->out.w;
+    const size_t slots = (size_t)se->out.n * ((hw + SE_POOL_CHUNK - 1) / SE_POOL_CHUNK);
     need += align_up(slots * (size_t)se->out.c);
   }
   return need;

@@ -338,6 +338,13 @@ size_t shape_elems(Shape s); /* n*h*w*c; shapes are checked small enough in shap
  * width the generated file is later compiled for. */
 enum { DENSE_KB = 32 };
 
+/* Pixels per chunk of an SE's pool (the kernels' PC): each image's mean is
+ * summed chunk by chunk from its own first pixel, in an order that depends
+ * on nothing but the map's size, so an image's result is the same alone or
+ * in any batch; the threads split a pooling conv's work only where a chunk
+ * starts. The partial sums, one per chunk, are a few % of the map. */
+enum { SE_POOL_CHUNK = 32 };
+
 /* Weight layouts the kernels read (pack.c draws each). */
 typedef enum Layout {
   LAYOUT_RAW,         /* as imported: conv OIHW, dense [out][in], vectors [C] */
@@ -401,10 +408,8 @@ typedef struct Node {
   int tg, tc;   /* CONV (direct): groups of tg tiles take turns on chunks of tc channels,
                    the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
-  int pool_pr;  /* CONV (direct): writes the SE pool's partial sums for its SE_ADD,
-                   one per piece of pool_pr tiles; 0: none */
-  int pool_np;  /* SE_ADD: pixels per piece (np * pool_pr) when its producer pools for it,
-                   else 0 */
+  bool se_pool; /* CONV (direct): writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
+  bool pooled;  /* SE_ADD: its producer wrote the pool's chunk sums */
 } Node;
 
 /* A string -> int hash map: the graph's index of tensor names, the passes'

@@ -50,7 +50,9 @@
  * streaming their weights from DRAM once (weights / DRAM_BW): at batch 1
  * the deep layers are bound by it, and there Winograd's 16/9 more weight
  * bytes lose. Winograd is taken only if it is estimated 10 % faster (it has
- * the bigger weights, and the estimate is the rougher of the two).
+ * the bigger weights, and the estimate is the rougher of the two) for one
+ * image: its sums differ from the direct conv's, and an image's result must
+ * not depend on the batch it came in (the tiles may: they change no sum).
  * Only the layer's constant shape and the target enter: no measurement.
  */
 #include "rsc.h"
@@ -223,22 +225,62 @@ static double weight_bytes(const Node *n, Shape in, int kb, double per_filter) {
   return ceil((double)n->out.c / kb) * kb * in.c * per_filter * 4.0;
 }
 
-static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
-  TargetModel tm = target_model(t);
+/* The best direct tile (np, kb, kg) for n's shape and its estimate. */
+static double best_direct(const Node *n, Shape in, const TargetModel *tm, int *np, int *kb,
+                          int *kg) {
   double best = 0;
   for (int v = 1; v <= V_MAX; v++)
-    for (int np = 1; np <= NP_MAX; np++) {
-      if (np * v + v + 1 > tm.regs)
+    for (int p = 1; p <= NP_MAX; p++) {
+      if (p * v + v + 1 > tm->regs)
         continue;
-      int kg = block_group(n, in, &tm, v * tm.vl);
-      double c = conv_cost(n, in, &tm, np, v, kg);
-      if (best == 0 || c < best || (c == best && np * v > n->np * n->kb / tm.vl)) {
+      int g = block_group(n, in, tm, v * tm->vl);
+      double c = conv_cost(n, in, tm, p, v, g);
+      if (best == 0 || c < best || (c == best && p * v > *np * *kb / tm->vl)) {
         best = c;
-        n->np = np;
-        n->kb = v * tm.vl;
-        n->kg = kg;
+        *np = p;
+        *kb = v * tm->vl;
+        *kg = g;
       }
     }
+  return best;
+}
+
+/* The best Winograd tile (nt, kb) for n's shape and its estimate, with the
+ * DRAM time of its weights. */
+static double best_wino(const Node *n, Shape in, const TargetModel *tm, int *nt, int *kb) {
+  double best = 0;
+  for (int v = 1; v <= V_MAX; v++)
+    for (int t = 1; t <= WINO_NT_MAX; t++) {
+      if (t * v + v + 1 > tm->regs)
+        continue;
+      double c = wino_cost(n, in, tm, t, v) + weight_bytes(n, in, v * tm->vl, 16) / tm->dram_bw;
+      if (best == 0 || c < best || (c == best && t * v > *nt * *kb / tm->vl)) {
+        best = c;
+        *nt = t;
+        *kb = v * tm->vl;
+      }
+    }
+  return best;
+}
+
+/* Winograd or direct, from the estimates for one image: the two sum in
+ * different orders, so the choice must not depend on the batch, or an
+ * image's result would change with its neighbours (at batch 3 the model
+ * preferred Winograd for a 4x4x64 conv it ran direct at batch 1). */
+static bool wino_wins(const Node *n, Shape in, const TargetModel *tm) {
+  Node one = *n;
+  one.out.n = 1;
+  in.n = 1;
+  int np = 0, kb = 0, kg = 0, nt = 0, wkb = 0;
+  double direct = best_direct(&one, in, tm, &np, &kb, &kg);
+  direct += weight_bytes(&one, in, kb, n->kh * n->kw) / tm->dram_bw;
+  return best_wino(&one, in, tm, &nt, &wkb) * 1.1 < direct;
+}
+
+static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
+  TargetModel tm = target_model(t);
+  n->np = n->kb = 0;
+  best_direct(n, in, &tm, &n->np, &n->kb, &n->kg);
   n->wino = false;
   double P = (double)n->out.n * n->out.h * n->out.w;
   n->nx = n->kg == 1 && P > n->np && 2 * (double)n->kh * n->kw * in.c * n->kb * 4.0 <= tm.l2 / 2;
@@ -247,32 +289,16 @@ static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
   n->tc = n->tg > 1 ? (in.c < TG_CHUNK ? in.c : TG_CHUNK) : 0;
   if (n->tg > 1)
     n->nx = false; /* the groups stream the weights themselves */
-  if (!allow_wino || !wino_applies(n, in, &tm))
+  if (!allow_wino || !wino_applies(n, in, &tm) || !wino_wins(n, in, &tm))
     return;
-  double direct = best + weight_bytes(n, in, n->kb, n->kh * n->kw) / tm.dram_bw;
-  double wino = 0;
-  int wnt = 0, wkb = 0;
-  for (int v = 1; v <= V_MAX; v++)
-    for (int nt = 1; nt <= WINO_NT_MAX; nt++) {
-      if (nt * v + v + 1 > tm.regs)
-        continue;
-      double c = wino_cost(n, in, &tm, nt, v) + weight_bytes(n, in, v * tm.vl, 16) / tm.dram_bw;
-      if (wino == 0 || c < wino || (c == wino && nt * v > wnt * wkb / tm.vl)) {
-        wino = c;
-        wnt = nt;
-        wkb = v * tm.vl;
-      }
-    }
-  if (wino * 1.1 < direct) {
-    n->np = wnt;
-    n->kb = wkb;
-    n->wino = true;
-    n->kg = 1;
-    n->nx = false;
-    n->xp = false;
-    n->tg = 1;
-    n->tc = 0;
-  }
+  n->np = n->kb = 0;
+  best_wino(n, in, &tm, &n->np, &n->kb);
+  n->wino = true;
+  n->kg = 1;
+  n->nx = false;
+  n->xp = false;
+  n->tg = 1;
+  n->tc = 0;
 }
 
 static char *kernel_name(const Graph *g, const Node *n) {
@@ -291,7 +317,7 @@ static char *kernel_name(const Graph *g, const Node *n) {
       return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s", n->kh,
                      n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
                      n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", tg,
-                     act_name(n->act), n->pool_pr ? "_sp" : "");
+                     act_name(n->act), n->se_pool ? "_sp" : "");
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -306,7 +332,7 @@ static char *kernel_name(const Graph *g, const Node *n) {
     return xstrfmt("add_n%d_%dx%dx%d_%s", o.n, o.h, o.w, o.c, act_name(n->act));
   case OP_SE_ADD:
     return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->se_mid,
-                   act_name(n->act), n->pool_np ? "_sp" : "");
+                   act_name(n->act), n->pooled ? "_sp" : "");
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
   case OP_ENTRY:
@@ -331,11 +357,10 @@ static char *kernel_name(const Graph *g, const Node *n) {
  * it: at batch 8 that read was a quarter of the SE's time in stages 1-2,
  * where x (13 MB at RS-50@160) streams from L3 or DRAM. The partials sit in
  * the SE's scratch (se_pool_offset), which only SE_ADDs use, so nothing may
- * run between the two. One partial per piece of at least POOL_PIECE pixels
- * keeps them to a few % of x; the threads' ranges then split the conv's
- * work only at piece boundaries, a few tiles apart.
+ * run between the two. They are one sum per chunk of SE_POOL_CHUNK pixels
+ * of each image, summed in the order the SE's own pool would use, so
+ * fusing changes no result.
  */
-enum { POOL_PIECE = 32 };
 
 static void fuse_se_pool(Graph *g) {
   Uses u;
@@ -343,14 +368,14 @@ static void fuse_se_pool(Graph *g) {
   int prev = -1; /* the last live node before i */
   for (int i = 0; i < g->nnodes; i++) {
     Node *se = &g->nodes[i];
-    se->pool_np = 0;
+    se->pooled = false;
     if (se->dead)
       continue;
     Node *x = prev >= 0 ? &g->nodes[prev] : NULL;
     if (se->op == OP_SE_ADD && x && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
         uses_count(&u, prev) == 1 && g->output != prev) {
-      x->pool_pr = (POOL_PIECE + x->np - 1) / x->np;
-      se->pool_np = x->np * x->pool_pr;
+      x->se_pool = true;
+      se->pooled = true;
     }
     prev = i;
   }
@@ -361,7 +386,7 @@ bool select_kernels(Graph *g, Diag *d) {
   bool ok = true;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    n->pool_pr = 0;
+    n->se_pool = false;
     if (!n->dead && n->op == OP_CONV)
       conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
   }

@@ -42,6 +42,7 @@ queue=(
   "robustness   tests/robustness.sh"
   "unit         run_unit"
   "verify       tests/verify.sh"
+  "batch        tests/batch.sh"
   "integration  tests/integration.sh"
   "keras_h5     tests/keras_h5.sh"
   "golden       tools/golden.sh check"

@@ -56,7 +56,7 @@ extern "C" {
 #define DIGITS_OUT_C 10
 #define DIGITS_OUT_SIZE 10
 /* Memory: the activation arena allocated by digits_open, and the weights payload. */
-#define DIGITS_ARENA_BYTES 52480
+#define DIGITS_ARENA_BYTES 51456
 #define DIGITS_WEIGHT_BYTES 811840
 
 /* Return codes of digits_open and digits_run; digits_strerror explains each. */

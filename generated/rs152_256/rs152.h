@@ -54,7 +54,7 @@ extern "C" {
 #define RS152_OUT_C 1000
 #define RS152_OUT_SIZE 1000
 /* Memory: the activation arena allocated by rs152_open, and the weights payload. */
-#define RS152_ARENA_BYTES 9556224
+#define RS152_ARENA_BYTES 9569536
 #define RS152_WEIGHT_BYTES 414246272
 
 /* Return codes of rs152_open and rs152_run; rs152_strerror explains each. */

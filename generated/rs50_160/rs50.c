@@ -333,63 +333,85 @@ RSC_INLINE void rsc_tile_steps(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX],
 }
 
 /*
+ * The SE pool's order of additions (rsc_conv2d_part's pool, rsc_slot_mean,
+ * rsc_pixel_mean): an image's pixels form chunks of PC, counted from its own
+ * first pixel (the last chunk may be short); each chunk's sum runs in pixel
+ * order from its first pixel, and the mean adds the chunk sums in chunk
+ * order. Nothing in it depends on the batch, the tiles or the split, so an
+ * image's pooled mean is the same bytes alone or in any batch (compiler/
+ * select.c makes PC a constant, SE_POOL_CHUNK).
+ *
  * rsc_conv2d_part's unit u (of `units`, groups of kg of the nkb blocks,
- * tile-major within a group) moved down to the first unit of the piece of
- * PR tiles it belongs to, in its group; `units` itself stays.
+ * tile-major within a group) moved down to the nearest unit where a thread's
+ * range may start with a pool: a group's first, or the first unit of a tile
+ * whose first pixel starts a chunk (NP pixels per tile, hw per image), so
+ * that one thread sums each chunk; `units` itself stays. The search walks
+ * the chunk starts down from u's tile: within an image their residues mod NP
+ * repeat after NP chunks at most, so an image with none among NP has none.
  */
-RSC_INLINE long rsc_piece_floor(long u, long units, long tiles, long nkb, long kg, int PR) {
+RSC_INLINE long rsc_chunk_floor(long u, long units, long tiles, long nkb, long kg, int NP, long hw,
+                                int PC) {
   if (u >= units)
     return units;
   const long g = u / (kg * tiles), gu = u % (kg * tiles);
   const long gn = nkb - g * kg < kg ? nkb - g * kg : kg;
-  const long ti = gu / gn;
-  return g * kg * tiles + ti / PR * PR * gn;
+  const long p = gu / gn * NP;
+  long n = p / hw, j = (p - n * hw) / PC;
+  for (;;) {
+    for (int i = 0; i < NP && j >= 0; i++, j--) {
+      const long s = n * hw + j * PC;
+      if (s % NP == 0)
+        return g * kg * tiles + s / NP * gn;
+    }
+    if (n == 0) /* not reached: pixel 0 starts a chunk and a tile */
+      return g * kg * tiles;
+    n--;
+    j = (hw - 1) / PC;
+  }
 }
 
 /*
- * A tile's part in the SE pool (rsc_conv2d_part's pool): pixel r (of the
- * tile's first, p0) sums into slot row base + ((p0 + r) / hw) * K; add: the
- * first of the tile's runs adds to its slot (an earlier tile of its piece
- * stored there), where the others store. base NULL: no pool. Passed by
- * value, in registers: with a per-pixel slot array on the stack instead, a
- * stage-1 conv at batch 8 was 20 % slower, most likely because its output
- * stores miss the cache and fill the store buffer, so that every further
- * store waits for it to drain (docs/kernels.md, "The SE tail").
+ * A tile's part in the SE pool (rsc_conv2d_part's pool): slot holds the
+ * chunk sum of the tile's first pixel (channel 0 of the tile's block), and
+ * pixel r >= 1 with bit r of `runs` set starts the next chunk, whose slot is
+ * the next row, K floats on (an image's last chunk is followed by the next
+ * image's first). add: the first pixel continues a chunk an earlier tile
+ * began, and adds to its slot, where a chunk's first pixel stores. slot
+ * NULL: no pool. Passed by value, in registers: with a per-pixel slot array
+ * on the stack instead, a stage-1 conv at batch 8 was 20 % slower, most
+ * likely because its output stores miss the cache and fill the store
+ * buffer, so that every further store waits for it to drain
+ * (docs/kernels.md, "The SE tail").
  */
 typedef struct {
-  float *base;
-  long p0, hw;
+  float *slot;
   int K, add;
+  unsigned runs;
 } rsc_tpool;
 
 /*
  * The pool's share of one tile from its stored outputs o[r], channels
- * [j0, j1): per run of pixels of one image, their sum in pixel order, stored
- * (or, for the first run with tp.add, added) to the run's slot. For the
- * tiles rsc_conv_tiles does not pool from its registers: those across an
- * image boundary, other activations, a block's partial vector. The values
- * are read back while they are in L1. xb[r] == NULL ends the tile.
+ * [j0, j1): each chunk's sum, in pixel order from the slot's (tp.add) or
+ * from the chunk's first pixel, stored to its slot. For the tiles
+ * rsc_conv_tiles does not pool from its registers: other activations, a
+ * block's partial vector, a tile past the last pixel. The values are read
+ * back while they are in L1. xb[r] == NULL ends the tile.
  */
 RSC_INLINE void rsc_tile_pool(float *const o[RSC_NP_MAX], const float *const xb[RSC_NP_MAX],
                               int NP, int j0, int j1, rsc_tpool tp) {
   for (int j = j0; j < j1; j++) {
-    long img = tp.p0 / tp.hw;
-    float s = o[0][j];
-    int add = tp.add, r = 1;
-    for (; r < NP && xb[r]; r++) {
-      const long ir = (tp.p0 + r) / tp.hw;
-      if (ir != img) {
-        float *slot = tp.base + img * tp.K + j;
-        *slot = add ? *slot + s : s;
+    float *slot = tp.slot + j;
+    float s = tp.add ? *slot + o[0][j] : o[0][j];
+    for (int r = 1; r < NP && xb[r]; r++) {
+      if (tp.runs >> r & 1u) {
+        *slot = s;
+        slot += tp.K;
         s = o[r][j];
-        add = 0;
-        img = ir;
       } else {
         s += o[r][j];
       }
     }
-    float *slot = tp.base + img * tp.K + j;
-    *slot = add ? *slot + s : s;
+    *slot = s;
   }
 }
 
@@ -445,22 +467,34 @@ RSC_INLINE void rsc_tile_store(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX], const rsc_tile
       for (int v = 0; v < VC; v++)
         acc[r][v] = rsc_vrelu(acc[r][v]);
   }
-  /* The usual tile, whole and in one image, pools from the registers
-   * (which hold what is stored: ReLU or none, whole vectors), before the
-   * stores, which at batch 8 miss the cache (stores retire in order). */
-  const int pool_regs = tp.base && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
-                        (v0 + VC) * RSC_VL <= kn && tl->xb[NP - 1] &&
-                        tp.p0 / tp.hw == (tp.p0 + NP - 1) / tp.hw;
+  /* A whole tile pools from the registers (which hold what is stored: ReLU
+   * or none, whole vectors), before the stores, which at batch 8 miss the
+   * cache (stores retire in order). Most tiles lie in one chunk: one run of
+   * adds, the rest branch where a chunk starts (tp.runs). */
+  const int pool_regs = tp.slot && (act == RSC_ACT_RELU || act == RSC_ACT_NONE) &&
+                        (v0 + VC) * RSC_VL <= kn && tl->xb[NP - 1];
   if (pool_regs) {
-    float *slot = tp.base + tp.p0 / tp.hw * tp.K;
     RSC_UNROLL
     for (int v = 0; v < VC; v++) {
-      const int j = (v0 + v) * RSC_VL;
-      rsc_vf sum = acc[0][v];
-      RSC_UNROLL
-      for (int r = 1; r < NP; r++)
-        sum = rsc_vadd(sum, acc[r][v]);
-      rsc_vstore(slot + j, tp.add ? rsc_vadd(rsc_vload(slot + j), sum) : sum);
+      float *slot = tp.slot + (v0 + v) * RSC_VL;
+      rsc_vf sum = tp.add ? rsc_vadd(rsc_vload(slot), acc[0][v]) : acc[0][v];
+      if (!tp.runs) {
+        RSC_UNROLL
+        for (int r = 1; r < NP; r++)
+          sum = rsc_vadd(sum, acc[r][v]);
+      } else {
+        RSC_UNROLL
+        for (int r = 1; r < NP; r++) {
+          if (tp.runs >> r & 1u) {
+            rsc_vstore(slot, sum);
+            slot += tp.K;
+            sum = acc[r][v];
+          } else {
+            sum = rsc_vadd(sum, acc[r][v]);
+          }
+        }
+      }
+      rsc_vstore(slot, sum);
     }
   }
   RSC_UNROLL
@@ -486,7 +520,7 @@ RSC_INLINE void rsc_tile_store(rsc_vf acc[RSC_NP_MAX][RSC_V_MAX], const rsc_tile
     }
   }
   /* Other activations and a block's partial vector: from the stores. */
-  if (tp.base && !pool_regs && v0 * RSC_VL < kn)
+  if (tp.slot && !pool_regs && v0 * RSC_VL < kn)
     rsc_tile_pool(tl->o, tl->xb, NP, v0 * RSC_VL,
                   (v0 + VC) * RSC_VL < kn ? (v0 + VC) * RSC_VL : kn, tp);
 }
@@ -545,7 +579,7 @@ RSC_INLINE void rsc_conv_tiles(const rsc_tile *tl, int gt, const float *restrict
           tl[t].o[r][j] = rsc_act(acc, act);
         }
       }
-      if (tl[t].tp.base)
+      if (tl[t].tp.slot)
         rsc_tile_pool(tl[t].o, tl[t].xb, NP, 0, kn, tl[t].tp);
     }
     return;
@@ -653,21 +687,17 @@ RSC_INLINE void rsc_conv_tiles(const rsc_tile *tl, int gt, const float *restrict
  *
  * pool (NULL: none): the partial sums of a Squeeze-and-Excitation pool over
  * this conv's output, written while its tiles are in L1, so the SE
- * (rsc_se_add_part) need not read the whole output once more to pool it.
- * The pixel tiles form pieces of PR consecutive tiles; piece q stores, for
- * each image n it touches, the sum of its pixels of image n to slot q + n:
- * pool[(q + n)*K + k], k < K. (A piece's images are consecutive and never
- * precede an earlier piece's, so q + n names each (piece, image) pair once;
- * some slots stay unused.) The parts' ranges then start and end on piece
- * boundaries, so one thread runs a piece's tiles, in order: each slot's sum
- * runs in pixel order within a tile and tile order within the piece, and the
- * partials, like the output, are the same bytes for any split. Pieces of
- * several tiles keep the partials small (with one slot per tile they were a
- * sixth of the output at np 6).
+ * (rsc_se_add_part) need not read the whole output once more to pool it:
+ * the sum of each chunk of PC pixels of each image (rsc_chunk_floor's
+ * order), chunk j of image n in pool[(n*ceil(OH*OW/PC) + j)*K + k], k < K.
+ * The parts' ranges start and end where a chunk does (rsc_chunk_floor), so
+ * one thread sums a chunk, tile after tile: the partials, like the output,
+ * are the same bytes for any split, tile and batch. Chunks of 32 pixels
+ * (select.c) keep them to a few % of the output.
  */
 RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict w,
                                 const float *restrict bias, float *restrict out,
-                                float *restrict pool, int PR, int N, int H, int W, int C, int OH,
+                                float *restrict pool, int PC, int N, int H, int W, int C, int OH,
                                 int OW, int K, int KH, int KW, int SH, int SW, int PT, int PL,
                                 int KB, int NP, int KG, int NX, int XP, int TG, int TC, int act,
                                 int part, int parts) {
@@ -678,12 +708,13 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
   const long P = (long)N * OH * OW, tiles = (P + NP - 1) / NP;
   const long nkb = (K + KB - 1) / KB, units = nkb * tiles;
   const long kg = KG < 1 ? 1 : KG > nkb ? nkb : KG;
-  if (PR < 1)
-    PR = 1;
+  if (PC < 1)
+    PC = 1;
   long u0 = units * part / parts, u1 = units * (part + 1) / parts;
-  if (pool) { /* down to a piece boundary: the first unit of its piece's tiles */
-    u0 = rsc_piece_floor(u0, units, tiles, nkb, kg, PR);
-    u1 = rsc_piece_floor(u1, units, tiles, nkb, kg, PR);
+  const long hw = (long)OH * OW, nch = (hw + PC - 1) / PC; /* chunks per image */
+  if (pool) { /* down to where a chunk starts */
+    u0 = rsc_chunk_floor(u0, units, tiles, nkb, kg, NP, hw, PC);
+    u1 = rsc_chunk_floor(u1, units, tiles, nkb, kg, NP, hw, PC);
   }
   const size_t bsz = (size_t)KH * (size_t)KW * (size_t)C * (size_t)KB; /* floats per block */
   /* Next-block prefetch: steps per tile, lines per block, and the interval. */
@@ -704,7 +735,6 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
    * would sweep the whole block without a group's prefetch. */
   const long ngroups = (tiles + tg - 1) / tg;
   tg = (int)((tiles + ngroups - 1) / ngroups);
-  const long hw = (long)OH * OW;
   for (long u = u0; u < u1;) {
     /* Group g holds blocks [g*kg, g*kg + gn); its units are tile-major. */
     const long g = u / (kg * tiles), gu = u % (kg * tiles);
@@ -730,10 +760,15 @@ RSC_INLINE void rsc_conv2d_part(const float *restrict in, const float *restrict 
         tl[t].ih0[r] = (int)oh * SH - PT;
         tl[t].iw0[r] = (int)ow * SW - PL;
       }
-      tl[t].tp = (rsc_tpool){pool ? pool + (size_t)((ti + t) / PR) * (size_t)K +
-                                        (size_t)kb * (size_t)KB
-                                  : NULL,
-                             p0, hw, K, (ti + t) % PR != 0 && p0 % hw != 0};
+      tl[t].tp = (rsc_tpool){NULL, K, 0, 0u};
+      if (pool) { /* the chunk of pixel p0 (at q in image n) and where the next ones start */
+        const long n = p0 / hw, q = p0 - n * hw;
+        tl[t].tp.slot = pool + (size_t)(n * nch + q / PC) * (size_t)K + (size_t)kb * (size_t)KB;
+        tl[t].tp.add = q % PC != 0;
+        for (int r = 1; r < NP; r++)
+          if ((q + r) % hw % PC == 0)
+            tl[t].tp.runs |= 1u << r;
+      }
     } while (++t < gt);
     const int kn = K - (int)kb * KB < KB ? K - (int)kb * KB : KB;
     /* A thread's first tile of each block streams the block in: prefetch.
@@ -1094,40 +1129,52 @@ RSC_INLINE void rsc_avgpool(const float *restrict in, float *restrict out, int N
   rsc_pool_part(in, out, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, 1, 0, 1);
 }
 
+/* Channels per pass of rsc_pixel_mean: its chunk sums stay in L1. */
+#define RSC_MEAN_CB 64
+
 /*
  * Mean over the pixels of channels [c0, c1) of one image x [HW][C] (the
  * global average pool, SE's squeeze): s[c] = the sum over the pixels in
- * pixel order, divided by HW. The pixels are read in
- * memory order, RSC_VL channels per add, partial sums in s (in L1).
+ * chunks of PC (rsc_chunk_floor's order: each chunk in pixel order, then
+ * the chunks in order; PC >= HW: one sum in pixel order), divided by HW.
+ * RSC_MEAN_CB channels at a time, RSC_VL per add.
  */
-RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int HW, int C,
+RSC_INLINE void rsc_pixel_mean(const float *restrict x, float *restrict s, int HW, int C, int PC,
                                size_t c0, size_t c1) {
-  for (size_t c = c0; c < c1; c++)
-    s[c] = 0.0f;
-  for (int p = 0; p < HW; p++) {
-    const float *restrict xp = x + (size_t)p * (size_t)C;
-    size_t c = c0;
-    for (; c + RSC_VL <= c1; c += RSC_VL)
-      rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(xp + c)));
-    for (; c < c1; c++)
-      s[c] += xp[c];
+  for (size_t cb = c0; cb < c1; cb += RSC_MEAN_CB) {
+    const size_t ce = c1 - cb < RSC_MEAN_CB ? c1 : cb + RSC_MEAN_CB;
+    float t[RSC_MEAN_CB]; /* the chunk's sums of channels [cb, ce) */
+    for (int p0 = 0; p0 < HW; p0 += PC) {
+      const int p1 = HW - p0 < PC ? HW : p0 + PC;
+      for (size_t c = cb; c < ce; c++)
+        t[c - cb] = x[(size_t)p0 * (size_t)C + c];
+      for (int p = p0 + 1; p < p1; p++) {
+        const float *restrict xp = x + (size_t)p * (size_t)C + cb;
+        size_t c = 0;
+        for (; c + RSC_VL <= ce - cb; c += RSC_VL)
+          rsc_vstore(t + c, rsc_vadd(rsc_vload(t + c), rsc_vload(xp + c)));
+        for (; c < ce - cb; c++)
+          t[c] += xp[c];
+      }
+      for (size_t c = cb; c < ce; c++)
+        s[c] = p0 == 0 ? t[c - cb] : s[c] + t[c - cb];
+    }
+    for (size_t c = cb; c < ce; c++)
+      s[c] = s[c] / (float)HW;
   }
-  for (size_t c = c0; c < c1; c++)
-    s[c] = s[c] / (float)HW;
 }
 
-/* Channels [c0, c1) of image n's mean from the partial sums a conv wrote
- * in pieces of NP pixels (rsc_conv2d_part's pool): the sum of slots t + n
- * over the pieces t that hold image n's pixels, in order, divided by HW. */
-RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int NP,
+/* Channels [c0, c1) of image n's mean from the chunk sums a conv wrote
+ * (rsc_conv2d_part's pool, chunks of PC pixels): the sum of its chunks in
+ * order, divided by HW; the same bytes as rsc_pixel_mean of its pixels. */
+RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int n, int HW, int PC,
                               int C, size_t c0, size_t c1) {
-  const size_t t0 = (size_t)n * (size_t)HW / (size_t)NP;
-  const size_t t1 = (((size_t)n + 1) * (size_t)HW - 1) / (size_t)NP; /* the last piece */
-  const float *restrict first = pool + (t0 + (size_t)n) * (size_t)C;
+  const size_t nch = ((size_t)HW + (size_t)PC - 1) / (size_t)PC;
+  const float *restrict first = pool + (size_t)n * nch * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
-  for (size_t t = t0 + 1; t <= t1; t++) {
-    const float *restrict row = pool + (t + (size_t)n) * (size_t)C;
+  for (size_t j = 1; j < nch; j++) {
+    const float *restrict row = first + j * (size_t)C;
     size_t c = c0;
     for (; c + RSC_VL <= c1; c += RSC_VL)
       rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
@@ -1144,7 +1191,7 @@ RSC_INLINE void rsc_global_avgpool(const float *restrict in, float *restrict out
                                    int C) {
   for (int n = 0; n < N; n++)
     rsc_pixel_mean(in + (size_t)n * (size_t)HW * (size_t)C, out + (size_t)n * (size_t)C, HW, C,
-                   0, (size_t)C);
+                   HW, 0, (size_t)C);
 }
 
 /* Max over the HW pixels of each image: in [N][HW][C] -> out [N][C]. */
@@ -1313,7 +1360,7 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
 /*
  * The fused tail of a bottleneck: Squeeze-and-Excitation on x, then the
  * residual add and the block's activation. Per image n:
- *   s[n][c] = mean over the HW pixels of x[n][.][c]        (pixel order)
+ *   s[n][c] = mean over the HW pixels of x[n][.][c]        (chunks of PC)
  *   m[n][j] = relu(b1[j] + sum_c s[n][c] * fc1[j][c])      (c order)
  *   g[n][c] = sigmoid(b2[c] + sum_j m[n][j] * fc2[c][j])   (j order)
  *   out[n][p][c] = act(x[n][p][c] * g[n][c] + sc[n][p][c])
@@ -1331,16 +1378,17 @@ RSC_INLINE void rsc_se_scale_add(const float *x, const float *restrict g, const 
  * No sum is split, so the output is the same for any number of parts.
  * out may be x or sc: the only phase that writes out reads x and sc at
  * the same rows and no other, after the barrier that ends the pool's reads.
- * pool (NULL: pool x here): the partial sums the conv producing x wrote in
- * pieces of PNP pixels (rsc_conv2d_part's pool, PR tiles of NP pixels);
- * s[n] is then the sum of image n's slots in piece order, divided by HW,
- * and x is read once instead of twice.
+ * The pool sums each image's pixels in chunks of PC (rsc_chunk_floor's
+ * order), never across images: an image's output is the same bytes alone
+ * or in any batch. pool (NULL: pool x here): the chunk sums the conv
+ * producing x wrote (rsc_conv2d_part's pool, chunks of the same PC); the
+ * means are then the same bytes, and x is read once instead of twice.
  */
 RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
                                 const float *restrict w1, const float *restrict b1,
                                 const float *restrict w2, const float *restrict b2, float *out,
                                 float *restrict scratch,
-                                const float *restrict pool, int PNP, int N, int HW, int C, int M,
+                                const float *restrict pool, int PC, int N, int HW, int C, int M,
                                 int KB, int act, int part, int parts, void (*sync)(void *),
                                 void *ctx) {
   float *restrict s = scratch;
@@ -1353,10 +1401,10 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
   const size_t r1 = rows * ((size_t)part + 1) / (size_t)parts;
   for (int n = 0; n < N; n++) {
     if (pool)
-      rsc_slot_mean(pool, s + (size_t)n * (size_t)C, n, HW, PNP, C, c0, c1);
+      rsc_slot_mean(pool, s + (size_t)n * (size_t)C, n, HW, PC, C, c0, c1);
     else
       rsc_pixel_mean(x + (size_t)n * (size_t)HW * (size_t)C, s + (size_t)n * (size_t)C, HW, C,
-                     c0, c1);
+                     PC, c0, c1);
   }
   if (parts > 1)
     sync(ctx);
@@ -1382,9 +1430,9 @@ RSC_INLINE void rsc_se_add_part(const float *x, const float *sc,
 RSC_INLINE void rsc_se_add(const float *x, const float *sc,
                            const float *restrict w1, const float *restrict b1,
                            const float *restrict w2, const float *restrict b2, float *out,
-                           float *restrict scratch, int N, int HW, int C, int M, int KB,
+                           float *restrict scratch, int PC, int N, int HW, int C, int M, int KB,
                            int act) {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, 0, N, HW, C, M, KB, act, 0, 1, NULL,
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, PC, N, HW, C, M, KB, act, 0, 1, NULL,
                   NULL);
 }
 
@@ -1760,13 +1808,13 @@ static void k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(const float *restri
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,40,40,256] -> [1,40,40,256] */
 static void k_se_add_n1_40x40x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 35, 1, 1600, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 32, 1, 1600, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,64] */
@@ -1802,13 +1850,13 @@ static void k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_xp_relu(const floa
 /* conv [1,20,20,128] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,20,20,512] -> [1,20,20,512] */
 static void k_se_add_n1_20x20x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 35, 1, 400, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 32, 1, 400, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,128] */
@@ -1850,13 +1898,13 @@ static void k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb64_np5_relu(const float *
 /* conv [1,10,10,256] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,10,10,1024] -> [1,10,10,1024] */
 static void k_se_add_n1_10x10x1024_m256_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 35, 1, 100, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 32, 1, 100, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,256] */
@@ -1898,13 +1946,13 @@ static void k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb64_np5_tg5c64_relu(const fl
 /* conv [1,5,5,512] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_tg5c64_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 7, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,5,5,2048] -> [1,5,5,2048] */
 static void k_se_add_n1_5x5x2048_m512_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 35, 1, 25, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 32, 1, 25, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,5,5,2048] -> [1,5,5,512] */

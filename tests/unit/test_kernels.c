@@ -115,34 +115,28 @@ static float *pack_conv(const float *oihw, int K, int C, int KH, int KW, int KB,
   return p;
 }
 
-/* rsc_conv2d_part's pool with pieces of PR tiles of NP pixels: slot q + n
- * holds, per channel, the sum over piece q's pixels of image n of the
- * output out, bit for bit: within a tile in pixel order, then tile by tile. */
-static void check_pool_slots(const float *pool, const float *out, long P, int HW, int K, int NP,
-                             int PR, const char *what) {
-  const long piece = (long)NP * PR;
-  for (long q0 = 0; q0 < P; q0 += piece)
-    for (long n = q0 / HW; n * HW < P && n * HW < q0 + piece; n++)
+/* Image n's pool in chunks of PC pixels, the order rsc_conv2d_part and
+ * rsc_se_add_part share: chunk j of image n's sum, per channel, in pixel order
+ * from the chunk's first pixel, at pool[(n*ceil(HW/PC) + j)*K + k]. */
+static float chunk_sum(const float *out, int HW, int K, int PC, long n, long j, int k) {
+  const long p0 = n * HW + j * PC, p1 = (j + 1) * PC < HW ? p0 + PC : (n + 1) * HW;
+  float s = out[p0 * K + k];
+  for (long p = p0 + 1; p < p1; p++)
+    s += out[p * K + k];
+  return s;
+}
+
+/* rsc_conv2d_part's pool: every chunk's slot, bit for bit. */
+static void check_pool_slots(const float *pool, const float *out, int N, int HW, int K, int PC,
+                             int NP, const char *what) {
+  const long nch = (HW + PC - 1) / PC;
+  for (long n = 0; n < N; n++)
+    for (long j = 0; j < nch; j++)
       for (int k = 0; k < K; k++) {
-        float s = 0.0f;
-        bool any = false;
-        for (long t0 = q0; t0 < q0 + piece && t0 < P; t0 += NP) {
-          float ts = 0.0f; /* this tile's run of image n */
-          bool run = false;
-          for (long p = t0; p < t0 + NP && p < P; p++)
-            if (p / HW == n) {
-              ts = run ? ts + out[p * K + k] : out[p * K + k];
-              run = true;
-            }
-          if (run) {
-            s = any ? s + ts : ts;
-            any = true;
-          }
-        }
-        const float v = pool[(q0 / piece + n) * K + k];
+        const float v = pool[(n * nch + j) * K + k], s = chunk_sum(out, HW, K, PC, n, j, k);
         if (memcmp(&v, &s, sizeof s) != 0)
-          fail_msg("%s: np %d pr %d pool slot (piece %ld, image %ld) channel %d is %g, want %g",
-                   what, NP, PR, q0 / piece, n, k, (double)v, (double)s);
+          fail_msg("%s: np %d pc %d pool slot (image %ld, chunk %ld) channel %d is %g, want %g",
+                   what, NP, PC, n, j, k, (double)v, (double)s);
       }
 }
 
@@ -173,40 +167,43 @@ static void run_conv_case(const ConvCase *t) {
   /* So must any grouping of the blocks (KG; 0 and past nkb are clamped),
    * the next-block and next-input prefetches (NX, XP) on or off, groups of TG tiles taking
    * turns on chunks of TC channels, and the SE pool's partial sums
-   * (pool) written or not; those must be each tile's sums in pixel order. */
+   * (pool) written or not; those must be each image's chunk sums in pixel
+   * order, whatever the tile and split. */
   static const int NPS[] = {1, 3, 5, 13, 16}, PARTS[] = {1, 2, 3}, KGS[] = {0, 1, 2, 3, 99};
   static const int TGS[] = {1, 2, 3, 9}, TCS[] = {0, 16, 5, 7}; /* TG 9 is clamped to 8 */
+  static const int PCS[] = {0, 1, 7, 32}; /* pool chunks: none, of 1, 7 and 32 pixels */
   const long P = (long)t->n * oh * ow;
   float *alt = out_buf(nout);
-  float *pool = out_buf((size_t)(P + t->n) * (size_t)t->k); /* slots for np 1, the most */
+  float *pool = out_buf((size_t)P * (size_t)t->k); /* slots for chunks of 1, the most */
   for (size_t i = 0; i < sizeof NPS / sizeof *NPS; i++)
     for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++)
       for (size_t g = 0; g < sizeof KGS / sizeof *KGS; g++)
         for (size_t tg = 0; tg < sizeof TGS / sizeof *TGS; tg++)
           for (int nx = 0; nx <= 3; nx++) /* bit 0: NX, bit 1: XP */
-            for (int pr = 0; pr <= 3; pr += 1 + (pr == 1)) { /* pool: none, pieces of 1, 3 */
+            for (size_t pc = 0; pc < sizeof PCS / sizeof *PCS; pc++) {
               if (tg > 0 && KGS[g] > 1)
                 continue; /* groups of tiles need KG 1: these would repeat TG 1 */
               /* The subset: every (np, kg, tg, pool) once, with the part
                * count and the prefetch flags each a function of them. */
-              size_t mix = i + g + tg + (size_t)pr;
+              size_t mix = i + g + tg + pc;
               if (subset && ((mix + j) % 3 != 0 || (mix + (size_t)nx) % 4 != 0))
                 continue;
               memset(alt, 0xff, nout * sizeof *alt); /* NaNs: a skipped output shows */
               for (int part = 0; part < PARTS[j]; part++)
-                rsc_conv2d_part(in, w, b, alt, pr ? pool : NULL, pr, t->n, t->h, t->w, t->c, oh,
-                                ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl, t->kb, NPS[i],
-                                KGS[g], nx & 1, nx >> 1, TGS[tg], TCS[tg], t->act, part,
-                                PARTS[j]);
+                rsc_conv2d_part(in, w, b, alt, PCS[pc] ? pool : NULL, PCS[pc], t->n, t->h, t->w,
+                                t->c, oh, ow, t->k, t->kh, t->kw, t->sh, t->sw, t->pt, t->pl,
+                                t->kb, NPS[i], KGS[g], nx & 1, nx >> 1, TGS[tg], TCS[tg], t->act,
+                                part, PARTS[j]);
               if (memcmp(alt, got, (nout + CANARY) * sizeof *alt) != 0)
-                fail_msg("%s: np %d kg %d nx %d xp %d tg %d tc %d pool pr %d in %d parts differs "
+                fail_msg("%s: np %d kg %d nx %d xp %d tg %d tc %d pool pc %d in %d parts differs "
                          "from np 4 kg 1 in one part",
-                         what, NPS[i], KGS[g], nx & 1, nx >> 1, TGS[tg], TCS[tg], pr, PARTS[j]);
-              if (pr)
-                check_pool_slots(pool, got, P, oh * ow, t->k, NPS[i], pr, what);
+                         what, NPS[i], KGS[g], nx & 1, nx >> 1, TGS[tg], TCS[tg], PCS[pc],
+                         PARTS[j]);
+              if (PCS[pc])
+                check_pool_slots(pool, got, t->n, oh * ow, t->k, PCS[pc], NPS[i], what);
             }
   for (size_t j = 0; j < CANARY; j++)
-    if (pool[(size_t)(P + t->n) * (size_t)t->k + j] != CANARY_VAL)
+    if (pool[(size_t)P * (size_t)t->k + j] != CANARY_VAL)
       fail_msg("%s: the pool wrote past its slots (canary %zu)", what, j);
   free(alt);
   free(pool);
@@ -602,34 +599,35 @@ static void test_se_add(void **state) {
       const size_t nscr = (size_t)n * (size_t)(c + m);
       float *scr = out_buf(nscr), *scr_ref = out_buf((size_t)(c + m));
       float *got = out_buf(nx), *want = out_buf(nx);
-      rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, n, hw, c, m, 32, act);
+      rsc_se_add(x, sc, w1, b1, w2, b2, got, scr, 32, n, hw, c, m, 32, act);
       rsc_se_add_ref(x, sc, w1, b1, w2, b2, want, scr_ref, n, hw, c, m, 32, act);
       check_close(got, want, nx, "se_add");
       for (size_t j = 0; j < CANARY; j++)
         if (scr[nscr + j] != CANARY_VAL)
           fail_msg("se_add wrote past its N*(C+M) scratch (canary %zu)", j);
-      /* With the pool's partial sums from a conv's NP-pixel tiles (slot
-       * t + image, as rsc_conv2d_part writes them): the same result up to
-       * the order of the pool's sum. Unwritten slots are NaN. */
-      static const int PNPS[] = {1, 3, 5, 16};
-      for (size_t q = 0; q < sizeof PNPS / sizeof *PNPS; q++) {
-        const int np = PNPS[q];
-        const long P = (long)n * hw, slots = (P + np - 1) / np + n;
-        float *pool = out_buf((size_t)slots * (size_t)c), *alt = out_buf(nx);
-        memset(pool, 0xff, (size_t)slots * (size_t)c * sizeof *pool);
-        for (long p = 0; p < P; p++)
-          for (int k = 0; k < c; k++) {
-            float *slot = &pool[(p / np + p / hw) * c + k];
-            const bool first = p % np == 0 || (p - 1) / hw != p / hw;
-            *slot = first ? x[p * c + k] : *slot + x[p * c + k];
-          }
-        rsc_se_add_part(x, sc, w1, b1, w2, b2, alt, scr, pool, np, n, hw, c, m, 32, act, 0, 1, NULL,
-                        NULL);
+      /* Chunks of PC pixels, pooled here or summed by a conv (pool, built
+       * as rsc_conv2d_part writes it): the same bytes. Unwritten slots are
+       * NaN. */
+      static const int PCS[] = {1, 3, 5, 16, 32};
+      for (size_t q = 0; q < sizeof PCS / sizeof *PCS; q++) {
+        const int pc = PCS[q], nch = (hw + pc - 1) / pc;
+        float *pool = out_buf((size_t)n * nch * (size_t)c), *alt = out_buf(nx);
+        float *fused = out_buf(nx);
+        for (long img = 0; img < n; img++)
+          for (long j = 0; j < nch; j++)
+            for (int k = 0; k < c; k++)
+              pool[(img * nch + j) * c + k] = chunk_sum(x, hw, c, pc, img, j, k);
+        rsc_se_add(x, sc, w1, b1, w2, b2, alt, scr, pc, n, hw, c, m, 32, act);
+        rsc_se_add_part(x, sc, w1, b1, w2, b2, fused, scr, pool, pc, n, hw, c, m, 32, act, 0, 1,
+                        NULL, NULL);
         char what[64];
-        snprintf(what, sizeof what, "se_add with the pool of np %d", np);
+        snprintf(what, sizeof what, "se_add in chunks of %d", pc);
         check_close(alt, want, nx, what);
+        if (memcmp(fused, alt, nx * sizeof *alt) != 0)
+          fail_msg("se_add in chunks of %d: the pool's chunk sums differ from pooling x", pc);
         free(pool);
         free(alt);
+        free(fused);
       }
       free(x);
       free(sc);
@@ -642,6 +640,71 @@ static void test_se_add(void **state) {
       free(got);
       free(want);
     }
+}
+
+/*
+ * An image's SE tail is the same bytes alone or in a batch: the conv's pool
+ * (any tile, any split) and the SE's means count chunks from each image's
+ * own first pixel. Image i of a batch of N, through a 1x1 conv pooling for
+ * the SE (np 5 in 2 parts) and the SE, against image i alone through the
+ * same conv with other tiles and splits (np 3 in 3 parts, np 7 in 1), and
+ * against the SE pooling it itself. The maps' pixel counts are no multiple
+ * of the tiles or the chunks, so tiles straddle images and chunks.
+ */
+static void test_se_batch(void **state) {
+  (void)state;
+  static const int shapes[][6] = {/* n, h, w, c (conv input), k (SE channels), m */
+                                  {3, 5, 5, 16, 64, 8}, {3, 7, 9, 8, 40, 4}, {8, 3, 3, 32, 48, 12},
+                                  {2, 13, 11, 4, 16, 2}};
+  static const int PCS[] = {7, 32};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (int act = RSC_ACT_NONE; act <= RSC_ACT_SWISH; act++)
+      for (size_t q = 0; q < sizeof PCS / sizeof *PCS; q++) {
+        const int n = shapes[i][0], h = shapes[i][1], w = shapes[i][2], c = shapes[i][3];
+        const int k = shapes[i][4], m = shapes[i][5], hw = h * w, pc = PCS[q];
+        const int nch = (hw + pc - 1) / pc, kb = 16;
+        const size_t img_in = (size_t)hw * c, img_x = (size_t)hw * k;
+        size_t nw;
+        float *in = rnd_buf((size_t)n * img_in), *raw = rnd_buf((size_t)k * c);
+        float *wc = pack_conv(raw, k, c, 1, 1, kb, &nw);
+        float *bc = rnd_buf((size_t)(k + kb - 1) / kb * kb);
+        float *sc = rnd_buf((size_t)n * img_x);
+        const size_t mpad = (size_t)(m + 31) / 32 * 32, kpad = (size_t)(k + 31) / 32 * 32;
+        float *w1 = rnd_buf((size_t)k * mpad), *b1 = rnd_buf(mpad);
+        float *w2 = rnd_buf((size_t)m * kpad), *b2 = rnd_buf(kpad);
+        float *x = out_buf((size_t)n * img_x), *pool = out_buf((size_t)n * nch * k);
+        float *scr = out_buf((size_t)n * (k + m)), *out = out_buf((size_t)n * img_x);
+        for (int part = 0; part < 2; part++)
+          rsc_conv2d_part(in, wc, bc, x, pool, pc, n, h, w, c, h, w, k, 1, 1, 1, 1, 0, 0, kb, 5,
+                          1, 0, 0, 1, 0, act, part, 2);
+        rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scr, pool, pc, n, hw, k, m, 32, RSC_ACT_RELU,
+                        0, 1, NULL, NULL);
+        float *x1 = out_buf(img_x), *pool1 = out_buf((size_t)nch * k), *out1 = out_buf(img_x);
+        for (int img = 0; img < n; img++) {
+          static const int NP1[] = {3, 7}, PARTS1[] = {3, 1};
+          for (int r = 0; r < 2; r++) {
+            const float *sc1 = sc + (size_t)img * img_x;
+            for (int part = 0; part < PARTS1[r]; part++)
+              rsc_conv2d_part(in + (size_t)img * img_in, wc, bc, x1, pool1, pc, 1, h, w, c, h, w,
+                              k, 1, 1, 1, 1, 0, 0, kb, NP1[r], 1, 0, 0, 1, 0, act, part,
+                              PARTS1[r]);
+            rsc_se_add_part(x1, sc1, w1, b1, w2, b2, out1, scr, pool1, pc, 1, hw, k, m, 32,
+                            RSC_ACT_RELU, 0, 1, NULL, NULL);
+            if (memcmp(out1, out + (size_t)img * img_x, img_x * sizeof *out1) != 0)
+              fail_msg("se n%d %dx%dx%d->%d %s pc %d: image %d alone (np %d) differs from its "
+                       "batch",
+                       n, h, w, c, k, ACT_NAMES[act], pc, img, NP1[r]);
+            rsc_se_add(x1, sc1, w1, b1, w2, b2, out1, scr, pc, 1, hw, k, m, 32, RSC_ACT_RELU);
+            if (memcmp(out1, out + (size_t)img * img_x, img_x * sizeof *out1) != 0)
+              fail_msg("se n%d %dx%dx%d->%d %s pc %d: image %d alone, pooled by the SE, differs "
+                       "from its batch",
+                       n, h, w, c, k, ACT_NAMES[act], pc, img);
+          }
+        }
+        float *ptrs[] = {in, raw, wc, bc, sc, w1, b1, w2, b2, x, pool, scr, out, x1, pool1, out1};
+        for (size_t j = 0; j < sizeof ptrs / sizeof *ptrs; j++)
+          free(ptrs[j]);
+      }
 }
 
 static void test_softmax(void **state) {
@@ -704,6 +767,7 @@ int main(void) {
       cmocka_unit_test(test_dense),
       cmocka_unit_test(test_add_act),
       cmocka_unit_test(test_se_add),
+      cmocka_unit_test(test_se_batch),
       cmocka_unit_test(test_softmax),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
