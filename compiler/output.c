@@ -15,7 +15,7 @@
  * the payload's size and checksum), not run, and rerunning rsc restores
  * everything. (ext4, by default, also writes a file renamed over another
  * out before the rename.) fsync would cost more than the rest of the run:
- * 0.4-0.8 s for RS-420's 900 MB (docs/kernels.md, "Compile time").
+ * 0.4-0.8 s for RS-420's 900 MB (bench/NOTES.md, "Compile time of RS-420").
  *
  * Signals are main()'s business: with the default SIGXFSZ a file over the size
  * limit kills the process, ignoring it turns the same thing into EFBIG here.
