@@ -4,7 +4,7 @@
  * import is a name lookup. Spatial shapes are left to shape.c; channel counts
  * are tracked here because the weight shapes need them.
  *
- * Network (../shared/docs/resnet-rs.md): stem, four stages of bottlenecks
+ * Network (docs/resnet-rs.md): stem, four stages of bottlenecks
  * (conv1 1x1, conv2 3x3, conv3 1x1 -> 4*planes, SE, + shortcut, act), head.
  */
 #include "rsc.h"

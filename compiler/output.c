@@ -15,7 +15,7 @@
  * the payload's size and checksum), not run, and rerunning rsc restores
  * everything. (ext4, by default, also writes a file renamed over another
  * out before the rename.) fsync would cost more than the rest of the run:
- * 0.4-0.8 s for RS-420's 900 MB (docs/kernels.md, "Compile time").
+ * 0.4-0.8 s for RS-420's 900 MB (bench/NOTES.md, "Compile time of RS-420").
  *
  * An output is only ever a regular file, or a name that does not exist yet:
  * a device, FIFO, socket or directory under an output's name is refused (the

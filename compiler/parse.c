@@ -31,7 +31,7 @@ const char *spec_key_name(SpecKey k) {
   return key_names[k];
 }
 
-/* The depth presets of the paper (resnet-rs.md, "Block layouts"). */
+/* The depth presets of the paper (docs/resnet-rs.md, "Block layouts"). */
 static const struct {
   int depth;
   int blocks[RSC_STAGES];

@@ -103,7 +103,7 @@ void parallel_for(int n, int threads, void (*fn)(void *ctx, int i, int worker), 
 
 /* A source text the diagnostics can quote from: a spec file or the command line. */
 typedef struct SrcFile {
-  const char *name; /* "specs/resnet-rs-50.spec" or "<command line>" */
+  const char *name; /* "specs/resnet-rs-50-i160.spec" or "<command line>" */
   const char *text; /* NUL-terminated */
   size_t len;
 } SrcFile;

@@ -1,6 +1,6 @@
 /*
  * shape.c - shape inference. Walks the graph in execution order and gives every
- * node its NHWC output shape, following ../shared/docs/resnet-rs.md exactly:
+ * node its NHWC output shape, following docs/resnet-rs.md exactly:
  * convs use TF fixed padding (set by build.c), the 2x2/2 shortcut pool is ceil
  * mode with the partial window's padding recorded in pad_b/pad_r (the kernel
  * divides by the in-bounds count), global pools and dense layers give [N,1,1,C].

@@ -6,7 +6,7 @@
  * Parameters and MACs are counted on the graph as build.c made it (after shape
  * inference, before any weights are loaded or folded): that is the network the
  * paper and Keras describe, so the totals can be checked against
- * ../shared/docs/resnet-rs.md. Folding changes the parameter count (BN goes away,
+ * docs/resnet-rs.md. Folding changes the parameter count (BN goes away,
  * biases appear), which is what "packed weight bytes" reports instead.
  *
  * Counting conventions (those of the paper's Table 7 and of Keras):

@@ -28,7 +28,7 @@
  *
  * Mapping is by layer name, not by order: the expected Keras name of each
  * conv, BN and dense of the built graph is derived from its timm name
- * (keras_names), in both schemes of ../shared/docs/resnet-rs.md:
+ * (keras_names), in both schemes of docs/resnet-rs.md:
  *   timm                  tf.keras.applications              converted checkpoints
  *   conv1.0 / conv1.1     stem_1_stem_conv_1 / _batch_norm_1 stem_conv_1 / stem_batch_norm_1
  *   conv1.3 / conv1.4     ..._2                               ..._2

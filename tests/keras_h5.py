@@ -2,7 +2,7 @@
 """keras_h5.py - writes a timm-named safetensors file as the weights file Keras
 would write for the same ResNet-RS, for tests of `rsc --weights FILE.h5`
 (tests/keras_h5.sh). Independent of rsc's C mapping: the layer names follow
-../shared/docs/resnet-rs.md, the files follow Keras's saving code, cited below
+docs/resnet-rs.md, the files follow Keras's saving code, cited below
 by repository tag and file (github.com/keras-team/keras); Keras itself is not
 installable here, so each rule is done with the same h5py calls Keras makes.
 

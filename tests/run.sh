@@ -48,6 +48,7 @@ queue=(
   "golden       tools/golden.sh check"
   "diag         tests/diag.sh"
   "fuzz_corpus  tests/fuzz_replay.sh"
+  "doclinks     tests/doclinks.sh"
 )
 
 declare -A name_of=()

@@ -2,7 +2,7 @@
 """torch_rs.py - an independent ResNet-RS in torch.nn, the outside oracle of rsc.
 
 Builds the network with module names that give exactly timm's state_dict names
-(../shared/docs/resnet-rs.md, "Weight names"), randomises it deterministically,
+(docs/resnet-rs.md, "Weight names"), randomises it deterministically,
 and writes three files:
 
   --weights W.safetensors  the state_dict (float32, plus num_batches_tracked as

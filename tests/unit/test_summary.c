@@ -2,7 +2,7 @@
  * test_summary.c - `rsc --summary` (compiler/summary.c).
  *
  * The totals of all eleven Table-7 variants (specs/resnet-rs-*.spec) must equal
- * the table of ../shared/docs/resnet-rs.md, transcribed below by hand: trainable
+ * the table of docs/resnet-rs.md, transcribed below by hand: trainable
  * params exactly, GMACs to the doc's three decimals, and for RS-50 the Keras
  * "Total params" (BN statistics included). Then the fused-op mapping of each
  * built layer, on a small network with an entry node inserted.
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ../shared/docs/resnet-rs.md, "The variants of the paper (Table 7 resolutions)". */
+/* docs/resnet-rs.md, "The variants of the paper (Table 7 resolutions)". */
 static const struct {
   const char *spec;
   uint64_t params; /* trainable */
