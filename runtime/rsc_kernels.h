@@ -1130,10 +1130,14 @@ RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int
   const float *restrict first = pool + (size_t)n * nch * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
+  /* The vector loop's end, stated rather than tested per step (c + RSC_VL <= c1):
+   * gcc -O2 with parts a constant 1 (NO_THREADS) otherwise warned that the
+   * tail loop's 2^62th iteration overflows s (-Waggressive-loop-optimizations). */
+  const size_t cv = c0 + (c1 - c0) / RSC_VL * RSC_VL;
   for (size_t j = 1; j < nch; j++) {
     const float *restrict row = first + j * (size_t)C;
     size_t c = c0;
-    for (; c + RSC_VL <= c1; c += RSC_VL)
+    for (; c < cv; c += RSC_VL)
       rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
     for (; c < c1; c++)
       s[c] += row[c];

@@ -136,7 +136,8 @@ m4_ifelse(RSC_MULTI, 1, <|  float *outs[RSC_UPREFIX<||>_NUM_OUTPUTS];
   }
   rc = RSC_PREFIX<||>_pin_threads(m, pin);
   if (rc) {
-    fprintf(stderr, "%s: -p: pinning threads needs Linux and a build with threads\n", argv[0]);
+    fprintf(stderr, "%s: -p: pinning threads needs Linux, a build with threads and the affinity API "
+                    "(RSC_PREFIX<||>_pin_threads in RSC_HEADER)\n", argv[0]);
     return 1;
   }
   for (long r = 0; r < repeat; r++) {

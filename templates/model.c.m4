@@ -5,7 +5,10 @@ m4_dnl through rsc.m4's macros before including this file.
 m4_divert(0)m4_dnl
 /*
 RSC_BANNER */
-/* Linux's sched_setaffinity (RSC_PREFIX<||>_pin_threads) is a GNU extension. */
+/* Linux's sched_setaffinity (RSC_PREFIX<||>_pin_threads) is a GNU extension. A forced
+ * include that reads a system header first (-include config.h, a precompiled
+ * header) makes this define too late: the affinity API then stays hidden, and
+ * pinning is left out (RSC_UPREFIX<||>_HAVE_PIN below), not declared by hand. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -45,6 +48,13 @@ m4_undivert(3)
 #endif
 #else
 #define RSC_UPREFIX<||>_HAVE_THREADS 0
+#endif
+/* Whether RSC_PREFIX<||>_pin_threads can bind workers: threads, Linux, and <sched.h>'s
+ * GNU part visible (CPU_SETSIZE comes with sched_getaffinity and CPU_ISSET). */
+#if RSC_UPREFIX<||>_HAVE_THREADS && defined(__linux__) && defined(CPU_SETSIZE)
+#define RSC_UPREFIX<||>_HAVE_PIN 1
+#else
+#define RSC_UPREFIX<||>_HAVE_PIN 0
 #endif
 
 #if RSC_UPREFIX<||>_HAVE_THREADS

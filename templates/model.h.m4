@@ -94,7 +94,7 @@ int RSC_PREFIX<||>_run_outputs(RSC_PREFIX<||>_model *model, const RSC_IN_CTYPE *
 |>)m4_dnl
 /* Runs the model on n threads (the caller's and n-1 workers kept for the model's
  * life; 1 after open, which starts none). Outputs are bit-identical for every n.
- * ERR_THREADS if built with -DRSC_UPREFIX<||>_NO_THREADS and n > 1. */
+ * ERR_THREADS if built with -D<||>RSC_UPREFIX<||>_NO_THREADS and n > 1. */
 int RSC_PREFIX<||>_set_threads(RSC_PREFIX<||>_model *model, int n);
 /* on != 0 binds each worker thread to one CPU, worker i (1 .. n-1) to the i-th
  * CPU of the caller's affinity mask (wrapping around); the caller's own thread
@@ -102,8 +102,10 @@ int RSC_PREFIX<||>_set_threads(RSC_PREFIX<||>_model *model, int n);
  * the caller's CPU and the two share it for milliseconds: on a 2-core machine a
  * 2-thread run after a pause of 0.1 s or more can take as long as a 1-thread
  * run (docs/kernels.md). on == 0 (the default) unbinds. Applies to the current
- * team (restarted) and later ones; ERR_THREADS where unsupported (not Linux,
- * or built without threads) unless on == 0. */
+ * team (restarted) and later ones; ERR_THREADS where unsupported unless
+ * on == 0: not Linux, built without threads, or the .c compiled after a system
+ * header hid <sched.h>'s GNU affinity API from it (a forced -include, a
+ * precompiled header; define _GNU_SOURCE there to keep pinning). */
 int RSC_PREFIX<||>_pin_threads(RSC_PREFIX<||>_model *model, int on);
 void RSC_PREFIX<||>_close(RSC_PREFIX<||>_model *model);
 const char *RSC_PREFIX<||>_strerror(int code);

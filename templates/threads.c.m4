@@ -4,7 +4,8 @@ m4_dnl One run executes the whole body on every thread (SPMD): each kernel does
 m4_dnl its part of the layer, then all meet at a spinning barrier. Workers are
 m4_dnl created once by RSC_PREFIX<||>_set_threads and between runs spin a while,
 m4_dnl then park on a condition variable: no per-layer or per-run thread start.
-m4_dnl RSC_PREFIX<||>_pin_threads binds each worker to a CPU of its own (Linux).
+m4_dnl RSC_PREFIX<||>_pin_threads binds each worker to a CPU of its own (Linux, where
+m4_dnl model.c.m4 finds the affinity API visible: RSC_UPREFIX<||>_HAVE_PIN).
 m4_dnl With one thread (the default) nothing of this runs, and a build with
 m4_dnl -DRSC_UPREFIX<||>_NO_THREADS (or a C library without <threads.h>) needs
 m4_dnl no thread library at all.
@@ -46,7 +47,7 @@ static void RSC_PREFIX<||>_sync(RSC_PREFIX<||>_model *m)
 /* Spins (about a millisecond) before a worker parks between runs. */
 enum { RSC_UPREFIX<||>_SPINS = 1 << 16 };
 
-#ifdef __linux__
+#if RSC_UPREFIX<||>_HAVE_PIN
 /* Binds the calling worker to the part-th CPU (mod their count) of the mask it
  * inherited from the thread that created the team; the caller keeps the others.
  * Best effort: a failure leaves the worker unbound, as without pinning. */
@@ -72,7 +73,7 @@ static int RSC_PREFIX<||>_worker(void *arg)
   RSC_PREFIX<||>_team *t = &m->team;
   const int part = (int)((RSC_PREFIX<||>_model **)arg - t->self);
   unsigned seen = 0;
-#ifdef __linux__
+#if RSC_UPREFIX<||>_HAVE_PIN
   if (m->pin)
     RSC_PREFIX<||>_pin_self(part);
 #endif
@@ -149,7 +150,7 @@ int RSC_PREFIX<||>_pin_threads(RSC_PREFIX<||>_model *m, int on)
 {
   if (!m)
     return RSC_UPREFIX<||>_ERR_ARG;
-#ifndef __linux__
+#if !RSC_UPREFIX<||>_HAVE_PIN
   if (on)
     return RSC_UPREFIX<||>_ERR_THREADS;
 #endif

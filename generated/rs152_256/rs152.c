@@ -26,7 +26,10 @@
  * Weights: random, seed 1
  * Tuned for: --target avx512
  */
-/* Linux's sched_setaffinity (rs152_pin_threads) is a GNU extension. */
+/* Linux's sched_setaffinity (rs152_pin_threads) is a GNU extension. A forced
+ * include that reads a system header first (-include config.h, a precompiled
+ * header) makes this define too late: the affinity API then stays hidden, and
+ * pinning is left out (RS152_HAVE_PIN below), not declared by hand. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -1173,10 +1176,14 @@ RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int
   const float *restrict first = pool + (size_t)n * nch * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
+  /* The vector loop's end, stated rather than tested per step (c + RSC_VL <= c1):
+   * gcc -O2 with parts a constant 1 (NO_THREADS) otherwise warned that the
+   * tail loop's 2^62th iteration overflows s (-Waggressive-loop-optimizations). */
+  const size_t cv = c0 + (c1 - c0) / RSC_VL * RSC_VL;
   for (size_t j = 1; j < nch; j++) {
     const float *restrict row = first + j * (size_t)C;
     size_t c = c0;
-    for (; c + RSC_VL <= c1; c += RSC_VL)
+    for (; c < cv; c += RSC_VL)
       rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
     for (; c < c1; c++)
       s[c] += row[c];
@@ -2468,6 +2475,13 @@ static void k_dense_n1_2048_1000_none(const float *restrict in, const float *res
 #endif
 #else
 #define RS152_HAVE_THREADS 0
+#endif
+/* Whether rs152_pin_threads can bind workers: threads, Linux, and <sched.h>'s
+ * GNU part visible (CPU_SETSIZE comes with sched_getaffinity and CPU_ISSET). */
+#if RS152_HAVE_THREADS && defined(__linux__) && defined(CPU_SETSIZE)
+#define RS152_HAVE_PIN 1
+#else
+#define RS152_HAVE_PIN 0
 #endif
 
 #if RS152_HAVE_THREADS
@@ -4093,7 +4107,7 @@ static void rs152_sync(rs152_model *m)
 /* Spins (about a millisecond) before a worker parks between runs. */
 enum { RS152_SPINS = 1 << 16 };
 
-#ifdef __linux__
+#if RS152_HAVE_PIN
 /* Binds the calling worker to the part-th CPU (mod their count) of the mask it
  * inherited from the thread that created the team; the caller keeps the others.
  * Best effort: a failure leaves the worker unbound, as without pinning. */
@@ -4119,7 +4133,7 @@ static int rs152_worker(void *arg)
   rs152_team *t = &m->team;
   const int part = (int)((rs152_model **)arg - t->self);
   unsigned seen = 0;
-#ifdef __linux__
+#if RS152_HAVE_PIN
   if (m->pin)
     rs152_pin_self(part);
 #endif
@@ -4196,7 +4210,7 @@ int rs152_pin_threads(rs152_model *m, int on)
 {
   if (!m)
     return RS152_ERR_ARG;
-#ifndef __linux__
+#if !RS152_HAVE_PIN
   if (on)
     return RS152_ERR_THREADS;
 #endif
@@ -4359,7 +4373,8 @@ int main(int argc, char **argv)
   }
   rc = rs152_pin_threads(m, pin);
   if (rc) {
-    fprintf(stderr, "%s: -p: pinning threads needs Linux and a build with threads\n", argv[0]);
+    fprintf(stderr, "%s: -p: pinning threads needs Linux, a build with threads and the affinity API "
+                    "(rs152_pin_threads in rs152.h)\n", argv[0]);
     return 1;
   }
   for (long r = 0; r < repeat; r++) {

@@ -26,7 +26,10 @@
  * Weights: random, seed 1
  * Tuned for: --target avx512
  */
-/* Linux's sched_setaffinity (rs50_pin_threads) is a GNU extension. */
+/* Linux's sched_setaffinity (rs50_pin_threads) is a GNU extension. A forced
+ * include that reads a system header first (-include config.h, a precompiled
+ * header) makes this define too late: the affinity API then stays hidden, and
+ * pinning is left out (RS50_HAVE_PIN below), not declared by hand. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -1173,10 +1176,14 @@ RSC_INLINE void rsc_slot_mean(const float *restrict pool, float *restrict s, int
   const float *restrict first = pool + (size_t)n * nch * (size_t)C;
   for (size_t c = c0; c < c1; c++)
     s[c] = first[c];
+  /* The vector loop's end, stated rather than tested per step (c + RSC_VL <= c1):
+   * gcc -O2 with parts a constant 1 (NO_THREADS) otherwise warned that the
+   * tail loop's 2^62th iteration overflows s (-Waggressive-loop-optimizations). */
+  const size_t cv = c0 + (c1 - c0) / RSC_VL * RSC_VL;
   for (size_t j = 1; j < nch; j++) {
     const float *restrict row = first + j * (size_t)C;
     size_t c = c0;
-    for (; c + RSC_VL <= c1; c += RSC_VL)
+    for (; c < cv; c += RSC_VL)
       rsc_vstore(s + c, rsc_vadd(rsc_vload(s + c), rsc_vload(row + c)));
     for (; c < c1; c++)
       s[c] += row[c];
@@ -1993,6 +2000,13 @@ static void k_dense_n1_2048_1000_none(const float *restrict in, const float *res
 #else
 #define RS50_HAVE_THREADS 0
 #endif
+/* Whether rs50_pin_threads can bind workers: threads, Linux, and <sched.h>'s
+ * GNU part visible (CPU_SETSIZE comes with sched_getaffinity and CPU_ISSET). */
+#if RS50_HAVE_THREADS && defined(__linux__) && defined(CPU_SETSIZE)
+#define RS50_HAVE_PIN 1
+#else
+#define RS50_HAVE_PIN 0
+#endif
 
 #if RS50_HAVE_THREADS
 typedef struct rs50_team {
@@ -2801,7 +2815,7 @@ static void rs50_sync(rs50_model *m)
 /* Spins (about a millisecond) before a worker parks between runs. */
 enum { RS50_SPINS = 1 << 16 };
 
-#ifdef __linux__
+#if RS50_HAVE_PIN
 /* Binds the calling worker to the part-th CPU (mod their count) of the mask it
  * inherited from the thread that created the team; the caller keeps the others.
  * Best effort: a failure leaves the worker unbound, as without pinning. */
@@ -2827,7 +2841,7 @@ static int rs50_worker(void *arg)
   rs50_team *t = &m->team;
   const int part = (int)((rs50_model **)arg - t->self);
   unsigned seen = 0;
-#ifdef __linux__
+#if RS50_HAVE_PIN
   if (m->pin)
     rs50_pin_self(part);
 #endif
@@ -2904,7 +2918,7 @@ int rs50_pin_threads(rs50_model *m, int on)
 {
   if (!m)
     return RS50_ERR_ARG;
-#ifndef __linux__
+#if !RS50_HAVE_PIN
   if (on)
     return RS50_ERR_THREADS;
 #endif
@@ -3067,7 +3081,8 @@ int main(int argc, char **argv)
   }
   rc = rs50_pin_threads(m, pin);
   if (rc) {
-    fprintf(stderr, "%s: -p: pinning threads needs Linux and a build with threads\n", argv[0]);
+    fprintf(stderr, "%s: -p: pinning threads needs Linux, a build with threads and the affinity API "
+                    "(rs50_pin_threads in rs50.h)\n", argv[0]);
     return 1;
   }
   for (long r = 0; r < repeat; r++) {

@@ -88,7 +88,7 @@ int rs50_open(rs50_model **model, const char *weights_path);
 int rs50_run(rs50_model *model, const float *input, float *output);
 /* Runs the model on n threads (the caller's and n-1 workers kept for the model's
  * life; 1 after open, which starts none). Outputs are bit-identical for every n.
- * ERR_THREADS if built with -DRSC_UPREFIX_NO_THREADS and n > 1. */
+ * ERR_THREADS if built with -DRS50_NO_THREADS and n > 1. */
 int rs50_set_threads(rs50_model *model, int n);
 /* on != 0 binds each worker thread to one CPU, worker i (1 .. n-1) to the i-th
  * CPU of the caller's affinity mask (wrapping around); the caller's own thread
@@ -96,8 +96,10 @@ int rs50_set_threads(rs50_model *model, int n);
  * the caller's CPU and the two share it for milliseconds: on a 2-core machine a
  * 2-thread run after a pause of 0.1 s or more can take as long as a 1-thread
  * run (docs/kernels.md). on == 0 (the default) unbinds. Applies to the current
- * team (restarted) and later ones; ERR_THREADS where unsupported (not Linux,
- * or built without threads) unless on == 0. */
+ * team (restarted) and later ones; ERR_THREADS where unsupported unless
+ * on == 0: not Linux, built without threads, or the .c compiled after a system
+ * header hid <sched.h>'s GNU affinity API from it (a forced -include, a
+ * precompiled header; define _GNU_SOURCE there to keep pinning). */
 int rs50_pin_threads(rs50_model *model, int on);
 void rs50_close(rs50_model *model);
 const char *rs50_strerror(int code);
