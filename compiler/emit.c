@@ -27,37 +27,15 @@ static char *ident(const char *name) {
   return s;
 }
 
+/* The runtime's code of a fused activation: RSC_ACT_<id> of the ACT_LIST table. */
 static const char *act_const(ActKind a) {
-  switch (a) {
-  case ACT_NONE:
-    return "RSC_ACT_NONE";
-  case ACT_RELU:
-    return "RSC_ACT_RELU";
-  case ACT_SWISH:
-    return "RSC_ACT_SWISH";
-  case ACT_SIGMOID:
-    return "RSC_ACT_SIGMOID";
-  case ACT_SOFTMAX:
-    break;
-  }
-  RSC_ASSERT(!"no fused softmax");
-  return "";
-}
-
-static const char *layout_name(Layout l) {
-  switch (l) {
-  case LAYOUT_RAW:
-    return "raw";
-  case LAYOUT_CONV_BLOCK:
-    return "conv_block";
-  case LAYOUT_DENSE_BLOCK:
-    return "dense_block";
-  case LAYOUT_VECTOR:
-    return "vector";
-  case LAYOUT_WINO_BLOCK:
-    return "wino_block";
-  }
-  return "?";
+  RSC_ASSERT(a != ACT_SOFTMAX); /* never fused */
+  static const char *const consts[] = {
+#define X(id, name) "RSC_ACT_" #id,
+      ACT_LIST(X)
+#undef X
+  };
+  return consts[a];
 }
 
 /* "[64,256,1,1]" */
@@ -177,7 +155,7 @@ static char *entry_call(const Graph *g, Shape out) {
     sb_printf(&sb, "};\n  ");
   }
   sb_printf(&sb, "rsc_entry_%s(in, out, %d, %d, %d, %d, %d, %s)",
-            s->input_type == INPUT_U8 ? "u8" : "f32", out.n, out.h, out.w, out.c,
+            spec_word(KEY_INPUT_TYPE, (int)s->input_type), out.n, out.h, out.w, out.c,
             s->input_layout == INPUT_NCHW, s->preprocess != PREPROCESS_NONE ? "shift" : "NULL");
   return sb.buf;
 }
@@ -435,18 +413,6 @@ static const char *out_doc(const Spec *s) {
     return "the final feature map, NHWC [OUT_H][OUT_W][OUT_C]";
   }
   return "";
-}
-
-static const char *target_name(Target t) {
-  switch (t) {
-  case TARGET_AVX512:
-    return "avx512";
-  case TARGET_AVX2:
-    return "avx2";
-  case TARGET_GENERIC:
-    break;
-  }
-  return "generic";
 }
 
 /* Definitions shared by the .c and .h drivers. */

@@ -99,20 +99,37 @@ const char *op_name(Op op) {
   return op_names[op];
 }
 
+static const char *const act_names[] = {
+#define X(id, name) name,
+    ACT_LIST(X)
+#undef X
+};
+
 const char *act_name(ActKind a) {
-  switch (a) {
-  case ACT_NONE:
-    return "none";
-  case ACT_RELU:
-    return "relu";
-  case ACT_SWISH:
-    return "swish";
-  case ACT_SIGMOID:
-    return "sigmoid";
-  case ACT_SOFTMAX:
-    return "softmax";
-  }
-  return "?";
+  RSC_ASSERT(a >= 0 && (size_t)a < sizeof act_names / sizeof *act_names);
+  return act_names[a];
+}
+
+static const char *const layout_names[] = {
+#define X(id, name) name,
+    LAYOUT_LIST(X)
+#undef X
+};
+
+const char *layout_name(Layout l) {
+  RSC_ASSERT(l >= 0 && (size_t)l < sizeof layout_names / sizeof *layout_names);
+  return layout_names[l];
+}
+
+static const char *const target_names[] = {
+#define X(id, name) name,
+    TARGET_LIST(X)
+#undef X
+};
+
+const char *target_name(Target t) {
+  RSC_ASSERT((int)t >= 0 && (int)t < TARGET_COUNT);
+  return target_names[t];
 }
 
 size_t shape_elems(Shape s) {
@@ -240,8 +257,8 @@ void graph_dump(const Graph *g, FILE *out) {
     case OP_ENTRY: {
       char sh[32];
       format_double(sh, entry_shift(&g->spec, 0));
-      fprintf(out, " from=%s,%s shift0=%s", g->spec.input_type == INPUT_U8 ? "u8" : "f32",
-              g->spec.input_layout == INPUT_NCHW ? "nchw" : "nhwc", sh);
+      fprintf(out, " from=%s,%s shift0=%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
+              spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), sh);
       break;
     }
     }

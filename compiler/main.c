@@ -302,13 +302,11 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
       const char *v = VALUE();
       if (!v)
         return 2;
-      if (strcmp(v, "avx512") == 0)
-        o->target = TARGET_AVX512;
-      else if (strcmp(v, "avx2") == 0)
-        o->target = TARGET_AVX2;
-      else if (strcmp(v, "generic") == 0)
-        o->target = TARGET_GENERIC;
-      else {
+      o->target = -1;
+      for (int t = 0; t < TARGET_COUNT; t++)
+        if (strcmp(v, target_name((Target)t)) == 0)
+          o->target = t;
+      if (o->target < 0) {
         diag(d, DIAG_ERROR, "--target must be avx512, avx2 or generic, not '%s'", v);
         return 2;
       }

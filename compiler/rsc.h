@@ -132,12 +132,19 @@ void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) RSC_PRINTF(3, 4);
 
 enum { RSC_STAGES = 4, RSC_STEM_CONVS = 3 };
 
+/* The activations: one table for the enum, act_name() (the spec's and the
+ * dump's word) and the runtime's code (RSC_ACT_<id>, emit.c). */
+#define ACT_LIST(X)                                                                                \
+  X(NONE, "none")       /* identity */                                                            \
+  X(RELU, "relu")       /* max(x, 0) */                                                           \
+  X(SWISH, "swish")     /* x * sigmoid(x), a.k.a. silu */                                         \
+  X(SIGMOID, "sigmoid") /* 1 / (1 + exp(-x)); only inside SE */                                   \
+  X(SOFTMAX, "softmax") /* over the channel axis; only as classifier activation */
+
 typedef enum ActKind {
-  ACT_NONE,    /* identity */
-  ACT_RELU,    /* max(x, 0) */
-  ACT_SWISH,   /* x * sigmoid(x), a.k.a. silu */
-  ACT_SIGMOID, /* 1 / (1 + exp(-x)); only inside SE */
-  ACT_SOFTMAX, /* over the channel axis; only as classifier activation */
+#define X(id, name) ACT_##id,
+  ACT_LIST(X)
+#undef X
 } ActKind;
 
 typedef enum StemKind {
@@ -240,6 +247,9 @@ typedef enum SpecKey {
 
 const char *spec_key_name(SpecKey k);
 const char *endpoint_name(Endpoint e); /* "c2" .. "c5", "head" */
+/* The word of value for a key of words (stem, shortcut, input_type, ...):
+ * what the spec says and spec_canonical() prints. */
+const char *spec_word(SpecKey k, int value);
 
 /* Where a key was set: file NULL means "never set" (default). */
 typedef struct SpecLoc {
@@ -345,14 +355,22 @@ enum { DENSE_KB = 32 };
  * starts. The partial sums, one per chunk, are a few % of the map. */
 enum { SE_POOL_CHUNK = 32 };
 
-/* Weight layouts the kernels read (pack.c draws each). */
+/* Weight layouts the kernels read (pack.c draws each); layout_name() is the
+ * word of the manifest and the fingerprint. */
+#define LAYOUT_LIST(X)                                                                             \
+  X(RAW, "raw")                 /* as imported: conv OIHW, dense [out][in], vectors [C] */        \
+  X(CONV_BLOCK, "conv_block")   /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to kb */       \
+  X(DENSE_BLOCK, "dense_block") /* dense and SE fc [ceil(O/kb)][I][kb], kb DENSE_KB */            \
+  X(VECTOR, "vector")           /* bias [O] zero-padded to a multiple of kb */                    \
+  X(WINO_BLOCK, "wino_block")   /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [O/kb][16][I][kb] */
+
 typedef enum Layout {
-  LAYOUT_RAW,         /* as imported: conv OIHW, dense [out][in], vectors [C] */
-  LAYOUT_CONV_BLOCK,  /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
-  LAYOUT_DENSE_BLOCK, /* dense and SE fc [ceil(O/kb)][I][kb], kb DENSE_KB, O zero-padded */
-  LAYOUT_VECTOR,      /* bias [O] zero-padded to a multiple of kb */
-  LAYOUT_WINO_BLOCK,  /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [ceil(O/kb)][16][I][kb] */
+#define X(id, name) LAYOUT_##id,
+  LAYOUT_LIST(X)
+#undef X
 } Layout;
+
+const char *layout_name(Layout l);
 
 typedef struct Tensor {
   char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
@@ -428,7 +446,23 @@ int namemap_put(NameMap *m, const char *key, int val);
 void namemap_free(NameMap *m);
 
 /* The instruction set generated code is tuned and checked for (--target). */
-typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512 } Target;
+#define TARGET_LIST(X)                                                                             \
+  X(GENERIC, "generic") /* portable vectors */                                                    \
+  X(AVX2, "avx2")       /* AVX2 + FMA */                                                          \
+  X(AVX512, "avx512")   /* AVX-512F */
+
+typedef enum Target {
+#define X(id, name) TARGET_##id,
+  TARGET_LIST(X)
+#undef X
+} Target;
+enum {
+#define X(id, name) +1
+  TARGET_COUNT = 0 TARGET_LIST(X)
+#undef X
+};
+
+const char *target_name(Target t); /* --target's word */
 
 typedef struct Graph {
   Spec spec;

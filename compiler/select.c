@@ -336,9 +336,9 @@ static char *kernel_name(const Graph *g, const Node *n) {
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
   case OP_ENTRY:
-    return xstrfmt("entry_%s_%s_n%d_%dx%dx%d_%s", g->spec.input_type == INPUT_U8 ? "u8" : "f32",
-                   g->spec.input_layout == INPUT_NCHW ? "nchw" : "nhwc", o.n, o.h, o.w, o.c,
-                   g->spec.preprocess == PREPROCESS_IMAGENET ? "imagenet" : "none");
+    return xstrfmt("entry_%s_%s_n%d_%dx%dx%d_%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
+                   spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), o.n, o.h, o.w, o.c,
+                   spec_word(KEY_PREPROCESS, (int)g->spec.preprocess));
   case OP_INPUT:
     return NULL;
   case OP_BN:
