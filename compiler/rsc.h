@@ -2,7 +2,7 @@
  * rsc.h - the one internal header of the rsc compiler.
  *
  * rsc turns a textual ResNet-RS spec into one straight-line C file. The pipeline
- * (see compile() in main.c) is:
+ * (PASS_LIST below, run by compile_to in pipeline.c) is:
  *
  *   spec text --parse.c--> Spec --build.c--> Graph (unfused, timm names)
  *     --shape.c--> shapes --weights.c--> raw weights (safetensors or seeded random)
@@ -481,6 +481,7 @@ typedef struct Graph {
   size_t arena_lower_bound; /* max over time of the live floats: no plan can do better */
   size_t scratch_offset;    /* SE_ADD's C+M floats of scratch, at the arena's end */
   uint64_t seed; /* weights.c: seed of the deferred random tensors */
+  int passes_done; /* pipeline.c: the passes run so far are those before this Pass */
   /* pack.c: */
   size_t weight_floats; /* payload size in floats */
 } Graph;
@@ -642,6 +643,66 @@ void wino_filter_transform(const float g[9], float u[16]);
 /* Chooses each node's kernel and tile (kb) and names the specialised function. */
 bool select_kernels(Graph *g, Diag *d);
 
+/* ---------------------------------------------------------------- pipeline.c */
+
+/* The pipeline: every pass in the order it runs, its --dump / --time-passes
+ * name, the function pipeline.c runs it with, and what it does. The usage
+ * text, --dump, --time-passes, their errors and the tests all read this. */
+#define PASS_LIST(X)                                                                               \
+  X(BUILD, "build", pass_build, "spec -> unfused graph, timm names")                              \
+  X(SHAPE, "shape", pass_shape, "NHWC shapes, size checks")                                       \
+  X(WEIGHTS, "weights", pass_weights, "safetensors, Keras HDF5 or seeded random")                 \
+  X(FOLD, "fold", pass_fold, "BN into conv weight and bias")                                      \
+  X(ENTRY, "entry", pass_entry, "input type, layout, preprocessing")                              \
+  X(FUSE, "fuse", pass_fuse, "activations, SE + residual + act")                                  \
+  X(OUTPUTS, "outputs", pass_outputs, "endpoints; without the head, cut it off")                  \
+  X(SELECT, "select", pass_select, "kernel and tile per node")                                    \
+  X(PLAN, "plan", pass_plan, "arena offsets by liveness")                                         \
+  X(PACK, "pack", pass_pack, "weights into kernel layouts")
+
+typedef enum Pass {
+#define X(id, name, fn, what) PASS_##id,
+  PASS_LIST(X)
+#undef X
+} Pass;
+enum {
+#define X(id, name, fn, what) +1
+  PASS_COUNT = 0 PASS_LIST(X)
+#undef X
+};
+#define PASS_BIT(p) (1u << (p))
+
+const char *pass_name(Pass p); /* "fuse" */
+const char *pass_what(Pass p); /* the table's description */
+int pass_find(const char *name, size_t len); /* the Pass named name[0..len), or -1 */
+/* --time-passes' line: "rsc: time: NAME  SECONDS s". */
+void pass_time_line(FILE *out, const char *name, double seconds);
+
+typedef struct Outputs Outputs;
+typedef struct Summary Summary;
+
+/* What the passes of one run need besides the graph, and what the run wants
+ * to see between them. Zero-initialised: nothing observed, random weights of
+ * seed 0, deferred. */
+typedef struct PassCtx {
+  Diag *d;
+  /* The weights pass: */
+  const char *weights;        /* safetensors or Keras HDF5 file; NULL: random from seed */
+  uint64_t seed;
+  bool draw_now;              /* random values drawn at once, not deferred to the writer */
+  const char *export_weights; /* --export-weights: safetensors of the values as imported */
+  Outputs *export_out;        /* where that file waits to be committed */
+  /* Observers: */
+  unsigned dump;   /* PASS_BITs: print the IR after these passes to dump_out */
+  FILE *dump_out;
+  FILE *times;     /* --time-passes: a pass_time_line per pass run, or NULL */
+  Summary *summary; /* if set: summary_collect'ed right after shape */
+} PassCtx;
+
+/* Runs the pipeline's passes from where g is (g->passes_done) up to and
+ * including last, graph_check after each; false (reported) when a pass fails. */
+bool compile_to(Graph *g, PassCtx *c, Pass last);
+
 /* ---------------------------------------------------------------- emit.c */
 
 typedef struct EmitOptions {
@@ -705,11 +766,11 @@ void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out);
 
 /* All-or-nothing output: each file is written to a temporary in its directory;
  * outputs_commit() renames all of them, outputs_abort() removes them. */
-typedef struct Outputs {
+struct Outputs {
   int n;
   char *final[8];
   char *temp[8];
-} Outputs;
+};
 
 bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d);
 

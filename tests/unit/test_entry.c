@@ -29,10 +29,8 @@ static void make_graph(Graph *g, const char *text) {
   assert_true(spec_parse(&s, &f, &d));
   assert_true(spec_finish(&s, &d));
   graph_init(g, &s);
-  assert_true(build_graph(g, &d));
-  assert_true(infer_shapes(g, &d));
-  weights_random(g, 3);
-  assert_true(fold_bn(g, &d));
+  PassCtx c = {.d = &d, .seed = 3, .draw_now = true};
+  assert_true(compile_to(g, &c, PASS_FOLD));
 }
 
 static float *copy_tensor(const Tensor *t) {
@@ -44,7 +42,8 @@ static float *copy_tensor(const Tensor *t) {
 static bool lower(Graph *g) {
   Diag d;
   diag_init(&d, stderr);
-  return lower_entry(g, &d);
+  PassCtx c = {.d = &d};
+  return compile_to(g, &c, PASS_ENTRY);
 }
 
 #define SMALL "blocks 1 1 1 1\nwidths 8 8 8 8\nstem_widths 4 4 8\nwidth 32\n"
