@@ -142,14 +142,15 @@ static void float_literal(char buf[32], float v) {
 static const char *in_ctype(const Spec *s) { return s->input_type == INPUT_U8 ? "uint8_t" : "float"; }
 
 /* OP_ENTRY's call: the conversion plus the shift (entry.c) as constants. */
-static char *entry_call(const Graph *g, Shape out) {
+static char *entry_call(const Graph *g, const Node *n, Shape out) {
   const Spec *s = &g->spec;
   StrBuf sb = {0};
-  if (s->preprocess != PREPROCESS_NONE) {
+  RSC_ASSERT(n->entry.shifted == (s->preprocess != PREPROCESS_NONE));
+  if (n->entry.shifted) {
     sb_printf(&sb, "static const float shift[%d] = {", out.c);
     for (int c = 0; c < out.c; c++) {
       char num[32];
-      float_literal(num, (float)entry_shift(s, c));
+      float_literal(num, (float)n->entry.shift[c]);
       sb_printf(&sb, "%s%s", c ? ", " : "", num);
     }
     sb_printf(&sb, "};\n  ");
@@ -241,7 +242,7 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   case OP_ENTRY:
     params = g->spec.input_type == INPUT_U8 ? "const uint8_t *restrict in, float *restrict out"
                                             : P_UNARY;
-    call = entry_call(g, out);
+    call = entry_call(g, n, out);
     break;
   case OP_INPUT:
   case OP_BN:

@@ -88,50 +88,6 @@ void namemap_free(NameMap *m) {
   memset(m, 0, sizeof *m);
 }
 
-static const char *const op_names[] = {
-#define X(id, name) name,
-    OP_LIST(X)
-#undef X
-};
-
-const char *op_name(Op op) {
-  RSC_ASSERT(op >= 0 && op < OP_COUNT);
-  return op_names[op];
-}
-
-static const char *const act_names[] = {
-#define X(id, name) name,
-    ACT_LIST(X)
-#undef X
-};
-
-const char *act_name(ActKind a) {
-  RSC_ASSERT(a >= 0 && (size_t)a < sizeof act_names / sizeof *act_names);
-  return act_names[a];
-}
-
-static const char *const layout_names[] = {
-#define X(id, name) name,
-    LAYOUT_LIST(X)
-#undef X
-};
-
-const char *layout_name(Layout l) {
-  RSC_ASSERT(l >= 0 && (size_t)l < sizeof layout_names / sizeof *layout_names);
-  return layout_names[l];
-}
-
-static const char *const target_names[] = {
-#define X(id, name) name,
-    TARGET_LIST(X)
-#undef X
-};
-
-const char *target_name(Target t) {
-  RSC_ASSERT((int)t >= 0 && (int)t < TARGET_COUNT);
-  return target_names[t];
-}
-
 size_t shape_elems(Shape s) {
   return (size_t)s.n * (size_t)s.h * (size_t)s.w * (size_t)s.c;
 }
@@ -256,7 +212,7 @@ void graph_dump(const Graph *g, FILE *out) {
       break;
     case OP_ENTRY: {
       char sh[32];
-      format_double(sh, entry_shift(&g->spec, 0));
+      format_double(sh, n->entry.shift[0]);
       fprintf(out, " from=%s,%s shift0=%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
               spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), sh);
       break;

@@ -332,6 +332,7 @@ typedef enum Op {
   OP_COUNT
 } Op;
 
+/* names.c: */
 const char *op_name(Op op);
 const char *act_name(ActKind a);
 
@@ -428,6 +429,13 @@ typedef struct Node {
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
   bool se_pool; /* CONV (direct): writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
   bool pooled;  /* SE_ADD: its producer wrote the pool's chunk sums */
+  /* ENTRY (entry.c): the value subtracted from input channel c, in the
+   * input's units (255 * ImageNet mean under preprocess imagenet, whose
+   * input has 3 channels); shifted false: nothing is subtracted. */
+  struct {
+    bool shifted;
+    double shift[3];
+  } entry;
 } Node;
 
 /* A string -> int hash map: the graph's index of tensor names, the passes'
@@ -591,11 +599,9 @@ void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s);
 
 /* Keras ResNet-RS preprocessing (include_preprocessing=True), per RGB channel. */
 extern const double imagenet_mean[3], imagenet_std[3];
-/* The per-channel value the entry subtracts from the caller's input, in the
- * input's units: 255 * mean under preprocess imagenet, else 0. */
-double entry_shift(const Spec *s, int c);
 /* Lowers the spec's input format: an OP_ENTRY node right after the input
- * converts u8 / NCHW to f32 NHWC and subtracts entry_shift(); the preprocessing
+ * converts u8 / NCHW to f32 NHWC and subtracts its entry.shift (255 * mean
+ * under preprocess imagenet, in the input's units); the preprocessing
  * scale 1/(255 std) is folded into the weights of the convs reading the input.
  * No node when the input is f32 NHWC without preprocessing. */
 bool lower_entry(Graph *g, Diag *d);

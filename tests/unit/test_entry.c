@@ -130,12 +130,17 @@ static void test_preprocess_scale_folded(void **state) {
     if (a.nodes[i].w >= 0)
       assert_memory_equal(a.tensors[a.nodes[i].w].data, b.tensors[b.nodes[i].w].data,
                           tensor_elems(&a.tensors[a.nodes[i].w]) * sizeof(float));
-  /* The shift, in the input's units. */
+  /* The shift, in the input's units, stored on the entry node. */
+  const Node *ea = &a.nodes[a.input + 1], *eb = &b.nodes[b.input + 1];
+  assert_int_equal(ea->op, OP_ENTRY);
+  assert_int_equal(eb->op, OP_ENTRY);
+  assert_false(ea->entry.shifted);
+  assert_true(eb->entry.shifted);
   for (int c = 0; c < 3; c++) {
-    assert_true(entry_shift(&a.spec, c) == 0.0);
-    assert_true(fabs(entry_shift(&b.spec, c) - 255.0 * imagenet_mean[c]) == 0.0);
+    assert_true(ea->entry.shift[c] == 0.0);
+    assert_true(fabs(eb->entry.shift[c] - 255.0 * imagenet_mean[c]) == 0.0);
   }
-  assert_true(fabs(entry_shift(&b.spec, 0) - 123.675) < 1e-12);
+  assert_true(fabs(eb->entry.shift[0] - 123.675) < 1e-12);
   graph_free(&a);
   graph_free(&b);
 }
