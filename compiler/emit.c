@@ -288,11 +288,9 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     w_expr(g, n->b, b, sizeof b);
     snprintf(args, sizeof args, "%s, %s, %s, %s", x, w, b, dst);
     if (n->se_pool) { /* the partials' place in the scratch of the SE_ADD reading dst */
-      const Node *se = NULL;
-      for (int j = id + 1; j < g->nnodes && !se; j++)
-        if (!g->nodes[j].dead)
-          se = &g->nodes[j];
-      RSC_ASSERT(se && se->op == OP_SE_ADD && se->pooled);
+      RSC_ASSERT(n->se >= 0);
+      const Node *se = &g->nodes[n->se];
+      RSC_ASSERT(se->op == OP_SE_ADD && se->pooled);
       size_t len = strlen(args);
       snprintf(args + len, sizeof args - len, ", a + A_SCRATCH + %zu", se_pool_offset(se));
     }

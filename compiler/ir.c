@@ -139,6 +139,7 @@ int graph_add_node(Graph *g, Op op, const char *name) {
     n->p[i] = -1;
   n->first = n->last = -1;
   n->over = -1;
+  n->se = n->residual = -1;
   return g->nnodes++;
 }
 
@@ -224,6 +225,10 @@ void graph_dump(const Graph *g, FILE *out) {
     dump_tensor_ref(g, out, "b", n->b);
     for (int k = 0; k < 4; k++)
       dump_tensor_ref(g, out, "p", n->p[k]);
+    if (n->se >= 0)
+      fprintf(out, " se=%%%d", n->se);
+    if (n->residual >= 0)
+      fprintf(out, " residual=%%%d", n->residual);
     if (n->first >= 0)
       fprintf(out, " live=%d..%d", n->first, n->last);
     if (n->in_arena)
@@ -237,6 +242,32 @@ void graph_dump(const Graph *g, FILE *out) {
             g->arena_lower_bound);
   if (g->weight_floats)
     fprintf(out, "# weights %zu floats\n", g->weight_floats);
+}
+
+/* Node i's fuse links (se, residual) and the edges they stand for, both ways:
+ * a link names a live reader of i that reads it in that role, and every
+ * SE_ADD's x and every residual sum's input links back. None before fuse. */
+static void check_links(const Graph *g, int i) {
+  const Node *n = &g->nodes[i];
+  RSC_ASSERT(n->se >= -1 && n->se < g->nnodes && n->residual >= -1 && n->residual < g->nnodes);
+  if (!g->linked) {
+    RSC_ASSERT(n->se < 0 && n->residual < 0);
+    return;
+  }
+  if (n->se >= 0) {
+    const Node *se = &g->nodes[n->se];
+    RSC_ASSERT(!se->dead && se->op == OP_SE_ADD && se->in[0] == i && n->residual == n->se);
+  }
+  if (n->residual >= 0) {
+    const Node *r = &g->nodes[n->residual];
+    RSC_ASSERT(!r->dead && (r->op == OP_ADD || r->op == OP_SE_ADD) &&
+               (r->in[0] == i || r->in[1] == i));
+  }
+  if (n->op == OP_SE_ADD)
+    RSC_ASSERT(g->nodes[n->in[0]].se == i);
+  if (n->op == OP_ADD || n->op == OP_SE_ADD)
+    for (int k = 0; k < n->nin; k++)
+      RSC_ASSERT(g->nodes[n->in[k]].residual == i);
 }
 
 void graph_check(const Graph *g) {
@@ -261,6 +292,7 @@ void graph_check(const Graph *g) {
     for (int k = 0; k < 4; k++)
       RSC_ASSERT(n->p[k] < g->ntensors);
     RSC_ASSERT((n->op == OP_INPUT) == (i == g->input));
+    check_links(g, i);
   }
 }
 
@@ -378,10 +410,16 @@ int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
   Node n = g->nodes[id];
   memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(id - pos) * sizeof *g->nodes);
   g->nodes[pos] = n;
-  for (int i = 0; i < g->nnodes; i++)
-    for (int k = 0; k < g->nodes[i].nin; k++)
-      if (g->nodes[i].in[k] >= pos)
-        g->nodes[i].in[k]++;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *m = &g->nodes[i];
+    for (int k = 0; k < m->nin; k++)
+      if (m->in[k] >= pos)
+        m->in[k]++;
+    if (m->se >= pos)
+      m->se++;
+    if (m->residual >= pos)
+      m->residual++;
+  }
   if (g->input >= pos)
     g->input++;
   if (g->output >= pos)

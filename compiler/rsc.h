@@ -411,6 +411,10 @@ typedef struct Node {
   int w, b;
   int p[4];
   int se_mid; /* SE_ADD: reduced width */
+  /* Links set by fuse.c, asserted by graph_check, -1 if none: the SE_ADD that
+   * reads this node as its x (pools, gates and adds it), and the ADD or
+   * SE_ADD whose residual sum this node is an input of (its x or shortcut). */
+  int se, residual;
   bool dead;  /* removed by a pass; skipped by everything after */
   /* plan.c: */
   bool in_arena; /* false for the input (caller's buffer) and the output node */
@@ -490,6 +494,7 @@ typedef struct Graph {
   size_t scratch_offset;    /* SE_ADD's C+M floats of scratch, at the arena's end */
   uint64_t seed; /* weights.c: seed of the deferred random tensors */
   int passes_done; /* pipeline.c: the passes run so far are those before this Pass */
+  bool linked;     /* fuse.c has set the nodes' se and residual links */
   /* pack.c: */
   size_t weight_floats; /* payload size in floats */
 } Graph;

@@ -371,8 +371,9 @@ static void fuse_se_pool(Graph *g) {
     se->pooled = false;
     if (se->dead)
       continue;
-    Node *x = prev >= 0 ? &g->nodes[prev] : NULL;
-    if (se->op == OP_SE_ADD && x && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
+    /* x, linked to se by fuse, must run right before it. */
+    Node *x = se->op == OP_SE_ADD ? &g->nodes[se->in[0]] : NULL;
+    if (x && x->se == i && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
         uses_count(&u, prev) == 1 && g->output != prev) {
       x->se_pool = true;
       se->pooled = true;

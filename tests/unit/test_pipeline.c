@@ -14,7 +14,9 @@
 #include "rsc.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,6 +90,47 @@ static void test_stops_at_pass(void **state) {
   graph_free(&g);
 }
 
+/* After fuse every SE_ADD's x links to it and every input of a residual sum
+ * to the sum; graph_check aborts when a link is broken. */
+static void test_links(void **state) {
+  (void)state;
+  Diag d;
+  diag_init(&d, stderr);
+  Graph g;
+  init_graph(&g, &d);
+  PassCtx c = {.d = &d, .seed = 7};
+  assert_true(compile_to(&g, &c, PASS_ENTRY));
+  for (int i = 0; i < g.nnodes; i++)
+    assert_true(g.nodes[i].se < 0 && g.nodes[i].residual < 0);
+  assert_true(compile_to(&g, &c, PASS_FUSE));
+  int ses = 0, conv = -1;
+  for (int i = 0; i < g.nnodes; i++) {
+    const Node *n = &g.nodes[i];
+    if (n->dead || n->op != OP_SE_ADD)
+      continue;
+    ses++;
+    assert_int_equal(g.nodes[n->in[0]].se, i);
+    assert_int_equal(g.nodes[n->in[0]].residual, i);
+    assert_int_equal(g.nodes[n->in[1]].residual, i);
+    if (g.nodes[n->in[0]].op == OP_CONV)
+      conv = n->in[0];
+  }
+  assert_int_equal(ses, 4); /* one block per stage */
+  assert_true(conv >= 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) { /* a conv that claims no SE: graph_check must abort */
+    freopen("/dev/null", "w", stderr);
+    g.nodes[conv].se = -1;
+    graph_check(&g);
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  graph_free(&g);
+}
+
 static void test_names(void **state) {
   (void)state;
   for (int p = 0; p < PASS_COUNT; p++) {
@@ -137,6 +180,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_stepwise_equals_at_once),
       cmocka_unit_test(test_stops_at_pass),
+      cmocka_unit_test(test_links),
       cmocka_unit_test(test_readme_lists_the_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
