@@ -27,37 +27,15 @@ static char *ident(const char *name) {
   return s;
 }
 
+/* The runtime's code of a fused activation: RSC_ACT_<id> of the ACT_LIST table. */
 static const char *act_const(ActKind a) {
-  switch (a) {
-  case ACT_NONE:
-    return "RSC_ACT_NONE";
-  case ACT_RELU:
-    return "RSC_ACT_RELU";
-  case ACT_SWISH:
-    return "RSC_ACT_SWISH";
-  case ACT_SIGMOID:
-    return "RSC_ACT_SIGMOID";
-  case ACT_SOFTMAX:
-    break;
-  }
-  RSC_ASSERT(!"no fused softmax");
-  return "";
-}
-
-static const char *layout_name(Layout l) {
-  switch (l) {
-  case LAYOUT_RAW:
-    return "raw";
-  case LAYOUT_CONV_BLOCK:
-    return "conv_block";
-  case LAYOUT_DENSE_BLOCK:
-    return "dense_block";
-  case LAYOUT_VECTOR:
-    return "vector";
-  case LAYOUT_WINO_BLOCK:
-    return "wino_block";
-  }
-  return "?";
+  RSC_ASSERT(a != ACT_SOFTMAX); /* never fused */
+  static const char *const consts[] = {
+#define X(id, name) "RSC_ACT_" #id,
+      ACT_LIST(X)
+#undef X
+  };
+  return consts[a];
 }
 
 /* "[64,256,1,1]" */
@@ -164,20 +142,21 @@ static void float_literal(char buf[32], float v) {
 static const char *in_ctype(const Spec *s) { return s->input_type == INPUT_U8 ? "uint8_t" : "float"; }
 
 /* OP_ENTRY's call: the conversion plus the shift (entry.c) as constants. */
-static char *entry_call(const Graph *g, Shape out) {
+static char *entry_call(const Graph *g, const Node *n, Shape out) {
   const Spec *s = &g->spec;
   StrBuf sb = {0};
-  if (s->preprocess != PREPROCESS_NONE) {
+  RSC_ASSERT(n->entry.shifted == (s->preprocess != PREPROCESS_NONE));
+  if (n->entry.shifted) {
     sb_printf(&sb, "static const float shift[%d] = {", out.c);
     for (int c = 0; c < out.c; c++) {
       char num[32];
-      float_literal(num, (float)entry_shift(s, c));
+      float_literal(num, (float)n->entry.shift[c]);
       sb_printf(&sb, "%s%s", c ? ", " : "", num);
     }
     sb_printf(&sb, "};\n  ");
   }
   sb_printf(&sb, "rsc_entry_%s(in, out, %d, %d, %d, %d, %d, %s)",
-            s->input_type == INPUT_U8 ? "u8" : "f32", out.n, out.h, out.w, out.c,
+            spec_word(KEY_INPUT_TYPE, (int)s->input_type), out.n, out.h, out.w, out.c,
             s->input_layout == INPUT_NCHW, s->preprocess != PREPROCESS_NONE ? "shift" : "NULL");
   return sb.buf;
 }
@@ -263,7 +242,7 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   case OP_ENTRY:
     params = g->spec.input_type == INPUT_U8 ? "const uint8_t *restrict in, float *restrict out"
                                             : P_UNARY;
-    call = entry_call(g, out);
+    call = entry_call(g, n, out);
     break;
   case OP_INPUT:
   case OP_BN:
@@ -309,11 +288,9 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     w_expr(g, n->b, b, sizeof b);
     snprintf(args, sizeof args, "%s, %s, %s, %s", x, w, b, dst);
     if (n->se_pool) { /* the partials' place in the scratch of the SE_ADD reading dst */
-      const Node *se = NULL;
-      for (int j = id + 1; j < g->nnodes && !se; j++)
-        if (!g->nodes[j].dead)
-          se = &g->nodes[j];
-      RSC_ASSERT(se && se->op == OP_SE_ADD && se->pooled);
+      RSC_ASSERT(n->se >= 0);
+      const Node *se = &g->nodes[n->se];
+      RSC_ASSERT(se->op == OP_SE_ADD && se->pooled);
       size_t len = strlen(args);
       snprintf(args + len, sizeof args - len, ", a + A_SCRATCH + %zu", se_pool_offset(se));
     }
@@ -435,18 +412,6 @@ static const char *out_doc(const Spec *s) {
     return "the final feature map, NHWC [OUT_H][OUT_W][OUT_C]";
   }
   return "";
-}
-
-static const char *target_name(Target t) {
-  switch (t) {
-  case TARGET_AVX512:
-    return "avx512";
-  case TARGET_AVX2:
-    return "avx2";
-  case TARGET_GENERIC:
-    break;
-  }
-  return "generic";
 }
 
 /* Definitions shared by the .c and .h drivers. */

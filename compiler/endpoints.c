@@ -44,6 +44,14 @@ bool select_outputs(Graph *g, Diag *d) {
   for (int i = 0; i < g->nnodes; i++)
     if (!needed[i] && i != g->input)
       g->nodes[i].dead = true;
+  /* The stage output read by the next block's residual sum, now cut off. */
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    if (n->se >= 0 && g->nodes[n->se].dead)
+      n->se = -1;
+    if (n->residual >= 0 && g->nodes[n->residual].dead)
+      n->residual = -1;
+  }
   free(needed);
   return true;
 }

@@ -26,13 +26,6 @@
 const double imagenet_mean[3] = {0.485, 0.456, 0.406};
 const double imagenet_std[3] = {0.229, 0.224, 0.225};
 
-double entry_shift(const Spec *s, int c) {
-  if (s->preprocess != PREPROCESS_IMAGENET)
-    return 0.0;
-  RSC_ASSERT(c >= 0 && c < 3);
-  return 255.0 * imagenet_mean[c];
-}
-
 /* w[o][c][kh][kw] *= 1/(255 std_c): the scale half of the preprocessing. */
 static void fold_scale(Graph *g, const Node *conv) {
   Tensor *w = &g->tensors[conv->w];
@@ -73,6 +66,12 @@ bool lower_entry(Graph *g, Diag *d) {
   n->in[0] = g->input;
   n->nin = 1;
   n->out = g->nodes[g->input].out;
+  if (s->preprocess == PREPROCESS_IMAGENET) {
+    RSC_ASSERT(n->out.c == 3);
+    n->entry.shifted = true;
+    for (int c = 0; c < 3; c++)
+      n->entry.shift[c] = 255.0 * imagenet_mean[c];
+  }
   graph_check(g);
   return true;
 }

@@ -11,6 +11,8 @@
  *    pass over x, so the scaled tensor is never stored.
  * Patterns are matched strictly (single use of every intermediate), so a graph
  * that does not have this exact form is left as it is and still correct.
+ * Then every input of a residual sum (ADD, SE_ADD) is linked to the sum, and
+ * an SE_ADD's x to the SE_ADD (Node.residual, Node.se), for select and emit.
  */
 #include "rsc.h"
 
@@ -77,12 +79,31 @@ static void fuse_se(Graph *g, Uses *u) {
   }
 }
 
+/* The links the later stages follow instead of searching the graph: each
+ * SE_ADD's x knows its SE, each input of a residual sum knows the sum. */
+static void link_nodes(Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead || (n->op != OP_ADD && n->op != OP_SE_ADD))
+      continue;
+    for (int k = 0; k < n->nin; k++) {
+      Node *in = &g->nodes[n->in[k]];
+      RSC_ASSERT(in->residual < 0); /* one residual sum per tensor */
+      in->residual = i;
+    }
+    if (n->op == OP_SE_ADD)
+      g->nodes[n->in[0]].se = i;
+  }
+  g->linked = true;
+}
+
 bool fuse_ops(Graph *g, Diag *d) {
   (void)d;
   Uses u;
   uses_build(&u, g);
   fuse_activations(g, &u);
   fuse_se(g, &u);
+  link_nodes(g);
   uses_check(&u, g);
   uses_free(&u);
   graph_check(g);

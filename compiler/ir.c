@@ -88,33 +88,6 @@ void namemap_free(NameMap *m) {
   memset(m, 0, sizeof *m);
 }
 
-static const char *const op_names[] = {
-#define X(id, name) name,
-    OP_LIST(X)
-#undef X
-};
-
-const char *op_name(Op op) {
-  RSC_ASSERT(op >= 0 && op < OP_COUNT);
-  return op_names[op];
-}
-
-const char *act_name(ActKind a) {
-  switch (a) {
-  case ACT_NONE:
-    return "none";
-  case ACT_RELU:
-    return "relu";
-  case ACT_SWISH:
-    return "swish";
-  case ACT_SIGMOID:
-    return "sigmoid";
-  case ACT_SOFTMAX:
-    return "softmax";
-  }
-  return "?";
-}
-
 size_t shape_elems(Shape s) {
   return (size_t)s.n * (size_t)s.h * (size_t)s.w * (size_t)s.c;
 }
@@ -166,6 +139,7 @@ int graph_add_node(Graph *g, Op op, const char *name) {
     n->p[i] = -1;
   n->first = n->last = -1;
   n->over = -1;
+  n->se = n->residual = -1;
   return g->nnodes++;
 }
 
@@ -239,9 +213,9 @@ void graph_dump(const Graph *g, FILE *out) {
       break;
     case OP_ENTRY: {
       char sh[32];
-      format_double(sh, entry_shift(&g->spec, 0));
-      fprintf(out, " from=%s,%s shift0=%s", g->spec.input_type == INPUT_U8 ? "u8" : "f32",
-              g->spec.input_layout == INPUT_NCHW ? "nchw" : "nhwc", sh);
+      format_double(sh, n->entry.shift[0]);
+      fprintf(out, " from=%s,%s shift0=%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
+              spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), sh);
       break;
     }
     }
@@ -251,6 +225,10 @@ void graph_dump(const Graph *g, FILE *out) {
     dump_tensor_ref(g, out, "b", n->b);
     for (int k = 0; k < 4; k++)
       dump_tensor_ref(g, out, "p", n->p[k]);
+    if (n->se >= 0)
+      fprintf(out, " se=%%%d", n->se);
+    if (n->residual >= 0)
+      fprintf(out, " residual=%%%d", n->residual);
     if (n->first >= 0)
       fprintf(out, " live=%d..%d", n->first, n->last);
     if (n->in_arena)
@@ -264,6 +242,32 @@ void graph_dump(const Graph *g, FILE *out) {
             g->arena_lower_bound);
   if (g->weight_floats)
     fprintf(out, "# weights %zu floats\n", g->weight_floats);
+}
+
+/* Node i's fuse links (se, residual) and the edges they stand for, both ways:
+ * a link names a live reader of i that reads it in that role, and every
+ * SE_ADD's x and every residual sum's input links back. None before fuse. */
+static void check_links(const Graph *g, int i) {
+  const Node *n = &g->nodes[i];
+  RSC_ASSERT(n->se >= -1 && n->se < g->nnodes && n->residual >= -1 && n->residual < g->nnodes);
+  if (!g->linked) {
+    RSC_ASSERT(n->se < 0 && n->residual < 0);
+    return;
+  }
+  if (n->se >= 0) {
+    const Node *se = &g->nodes[n->se];
+    RSC_ASSERT(!se->dead && se->op == OP_SE_ADD && se->in[0] == i && n->residual == n->se);
+  }
+  if (n->residual >= 0) {
+    const Node *r = &g->nodes[n->residual];
+    RSC_ASSERT(!r->dead && (r->op == OP_ADD || r->op == OP_SE_ADD) &&
+               (r->in[0] == i || r->in[1] == i));
+  }
+  if (n->op == OP_SE_ADD)
+    RSC_ASSERT(g->nodes[n->in[0]].se == i);
+  if (n->op == OP_ADD || n->op == OP_SE_ADD)
+    for (int k = 0; k < n->nin; k++)
+      RSC_ASSERT(g->nodes[n->in[k]].residual == i);
 }
 
 void graph_check(const Graph *g) {
@@ -288,6 +292,7 @@ void graph_check(const Graph *g) {
     for (int k = 0; k < 4; k++)
       RSC_ASSERT(n->p[k] < g->ntensors);
     RSC_ASSERT((n->op == OP_INPUT) == (i == g->input));
+    check_links(g, i);
   }
 }
 
@@ -405,10 +410,16 @@ int graph_insert_node(Graph *g, int pos, Op op, const char *name) {
   Node n = g->nodes[id];
   memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(id - pos) * sizeof *g->nodes);
   g->nodes[pos] = n;
-  for (int i = 0; i < g->nnodes; i++)
-    for (int k = 0; k < g->nodes[i].nin; k++)
-      if (g->nodes[i].in[k] >= pos)
-        g->nodes[i].in[k]++;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *m = &g->nodes[i];
+    for (int k = 0; k < m->nin; k++)
+      if (m->in[k] >= pos)
+        m->in[k]++;
+    if (m->se >= pos)
+      m->se++;
+    if (m->residual >= pos)
+      m->residual++;
+  }
   if (g->input >= pos)
     g->input++;
   if (g->output >= pos)

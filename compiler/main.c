@@ -1,6 +1,7 @@
 /*
- * main.c - the rsc command line, and compile(): the whole pipeline as a list of
- * passes, each of which can have its IR dumped (--dump=PASS).
+ * main.c - the rsc command line: options into a PassCtx for the pipeline
+ * (pipeline.c's compile_to, whose passes can have their IR dumped with
+ * --dump=PASS), then emission, --summary, --emit=dot and --verify.
  *
  * Spec keys come from an optional spec file and from flags (--depth 152 ...);
  * the flags are turned into a second spec text, "<command line>", parsed after
@@ -56,9 +57,9 @@ static const char usage_text[] =
     "                        IN OUT.f32 (-r: N timed runs; -t: threads; -p: pin\n"
     "                        them to CPUs; -g: MS pause before each run)\n"
     "      --manifest FILE   write a text manifest of the weights layout\n"
-    "      --dump=PASSES     print the IR after each named pass (comma list or\n"
-    "                        'all'): build shape weights fold entry fuse outputs\n"
-    "                        select plan pack\n"
+    "      --dump=PASSES     print the IR after each named pass (comma list or\n";
+/* Here print_usage writes "'all'): " and the passes of PASS_LIST. */
+static const char usage_text_rest[] =
     "      --stats           print layer, kernel, arena and weight statistics\n"
     "      --time-passes     print the wall time of each pass and of emission\n"
     "                        to stderr\n"
@@ -138,6 +139,25 @@ static const char usage_text2[] =
     "Example: rsc --depth 152 --width 256 -o rs152.c\n"
     "         cc -O2 -march=native -c rs152.c   (plain -O2: portable, slower)\n";
 
+/* The help text, the names of the passes filled in from PASS_LIST, wrapped
+ * at 80 columns under the option's description. */
+static void print_usage(FILE *out) {
+  fputs(usage_text, out);
+  static const char indent[] = "                        ";
+  int col = fprintf(out, "%s'all'):", indent);
+  for (int p = 0; p < PASS_COUNT; p++) {
+    const char *name = pass_name((Pass)p);
+    if (col + 1 + (int)strlen(name) > 80)
+      col = fprintf(out, "\n%s", indent) - 2;
+    else
+      col += fprintf(out, " ");
+    col += fprintf(out, "%s", name);
+  }
+  fputc('\n', out);
+  fputs(usage_text_rest, out);
+  fputs(usage_text2, out);
+}
+
 /* "--se-ratio" -> KEY_SE_RATIO, or -1. */
 static int spec_flag(const char *flag) {
   if (strncmp(flag, "--", 2) != 0)
@@ -160,7 +180,7 @@ static int spec_flag(const char *flag) {
 static const char *nearest_option(const char *a, size_t n) {
   static char best[48];
   int best_d = 3;
-  const char *const texts[] = {usage_text, usage_text2};
+  const char *const texts[] = {usage_text, usage_text_rest, usage_text2};
   for (size_t t = 0; t < sizeof texts / sizeof *texts; t++)
     for (const char *p = texts[t]; (p = strstr(p, "--")) != NULL; p += 2) {
       if (p > texts[t] && (isalnum((unsigned char)p[-1]) || p[-1] == '-'))
@@ -233,8 +253,7 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
 #define IS(name) (strlen(name) == flen && strncmp(a, name, flen) == 0)
     int key;
     if (IS("-h") || IS("--help")) {
-      fputs(usage_text, stdout);
-      fputs(usage_text2, stdout);
+      print_usage(stdout);
       return 1;
     } else if (IS("--version")) {
       printf("rsc %s\n", RSC_VERSION);
@@ -302,13 +321,11 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
       const char *v = VALUE();
       if (!v)
         return 2;
-      if (strcmp(v, "avx512") == 0)
-        o->target = TARGET_AVX512;
-      else if (strcmp(v, "avx2") == 0)
-        o->target = TARGET_AVX2;
-      else if (strcmp(v, "generic") == 0)
-        o->target = TARGET_GENERIC;
-      else {
+      o->target = -1;
+      for (int t = 0; t < TARGET_COUNT; t++)
+        if (strcmp(v, target_name((Target)t)) == 0)
+          o->target = t;
+      if (o->target < 0) {
         diag(d, DIAG_ERROR, "--target must be avx512, avx2 or generic, not '%s'", v);
         return 2;
       }
@@ -424,93 +441,48 @@ static bool check_paths(const Options *o, Diag *d) {
   return ok;
 }
 
-typedef bool (*PassFn)(Graph *g, Diag *d);
+static Outputs export_out; /* --export-weights' temporary until the end */
 
-static const Options *weights_options; /* the one pass that needs options */
-static Outputs export_out;             /* --export-weights' temporary until the end */
-
-static bool load_weights(Graph *g, Diag *d) {
-  const Options *o = weights_options;
-  if (o->weights) {
-    if (!weights_load_file(g, o->weights, d))
-      return false;
-  } else if (o->export_weights) { /* exported now: every value drawn */
-    weights_random(g, o->seed);
-  } else {
-    weights_random_deferred(g, o->seed);
-  }
-  if (!o->export_weights)
-    return true;
-  /* Now, before fold rewrites them; committed at the end with the other outputs. */
-  StrBuf sb = {0};
-  weights_export_safetensors(g, &sb);
-  bool ok = outputs_write(&export_out, o->export_weights, sb.buf, sb.len, d);
-  sb_free(&sb);
-  return ok;
-}
-
-static bool dump_wanted(const char *list, const char *pass) {
+/* --dump's comma list as PASS_BITs; false (reported) for an unknown name. */
+static bool dump_passes(const char *list, unsigned *bits, Diag *d) {
+  *bits = 0;
   if (!list)
-    return false;
-  if (strcmp(list, "all") == 0)
     return true;
-  size_t n = strlen(pass);
-  for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
-    if (strncmp(p, pass, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-      return true;
-  return false;
-}
-
-/* The pipeline. Passes run in this order; --dump=NAME prints the IR after NAME. */
-static bool compile(Graph *g, const Options *o, Diag *d) {
-  static const struct {
-    const char *name;
-    PassFn fn;
-  } passes[] = {
-      {"build", build_graph},         /* spec -> unfused graph, timm names */
-      {"shape", infer_shapes},        /* NHWC shapes, size checks */
-      {"weights", load_weights},      /* safetensors or seeded random */
-      {"fold", fold_bn},              /* BN into conv weight and bias */
-      {"entry", lower_entry},         /* input type, layout, preprocessing */
-      {"fuse", fuse_ops},             /* activations, SE + residual + act */
-      {"outputs", select_outputs},    /* endpoints; without the head, cut it off */
-      {"select", select_kernels},     /* kernel and tile per node */
-      {"plan", plan_memory},          /* arena offsets by liveness */
-      {"pack", pack_weights},         /* weights into kernel layouts */
-  };
-  weights_options = o;
-  if (o->dump && strcmp(o->dump, "all") != 0)
-    for (const char *p = o->dump; p; p = strchr(p, ','), p = p ? p + 1 : NULL) {
-      bool known = false;
-      for (size_t i = 0; i < sizeof passes / sizeof *passes; i++)
-        known = known || (strncmp(p, passes[i].name, strlen(passes[i].name)) == 0 &&
-                          (p[strlen(passes[i].name)] == ',' || !p[strlen(passes[i].name)]));
-      if (!known) {
-        diag(d, DIAG_ERROR, "--dump: unknown pass in '%s' (passes: build shape weights fold "
-             "entry fuse outputs select plan pack)", o->dump);
-        return false;
-      }
-    }
-  for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
-    double t0 = now_seconds();
-    bool ok = passes[i].fn(g, d);
-    if (o->time_passes)
-      fprintf(stderr, "rsc: time: %-8s %8.3f s\n", passes[i].name, now_seconds() - t0);
-    if (!ok)
+  if (strcmp(list, "all") == 0) {
+    *bits = PASS_BIT(PASS_COUNT) - 1;
+    return true;
+  }
+  for (const char *p = list; p; p = strchr(p, ','), p = p ? p + 1 : NULL) {
+    const char *end = strchr(p, ',');
+    int pass = pass_find(p, end ? (size_t)(end - p) : strlen(p));
+    if (pass < 0) {
+      StrBuf names = {0};
+      for (int k = 0; k < PASS_COUNT; k++)
+        sb_printf(&names, "%s%s", k ? " " : "", pass_name((Pass)k));
+      diag(d, DIAG_ERROR, "--dump: unknown pass in '%s' (passes: %s)", list, names.buf);
+      sb_free(&names);
       return false;
-    /* --export-weights alone needs nothing after the import. */
-    if (strcmp(passes[i].name, "weights") == 0 && !o->out_c && !o->dump && !o->summary &&
-        !o->dot)
-      return true;
-    graph_check(g);
-    if (o->summary_data && strcmp(passes[i].name, "shape") == 0)
-      summary_collect(o->summary_data, g); /* the network before any rewrite */
-    if (dump_wanted(o->dump, passes[i].name)) {
-      printf("# after %s\n", passes[i].name);
-      graph_dump(g, stdout);
     }
+    *bits |= PASS_BIT(pass);
   }
   return true;
+}
+
+/* The pipeline (pipeline.c's PASS_LIST), with --dump=NAME printing the IR
+ * after NAME. --export-weights alone needs nothing after the import. */
+static bool compile(Graph *g, const Options *o, Diag *d) {
+  PassCtx c = {.d = d,
+               .weights = o->weights,
+               .seed = o->seed,
+               .export_weights = o->export_weights,
+               .export_out = &export_out,
+               .dump_out = stdout,
+               .times = o->time_passes ? stderr : NULL,
+               .summary = o->summary_data};
+  if (!dump_passes(o->dump, &c.dump, d))
+    return false;
+  bool export_only = !o->out_c && !o->dump && !o->summary && !o->dot;
+  return compile_to(g, &c, export_only ? PASS_WEIGHTS : PASS_PACK);
 }
 
 static void print_stats(const Graph *g, const char *out_c) {
@@ -621,7 +593,7 @@ int main(int argc, char **argv) {
     double t0 = now_seconds();
     ok = prefix && emit_model(&g, &eo, &d);
     if (o.time_passes)
-      fprintf(stderr, "rsc: time: %-8s %8.3f s\n", "emit", now_seconds() - t0);
+      pass_time_line(stderr, "emit", now_seconds() - t0);
   }
   if (ok && o.stats)
     print_stats(&g, o.out_c);
@@ -670,7 +642,7 @@ int main(int argc, char **argv) {
       outputs_abort(&export_out);
   }
   if (o.time_passes)
-    fprintf(stderr, "rsc: time: %-8s %8.3f s\n", "total", now_seconds() - start);
+    pass_time_line(stderr, "total", now_seconds() - start);
   summary_free(&summary);
   graph_free(&g);
   free(prefix);

@@ -42,30 +42,38 @@ static const struct {
 enum { NPRESETS = sizeof presets / sizeof presets[0] };
 
 /* The words of each enumerated key. The first word of a value is the one
- * spec_canonical() writes (so "silu" reads as swish and prints as "swish"). */
+ * spec_canonical() writes (so "silu" reads as swish and prints as "swish").
+ * An activation's word is act_name()'s, from the ACT_LIST table (ACT_WORD);
+ * only synonyms are spelled here. Each list ends with WORDS_END. */
 typedef struct Word {
-  const char *word;
+  const char *word; /* NULL: act_name(value) */
   int value;
 } Word;
+#define ACT_WORD(a) {NULL, (int)(a)}
+#define WORDS_END {NULL, -1}
+
+static const char *word_text(const Word *w) {
+  return w->word ? w->word : act_name((ActKind)w->value);
+}
 
 static const Word se_rounding_words[] = {
-    {"keras", SE_ROUND_KERAS}, {"timm", SE_ROUND_TIMM}, {NULL, 0}};
-static const Word stem_words[] = {{"deep", STEM_DEEP}, {"classic", STEM_CLASSIC}, {NULL, 0}};
+    {"keras", SE_ROUND_KERAS}, {"timm", SE_ROUND_TIMM}, WORDS_END};
+static const Word stem_words[] = {{"deep", STEM_DEEP}, {"classic", STEM_CLASSIC}, WORDS_END};
 static const Word stem_down_words[] = {
-    {"conv", STEM_DOWN_CONV}, {"maxpool", STEM_DOWN_MAXPOOL}, {NULL, 0}};
+    {"conv", STEM_DOWN_CONV}, {"maxpool", STEM_DOWN_MAXPOOL}, WORDS_END};
 static const Word shortcut_words[] = {
-    {"avgpool", SHORTCUT_AVGPOOL}, {"strided", SHORTCUT_STRIDED}, {NULL, 0}};
-static const Word stride_on_words[] = {{"3x3", STRIDE_ON_3X3}, {"1x1", STRIDE_ON_1X1}, {NULL, 0}};
+    {"avgpool", SHORTCUT_AVGPOOL}, {"strided", SHORTCUT_STRIDED}, WORDS_END};
+static const Word stride_on_words[] = {{"3x3", STRIDE_ON_3X3}, {"1x1", STRIDE_ON_1X1}, WORDS_END};
 static const Word act_words[] = {
-    {"relu", ACT_RELU}, {"swish", ACT_SWISH}, {"silu", ACT_SWISH}, {NULL, 0}};
+    ACT_WORD(ACT_RELU), ACT_WORD(ACT_SWISH), {"silu", ACT_SWISH}, WORDS_END};
 static const Word head_words[] = {
-    {"dense", HEAD_DENSE}, {"avg", HEAD_AVG}, {"max", HEAD_MAX}, {"none", HEAD_NONE}, {NULL, 0}};
-static const Word cls_act_words[] = {{"none", ACT_NONE}, {"softmax", ACT_SOFTMAX}, {NULL, 0}};
-static const Word input_type_words[] = {{"f32", INPUT_F32}, {"u8", INPUT_U8}, {NULL, 0}};
+    {"dense", HEAD_DENSE}, {"avg", HEAD_AVG}, {"max", HEAD_MAX}, {"none", HEAD_NONE}, WORDS_END};
+static const Word cls_act_words[] = {ACT_WORD(ACT_NONE), ACT_WORD(ACT_SOFTMAX), WORDS_END};
+static const Word input_type_words[] = {{"f32", INPUT_F32}, {"u8", INPUT_U8}, WORDS_END};
 static const Word input_layout_words[] = {
-    {"nhwc", INPUT_NHWC}, {"nchw", INPUT_NCHW}, {NULL, 0}};
+    {"nhwc", INPUT_NHWC}, {"nchw", INPUT_NCHW}, WORDS_END};
 static const Word preprocess_words[] = {
-    {"none", PREPROCESS_NONE}, {"imagenet", PREPROCESS_IMAGENET}, {NULL, 0}};
+    {"none", PREPROCESS_NONE}, {"imagenet", PREPROCESS_IMAGENET}, WORDS_END};
 
 static const char *const endpoint_names[RSC_ENDPOINTS] = {"c2", "c3", "c4", "c5", "head"};
 
@@ -75,10 +83,53 @@ const char *endpoint_name(Endpoint e) {
 }
 
 static const char *word_of(const Word *w, int value) {
-  for (; w->word; w++)
+  for (; w->value >= 0; w++)
     if (w->value == value)
-      return w->word;
+      return word_text(w);
   RSC_ASSERT(!"enum value without a word");
+}
+
+const char *spec_word(SpecKey k, int value) {
+  switch (k) {
+  case KEY_SE_ROUNDING:
+    return word_of(se_rounding_words, value);
+  case KEY_STEM:
+    return word_of(stem_words, value);
+  case KEY_STEM_DOWNSAMPLE:
+    return word_of(stem_down_words, value);
+  case KEY_SHORTCUT:
+    return word_of(shortcut_words, value);
+  case KEY_STRIDE_ON:
+    return word_of(stride_on_words, value);
+  case KEY_ACTIVATION:
+    return word_of(act_words, value);
+  case KEY_HEAD:
+    return word_of(head_words, value);
+  case KEY_CLASSIFIER_ACTIVATION:
+    return word_of(cls_act_words, value);
+  case KEY_INPUT_TYPE:
+    return word_of(input_type_words, value);
+  case KEY_INPUT_LAYOUT:
+    return word_of(input_layout_words, value);
+  case KEY_PREPROCESS:
+    return word_of(preprocess_words, value);
+  case KEY_DEPTH:
+  case KEY_BLOCKS:
+  case KEY_HEIGHT:
+  case KEY_WIDTH:
+  case KEY_CHANNELS:
+  case KEY_BATCH:
+  case KEY_WIDTHS:
+  case KEY_WIDTH_MULTIPLIER:
+  case KEY_STEM_WIDTHS:
+  case KEY_SE_RATIO:
+  case KEY_BN_EPS:
+  case KEY_CLASSES:
+  case KEY_OUTPUTS:
+  case SPEC_KEY_COUNT:
+    break;
+  }
+  RSC_ASSERT(!"not a key of words");
 }
 
 void spec_defaults(Spec *s) {
@@ -415,14 +466,14 @@ static bool one_word(Parser *p, SpecKey k, const Line *l, const Word *w, int *ou
   if (!check_count(p, k, l, 1, 1))
     return false;
   Tok t = l->v[0];
-  for (const Word *i = w; i->word; i++)
-    if (strlen(i->word) == (size_t)t.len && memcmp(i->word, t.p, (size_t)t.len) == 0) {
+  for (const Word *i = w; i->value >= 0; i++)
+    if (strlen(word_text(i)) == (size_t)t.len && memcmp(word_text(i), t.p, (size_t)t.len) == 0) {
       *out = i->value;
       return true;
     }
   StrBuf words = {0};
-  for (const Word *i = w; i->word; i++)
-    sb_printf(&words, "%s'%s'", i == w ? "" : i[1].word ? ", " : " or ", i->word);
+  for (const Word *i = w; i->value >= 0; i++)
+    sb_printf(&words, "%s'%s'", i == w ? "" : i[1].value >= 0 ? ", " : " or ", word_text(i));
   error_at(p, l->no, t, "'%s' must be %s, not '" TOK_FMT "'", spec_key_name(k), words.buf,
            TOK_ARG(t));
   sb_free(&words);

@@ -2,7 +2,7 @@
  * rsc.h - the one internal header of the rsc compiler.
  *
  * rsc turns a textual ResNet-RS spec into one straight-line C file. The pipeline
- * (see compile() in main.c) is:
+ * (PASS_LIST below, run by compile_to in pipeline.c) is:
  *
  *   spec text --parse.c--> Spec --build.c--> Graph (unfused, timm names)
  *     --shape.c--> shapes --weights.c--> raw weights (safetensors or seeded random)
@@ -132,12 +132,19 @@ void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) RSC_PRINTF(3, 4);
 
 enum { RSC_STAGES = 4, RSC_STEM_CONVS = 3 };
 
+/* The activations: one table for the enum, act_name() (the spec's and the
+ * dump's word) and the runtime's code (RSC_ACT_<id>, emit.c). */
+#define ACT_LIST(X)                                                                                \
+  X(NONE, "none")       /* identity */                                                            \
+  X(RELU, "relu")       /* max(x, 0) */                                                           \
+  X(SWISH, "swish")     /* x * sigmoid(x), a.k.a. silu */                                         \
+  X(SIGMOID, "sigmoid") /* 1 / (1 + exp(-x)); only inside SE */                                   \
+  X(SOFTMAX, "softmax") /* over the channel axis; only as classifier activation */
+
 typedef enum ActKind {
-  ACT_NONE,    /* identity */
-  ACT_RELU,    /* max(x, 0) */
-  ACT_SWISH,   /* x * sigmoid(x), a.k.a. silu */
-  ACT_SIGMOID, /* 1 / (1 + exp(-x)); only inside SE */
-  ACT_SOFTMAX, /* over the channel axis; only as classifier activation */
+#define X(id, name) ACT_##id,
+  ACT_LIST(X)
+#undef X
 } ActKind;
 
 typedef enum StemKind {
@@ -240,6 +247,9 @@ typedef enum SpecKey {
 
 const char *spec_key_name(SpecKey k);
 const char *endpoint_name(Endpoint e); /* "c2" .. "c5", "head" */
+/* The word of value for a key of words (stem, shortcut, input_type, ...):
+ * what the spec says and spec_canonical() prints. */
+const char *spec_word(SpecKey k, int value);
 
 /* Where a key was set: file NULL means "never set" (default). */
 typedef struct SpecLoc {
@@ -322,6 +332,7 @@ typedef enum Op {
   OP_COUNT
 } Op;
 
+/* names.c: */
 const char *op_name(Op op);
 const char *act_name(ActKind a);
 
@@ -345,14 +356,22 @@ enum { DENSE_KB = 32 };
  * starts. The partial sums, one per chunk, are a few % of the map. */
 enum { SE_POOL_CHUNK = 32 };
 
-/* Weight layouts the kernels read (pack.c draws each). */
+/* Weight layouts the kernels read (pack.c draws each); layout_name() is the
+ * word of the manifest and the fingerprint. */
+#define LAYOUT_LIST(X)                                                                             \
+  X(RAW, "raw")                 /* as imported: conv OIHW, dense [out][in], vectors [C] */        \
+  X(CONV_BLOCK, "conv_block")   /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to kb */       \
+  X(DENSE_BLOCK, "dense_block") /* dense and SE fc [ceil(O/kb)][I][kb], kb DENSE_KB */            \
+  X(VECTOR, "vector")           /* bias [O] zero-padded to a multiple of kb */                    \
+  X(WINO_BLOCK, "wino_block")   /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [O/kb][16][I][kb] */
+
 typedef enum Layout {
-  LAYOUT_RAW,         /* as imported: conv OIHW, dense [out][in], vectors [C] */
-  LAYOUT_CONV_BLOCK,  /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to a multiple of kb */
-  LAYOUT_DENSE_BLOCK, /* dense and SE fc [ceil(O/kb)][I][kb], kb DENSE_KB, O zero-padded */
-  LAYOUT_VECTOR,      /* bias [O] zero-padded to a multiple of kb */
-  LAYOUT_WINO_BLOCK,  /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [ceil(O/kb)][16][I][kb] */
+#define X(id, name) LAYOUT_##id,
+  LAYOUT_LIST(X)
+#undef X
 } Layout;
+
+const char *layout_name(Layout l);
 
 typedef struct Tensor {
   char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
@@ -392,6 +411,10 @@ typedef struct Node {
   int w, b;
   int p[4];
   int se_mid; /* SE_ADD: reduced width */
+  /* Links set by fuse.c, asserted by graph_check, -1 if none: the SE_ADD that
+   * reads this node as its x (pools, gates and adds it), and the ADD or
+   * SE_ADD whose residual sum this node is an input of (its x or shortcut). */
+  int se, residual;
   bool dead;  /* removed by a pass; skipped by everything after */
   /* plan.c: */
   bool in_arena; /* false for the input (caller's buffer) and the output node */
@@ -410,6 +433,13 @@ typedef struct Node {
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
   bool se_pool; /* CONV (direct): writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
   bool pooled;  /* SE_ADD: its producer wrote the pool's chunk sums */
+  /* ENTRY (entry.c): the value subtracted from input channel c, in the
+   * input's units (255 * ImageNet mean under preprocess imagenet, whose
+   * input has 3 channels); shifted false: nothing is subtracted. */
+  struct {
+    bool shifted;
+    double shift[3];
+  } entry;
 } Node;
 
 /* A string -> int hash map: the graph's index of tensor names, the passes'
@@ -428,7 +458,23 @@ int namemap_put(NameMap *m, const char *key, int val);
 void namemap_free(NameMap *m);
 
 /* The instruction set generated code is tuned and checked for (--target). */
-typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512 } Target;
+#define TARGET_LIST(X)                                                                             \
+  X(GENERIC, "generic") /* portable vectors */                                                    \
+  X(AVX2, "avx2")       /* AVX2 + FMA */                                                          \
+  X(AVX512, "avx512")   /* AVX-512F */
+
+typedef enum Target {
+#define X(id, name) TARGET_##id,
+  TARGET_LIST(X)
+#undef X
+} Target;
+enum {
+#define X(id, name) +1
+  TARGET_COUNT = 0 TARGET_LIST(X)
+#undef X
+};
+
+const char *target_name(Target t); /* --target's word */
 
 typedef struct Graph {
   Spec spec;
@@ -447,6 +493,8 @@ typedef struct Graph {
   size_t arena_lower_bound; /* max over time of the live floats: no plan can do better */
   size_t scratch_offset;    /* SE_ADD's C+M floats of scratch, at the arena's end */
   uint64_t seed; /* weights.c: seed of the deferred random tensors */
+  int passes_done; /* pipeline.c: the passes run so far are those before this Pass */
+  bool linked;     /* fuse.c has set the nodes' se and residual links */
   /* pack.c: */
   size_t weight_floats; /* payload size in floats */
 } Graph;
@@ -556,11 +604,9 @@ void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s);
 
 /* Keras ResNet-RS preprocessing (include_preprocessing=True), per RGB channel. */
 extern const double imagenet_mean[3], imagenet_std[3];
-/* The per-channel value the entry subtracts from the caller's input, in the
- * input's units: 255 * mean under preprocess imagenet, else 0. */
-double entry_shift(const Spec *s, int c);
 /* Lowers the spec's input format: an OP_ENTRY node right after the input
- * converts u8 / NCHW to f32 NHWC and subtracts entry_shift(); the preprocessing
+ * converts u8 / NCHW to f32 NHWC and subtracts its entry.shift (255 * mean
+ * under preprocess imagenet, in the input's units); the preprocessing
  * scale 1/(255 std) is folded into the weights of the convs reading the input.
  * No node when the input is f32 NHWC without preprocessing. */
 bool lower_entry(Graph *g, Diag *d);
@@ -607,6 +653,66 @@ void wino_filter_transform(const float g[9], float u[16]);
 
 /* Chooses each node's kernel and tile (kb) and names the specialised function. */
 bool select_kernels(Graph *g, Diag *d);
+
+/* ---------------------------------------------------------------- pipeline.c */
+
+/* The pipeline: every pass in the order it runs, its --dump / --time-passes
+ * name, the function pipeline.c runs it with, and what it does. The usage
+ * text, --dump, --time-passes, their errors and the tests all read this. */
+#define PASS_LIST(X)                                                                               \
+  X(BUILD, "build", pass_build, "spec -> unfused graph, timm names")                              \
+  X(SHAPE, "shape", pass_shape, "NHWC shapes, size checks")                                       \
+  X(WEIGHTS, "weights", pass_weights, "safetensors, Keras HDF5 or seeded random")                 \
+  X(FOLD, "fold", pass_fold, "BN into conv weight and bias")                                      \
+  X(ENTRY, "entry", pass_entry, "input type, layout, preprocessing")                              \
+  X(FUSE, "fuse", pass_fuse, "activations, SE + residual + act")                                  \
+  X(OUTPUTS, "outputs", pass_outputs, "endpoints; without the head, cut it off")                  \
+  X(SELECT, "select", pass_select, "kernel and tile per node")                                    \
+  X(PLAN, "plan", pass_plan, "arena offsets by liveness")                                         \
+  X(PACK, "pack", pass_pack, "weights into kernel layouts")
+
+typedef enum Pass {
+#define X(id, name, fn, what) PASS_##id,
+  PASS_LIST(X)
+#undef X
+} Pass;
+enum {
+#define X(id, name, fn, what) +1
+  PASS_COUNT = 0 PASS_LIST(X)
+#undef X
+};
+#define PASS_BIT(p) (1u << (p))
+
+const char *pass_name(Pass p); /* "fuse" */
+const char *pass_what(Pass p); /* the table's description */
+int pass_find(const char *name, size_t len); /* the Pass named name[0..len), or -1 */
+/* --time-passes' line: "rsc: time: NAME  SECONDS s". */
+void pass_time_line(FILE *out, const char *name, double seconds);
+
+typedef struct Outputs Outputs;
+typedef struct Summary Summary;
+
+/* What the passes of one run need besides the graph, and what the run wants
+ * to see between them. Zero-initialised: nothing observed, random weights of
+ * seed 0, deferred. */
+typedef struct PassCtx {
+  Diag *d;
+  /* The weights pass: */
+  const char *weights;        /* safetensors or Keras HDF5 file; NULL: random from seed */
+  uint64_t seed;
+  bool draw_now;              /* random values drawn at once, not deferred to the writer */
+  const char *export_weights; /* --export-weights: safetensors of the values as imported */
+  Outputs *export_out;        /* where that file waits to be committed */
+  /* Observers: */
+  unsigned dump;   /* PASS_BITs: print the IR after these passes to dump_out */
+  FILE *dump_out;
+  FILE *times;     /* --time-passes: a pass_time_line per pass run, or NULL */
+  Summary *summary; /* if set: summary_collect'ed right after shape */
+} PassCtx;
+
+/* Runs the pipeline's passes from where g is (g->passes_done) up to and
+ * including last, graph_check after each; false (reported) when a pass fails. */
+bool compile_to(Graph *g, PassCtx *c, Pass last);
 
 /* ---------------------------------------------------------------- emit.c */
 
@@ -671,11 +777,11 @@ void wfile_build(const Graph *g, uint64_t fingerprint, StrBuf *out);
 
 /* All-or-nothing output: each file is written to a temporary in its directory;
  * outputs_commit() renames all of them, outputs_abort() removes them. */
-typedef struct Outputs {
+struct Outputs {
   int n;
   char *final[8];
   char *temp[8];
-} Outputs;
+};
 
 bool outputs_write(Outputs *o, const char *path, const void *data, size_t len, Diag *d);
 

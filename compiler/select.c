@@ -336,9 +336,9 @@ static char *kernel_name(const Graph *g, const Node *n) {
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
   case OP_ENTRY:
-    return xstrfmt("entry_%s_%s_n%d_%dx%dx%d_%s", g->spec.input_type == INPUT_U8 ? "u8" : "f32",
-                   g->spec.input_layout == INPUT_NCHW ? "nchw" : "nhwc", o.n, o.h, o.w, o.c,
-                   g->spec.preprocess == PREPROCESS_IMAGENET ? "imagenet" : "none");
+    return xstrfmt("entry_%s_%s_n%d_%dx%dx%d_%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
+                   spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), o.n, o.h, o.w, o.c,
+                   spec_word(KEY_PREPROCESS, (int)g->spec.preprocess));
   case OP_INPUT:
     return NULL;
   case OP_BN:
@@ -371,8 +371,9 @@ static void fuse_se_pool(Graph *g) {
     se->pooled = false;
     if (se->dead)
       continue;
-    Node *x = prev >= 0 ? &g->nodes[prev] : NULL;
-    if (se->op == OP_SE_ADD && x && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
+    /* x, linked to se by fuse, must run right before it. */
+    Node *x = se->op == OP_SE_ADD ? &g->nodes[se->in[0]] : NULL;
+    if (x && x->se == i && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
         uses_count(&u, prev) == 1 && g->output != prev) {
       x->se_pool = true;
       se->pooled = true;

@@ -251,16 +251,12 @@ bool verify_model(const Graph *g, const Summary *s, const VerifyOptions *vo, Dia
   Graph rg;
   graph_init(&rg, &g->spec);
 
-  /* The reference graph: built and shaped like the summary's rows, raw weights. */
-  if (!build_graph(&rg, d) || !infer_shapes(&rg, d))
+  /* The reference graph: rsc's pipeline up to the weights, so built and
+   * shaped like the summary's rows, with the raw weights all drawn. */
+  PassCtx pc = {.d = d, .weights = vo->safetensors, .seed = vo->seed, .draw_now = true};
+  if (!compile_to(&rg, &pc, PASS_WEIGHTS))
     goto out;
   RSC_ASSERT(rg.nnodes == s->nrows);
-  if (vo->safetensors) {
-    if (!weights_load_file(&rg, vo->safetensors, d))
-      goto out;
-  } else {
-    weights_random(&rg, vo->seed);
-  }
   size_t len;
   unsigned char *raw = random_input(&rg, vo->input_seed, &len);
   bool wrote = write_all(in_path, raw, len, d);

@@ -110,22 +110,6 @@ uint64_t wfile_checksum(const void *data, size_t n) {
   return wfile_sum_final(&s);
 }
 
-static const char *layout_name(Layout l) {
-  switch (l) {
-  case LAYOUT_RAW:
-    return "raw";
-  case LAYOUT_CONV_BLOCK:
-    return "conv_block";
-  case LAYOUT_DENSE_BLOCK:
-    return "dense_block";
-  case LAYOUT_VECTOR:
-    return "vector";
-  case LAYOUT_WINO_BLOCK:
-    return "wino_block";
-  }
-  return "?";
-}
-
 /* Hashes text, not structs: no padding bytes, no dependence on the size of
  * size_t or on byte order. One line per used tensor:
  *   "<name> <layout> kb=<kb> [d0,d1,..] @<offset> <packed_floats>\n" */

@@ -146,13 +146,8 @@ int main(int argc, char **argv) {
   }
   Graph g;
   graph_init(&g, &spec);
-  bool ok = build_graph(&g, &d) && infer_shapes(&g, &d);
-  if (ok) {
-    if (weights)
-      ok = weights_load_file(&g, weights, &d);
-    else
-      weights_random(&g, seed);
-  }
+  PassCtx pc = {.d = &d, .weights = weights, .seed = seed, .draw_now = true};
+  bool ok = compile_to(&g, &pc, PASS_WEIGHTS);
   double *res = NULL;
   if (ok) {
     for (int i = 0; i < g.ntensors; i++)

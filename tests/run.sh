@@ -49,6 +49,7 @@ queue=(
   "diag         tests/diag.sh"
   "fuzz_corpus  tests/fuzz_replay.sh"
   "doclinks     tests/doclinks.sh"
+  "imports      tests/imports.sh"
 )
 
 declare -A name_of=()

@@ -29,10 +29,8 @@ static void make_graph(Graph *g, const char *text) {
   assert_true(spec_parse(&s, &f, &d));
   assert_true(spec_finish(&s, &d));
   graph_init(g, &s);
-  assert_true(build_graph(g, &d));
-  assert_true(infer_shapes(g, &d));
-  weights_random(g, 3);
-  assert_true(fold_bn(g, &d));
+  PassCtx c = {.d = &d, .seed = 3, .draw_now = true};
+  assert_true(compile_to(g, &c, PASS_FOLD));
 }
 
 static float *copy_tensor(const Tensor *t) {
@@ -44,7 +42,8 @@ static float *copy_tensor(const Tensor *t) {
 static bool lower(Graph *g) {
   Diag d;
   diag_init(&d, stderr);
-  return lower_entry(g, &d);
+  PassCtx c = {.d = &d};
+  return compile_to(g, &c, PASS_ENTRY);
 }
 
 #define SMALL "blocks 1 1 1 1\nwidths 8 8 8 8\nstem_widths 4 4 8\nwidth 32\n"
@@ -131,12 +130,17 @@ static void test_preprocess_scale_folded(void **state) {
     if (a.nodes[i].w >= 0)
       assert_memory_equal(a.tensors[a.nodes[i].w].data, b.tensors[b.nodes[i].w].data,
                           tensor_elems(&a.tensors[a.nodes[i].w]) * sizeof(float));
-  /* The shift, in the input's units. */
+  /* The shift, in the input's units, stored on the entry node. */
+  const Node *ea = &a.nodes[a.input + 1], *eb = &b.nodes[b.input + 1];
+  assert_int_equal(ea->op, OP_ENTRY);
+  assert_int_equal(eb->op, OP_ENTRY);
+  assert_false(ea->entry.shifted);
+  assert_true(eb->entry.shifted);
   for (int c = 0; c < 3; c++) {
-    assert_true(entry_shift(&a.spec, c) == 0.0);
-    assert_true(fabs(entry_shift(&b.spec, c) - 255.0 * imagenet_mean[c]) == 0.0);
+    assert_true(ea->entry.shift[c] == 0.0);
+    assert_true(fabs(eb->entry.shift[c] - 255.0 * imagenet_mean[c]) == 0.0);
   }
-  assert_true(fabs(entry_shift(&b.spec, 0) - 123.675) < 1e-12);
+  assert_true(fabs(eb->entry.shift[0] - 123.675) < 1e-12);
   graph_free(&a);
   graph_free(&b);
 }

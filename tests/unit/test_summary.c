@@ -50,7 +50,16 @@ static bool built(Graph *g, const char *text, size_t len, const char *name) {
   if (!spec_parse(&s, &f, &d) || !spec_finish(&s, &d))
     return false;
   graph_init(g, &s);
-  return build_graph(g, &d) && infer_shapes(g, &d);
+  PassCtx c = {.d = &d};
+  return compile_to(g, &c, PASS_SHAPE);
+}
+
+/* The rest of rsc's pipeline, random weights of seed 5, up to last. */
+static bool compiled_to(Graph *g, Pass last) {
+  Diag d;
+  diag_init(&d, stderr);
+  PassCtx c = {.d = &d, .seed = 5};
+  return compile_to(g, &c, last);
 }
 
 static void test_table7_totals(void **state) {
@@ -100,8 +109,7 @@ static void test_fused_mapping(void **state) {
   assert_true(built(&g, text, strlen(text), "t.spec"));
   Summary s;
   summary_collect(&s, &g);
-  weights_random(&g, 5);
-  assert_true(fold_bn(&g, &d) && lower_entry(&g, &d) && fuse_ops(&g, &d) && plan_memory(&g, &d));
+  assert_true(compiled_to(&g, PASS_PLAN));
   summary_attach(&s, &g);
   const Node *n = fused_of(&s, &g, "layer1.0.bn1");
   assert_string_equal(n->name, "layer1.0.conv1");
@@ -165,9 +173,7 @@ static void test_dot(void **state) {
   Summary s;
   summary_collect(&s, &g);
   int edges = 0, internal = 0;
-  weights_random(&g, 5);
-  assert_true(fold_bn(&g, &d) && lower_entry(&g, &d) && fuse_ops(&g, &d) && select_kernels(&g, &d) &&
-              plan_memory(&g, &d));
+  assert_true(compiled_to(&g, PASS_PLAN));
   summary_attach(&s, &g);
   for (int i = 0; i < s.nrows; i++) {
     int in[2] = {s.rows[i].in0, s.rows[i].in1};
