@@ -708,9 +708,6 @@ static void setup(void) {
   }
   setenv("RSC_THREADS", "1", 0);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* the mutations make libhdf5 calls fail */
-  /* No free lists: what libhdf5 frees goes back to malloc, so an input's
-   * mallocs and frees balance and libFuzzer's leak check stays quiet. */
-  H5set_free_list_limits(0, 0, 0, 0, 0, 0);
   dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_buffer(dxpl, 1 << 16, NULL, NULL);
   const char *e = getenv("RSC_FUZZ_H5_RAW");
@@ -755,6 +752,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       graph_free(&g);
       free(written);
       written = NULL;
+      H5garbage_collect();
       return 0;
     }
   }
@@ -779,5 +777,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   written = NULL;
   image = NULL;
   image_len = 0;
+  /* libhdf5's free lists back to malloc: an input's mallocs and frees then
+   * balance, else libFuzzer reruns it for a leak check, and after 1,000 such
+   * inputs stops checking for leaks. (Without free lists at all the target
+   * is 3 times slower under ASan.) */
+  H5garbage_collect();
   return 0;
 }
