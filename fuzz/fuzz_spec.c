@@ -8,10 +8,10 @@
  * and UB, not for the messages (tests/diag.sh checks those).
  *
  * Why the limits: the passes have the same code paths for 1 block per stage as
- * for 100, but building ResNet-RS-420 (3,000 tensors, names looked up
- * linearly) takes 0.1 s under the sanitizers, and the mutations of the shipped
- * specs would keep the target at a few executions per second. Above the
- * limits the deeper specs still exercise the parser and spec_finish. */
+ * for 100, but building a deep network looks its names up linearly (time
+ * quadratic in its size): with every spec compiled, the mutations of the
+ * shipped specs kept the target at 2 executions per second. Above the limits
+ * the deeper specs still exercise the parser and spec_finish. */
 #include "rsc.h"
 
 #include <stdio.h>
