@@ -87,10 +87,12 @@ $(B)/tests/f32gen: tests/f32gen.c
 # Fuzz targets (fuzz/fuzz_*.c). The seed corpus fuzz/corpus/<target>/ is replayed
 # under $(CC) by a plain driver in `make test`; `make fuzz` runs each target under
 # libFuzzer (Debian clang-14 + libclang-rt-14-dev) for FUZZ_SECONDS, into
-# $(FUZZ_DIR) (build-fuzz/ for the default B). `make fuzz FUZZ_TARGETS=h5` runs one.
+# $(FUZZ_DIR) (build-fuzz/ for the default B), or until FUZZ_RUNS executions.
+# `make fuzz FUZZ_TARGETS=h5` runs one.
 FUZZ_TARGETS  = spec safetensors loader h5
 FUZZ_REPLAYS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= -1
 FUZZ_DIR     ?= $(B)-fuzz
 FUZZ_CC      ?= clang-14
 FUZZ_FLAGS    = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
@@ -104,6 +106,11 @@ FUZZ_EXTRA_loader = -I$(LOADER_DIR) -DFUZZ_LOADER_WEIGHTS='"$(LOADER_DIR)/fz.wei
 FUZZ_SRCS_loader  = $(LOADER_DIR)/fz.c
 comma := ,
 FUZZ_EXTRA_h5     = $(H5_CFLAGS)
+# fuzz_h5 serves the file it builds in memory to weights_load_h5 through these
+# (fuzz/fuzz_h5.c): no file per input.
+FUZZ_LDFLAGS_h5   = -Wl,--wrap=fopen,--wrap=H5Fis_hdf5,--wrap=H5Fopen
+# fuzz_loader: the generated loader's fopen, the same way.
+FUZZ_LDFLAGS_loader = -Wl,--wrap=fopen
 
 $(LOADER_DIR)/fz.c: fuzz/loader.spec $(B)/rsc $(wildcard templates/*.m4) $(RT_HDRS)
 	@mkdir -p $(@D)
@@ -115,14 +122,14 @@ $(LOADER_DIR)/fz.o: $(LOADER_DIR)/fz.c
 $(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c $(LIBOBJS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) -Icompiler $(FUZZ_EXTRA_$*) -o $@ fuzz/driver.c fuzz/fuzz_$*.c \
-	  $(FUZZ_SRCS_$*:.c=.o) $(LIBOBJS) $(LDLIBS)
+	  $(FUZZ_SRCS_$*:.c=.o) $(LIBOBJS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 $(B)/fuzz/replay_loader: $(LOADER_DIR)/fz.o
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) -o $@ fuzz/fuzz_$*.c $(FUZZ_OBJS_$*) \
-	  $(filter-out compiler/main.c,$(SRCS)) $(LDLIBS)
+	  $(filter-out compiler/main.c,$(SRCS)) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 # The generated model keeps edge coverage but not comparison tracing: the
 # kernels' loop compares would otherwise take a third of the time per input.
@@ -136,7 +143,7 @@ $(FUZZ_DIR)/fz.o: $(LOADER_DIR)/fz.c
 fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
-	  RSC_FUZZ_H5_RAW=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	  RSC_FUZZ_H5_RAW=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t; \
 	done
 

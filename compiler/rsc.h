@@ -562,6 +562,10 @@ bool infer_shapes(Graph *g, Diag *d);
 /* Fills every declared tensor from a safetensors file (timm names, PyTorch layouts).
  * Missing, extra, wrongly shaped or typed tensors are errors naming the tensor. */
 bool weights_load_safetensors(Graph *g, const char *path, Diag *d);
+/* The same from len bytes in memory; name stands for the path in messages
+ * (fuzz/fuzz_safetensors.c: no file per input). */
+bool weights_load_safetensors_mem(Graph *g, const char *name, const void *data, size_t len,
+                                  Diag *d);
 /* Deterministic random weights: He-normal fan-out convs, random BN statistics. */
 void weights_random(Graph *g, uint64_t seed);
 /* The same values, but only the 1-D tensors (BN statistics, biases: what

@@ -585,6 +585,13 @@ bool weights_load_safetensors(Graph *g, const char *path, Diag *d) {
   return import_finish(&im);
 }
 
+bool weights_load_safetensors_mem(Graph *g, const char *name, const void *data, size_t len,
+                                  Diag *d) {
+  Import im = {g, name, d, 0};
+  import(&im, data, len);
+  return import_finish(&im);
+}
+
 /* ---------------------------------------------------------------- random */
 
 typedef struct Rng {

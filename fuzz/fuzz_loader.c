@@ -13,14 +13,18 @@
  *      also runs on 2 threads and the outputs must be bit-identical.
  * With RSC_FUZZ_EXPECT_OPEN=1 in the environment, step 1 must succeed too
  * (tests/fuzz_replay.sh feeds the freshly generated fz.weights that way, so
- * the target provably gets past every check of the loader). */
+ * the target provably gets past every check of the loader).
+ *
+ * No file is written: fz_open is given FUZZ_LOADER_NAME, and the link
+ * (Makefile, FUZZ_LDFLAGS_loader) routes its fopen of that name to the wrapper
+ * below, which opens the bytes of the current step in memory (fmemopen). The
+ * loader reads through the same FILE calls as from a file. */
 #include "fz.h"
 #include "rsc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,11 +35,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum { HEADER = 64 };
 
 static unsigned char ref_header[HEADER]; /* of the generated, valid fz.weights */
-static char path[64];
+/* A path that cannot exist: only the wrapper can open it. */
+#define FUZZ_LOADER_NAME "/dev/null/fuzz.weights"
+
+static const unsigned char *image; /* the current step's file */
+static size_t image_len;
 static bool expect_open;
 static unsigned char *file2;            /* step 2's file: header + FZ_WEIGHT_BYTES */
 static uint8_t input[FZ_BATCH * FZ_IN_SIZE];
 static float out1[FZ_BATCH * FZ_OUT_SIZE], out2[FZ_BATCH * FZ_OUT_SIZE];
+
+FILE *__real_fopen(const char *path, const char *mode);
+FILE *__wrap_fopen(const char *path, const char *mode);
+
+FILE *__wrap_fopen(const char *path, const char *mode) {
+  static char empty[1];
+  if (strcmp(path, FUZZ_LOADER_NAME) != 0)
+    return __real_fopen(path, mode);
+  return fmemopen(image_len ? (void *)(uintptr_t)image : empty, image_len, "r");
+}
 
 static void setup(void) {
   FILE *f = fopen(FUZZ_LOADER_WEIGHTS, "rb");
@@ -45,7 +63,6 @@ static void setup(void) {
     exit(1);
   }
   fclose(f);
-  snprintf(path, sizeof path, "/tmp/rsc-fuzz-ld-%ld.weights", (long)getpid());
   const char *e = getenv("RSC_FUZZ_EXPECT_OPEN");
   expect_open = e && strcmp(e, "1") == 0;
   file2 = malloc(HEADER + (size_t)FZ_WEIGHT_BYTES);
@@ -55,17 +72,12 @@ static void setup(void) {
     input[i] = (uint8_t)(i * 7 % 251);
 }
 
-static void write_file(const unsigned char *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-    perror(path);
-    abort();
-  }
-}
-
-static int open_and_run(bool must_open, bool threads) {
+/* fz_open of the n bytes at p. */
+static int open_and_run(const unsigned char *p, size_t n, bool must_open, bool threads) {
+  image = p;
+  image_len = n;
   fz_model *m = (fz_model *)(uintptr_t)1; /* open must set it to NULL on failure */
-  int rc = fz_open(&m, path);
+  int rc = fz_open(&m, FUZZ_LOADER_NAME);
   if (rc != FZ_OK) {
     if (m != NULL || !fz_strerror(rc) || strcmp(fz_strerror(rc), "unknown error code") == 0) {
       fprintf(stderr, "fuzz_loader: fz_open failed (%d) but left *model set or no message\n",
@@ -100,8 +112,7 @@ static int open_and_run(bool must_open, bool threads) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!file2)
     setup();
-  write_file(data, size);
-  open_and_run(expect_open, false);
+  open_and_run(data, size, expect_open, false);
 
   /* Step 2: the same bytes as the payload of a well-formed file. */
   size_t have = size > HEADER ? size - HEADER : 0;
@@ -114,8 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint64_t sum = wfile_checksum(file2 + HEADER, (size_t)FZ_WEIGHT_BYTES);
   for (int i = 0; i < 8; i++)
     file2[32 + i] = (unsigned char)(sum >> (8 * i));
-  write_file(file2, HEADER + (size_t)FZ_WEIGHT_BYTES);
-  open_and_run(true, size > 0 && (data[size - 1] & 15) == 15);
-  unlink(path);
+  open_and_run(file2, HEADER + (size_t)FZ_WEIGHT_BYTES, true,
+               size > 0 && (data[size - 1] & 15) == 15);
   return 0;
 }
