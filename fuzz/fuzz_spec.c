@@ -8,9 +8,10 @@
  * and UB, not for the messages (tests/diag.sh checks those).
  *
  * Why the limits: the passes have the same code paths for 1 block per stage as
- * for 100, but building a deep network looks its names up linearly (time
- * quadratic in its size): with every spec compiled, the mutations of the
- * shipped specs kept the target at 2 executions per second. Above the limits
+ * for 100, and a deep network's compile costs time in proportion to its size
+ * (linear since the name maps, but still milliseconds per input); mutations
+ * of the shipped deep specs held the target at 2 executions per second when
+ * the build was quadratic. Above the limits
  * the deeper specs still exercise the parser and spec_finish. */
 #include "rsc.h"
 
