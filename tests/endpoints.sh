@@ -28,7 +28,8 @@ case_() {
   shift 2
   if [ "${RSC_TEST_SUBSET:-0}" = 1 ]; then
     local m
-    m=$(grep -o "[[:space:]]$name:[a-z,]*" <<<"$SUBSET_CASES") || { skipped=$((skipped + 1)); return; }
+    m=$(grep -o "[[:space:]]$name:[a-z,]*" <<<"$SUBSET_CASES") || {
+      echo "SKIP endpoints $name: not in RSC_TEST_SUBSET"; skipped=$((skipped + 1)); return; }
     ccs=${m#*:}
     ccs=${ccs//,/ }
   fi
