@@ -1,0 +1,67 @@
+/*
+ * pipeline_util.h - the one place the unit tests run rsc's pipeline up to a
+ * pass: spec text -> Graph after pass `last`, in the order compiler/main.c's
+ * compile() runs them (build shape weights fold entry fuse outputs select plan
+ * pack). The weights pass draws seeded random values (weights_random: every
+ * value drawn now, so tests can read t->data). When the compiler gains
+ * compile_to(graph, ctx, pass), this file is the only one to switch to it.
+ */
+#ifndef RSC_TEST_PIPELINE_UTIL_H
+#define RSC_TEST_PIPELINE_UTIL_H
+
+#include "rsc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef bool (*PipelinePassFn)(Graph *g, Diag *d);
+
+static bool pipeline_weights(Graph *g, Diag *d) {
+  (void)d;
+  weights_random(g, 7);
+  return true;
+}
+
+/* The passes of main.c's compile(), in its order. */
+static const struct {
+  const char *name;
+  PipelinePassFn fn;
+} pipeline_table[] = {
+    {"build", build_graph},   {"shape", infer_shapes},    {"weights", pipeline_weights},
+    {"fold", fold_bn},        {"entry", lower_entry},     {"fuse", fuse_ops},
+    {"outputs", select_outputs}, {"select", select_kernels}, {"plan", plan_memory},
+    {"pack", pack_weights},
+};
+
+/* Parses spec text, then runs every pass up to and including `last` with
+ * graph_check after each, as rsc does. target: the --target the kernels are
+ * tuned for (select). Returns false (diagnostics on stderr) if a step fails;
+ * fails loudly on an unknown pass name. */
+static inline bool pipeline_to(Graph *g, const char *spec_text, const char *last, Target target) {
+  size_t np = sizeof pipeline_table / sizeof *pipeline_table, stop = np;
+  for (size_t i = 0; i < np; i++)
+    if (strcmp(pipeline_table[i].name, last) == 0)
+      stop = i;
+  if (stop == np) {
+    fprintf(stderr, "pipeline_to: unknown pass '%s'\n", last);
+    abort();
+  }
+  Spec s;
+  Diag d;
+  diag_init(&d, stderr);
+  spec_defaults(&s);
+  SrcFile f = {"t.spec", spec_text, strlen(spec_text)};
+  if (!spec_parse(&s, &f, &d) || !spec_finish(&s, &d))
+    return false;
+  graph_init(g, &s);
+  g->target = target;
+  for (size_t i = 0; i <= stop; i++) {
+    if (!pipeline_table[i].fn(g, &d))
+      return false;
+    graph_check(g);
+  }
+  return true;
+}
+
+#endif
