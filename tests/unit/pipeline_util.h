@@ -2,8 +2,11 @@
  * pipeline_util.h - the one place the unit tests run rsc's pipeline up to a
  * pass: spec text -> Graph after pass `last`, in the order compiler/main.c's
  * compile() runs them (build shape weights fold entry fuse outputs select plan
- * pack). The weights pass draws seeded random values (weights_random: every
- * value drawn now, so tests can read t->data). When the compiler gains
+ * pack). The weights pass draws seeded random values: every value drawn now
+ * (weights_random), so tests can read t->data, or with pipeline_to_deferred
+ * as rsc without --weights does (weights_random_deferred: the big tensors
+ * drawn only when read, for the tests that run big networks and read no
+ * weights). When the compiler gains
  * compile_to(graph, ctx, pass), this file is the only one to switch to it.
  */
 #ifndef RSC_TEST_PIPELINE_UTIL_H
@@ -17,9 +20,14 @@
 
 typedef bool (*PipelinePassFn)(Graph *g, Diag *d);
 
+static bool pipeline_deferred; /* set only by pipeline_run below */
+
 static bool pipeline_weights(Graph *g, Diag *d) {
   (void)d;
-  weights_random(g, 7);
+  if (pipeline_deferred)
+    weights_random_deferred(g, 7);
+  else
+    weights_random(g, 7);
   return true;
 }
 
@@ -38,7 +46,9 @@ static const struct {
  * graph_check after each, as rsc does. target: the --target the kernels are
  * tuned for (select). Returns false (diagnostics on stderr) if a step fails;
  * fails loudly on an unknown pass name. */
-static inline bool pipeline_to(Graph *g, const char *spec_text, const char *last, Target target) {
+static inline bool pipeline_run(Graph *g, const char *spec_text, const char *last, Target target,
+                                bool deferred) {
+  pipeline_deferred = deferred;
   size_t np = sizeof pipeline_table / sizeof *pipeline_table, stop = np;
   for (size_t i = 0; i < np; i++)
     if (strcmp(pipeline_table[i].name, last) == 0)
@@ -62,6 +72,15 @@ static inline bool pipeline_to(Graph *g, const char *spec_text, const char *last
     graph_check(g);
   }
   return true;
+}
+
+static inline bool pipeline_to(Graph *g, const char *spec_text, const char *last, Target target) {
+  return pipeline_run(g, spec_text, last, target, false);
+}
+
+static inline bool pipeline_to_deferred(Graph *g, const char *spec_text, const char *last,
+                                        Target target) {
+  return pipeline_run(g, spec_text, last, target, true);
 }
 
 #endif
