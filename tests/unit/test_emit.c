@@ -96,11 +96,12 @@ static void test_tiny_model(void **state) {
     char line[2048];
     snprintf(line, sizeof line, "%.*s", (int)(eol - p), p);
     char buf[256];
+    const char *b;
     for (int k = 0; k < n->nin; k++)
-      if (!strstr(line, buffer_of(&g, n->in[k], buf, sizeof buf)))
-        fail_msg("%s: the call does not read %s: %s", n->name, buf, line);
-    if (!strstr(line, buffer_of(&g, i, buf, sizeof buf)))
-      fail_msg("%s: the call does not write %s: %s", n->name, buf, line);
+      if (!strstr(line, b = buffer_of(&g, n->in[k], buf, sizeof buf)))
+        fail_msg("%s: the call does not read %s: %s", n->name, b, line);
+    if (!strstr(line, b = buffer_of(&g, i, buf, sizeof buf)))
+      fail_msg("%s: the call does not write %s: %s", n->name, b, line);
     at = p;
     calls++;
     free(def);
