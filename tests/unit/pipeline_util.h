@@ -46,17 +46,32 @@ static const struct {
  * graph_check after each, as rsc does. target: the --target the kernels are
  * tuned for (select). Returns false (diagnostics on stderr) if a step fails;
  * fails loudly on an unknown pass name. */
+static inline size_t pipeline_index(const char *pass) {
+  size_t np = sizeof pipeline_table / sizeof *pipeline_table;
+  for (size_t i = 0; i < np; i++)
+    if (strcmp(pipeline_table[i].name, pass) == 0)
+      return i;
+  fprintf(stderr, "pipeline_util.h: unknown pass '%s'\n", pass);
+  abort();
+}
+
+/* Runs the passes after `done` up to and including `last` on g, which the
+ * pipeline has taken up to `done` (a test looks at the graph in between). */
+static inline bool pipeline_resume(Graph *g, const char *done, const char *last) {
+  Diag d;
+  diag_init(&d, stderr);
+  for (size_t i = pipeline_index(done) + 1; i <= pipeline_index(last); i++) {
+    if (!pipeline_table[i].fn(g, &d))
+      return false;
+    graph_check(g);
+  }
+  return true;
+}
+
 static inline bool pipeline_run(Graph *g, const char *spec_text, const char *last, Target target,
                                 bool deferred) {
   pipeline_deferred = deferred;
-  size_t np = sizeof pipeline_table / sizeof *pipeline_table, stop = np;
-  for (size_t i = 0; i < np; i++)
-    if (strcmp(pipeline_table[i].name, last) == 0)
-      stop = i;
-  if (stop == np) {
-    fprintf(stderr, "pipeline_to: unknown pass '%s'\n", last);
-    abort();
-  }
+  size_t stop = pipeline_index(last);
   Spec s;
   Diag d;
   diag_init(&d, stderr);

@@ -12,27 +12,16 @@
 
 #include <cmocka.h>
 
-#include "rsc.h"
+#include "pipeline_util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A small network from spec text, built, shaped, random weights, BN folded:
- * the state lower_entry() runs on in rsc's pipeline. */
+/* A small network from spec text run up to fold, the state lower_entry()
+ * runs on in rsc's pipeline. */
 static void make_graph(Graph *g, const char *text) {
-  Spec s;
-  Diag d;
-  diag_init(&d, stderr);
-  spec_defaults(&s);
-  SrcFile f = {"t.spec", text, strlen(text)};
-  assert_true(spec_parse(&s, &f, &d));
-  assert_true(spec_finish(&s, &d));
-  graph_init(g, &s);
-  assert_true(build_graph(g, &d));
-  assert_true(infer_shapes(g, &d));
-  weights_random(g, 3);
-  assert_true(fold_bn(g, &d));
+  assert_true(pipeline_to(g, text, "fold", TARGET_AVX2));
 }
 
 static float *copy_tensor(const Tensor *t) {

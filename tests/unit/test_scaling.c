@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "rsc.h"
+#include "pipeline_util.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -44,29 +44,14 @@ static Run compile_blocks(int n) {
   char *text = xstrfmt("blocks %d %d %d %d\nwidths 1 1 1 1\nstem_widths 1 1 1\nwidth 32\n"
                        "height 32\ninput_type u8\npreprocess imagenet\n",
                        n, n, n, n);
-  Spec s;
   Diag d;
   diag_init(&d, stderr);
-  spec_defaults(&s);
-  SrcFile f = {"t.spec", text, strlen(text)};
-  assert_true(spec_parse(&s, &f, &d));
-  assert_true(spec_finish(&s, &d));
   Graph g;
-  graph_init(&g, &s);
   Summary sum;
-  unsigned long long before = rsc_steps();
-  assert_true(build_graph(&g, &d));
-  assert_true(infer_shapes(&g, &d));
+  unsigned long long before = rsc_steps(); /* the pipeline as rsc runs it (pipeline_util.h) */
+  assert_true(pipeline_to_deferred(&g, text, "shape", TARGET_AVX2));
   summary_collect(&sum, &g);
-  weights_random_deferred(&g, 1);
-  assert_true(fold_bn(&g, &d));
-  assert_true(lower_entry(&g, &d));
-  assert_true(fuse_ops(&g, &d));
-  assert_true(select_outputs(&g, &d));
-  assert_true(select_kernels(&g, &d));
-  assert_true(plan_memory(&g, &d));
-  assert_true(pack_weights(&g, &d));
-  graph_check(&g);
+  assert_true(pipeline_resume(&g, "shape", "pack"));
   char dir[] = "/tmp/rsc-scaling-XXXXXX";
   assert_non_null(mkdtemp(dir));
   char *out_c = xstrfmt("%s/m.c", dir);

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "rsc.h"
+#include "pipeline_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -88,20 +88,18 @@ static const Node *fused_of(const Summary *s, const Graph *g, const char *row) {
   return NULL;
 }
 
-/* The whole pipeline up to plan, with preprocessing so entry.c inserts a node
- * and the built and final graphs no longer line up by index. */
+/* The whole pipeline up to plan, as rsc runs it (pipeline_util.h), with
+ * preprocessing so entry.c inserts a node and the built and final graphs no
+ * longer line up by index. */
 static void test_fused_mapping(void **state) {
   (void)state;
   static const char text[] = "blocks 1 1 1 1\nwidths 8 8 8 8\nstem_widths 4 4 8\nwidth 32\n"
                              "preprocess imagenet\n";
   Graph g;
-  Diag d;
-  diag_init(&d, stderr);
-  assert_true(built(&g, text, strlen(text), "t.spec"));
+  assert_true(pipeline_to(&g, text, "shape", TARGET_AVX2));
   Summary s;
   summary_collect(&s, &g);
-  weights_random(&g, 5);
-  assert_true(fold_bn(&g, &d) && lower_entry(&g, &d) && fuse_ops(&g, &d) && plan_memory(&g, &d));
+  assert_true(pipeline_resume(&g, "shape", "plan"));
   summary_attach(&s, &g);
   const Node *n = fused_of(&s, &g, "layer1.0.bn1");
   assert_string_equal(n->name, "layer1.0.conv1");
@@ -159,15 +157,11 @@ static void test_dot(void **state) {
   static const char text[] = "blocks 1 1 1 1\nwidths 8 8 8 8\nstem_widths 4 4 8\nwidth 32\n"
                              "preprocess imagenet\n";
   Graph g;
-  Diag d;
-  diag_init(&d, stderr);
-  assert_true(built(&g, text, strlen(text), "t.spec"));
+  assert_true(pipeline_to(&g, text, "shape", TARGET_AVX2));
   Summary s;
   summary_collect(&s, &g);
   int edges = 0, internal = 0;
-  weights_random(&g, 5);
-  assert_true(fold_bn(&g, &d) && lower_entry(&g, &d) && fuse_ops(&g, &d) && select_kernels(&g, &d) &&
-              plan_memory(&g, &d));
+  assert_true(pipeline_resume(&g, "shape", "plan"));
   summary_attach(&s, &g);
   for (int i = 0; i < s.nrows; i++) {
     int in[2] = {s.rows[i].in0, s.rows[i].in1};
