@@ -6,7 +6,8 @@
  * (weights_random), so tests can read t->data, or with pipeline_to_deferred
  * as rsc without --weights does (weights_random_deferred: the big tensors
  * drawn only when read, for the tests that run big networks and read no
- * weights). When the compiler gains
+ * weights). test_time_passes checks this order against the lines of rsc
+ * --time-passes, so the copy cannot drift from main.c's. When the compiler gains
  * compile_to(graph, ctx, pass), this file is the only one to switch to it.
  */
 #ifndef RSC_TEST_PIPELINE_UTIL_H
