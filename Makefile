@@ -5,7 +5,8 @@
 #   make test     everything CI runs
 #   make sanitize the suite under ASan+UBSan (build-san/; a representative subset of the
 #                 slow suites, SAN_SUBSET=0 for all of it; .ci/run runs it after make test)
-#   make golden   rewrite the checked-in generated models under generated/
+#   make golden   rewrite the checked-in generated models under generated/ and the
+#                 IR dumps tests/dump/*.expected
 #   make bench    rsc vs PyTorch and ONNX Runtime side by side -> bench/results.md (BENCH_QUICK=1: RS-50 batch 1 only)
 #   make install  PREFIX=/usr/local DESTDIR=
 CC      ?= cc
@@ -183,6 +184,7 @@ demo-rs50: deps $(B)/rsc
 
 golden: $(B)/rsc
 	tools/golden.sh write
+	tests/dump.sh write
 
 # docs/rs50-{built,fused}.svg: ResNet-RS-50 before and after fusion (rsc --emit=dot),
 # rendered with Debian's graphviz (installed here if missing). --target avx2 pins

@@ -6,6 +6,13 @@
 # blob (checksum), another model's blob (fingerprint), a blob cut inside its
 # header (truncated) and a short foreign one (bad magic) are refused at open;
 # NAME_WEIGHTS_FILE overrides the path; a missing blob fails the build.
+# The model is compiled once per compiler to assembly (emb_CC.s; clang with
+# -fno-integrated-as, else its -S output holds the blob's bytes instead of
+# the .incbin); the refused blobs are then embedded by assembling a copy whose
+# .incbin names them (the loader code, what these cases test, is the same
+# bits), and one of them (corrupt) through the define, as a user does. Every
+# program is removed before it is rebuilt, so a failed build cannot leave the
+# previous compiler's program to be run in its place.
 # Run from the repository root after `make`. Prints "embed: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -30,9 +37,17 @@ ccs="gcc clang"
 [ "${RSC_TEST_SUBSET:-0}" = 1 ] && ccs=gcc
 for cc in $ccs; do
   $cc $CCFLAGS -o plain_$cc gen/plain.c -lm || { bad "$cc: plain build"; continue; }
-  if ! $cc $CCFLAGS -o emb_$cc gen/emb.c -lm 2>cc.err; then
+  sflags=""
+  [ $cc = clang ] && sflags=-fno-integrated-as
+  rm -f emb_$cc other short alien corrupt
+  if ! $cc $CCFLAGS $sflags -S -o emb_$cc.s gen/emb.c 2>cc.err || ! $cc $CCFLAGS -o emb_$cc emb_$cc.s -lm 2>>cc.err; then
     bad "$cc: embedded build: $(head -3 cc.err)"; continue
   fi
+  # emb_$cc.s with another blob: assembling is all it takes.
+  incbin_() {
+    grep -q '\.incbin[[:space:]]*"gen/emb\.weights"' emb_$cc.s || { bad "$cc: no .incbin of gen/emb.weights in the assembly"; return 1; }
+    sed "s|\(\.incbin[[:space:]]*\)\"gen/emb\.weights\"|\1\"$1\"|" emb_$cc.s >"$2.s" && $cc $CCFLAGS -o "$2" "$2.s" -lm
+  }
   ./plain_$cc -w gen/plain.weights in.f32 p.f32
   if ./emb_$cc in.f32 e.f32 && cmp -s p.f32 e.f32; then
     ok "$cc: open(NULL) on the embedded weights gives the file build's output"
@@ -52,21 +67,23 @@ for cc in $ccs; do
   ./corrupt in.f32 x.f32 2>err.txt
   grep -q 'checksum mismatch' err.txt && ok "$cc: corrupted embedded blob refused (checksum)" ||
     bad "$cc: corrupted blob: $(cat err.txt)"
-  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"gen/other.weights"' -o other gen/emb.c -lm
+  incbin_ gen/other.weights other
   ./other in.f32 x.f32 2>err.txt
   grep -q 'fingerprint mismatch' err.txt && ok "$cc: another model's blob refused (fingerprint)" ||
     bad "$cc: other model's blob: $(cat err.txt)"
   # Cut inside the header: truncated, and a short blob that is not ours: bad magic.
   head -c 20 gen/emb.weights >short.weights; printf 'not rsc' >alien.weights
-  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"short.weights"' -o short gen/emb.c -lm
+  incbin_ short.weights short
   ./short in.f32 x.f32 2>err.txt
   grep -q 'weights file is truncated' err.txt && ok "$cc: embedded blob cut in its header refused (truncated)" ||
     bad "$cc: short blob: $(cat err.txt)"
-  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"alien.weights"' -o alien gen/emb.c -lm
+  incbin_ alien.weights alien
   ./alien in.f32 x.f32 2>err.txt
   grep -q 'bad magic' err.txt && ok "$cc: short foreign embedded blob refused (bad magic)" ||
     bad "$cc: short foreign blob: $(cat err.txt)"
-  (cd gen && ! $cc $CCFLAGS -c -o /dev/null emb.c 2>/dev/null) &&
+  # Assembling emb_CC.s is the step that reads the blob: from gen/ its
+  # relative path names nothing.
+  (cd gen && ! $cc $CCFLAGS -c -o /dev/null ../emb_$cc.s 2>/dev/null) &&
     ok "$cc: compiling from another directory without the define fails the build" ||
     bad "$cc: built although .incbin's relative path cannot be found"
 done

@@ -27,7 +27,7 @@ pass=0 fail=0 skipped=0
 SUBSET_CASES=" resnet50 custom head_none head_max se_timm "
 
 if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-  echo "torch: skipped: $PY cannot import torch and numpy"
+  echo "SKIP torch all: $PY cannot import torch and numpy"
   [ "${TORCH_REQUIRED:-0}" = 1 ] && exit 1
   exit 0
 fi
@@ -56,7 +56,7 @@ check() {
 case_() {
   local name=$1 spec=$2
   if [ "${RSC_TEST_SUBSET:-0}" = 1 ] && [[ $SUBSET_CASES != *" $name "* ]]; then
-    skipped=$((skipped + 1)); return
+    echo "SKIP torch $name: not in RSC_TEST_SUBSET"; skipped=$((skipped + 1)); return
   fi
   d=$tmp/$1
   mkdir -p "$d"

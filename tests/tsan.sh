@@ -13,7 +13,8 @@ RSC=${RSC:-$PWD/${B:-build}/rsc}
 # programs are built with -fsanitize=thread and valgrind, never ASan, exactly as
 # in `make test`, which runs it.
 if [ "${RSC_TEST_SUBSET:-0}" = 1 ]; then
-  echo "tsan: 0 passed, 0 failed (RSC_TEST_SUBSET=1: run by make test)"
+  echo "SKIP tsan all: RSC_TEST_SUBSET=1 (TSan and valgrind builds, run by make test)"
+  echo "tsan: 0 passed, 0 failed, 1 skipped"
   exit 0
 fi
 W=$(mktemp -d /tmp/rsc-tsan.XXXXXX)
@@ -130,7 +131,7 @@ for cc in clang gcc; do
   printf 'int main(void) { return 0; }\n' >"$W/probe.c"
   if ! { $cc -fsanitize=thread "$W/probe.c" -o "$W/probe" 2>/dev/null && "$W/probe"; }; then
     # clang's runtime comes with clang; gcc's needs libtsan (optional here).
-    if [ $cc = clang ]; then bad "clang has no TSan runtime"; else echo "skip $cc: no libtsan"; fi
+    if [ $cc = clang ]; then bad "clang has no TSan runtime"; else echo "SKIP tsan $cc: no libtsan"; fi
     continue
   fi
   if ! $cc $CCFLAGS -fsanitize=thread -I"$W" -o "$W/two_$cc" "$W/two.c" "$W/a.c" "$W/b.c" "$W/c11_on_pthread.c" -lm -lpthread 2>"$W/cc.err"; then
