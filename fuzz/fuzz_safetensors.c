@@ -26,7 +26,9 @@ static Spec spec;
 static Graph built; /* after shape inference, no weights */
 
 /* A copy of a graph that has no weights and no kernels yet: the node and
- * tensor arrays and the names are its only memory (graph_free's list). */
+ * tensor arrays, the names and the index of tensor names are its only memory
+ * (graph_free's list); the index is rebuilt on the copy's names, whose keys it
+ * borrows. */
 static void clone(Graph *dst, const Graph *src) {
   RSC_ASSERT(src->nnodes > 0 && src->ntensors > 0);
   *dst = *src;
@@ -45,6 +47,9 @@ static void clone(Graph *dst, const Graph *src) {
     RSC_ASSERT(!t->data && !t->packed && !t->scale);
     dst->tensors[i].name = xstrdup(t->name);
   }
+  dst->tensor_index = (NameMap){0};
+  for (int i = 0; i < dst->ntensors; i++)
+    namemap_put(&dst->tensor_index, dst->tensors[i].name, i);
 }
 
 static void setup(void) {
