@@ -20,6 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+
+/* Limits and activation codes shared with the runtime (one copy). */
+#include "../runtime/rsc_limits.h"
+/* The .weights checksum, shared with the generated loader (one copy). */
+#include "../runtime/rsc_checksum.h"
 
 #define RSC_VERSION "0.1.0"
 
@@ -133,10 +140,10 @@ void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) RSC_PRINTF(3, 4);
 enum { RSC_STAGES = 4, RSC_STEM_CONVS = 3 };
 
 typedef enum ActKind {
-  ACT_NONE,    /* identity */
-  ACT_RELU,    /* max(x, 0) */
-  ACT_SWISH,   /* x * sigmoid(x), a.k.a. silu */
-  ACT_SIGMOID, /* 1 / (1 + exp(-x)); only inside SE */
+  ACT_NONE = RSC_ACT_NONE,       /* identity */
+  ACT_RELU = RSC_ACT_RELU,       /* max(x, 0) */
+  ACT_SWISH = RSC_ACT_SWISH,     /* x * sigmoid(x), a.k.a. silu */
+  ACT_SIGMOID = RSC_ACT_SIGMOID, /* 1 / (1 + exp(-x)); only inside SE */
   ACT_SOFTMAX, /* over the channel axis; only as classifier activation */
 } ActKind;
 
@@ -640,11 +647,7 @@ bool emit_model(Graph *g, const EmitOptions *o, Diag *d);
 uint64_t wfile_checksum(const void *data, size_t n);
 /* The same checksum over data given in pieces of any sizes: init, add each
  * piece in order, then final. */
-typedef struct WfileSum {
-  uint64_t lane[4];
-  uint64_t n;            /* bytes added so far */
-  unsigned char tail[8]; /* the n % 8 bytes of an unfinished word */
-} WfileSum;
+typedef rsc_sum WfileSum; /* runtime/rsc_checksum.h, shared with the loader */
 void wfile_sum_init(WfileSum *s);
 void wfile_sum_add(WfileSum *s, const void *data, size_t n);
 uint64_t wfile_sum_final(const WfileSum *s);
