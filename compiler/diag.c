@@ -93,14 +93,9 @@ void diag(Diag *d, DiagLevel lvl, const char *fmt, ...) {
 }
 
 void diag_loc(Diag *d, DiagLevel lvl, const SpecLoc *l, const char *fmt, ...) {
-  va_list ap, ap2;
+  va_list ap;
   va_start(ap, fmt);
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
-  va_end(ap2);
-  RSC_ASSERT(n >= 0);
-  char *msg = xmalloc((size_t)n + 1);
-  vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  char *msg = xvstrfmt(fmt, ap);
   va_end(ap);
   if (l->file)
     diag_at(d, lvl, l->file, l->line, l->col, l->len, "%s", msg);

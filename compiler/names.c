@@ -6,46 +6,17 @@
  */
 #include "rsc.h"
 
-static const char *const op_names[] = {
-#define X(id, name) name,
-    OP_LIST(X)
-#undef X
-};
+/* NAME_TABLE(fn, Type, LIST): a table of LIST's words and fn(Type),
+ * which returns one of them; an out-of-range value is an internal error. */
+#define NAME_WORD(id, name) name,
+#define NAME_TABLE(fn, Type, LIST)                                                                 \
+  const char *fn(Type v) {                                                                         \
+    static const char *const words[] = {LIST(NAME_WORD)};                                          \
+    RSC_ASSERT((int)v >= 0 && (size_t)v < sizeof words / sizeof *words);                           \
+    return words[v];                                                                               \
+  }
 
-const char *op_name(Op op) {
-  RSC_ASSERT(op >= 0 && op < OP_COUNT);
-  return op_names[op];
-}
-
-static const char *const act_names[] = {
-#define X(id, name) name,
-    ACT_LIST(X)
-#undef X
-};
-
-const char *act_name(ActKind a) {
-  RSC_ASSERT(a >= 0 && (size_t)a < sizeof act_names / sizeof *act_names);
-  return act_names[a];
-}
-
-static const char *const layout_names[] = {
-#define X(id, name) name,
-    LAYOUT_LIST(X)
-#undef X
-};
-
-const char *layout_name(Layout l) {
-  RSC_ASSERT(l >= 0 && (size_t)l < sizeof layout_names / sizeof *layout_names);
-  return layout_names[l];
-}
-
-static const char *const target_names[] = {
-#define X(id, name) name,
-    TARGET_LIST(X)
-#undef X
-};
-
-const char *target_name(Target t) {
-  RSC_ASSERT((int)t >= 0 && (int)t < TARGET_COUNT);
-  return target_names[t];
-}
+NAME_TABLE(op_name, Op, OP_LIST)
+NAME_TABLE(act_name, ActKind, ACT_LIST)
+NAME_TABLE(layout_name, Layout, LAYOUT_LIST)
+NAME_TABLE(target_name, Target, TARGET_LIST)

@@ -206,13 +206,7 @@ typedef struct Parser {
 /* diag_at() with a va_list: the message is formatted first, then quoted. */
 static void verror_at(Parser *p, DiagLevel lvl, const SrcFile *f, int line, int col, int len,
                       const char *fmt, va_list ap) {
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
-  va_end(ap2);
-  RSC_ASSERT(n >= 0);
-  char *msg = xmalloc((size_t)n + 1);
-  vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  char *msg = xvstrfmt(fmt, ap);
   diag_at(p->d, lvl, f, line, col, len < 1 ? 1 : len, "%s", msg);
   free(msg);
 }

@@ -49,6 +49,7 @@ void temp_track(const char *path);
 void temp_untrack(const char *path);
 char *xstrdup(const char *s);
 char *xstrfmt(const char *fmt, ...) RSC_PRINTF(1, 2);
+char *xvstrfmt(const char *fmt, va_list ap); /* xstrfmt of a va_list (ap is used up) */
 
 /* Growable byte buffer; buf is always NUL-terminated. */
 typedef struct StrBuf {

@@ -68,18 +68,23 @@ char *xstrdup(const char *s) {
   return memcpy(xmalloc(n), s, n);
 }
 
+char *xvstrfmt(const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  RSC_ASSERT(n >= 0);
+  char *s = xmalloc((size_t)n + 1);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
 char *xstrfmt(const char *fmt, ...) {
-  StrBuf sb = {0};
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  char *s = xvstrfmt(fmt, ap);
   va_end(ap);
-  RSC_ASSERT(n >= 0);
-  sb.buf = xmalloc((size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(sb.buf, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return sb.buf;
+  return s;
 }
 
 static void sb_reserve(StrBuf *sb, size_t extra) {
