@@ -458,7 +458,7 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   sb_printf(o, "m4_define(<|RSC_WEIGHT_BYTES|>, <|%zu|>)m4_dnl\n", g->weight_floats * 4);
   sb_printf(o, "m4_define(<|RSC_FINGERPRINT|>, <|UINT64_C(0x%016" PRIx64 ")|>)m4_dnl\n", fp);
   sb_printf(o, "m4_define(<|RSC_SCRATCH|>, <|%zu|>)m4_dnl\n", g->scratch_offset);
-  sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime/rsc_kernels.h|>)m4_dnl\n", opt->datadir);
+  sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime|>)m4_dnl\n", opt->datadir);
   sb_printf(o, "m4_define(<|RSC_EMBED|>, <|%d|>)m4_dnl\n", opt->embed_weights);
   /* `outputs`: the header's endpoint macros and P_run_outputs exist only when
    * the spec asks for more or other than the head (model.h.m4). */

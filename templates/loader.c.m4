@@ -14,7 +14,7 @@ static uint64_t RSC_PREFIX<||>_le64(const unsigned char *p)
 m4_include(<|checksum.c.m4|>)m4_dnl
 
 /* The instruction set this file was compiled for (the compiler's flags decide
- * which kernel variant of rsc_kernels.h is in the binary), and whether the CPU
+ * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
  * running it has it: open fails cleanly instead of dying on an illegal
  * instruction in the first run. */
 #if defined(__AVX512F__)

@@ -22,8 +22,17 @@ RSC_BANNER */
 #include <string.h>
 #include <time.h>
 
-/* ---- runtime kernels (from rsc's runtime/rsc_kernels.h) ---- */
-m4_undivert(RSC_RUNTIME)
+m4_dnl The runtime's families, in runtime/rsc_kernels.h's order (tools/golden.sh
+m4_dnl checks the block's bytes against those files).
+/* ==== begin rsc runtime: runtime/rsc_kernels.h's files, verbatim ==== */
+m4_undivert(RSC_RUNTIME<||>/rsc_limits.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_vec.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_conv.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_wino.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_pool.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_dense.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_entry.h)m4_dnl
+/* ==== end rsc runtime ==== */
 /* ---- weights payload: offsets in floats ---- */
 enum {
 m4_undivert(1)m4_dnl

@@ -1,6 +1,6 @@
 /*
- * test_kernels.c - the runtime kernels (runtime/rsc_kernels.h) against their
- * scalar twins (runtime/rsc_kernels_ref.h).
+ * test_kernels.c - the runtime kernels (runtime/rsc_kernels.h, by family)
+ * against their scalar twins (runtime/rsc_kernels_ref.h, one per family).
  *
  * Inputs are pseudo-random with a fixed seed. Shapes are chosen for the cases
  * the tiled conv treats specially: odd H and W, C and K no multiple of 16,
@@ -28,6 +28,7 @@
 /* The generated model's context: these headers come first there too. */
 #include "../../runtime/rsc_kernels.h"
 #include "../../runtime/rsc_kernels_ref.h"
+#include "rsc_one_thread.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -299,7 +300,7 @@ static void run_wino_case(const WinoCase *t) {
   assert_non_null(b);
   for (int o = 0; o < t->k; o++)
     b[o] = rnd();
-  float *got = out_buf(nout), *want = out_buf(nout), *alt = out_buf(nout);
+  float *got = out_buf(nout), *want = out_buf(nout), *alt = out_buf(nout), *twin = out_buf(nout);
   rsc_wino_part(in, ww, b, got, t->n, t->h, t->w, t->c, t->k, t->kb, 4, t->act, 0, 1);
   rsc_conv2d_ref(in, wd, b, want, t->n, t->h, t->w, t->c, t->h, t->w, t->k, 3, 3, 1, 1, 1, 1, t->kb,
                  t->act);
@@ -307,6 +308,10 @@ static void run_wino_case(const WinoCase *t) {
   snprintf(what, sizeof what, "wino n%d %dx%dx%d -> %d kb%d %s", t->n, t->h, t->w, t->c, t->k,
            t->kb, ACT_NAMES[t->act]);
   check_close(got, want, nout, what);
+  /* The twin sums as the kernel does: the same bits. */
+  rsc_wino_ref(in, ww, b, twin, t->n, t->h, t->w, t->c, t->k, t->kb, t->act);
+  if (memcmp(twin, got, (nout + CANARY) * sizeof *twin) != 0)
+    fail_msg("%s: differs from its scalar twin rsc_wino_ref", what);
   static const int NTS[] = {1, 3, 8, 20}, PARTS[] = {1, 2, 3};
   for (size_t i = 0; i < sizeof NTS / sizeof *NTS; i++)
     for (size_t j = 0; j < sizeof PARTS / sizeof *PARTS; j++) {
@@ -324,6 +329,7 @@ static void run_wino_case(const WinoCase *t) {
   free(got);
   free(want);
   free(alt);
+  free(twin);
 }
 
 /* clang-format off */
@@ -738,6 +744,37 @@ static void test_softmax(void **state) {
 
 /* The activation codes are the compiler's ActKind values, which emit.c
  * spells as these names. */
+/* ---------------------------------------------------------------- entry */
+
+/* rsc_entry_u8 / _f32 against rsc_entry_ref: bytes or floats, NHWC or NCHW,
+ * with and without a shift; a subtraction per element, so the same bits. */
+static void test_entry(void **state) {
+  (void)state;
+  enum { N = 2, H = 3, W = 5, C = 3 };
+  const size_t n = (size_t)N * H * W * C;
+  unsigned char u8[N * H * W * C];
+  float *f32 = rnd_buf(n), shift[C] = {123.675f, 116.28f, 103.53f};
+  for (size_t i = 0; i < n; i++)
+    u8[i] = (unsigned char)(rng_state = rng_state * 1103515245u + 12345u) >> 3;
+  float *got = out_buf(n), *want = out_buf(n);
+  for (int bytes = 0; bytes <= 1; bytes++)
+    for (int nchw = 0; nchw <= 1; nchw++)
+      for (int sh = 0; sh <= 1; sh++) {
+        if (bytes)
+          rsc_entry_u8(u8, got, N, H, W, C, nchw, sh ? shift : NULL);
+        else
+          rsc_entry_f32(f32, got, N, H, W, C, nchw, sh ? shift : NULL);
+        rsc_entry_ref(bytes ? (const void *)u8 : (const void *)f32, bytes, want, N, H, W, C, nchw,
+                      sh ? shift : NULL);
+        if (memcmp(got, want, (n + CANARY) * sizeof *got) != 0)
+          fail_msg("entry %s %s %s: differs from its scalar twin rsc_entry_ref",
+                   bytes ? "u8" : "f32", nchw ? "nchw" : "nhwc", sh ? "shift" : "no shift");
+      }
+  free(f32);
+  free(got);
+  free(want);
+}
+
 static void test_act_codes(void **state) {
   (void)state;
   assert_int_equal(RSC_ACT_NONE, 0);
@@ -769,6 +806,7 @@ int main(void) {
       cmocka_unit_test(test_se_add),
       cmocka_unit_test(test_se_batch),
       cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_entry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
