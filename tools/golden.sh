@@ -20,7 +20,9 @@ mode=${1:-check}
 RSC=${RSC:-${B:-build}/rsc}
 BEGIN_RT='==== begin rsc runtime'
 END_RT='==== end rsc runtime'
-RT_INCLUDE='#include "../../runtime/rsc_kernels.h" /* golden: the block is runtime/, see tools/golden.sh */'
+# The include as seen from a golden, two directories below the root.
+up=../..
+RT_INCLUDE="#include \"$up/runtime/rsc_kernels.h\" /* golden: the block is runtime/, see tools/golden.sh */"
 # The runtime's files in the order rsc pastes them.
 runtime_files() {
   sed -n 's|^#include "\(rsc_[a-z_]*\.h\)"$|runtime/\1|p' runtime/rsc_kernels.h
