@@ -29,7 +29,7 @@ B       = build
 SRCS    = $(sort $(wildcard compiler/*.c))
 OBJS    = $(SRCS:compiler/%.c=$(B)/obj/%.o)
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
-HDRS    = $(wildcard compiler/*.h)
+HDRS    = $(wildcard compiler/*.h) runtime/rsc_limits.h runtime/rsc_checksum.h
 RT_HDRS = $(wildcard runtime/*.h)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)

@@ -20,6 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+
+/* Limits and activation codes shared with the runtime (one copy). */
+#include "../runtime/rsc_limits.h"
+/* The .weights checksum, shared with the generated loader (one copy). */
+#include "../runtime/rsc_checksum.h"
 
 #define RSC_VERSION "0.1.0"
 
@@ -147,6 +154,10 @@ typedef enum ActKind {
   ACT_LIST(X)
 #undef X
 } ActKind;
+/* The kernels take the runtime's codes (runtime/rsc_limits.h) as they are. */
+_Static_assert(ACT_NONE == RSC_ACT_NONE && ACT_RELU == RSC_ACT_RELU && ACT_SWISH == RSC_ACT_SWISH &&
+                   ACT_SIGMOID == RSC_ACT_SIGMOID,
+               "ActKind and RSC_ACT_* disagree");
 
 typedef enum StemKind {
   STEM_DEEP,    /* three 3x3 convs (stem_widths), the first one stride 2 (ResNet-D) */
@@ -751,11 +762,7 @@ bool emit_model(Graph *g, const EmitOptions *o, Diag *d);
 uint64_t wfile_checksum(const void *data, size_t n);
 /* The same checksum over data given in pieces of any sizes: init, add each
  * piece in order, then final. */
-typedef struct WfileSum {
-  uint64_t lane[4];
-  uint64_t n;            /* bytes added so far */
-  unsigned char tail[8]; /* the n % 8 bytes of an unfinished word */
-} WfileSum;
+typedef rsc_sum WfileSum; /* runtime/rsc_checksum.h, shared with the loader */
 void wfile_sum_init(WfileSum *s);
 void wfile_sum_add(WfileSum *s, const void *data, size_t n);
 uint64_t wfile_sum_final(const WfileSum *s);

@@ -57,6 +57,8 @@
  */
 #include "rsc.h"
 
+#include "../runtime/rsc_limits.h" /* the tile limits */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,12 +97,13 @@ static TargetModel target_model(Target t) {
   return (TargetModel){4, 16, 2.0, 1.5, 4.0, 32 << 10, 256 << 10, 16.0, 8.0, 4.0};
 }
 
-/* Largest v per tile and np the runtime supports (RSC_V_MAX, RSC_NP_MAX);
- * Winograd's tiles per unit and its channel chunk (RSC_WINO_NT, _CC); the
- * most tiles per group and accumulator vectors a group spills (RSC_TG_MAX,
- * RSC_TG_VECS), and the channels per chunk of a group (TG_CHUNK). */
-enum { V_MAX = 4, NP_MAX = 16, WINO_NT_MAX = 8, WINO_CC = 64 };
-enum { TG_MAX = 8, TG_VECS = 192, TG_CHUNK = 64 };
+/* Largest v per tile and np the runtime supports; Winograd's tiles per unit
+ * and its channel chunk; the most tiles per group and accumulator vectors a
+ * group spills: the runtime's limits (runtime/rsc_limits.h, via rsc.h). The
+ * channels per chunk of a group (TG_CHUNK) are this file's choice, passed to
+ * the kernel. */
+enum { V_MAX = RSC_V_MAX, NP_MAX = RSC_NP_MAX, WINO_NT_MAX = RSC_WINO_NT, WINO_CC = RSC_WINO_CC };
+enum { TG_MAX = RSC_TG_MAX, TG_VECS = RSC_TG_VECS, TG_CHUNK = 64 };
 /* Tile rows whose input pointers stay in general registers (x86-64 has 16;
  * the tile loop needs some for itself). */
 enum { ROW_REGS = 10 };

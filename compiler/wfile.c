@@ -4,111 +4,23 @@
  * model fingerprint that ties a .weights file to the code generated with it.
  *
  * Everything is written byte by byte as little-endian, so the file is the same
- * whichever host compiled the model. The generated loader
- * (templates/loader.c.m4) recomputes wfile_checksum, so its algorithm below is
- * part of the file format: change both together, and bump RSC_WFILE_VERSION.
+ * whichever host compiled the model. The payload checksum is
+ * runtime/rsc_checksum.h, the one the generated loader recomputes.
  */
 #include "rsc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * wfile_checksum(data, n) - 64-bit, four independent lanes so a loader can
- * run them in parallel at memory speed. With P = 0x100000001b3 (the FNV-1a
- * 64-bit prime), all arithmetic mod 2^64:
- *
- *   lane[k] = 0xcbf29ce484222325 ^ k                 for k = 0..3
- *   for i = 0 .. n/8 - 1:
- *     w = the 8 bytes data[8i .. 8i+7] read as a little-endian u64
- *     lane[i % 4] = (lane[i % 4] ^ w) * P
- *   if n % 8 != 0:                                   the tail
- *     w = the last n % 8 bytes, little-endian, zero-extended to a u64
- *     i = n / 8
- *     lane[i % 4] = (lane[i % 4] ^ w) * P
- *   h = n                                            (the length, as a u64)
- *   for k = 0..3: h = (h ^ lane[k]) * P
- *   h ^= h >> 33; h *= 0xff51afd7ed558ccd;           (MurmurHash3 fmix64)
- *   h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53;
- *   h ^= h >> 33
- *   return h
- *
- * Each step is a bijection of the lane for a fixed word and of the word for a
- * fixed lane, so any change confined to one 8-byte word is always detected;
- * mixing in n separates a tail from the same tail plus zero bytes.
- */
-#define CK_PRIME 0x100000001b3ull
+/* The checksum is runtime/rsc_checksum.h's (via rsc.h), the same code the
+ * generated loader runs; these name it for the compiler. */
+void wfile_sum_init(WfileSum *s) { rsc_sum_init(s); }
 
-/* Written out, not as a loop: compilers turn this form into one 8-byte load
- * (and a byte swap on big-endian hosts), the loop form they do not. inline:
- * GCC -O2 otherwise calls it, once per word, halving the checksum's speed. */
-static inline uint64_t load_le64(const unsigned char *p) {
-  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-         (uint64_t)p[7] << 56;
-}
+void wfile_sum_add(WfileSum *s, const void *data, size_t n) { rsc_sum_add(s, data, n); }
 
-void wfile_sum_init(WfileSum *s) {
-  for (int k = 0; k < 4; k++)
-    s->lane[k] = FNV64_INIT ^ (uint64_t)k;
-  s->n = 0;
-}
+uint64_t wfile_sum_final(const WfileSum *s) { return rsc_sum_final(s); }
 
-/* Word i of the data goes to lane i % 4; s->n / 8 words came before p. */
-void wfile_sum_add(WfileSum *s, const void *data, size_t n) {
-  const unsigned char *p = data;
-  size_t have = (size_t)(s->n % 8);
-  s->n += n;
-  if (have) { /* finish the word an earlier piece began */
-    size_t take = n < 8 - have ? n : 8 - have;
-    memcpy(s->tail + have, p, take);
-    p += take, n -= take;
-    if (have + take < 8)
-      return;
-    uint64_t *l = &s->lane[(s->n - n - 8) / 8 % 4];
-    *l = (*l ^ load_le64(s->tail)) * CK_PRIME;
-  }
-  size_t nw = n / 8, i = 0;
-  unsigned k = (unsigned)((s->n - n) / 8 % 4); /* lane of p's first word */
-  for (; i < nw && k % 4; i++, k++) /* up to the next lane-0 word */
-    s->lane[k % 4] = (s->lane[k % 4] ^ load_le64(p + 8 * i)) * CK_PRIME;
-  uint64_t l0 = s->lane[0], l1 = s->lane[1], l2 = s->lane[2], l3 = s->lane[3];
-  for (; i + 4 <= nw; i += 4) { /* four independent chains */
-    l0 = (l0 ^ load_le64(p + 8 * i)) * CK_PRIME;
-    l1 = (l1 ^ load_le64(p + 8 * i + 8)) * CK_PRIME;
-    l2 = (l2 ^ load_le64(p + 8 * i + 16)) * CK_PRIME;
-    l3 = (l3 ^ load_le64(p + 8 * i + 24)) * CK_PRIME;
-  }
-  s->lane[0] = l0, s->lane[1] = l1, s->lane[2] = l2, s->lane[3] = l3;
-  for (k = 0; i < nw; i++, k++)
-    s->lane[k] = (s->lane[k] ^ load_le64(p + 8 * i)) * CK_PRIME;
-  memcpy(s->tail, p + 8 * nw, n % 8);
-}
-
-uint64_t wfile_sum_final(const WfileSum *s) {
-  uint64_t lane[4] = {s->lane[0], s->lane[1], s->lane[2], s->lane[3]};
-  if (s->n % 8) { /* the tail, zero-extended */
-    unsigned char tail[8] = {0};
-    memcpy(tail, s->tail, (size_t)(s->n % 8));
-    lane[s->n / 8 % 4] = (lane[s->n / 8 % 4] ^ load_le64(tail)) * CK_PRIME;
-  }
-  uint64_t h = s->n;
-  for (int k = 0; k < 4; k++)
-    h = (h ^ lane[k]) * CK_PRIME;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
-uint64_t wfile_checksum(const void *data, size_t n) {
-  WfileSum s;
-  wfile_sum_init(&s);
-  wfile_sum_add(&s, data, n);
-  return wfile_sum_final(&s);
-}
+uint64_t wfile_checksum(const void *data, size_t n) { return rsc_checksum(data, n); }
 
 /* Hashes text, not structs: no padding bytes, no dependence on the size of
  * size_t or on byte order. One line per used tensor:

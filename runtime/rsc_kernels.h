@@ -19,6 +19,7 @@
  *   rsc_pool.h    pools, global pools, means  twin rsc_pool_ref.h
  *   rsc_dense.h   dense, add, SE, softmax     twin rsc_dense_ref.h
  *   rsc_entry.h   the network's input         twin rsc_entry_ref.h
+ *   rsc_checksum.h the .weights checksum (the loader; rsc writes it with it)
  * rsc_kernels_ref.h includes every twin; tests/unit/rsc_one_thread.h has the
  * whole-layer, one-thread calls the unit tests use.
  *
@@ -45,5 +46,6 @@
 #include "rsc_pool.h"
 #include "rsc_dense.h"
 #include "rsc_entry.h"
+#include "rsc_checksum.h"
 
 #endif /* RSC_KERNELS_H */

@@ -3,15 +3,7 @@ m4_dnl wfile.c). Checks, in order: magic, version, header size, fingerprint,
 m4_dnl payload size, file length, checksum; each failure has its own code.
 m4_dnl With RSC_EMBED 1 (rsc --embed-weights) the assembler also puts the file
 m4_dnl RSC_WEIGHTS_FILE into the object, and open(&m, NULL) checks and uses it in place.
-static uint64_t RSC_PREFIX<||>_le64(const unsigned char *p)
-{
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = v << 8 | p[i];
-  return v;
-}
-
-m4_include(<|checksum.c.m4|>)m4_dnl
+m4_dnl The checksum and rsc_le64 are runtime/rsc_checksum.h, pasted with the runtime.
 
 /* The instruction set this file was compiled for (the compiler's flags decide
  * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
@@ -118,11 +110,11 @@ static int RSC_PREFIX<||>_check_header(const unsigned char *h)
 {
   if (memcmp(h, "RSCWGHT", 8) != 0)
     return RSC_UPREFIX<||>_ERR_MAGIC;
-  if ((RSC_PREFIX<||>_le64(h + 8) & 0xffffffffu) != 1u || (RSC_PREFIX<||>_le64(h + 8) >> 32) != 64u)
+  if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return RSC_UPREFIX<||>_ERR_VERSION;
-  if (RSC_PREFIX<||>_le64(h + 16) != RSC_FINGERPRINT)
+  if (rsc_le64(h + 16) != RSC_FINGERPRINT)
     return RSC_UPREFIX<||>_ERR_MODEL;
-  if (RSC_PREFIX<||>_le64(h + 24) != (uint64_t)RSC_UPREFIX<||>_WEIGHT_BYTES)
+  if (rsc_le64(h + 24) != (uint64_t)RSC_UPREFIX<||>_WEIGHT_BYTES)
     return RSC_UPREFIX<||>_ERR_SIZE;
   return RSC_UPREFIX<||>_OK;
 }
@@ -146,7 +138,7 @@ static int RSC_PREFIX<||>_read_weights(FILE *f, float *dst)
     return ferror(f) ? RSC_UPREFIX<||>_ERR_READ : RSC_UPREFIX<||>_ERR_TRUNCATED;
   if (fgetc(f) != EOF)
     return RSC_UPREFIX<||>_ERR_SIZE;
-  if (RSC_PREFIX<||>_checksum((const unsigned char *)dst, RSC_UPREFIX<||>_WEIGHT_BYTES) != RSC_PREFIX<||>_le64(h + 32))
+  if (rsc_checksum((const unsigned char *)dst, RSC_UPREFIX<||>_WEIGHT_BYTES) != rsc_le64(h + 32))
     return RSC_UPREFIX<||>_ERR_CHECKSUM;
   return RSC_UPREFIX<||>_OK;
 }
@@ -161,7 +153,7 @@ m4_ifelse(RSC_EMBED, 1, <|static int RSC_PREFIX<||>_check_embedded(void)
     return rc;
   if (RSC_PREFIX<||>_wsize_ != 64 + (uint64_t)RSC_UPREFIX<||>_WEIGHT_BYTES)
     return RSC_PREFIX<||>_wsize_ < 64 + (uint64_t)RSC_UPREFIX<||>_WEIGHT_BYTES ? RSC_UPREFIX<||>_ERR_TRUNCATED : RSC_UPREFIX<||>_ERR_SIZE;
-  if (RSC_PREFIX<||>_checksum(RSC_PREFIX<||>_wblob_ + 64, RSC_UPREFIX<||>_WEIGHT_BYTES) != RSC_PREFIX<||>_le64(RSC_PREFIX<||>_wblob_ + 32))
+  if (rsc_checksum(RSC_PREFIX<||>_wblob_ + 64, RSC_UPREFIX<||>_WEIGHT_BYTES) != rsc_le64(RSC_PREFIX<||>_wblob_ + 32))
     return RSC_UPREFIX<||>_ERR_CHECKSUM;
   return RSC_UPREFIX<||>_OK;
 }

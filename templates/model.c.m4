@@ -32,6 +32,7 @@ m4_undivert(RSC_RUNTIME<||>/rsc_wino.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_pool.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_dense.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_entry.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_checksum.h)m4_dnl
 /* ==== end rsc runtime ==== */
 /* ---- weights payload: offsets in floats ---- */
 enum {
