@@ -469,42 +469,6 @@ static void digits_prof_print(void)
 
 #endif
 
-static uint64_t digits_le64(const unsigned char *p)
-{
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = v << 8 | p[i];
-  return v;
-}
-
-static uint64_t digits_checksum(const unsigned char *p, size_t n)
-{
-  const uint64_t prime = UINT64_C(0x100000001b3);
-  uint64_t lane[4];
-  for (int k = 0; k < 4; k++)
-    lane[k] = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)k;
-  /* One loop over the words; lane (i % 4) keeps the four chains
-     independent so the multiplies overlap.  (A separately unrolled main
-     loop plus a remainder loop makes gcc -O2 warn spuriously about the
-     remainder when n is a constant.) */
-  size_t nw = n / 8;
-  for (size_t i = 0; i < nw; i++)
-    lane[i % 4] = (lane[i % 4] ^ digits_le64(p + 8 * i)) * prime;
-  if (n % 8) {
-    unsigned char tail[8] = {0};
-    memcpy(tail, p + 8 * nw, n % 8);
-    lane[nw % 4] = (lane[nw % 4] ^ digits_le64(tail)) * prime;
-  }
-  uint64_t h = (uint64_t)n;
-  for (int k = 0; k < 4; k++)
-    h = (h ^ lane[k]) * prime;
-  h ^= h >> 33;
-  h *= UINT64_C(0xff51afd7ed558ccd);
-  h ^= h >> 33;
-  h *= UINT64_C(0xc4ceb9fe1a85ec53);
-  h ^= h >> 33;
-  return h;
-}
 
 /* The instruction set this file was compiled for (the compiler's flags decide
  * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
@@ -575,11 +539,11 @@ static int digits_check_header(const unsigned char *h)
 {
   if (memcmp(h, "RSCWGHT", 8) != 0)
     return DIGITS_ERR_MAGIC;
-  if ((digits_le64(h + 8) & 0xffffffffu) != 1u || (digits_le64(h + 8) >> 32) != 64u)
+  if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return DIGITS_ERR_VERSION;
-  if (digits_le64(h + 16) != UINT64_C(0xb622a36b55edd4a8))
+  if (rsc_le64(h + 16) != UINT64_C(0xb622a36b55edd4a8))
     return DIGITS_ERR_MODEL;
-  if (digits_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)
+  if (rsc_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)
     return DIGITS_ERR_SIZE;
   return DIGITS_OK;
 }
@@ -603,7 +567,7 @@ static int digits_read_weights(FILE *f, float *dst)
     return ferror(f) ? DIGITS_ERR_READ : DIGITS_ERR_TRUNCATED;
   if (fgetc(f) != EOF)
     return DIGITS_ERR_SIZE;
-  if (digits_checksum((const unsigned char *)dst, DIGITS_WEIGHT_BYTES) != digits_le64(h + 32))
+  if (rsc_checksum((const unsigned char *)dst, DIGITS_WEIGHT_BYTES) != rsc_le64(h + 32))
     return DIGITS_ERR_CHECKSUM;
   return DIGITS_OK;
 }

@@ -1337,42 +1337,6 @@ static void rs152_prof_print(void)
 
 #endif
 
-static uint64_t rs152_le64(const unsigned char *p)
-{
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = v << 8 | p[i];
-  return v;
-}
-
-static uint64_t rs152_checksum(const unsigned char *p, size_t n)
-{
-  const uint64_t prime = UINT64_C(0x100000001b3);
-  uint64_t lane[4];
-  for (int k = 0; k < 4; k++)
-    lane[k] = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)k;
-  /* One loop over the words; lane (i % 4) keeps the four chains
-     independent so the multiplies overlap.  (A separately unrolled main
-     loop plus a remainder loop makes gcc -O2 warn spuriously about the
-     remainder when n is a constant.) */
-  size_t nw = n / 8;
-  for (size_t i = 0; i < nw; i++)
-    lane[i % 4] = (lane[i % 4] ^ rs152_le64(p + 8 * i)) * prime;
-  if (n % 8) {
-    unsigned char tail[8] = {0};
-    memcpy(tail, p + 8 * nw, n % 8);
-    lane[nw % 4] = (lane[nw % 4] ^ rs152_le64(tail)) * prime;
-  }
-  uint64_t h = (uint64_t)n;
-  for (int k = 0; k < 4; k++)
-    h = (h ^ lane[k]) * prime;
-  h ^= h >> 33;
-  h *= UINT64_C(0xff51afd7ed558ccd);
-  h ^= h >> 33;
-  h *= UINT64_C(0xc4ceb9fe1a85ec53);
-  h ^= h >> 33;
-  return h;
-}
 
 /* The instruction set this file was compiled for (the compiler's flags decide
  * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
@@ -1443,11 +1407,11 @@ static int rs152_check_header(const unsigned char *h)
 {
   if (memcmp(h, "RSCWGHT", 8) != 0)
     return RS152_ERR_MAGIC;
-  if ((rs152_le64(h + 8) & 0xffffffffu) != 1u || (rs152_le64(h + 8) >> 32) != 64u)
+  if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
-  if (rs152_le64(h + 16) != UINT64_C(0x5c8bc303bfba6aaa))
+  if (rsc_le64(h + 16) != UINT64_C(0x5c8bc303bfba6aaa))
     return RS152_ERR_MODEL;
-  if (rs152_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
+  if (rsc_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
     return RS152_ERR_SIZE;
   return RS152_OK;
 }
@@ -1471,7 +1435,7 @@ static int rs152_read_weights(FILE *f, float *dst)
     return ferror(f) ? RS152_ERR_READ : RS152_ERR_TRUNCATED;
   if (fgetc(f) != EOF)
     return RS152_ERR_SIZE;
-  if (rs152_checksum((const unsigned char *)dst, RS152_WEIGHT_BYTES) != rs152_le64(h + 32))
+  if (rsc_checksum((const unsigned char *)dst, RS152_WEIGHT_BYTES) != rsc_le64(h + 32))
     return RS152_ERR_CHECKSUM;
   return RS152_OK;
 }
