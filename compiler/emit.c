@@ -5,7 +5,9 @@
  * C decides, m4 formats: this file computes every constant (offsets, shapes,
  * kernel parameters) and writes an m4 driver of macro calls, one per table row,
  * kernel and layer; templates/rsc.m4 turns the calls into C, model.c.m4 and
- * model.h.m4 are the skeletons. Only network-derived identifiers, numbers and
+ * model.h.m4 are the skeletons. A kernel is one macro call per family
+ * (RSC_CONV, RSC_WINO, RSC_POOL, ...) whose arguments are the facts of its
+ * runtime call; the C of the call, its parameter names included, is rsc.m4's. Only network-derived identifiers, numbers and
  * the canonical spec reach m4, all quoted with <| |>.
  * Nothing is written until everything is generated; then all files are
  * committed together (output.c), so a failure never leaves partial output.
@@ -141,109 +143,83 @@ static void float_literal(char buf[32], float v) {
 /* The C type of the input P_run reads. */
 static const char *in_ctype(const Spec *s) { return s->input_type == INPUT_U8 ? "uint8_t" : "float"; }
 
-/* OP_ENTRY's call: the conversion plus the shift (entry.c) as constants. */
-static char *entry_call(const Graph *g, const Node *n, Shape out) {
-  const Spec *s = &g->spec;
+/* OP_ENTRY's shift (entry.c) as the float literals of its C channels, or
+ * empty under `preprocess none`. */
+static char *entry_shift_list(const Graph *g, const Node *n, int channels) {
   StrBuf sb = {0};
-  RSC_ASSERT(n->entry.shifted == (s->preprocess != PREPROCESS_NONE));
-  if (n->entry.shifted) {
-    sb_printf(&sb, "static const float shift[%d] = {", out.c);
-    for (int c = 0; c < out.c; c++) {
+  RSC_ASSERT(n->entry.shifted == (g->spec.preprocess != PREPROCESS_NONE));
+  if (n->entry.shifted)
+    for (int c = 0; c < channels; c++) {
       char num[32];
       float_literal(num, (float)n->entry.shift[c]);
       sb_printf(&sb, "%s%s", c ? ", " : "", num);
     }
-    sb_printf(&sb, "};\n  ");
-  }
-  sb_printf(&sb, "rsc_entry_%s(in, out, %d, %d, %d, %d, %d, %s)",
-            spec_word(KEY_INPUT_TYPE, (int)s->input_type), out.n, out.h, out.w, out.c,
-            s->input_layout == INPUT_NCHW, s->preprocess != PREPROCESS_NONE ? "shift" : "NULL");
-  return sb.buf;
+  return sb.buf ? sb.buf : xstrdup("");
 }
 
-static const char *const P_UNARY = "const float *restrict in, float *restrict out";
-static const char *const P_WB = "const float *restrict in, const float *restrict w, "
-                                "const float *restrict b, float *restrict out";
-
+/* One kernel: the facts of its runtime call, as one rsc.m4 macro call with
+ * the runtime's parameters in its order (rsc.m4 names them in the C). */
 static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   Shape in = g->nodes[n->in[0]].out, out = n->out;
-  const char *params = P_UNARY;
-  char *call = NULL;
-  bool split = false; /* the call divides its work by part/parts itself */
+  char desc[160];
+  snprintf(desc, sizeof desc, "%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]", op_name(n->op), in.n, in.h,
+           in.w, in.c, out.n, out.h, out.w, out.c);
   switch (n->op) {
   case OP_CONV:
-    params = P_WB;
-    split = true;
     if (n->wino) {
-      call = xstrfmt("rsc_wino_part(in, w, b, out, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
-                     out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
+      sb_printf(o, "RSC_WINO(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel, desc,
+                out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
       break;
     }
-    if (n->se_pool)
-      params = "const float *restrict in, const float *restrict w, const float *restrict b, "
-               "float *restrict out, float *restrict pool";
-    call = xstrfmt("rsc_conv2d_part(in, w, b, out, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, part, parts)",
-                   n->se_pool ? "pool" : "NULL", n->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h, in.w,
-                   in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
-                   n->kb, n->np, n->kg, n->nx ? 1 : 0, n->xp ? 1 : 0, n->tg > 1 ? n->tg : 1,
-                   n->tg > 1 ? n->tc : 0, act_const(n->act));
-    split = true;
+    sb_printf(o,
+              "RSC_CONV(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+              "%d, %d, %d, %d, %d, %d, %d, %d, %s)\n",
+              n->kernel, desc, n->se_pool ? 1 : 0, n->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h,
+              in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
+              n->kb, n->np, n->kg, n->nx ? 1 : 0, n->xp ? 1 : 0, n->tg > 1 ? n->tg : 1,
+              n->tg > 1 ? n->tc : 0, act_const(n->act));
     break;
   case OP_MAXPOOL:
-    call = xstrfmt("rsc_maxpool_part(in, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "part, parts)",
-                   out.n, in.h, in.w, in.c, out.h, out.w, n->kh, n->kw, n->sh, n->sw, n->pad_t,
-                   n->pad_l);
-    split = true;
-    break;
   case OP_AVGPOOL:
-    call = xstrfmt("rsc_avgpool_part(in, out, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                   "part, parts)",
-                   out.n, in.h, in.w, in.c, out.h, out.w, n->kh, n->kw, n->sh, n->sw, n->pad_t,
-                   n->pad_l);
-    split = true;
+    sb_printf(o, "RSC_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
+              n->kernel, desc, op_name(n->op), out.n, in.h, in.w, in.c, out.h, out.w, n->kh,
+              n->kw, n->sh, n->sw, n->pad_t, n->pad_l);
     break;
   case OP_GLOBAL_AVGPOOL:
   case OP_GLOBAL_MAXPOOL:
-    call = xstrfmt("rsc_%s(in, out, %d, %d, %d)", op_name(n->op), out.n, in.h * in.w, in.c);
+    sb_printf(o, "RSC_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", n->kernel, desc,
+              op_name(n->op), out.n, in.h * in.w, in.c);
     break;
   case OP_DENSE:
-    params = P_WB;
-    call = xstrfmt("rsc_dense_part(in, w, b, out, %d, %d, %d, %d, %s, part, parts)", out.n,
-                   in.c, out.c, DENSE_KB, act_const(n->act));
-    split = true;
+    sb_printf(o, "RSC_DENSE(<|%s|>, <|%s|>, %d, %d, %d, %d, %s)\n", n->kernel, desc, out.n, in.c,
+              out.c, DENSE_KB, act_const(n->act));
     break;
   case OP_ADD:
-    params = "const float *restrict x, const float *restrict y, float *restrict out";
-    call = xstrfmt("rsc_add_act_part(x, y, out, %zu, %s, part, parts)", shape_elems(out),
-                   act_const(n->act));
-    split = true;
+    sb_printf(o, "RSC_ADD(<|%s|>, <|%s|>, %zu, %s)\n", n->kernel, desc, shape_elems(out),
+              act_const(n->act));
     break;
-  case OP_SE_ADD:
-    /* out may share a buffer with x or sc (plan.c's in place). */
-    params = "const float *x, const float *sc, const float *restrict w1, "
-             "const float *restrict b1, const float *restrict w2, const float *restrict b2, "
-             "float *out, float *restrict scratch, void (*sync)(void *), void *ctx";
-    call = n->pooled ? xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + "
-                               "%zu, %d, %d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
-                               se_pool_offset(n), SE_POOL_CHUNK, out.n, out.h * out.w, out.c,
-                               n->se_mid, DENSE_KB, act_const(n->act))
-                     : xstrfmt("rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, NULL, %d, "
-                               "%d, %d, %d, %d, %d, %s, part, parts, sync, ctx)",
-                               SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
-                               act_const(n->act));
-    split = true;
+  case OP_SE_ADD: {
+    /* The pool a conv wrote (se_pool): its offset in the scratch; else none. */
+    char pool[32] = "";
+    if (n->pooled)
+      snprintf(pool, sizeof pool, "%zu", se_pool_offset(n));
+    sb_printf(o, "RSC_SE_ADD(<|%s|>, <|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel,
+              desc, pool, SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
+              act_const(n->act));
     break;
+  }
   case OP_SOFTMAX:
-    call = xstrfmt("memcpy(out, in, %zu * sizeof *out);\n  rsc_softmax(out, %d, %d)",
-                   shape_elems(out), out.n, out.c);
+    sb_printf(o, "RSC_SOFTMAX(<|%s|>, <|%s|>, %zu, %d, %d)\n", n->kernel, desc, shape_elems(out),
+              out.n, out.c);
     break;
-  case OP_ENTRY:
-    params = g->spec.input_type == INPUT_U8 ? "const uint8_t *restrict in, float *restrict out"
-                                            : P_UNARY;
-    call = entry_call(g, n, out);
+  case OP_ENTRY: {
+    char *shift = entry_shift_list(g, n, out.c);
+    sb_printf(o, "RSC_ENTRY(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, <|%s|>)\n", n->kernel, desc,
+              g->spec.input_type == INPUT_U8 ? "u8" : "f32", out.n, out.h, out.w, out.c,
+              g->spec.input_layout == INPUT_NCHW, shift);
+    free(shift);
     break;
+  }
   case OP_INPUT:
   case OP_BN:
   case OP_ACT:
@@ -251,14 +227,6 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   case OP_COUNT:
     RSC_ASSERT(!"no kernel for an unfused op");
   }
-  /* Every kernel runs on every thread (part of parts); one that does not split
-   * its work runs on part 0 while the others go on to the layer's barrier. */
-  char *body = split ? xstrdup(call) : xstrfmt("(void)parts;\n  if (part != 0)\n    return;\n  %s", call);
-  sb_printf(o, "RSC_KERNEL(<|%s|>, <|%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s, int part, int parts|>, <|%s|>)\n",
-            n->kernel, op_name(n->op), in.n, in.h, in.w, in.c, out.n, out.h, out.w, out.c,
-            params, body);
-  free(body);
-  free(call);
 }
 
 /* Multiply-adds of one fused layer: a conv's Cin x KH x KW per output, a
@@ -384,12 +352,7 @@ static void endpoint_copies(StrBuf *o, const Graph *g, int id, const char *up, S
       *p = (char)toupper((unsigned char)*p);
     char *kname = xstrfmt("copy_%zu", elems);
     if (seen_add(kernels, kname))
-      sb_printf(o, "RSC_KERNEL(<|copy_%zu|>, <|copy of %zu floats to a caller's buffer|>, "
-                 "<|const float *restrict in, float *restrict out, int part, int parts|>, "
-                 "<|if (!out)\n    return; /* not asked for */\n  const size_t lo = "
-                 "(size_t)%zu * (size_t)part / (size_t)parts, hi = (size_t)%zu * (size_t)(part + "
-                 "1) / (size_t)parts;\n  memcpy(out + lo, in + lo, (hi - lo) * sizeof *out)|>)\n",
-              elems, elems, elems, elems);
+      sb_printf(o, "RSC_COPY(%zu)\n", elems);
     free(kname);
     sb_printf(o, "RSC_LAYER(<|output %s: %s [%d,%d,%d,%d]|>, <|copy_%zu|>, "
                  "<|%s, m->out[%s_OUT_%s]|>)\n",
