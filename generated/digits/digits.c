@@ -149,163 +149,240 @@ static void k_entry_u8_nhwc_n1_32x32x3_imagenet(const uint8_t *restrict in, floa
   if (part != 0)
     return;
   static const float shift[3] = {123.675f, 116.28f, 103.53f};
-  rsc_entry_u8(in, out, 1, 32, 32, 3, 0, shift);
+  rsc_entry_u8(in, out, /* N, H, W, C */ 1, 32, 32, 3, /* nchw */ 0, shift);
 }
 
 /* conv [1,32,32,3] -> [1,16,16,16] */
 static void k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np10_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 3, 16, 16, 16, 3, 3, 2, 2, 1, 1, 16, 10, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 32, 32, 3, /* OH, OW, K */ 16, 16, 16,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 16, 10, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,16] */
 static void k_wino2x2_3x3_n1_16x16x16_16x16x16_kb16_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 16, 16, 16, 16, 16, 8, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 16, 16, 16, /* K, KB, NT */ 16, 16, 8,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,16] -> [1,16,16,32] */
 static void k_wino2x2_3x3_n1_16x16x16_16x16x32_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 16, 16, 16, 32, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 16, 16, 16, /* K, KB, NT */ 32, 32, 8,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,32] -> [1,8,8,32] */
 static void k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_tg8c32_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 32, 8, 1, 0, 0, 8, 32, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 16, 16, 32, /* OH, OW, K */ 8, 8, 32,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 1, 0, 0, 8, 32,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,8] */
 static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 8, 1, 1, 1, 1, 0, 0, 16, 8, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 32, /* OH, OW, K */ 8, 8, 8,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 16, 8, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,8] */
 static void k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 16, 8, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 8, /* OH, OW, K */ 8, 8, 8,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 1, 1, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 16, 8, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,8] -> [1,8,8,32] */
 static void k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_tg8c8_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 8, 8, 8, 8, 8, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 0, 0, 8, 8, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 8, 8, 8, /* OH, OW, K */ 8, 8, 32,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 1, 0, 0, 8, 8,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,32] -> [1,8,8,32] */
 static void k_se_add_n1_8x8x32_m8_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 48, 32, 1, 64, 32, 8, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 48,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 64, 32, 8, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,8,8,32] -> [1,4,4,32] */
 static void k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 8, 8, 32, 4, 4, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 8, 8, 32, /* OH, OW */ 4, 4,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,4,4,64] */
 static void k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_tg4c32_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 4, 32, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 4, 4, 32, /* OH, OW, K */ 4, 4, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 4, 32,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,8,8,32] -> [1,8,8,16] */
 static void k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np8_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 32, 8, 8, 16, 1, 1, 1, 1, 0, 0, 16, 8, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 32, /* OH, OW, K */ 8, 8, 16,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 16, 8, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,16] -> [1,4,4,16] */
 static void k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np8_tg2c16_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 16, 4, 4, 16, 3, 3, 2, 2, 1, 1, 16, 8, 1, 0, 0, 2, 16, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 16, /* OH, OW, K */ 4, 4, 16,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 16, 8, 1, 0, 0, 2, 16,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,16] -> [1,4,4,64] */
 static void k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_tg4c16_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 4, 4, 16, 4, 4, 64, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 4, 16, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 4, 4, 16, /* OH, OW, K */ 4, 4, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 4, 16,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,4,4,64] -> [1,4,4,64] */
 static void k_se_add_n1_4x4x64_m16_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 80, 32, 1, 16, 64, 16, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 80,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 16, 64, 16, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,4,4,64] -> [1,2,2,64] */
 static void k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 4, 4, 64, 2, 2, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 4, 4, 64, /* OH, OW */ 2, 2,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 2, 2, 64, /* OH, OW, K */ 2, 2, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,4,4,64] -> [1,4,4,32] */
 static void k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_tg2c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 64, 4, 4, 32, 1, 1, 1, 1, 0, 0, 32, 8, 1, 0, 0, 2, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 4, 4, 64, /* OH, OW, K */ 4, 4, 32,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 1, 0, 0, 2, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,4,4,32] -> [1,2,2,32] */
 static void k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 4, 4, 32, 2, 2, 32, 3, 3, 2, 2, 1, 1, 32, 4, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 4, 4, 32, /* OH, OW, K */ 2, 2, 32,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 4, 1, 0, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,32] -> [1,2,2,128] */
 static void k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 2, 2, 32, 2, 2, 128, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 2, 2, 32, /* OH, OW, K */ 2, 2, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,2,2,128] -> [1,2,2,128] */
 static void k_se_add_n1_2x2x128_m32_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 160, 32, 1, 4, 128, 32, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 160,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 4, 128, 32, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* avgpool [1,2,2,128] -> [1,1,1,128] */
 static void k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 2, 2, 128, 1, 1, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 2, 2, 128, /* OH, OW */ 1, 1,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,1,1,128] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb32_np1_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 1, 1, 128, 1, 1, 256, 1, 1, 1, 1, 0, 0, 32, 1, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 1, 1, 128, /* OH, OW, K */ 1, 1, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 1, 1, 0, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,2,2,128] -> [1,2,2,64] */
 static void k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np2_tg2c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 128, 2, 2, 64, 1, 1, 1, 1, 0, 0, 64, 2, 1, 0, 0, 2, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 2, 2, 128, /* OH, OW, K */ 2, 2, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 2, 1, 0, 0, 2, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,2,2,64] -> [1,1,1,64] */
 static void k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 2, 2, 64, 1, 1, 64, 3, 3, 2, 2, 1, 1, 64, 1, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 2, 2, 64, /* OH, OW, K */ 1, 1, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 1, 1, 0, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,1,1,64] -> [1,1,1,256] */
 static void k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 1, 1, 64, 1, 1, 256, 1, 1, 1, 1, 0, 0, 64, 1, 1, 0, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 1, 1, 64, /* OH, OW, K */ 1, 1, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 1, 1, 0, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,1,1,256] -> [1,1,1,256] */
 static void k_se_add_n1_1x1x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 32, 1, 1, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 1, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* global_avgpool [1,1,1,256] -> [1,1,1,256] */
@@ -314,13 +391,13 @@ static void k_global_avgpool_n1_1x1x256(const float *restrict in, float *restric
   (void)parts;
   if (part != 0)
     return;
-  rsc_global_avgpool(in, out, 1, 1, 256);
+  rsc_global_avgpool(in, out, /* N, HW, C */ 1, 1, 256);
 }
 
 /* dense [1,1,1,256] -> [1,1,1,10] */
 static void k_dense_n1_256_10_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_dense_part(in, w, b, out, 1, 256, 10, 32, RSC_ACT_NONE, part, parts);
+  rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ 1, 256, 10, 32, RSC_ACT_NONE, part, parts);
 }
 
 /* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */

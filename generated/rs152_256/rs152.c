@@ -791,205 +791,305 @@ enum {
 /* conv [1,256,256,3] -> [1,128,128,32] */
 static void k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np10_nx_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 256, 256, 3, 128, 128, 32, 3, 3, 2, 2, 1, 1, 32, 10, 1, 1, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 256, 256, 3, /* OH, OW, K */ 128, 128, 32,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 10, 1, 1, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,32] */
 static void k_wino2x2_3x3_n1_128x128x32_128x128x32_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 128, 128, 32, 32, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 128, 128, 32, /* K, KB, NT */ 32, 32, 8,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,32] -> [1,128,128,64] */
 static void k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 128, 128, 32, 64, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 128, 128, 32, /* K, KB, NT */ 64, 64, 6,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,128,128,64] -> [1,64,64,64] */
 static void k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_nx_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 128, 128, 64, 64, 64, 64, 3, 3, 2, 2, 1, 1, 64, 6, 1, 1, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 128, 128, 64, /* OH, OW, K */ 64, 64, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 1, 1, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 64, 64, 64, /* OH, OW, K */ 64, 64, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 4, 0, 1, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 64, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 64, 64, 64, /* OH, OW, K */ 64, 64, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 1, 1, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,64] */
 static void k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 64, 64, 64, 64, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 64, 64, 64, /* K, KB, NT */ 64, 64, 5,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,64] -> [1,64,64,256] */
 static void k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 64, 64, 64, 64, 64, 256, 1, 1, 1, 1, 0, 0, 64, 6, 4, 0, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 64, 64, 64, /* OH, OW, K */ 64, 64, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 4, 0, 1, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,64,64,256] -> [1,64,64,256] */
 static void k_se_add_n1_64x64x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 32, 1, 4096, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 4096, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,64] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 256, 64, 64, 64, 1, 1, 1, 1, 0, 0, 64, 6, 1, 1, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 64, 64, 256, /* OH, OW, K */ 64, 64, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 1, 1, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,64,64,256] -> [1,32,32,256] */
 static void k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 64, 64, 256, 32, 32, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 64, 64, 256, /* OH, OW */ 32, 32,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np5_kg8_xp_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 5, 8, 0, 1, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 32, 32, 256, /* OH, OW, K */ 32, 32, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 8, 0, 1, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,64,64,256] -> [1,64,64,128] */
 static void k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 256, 64, 64, 128, 1, 1, 1, 1, 0, 0, 64, 6, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 64, 64, 256, /* OH, OW, K */ 64, 64, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 2, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,64,64,128] -> [1,32,32,128] */
 static void k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np5_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 64, 64, 128, 32, 32, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 64, 64, 128, /* OH, OW, K */ 32, 32, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,512] */
 static void k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 32, 32, 128, 32, 32, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 32, 32, 128, /* OH, OW, K */ 32, 32, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,32,32,512] -> [1,32,32,512] */
 static void k_se_add_n1_32x32x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 32, 1, 1024, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 1024, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,128] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 32, 32, 512, /* OH, OW, K */ 32, 32, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 2, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,128] -> [1,32,32,128] */
 static void k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 32, 32, 128, 128, 64, 6, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 32, 32, 128, /* K, KB, NT */ 128, 64, 6,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,32,32,512] -> [1,16,16,512] */
 static void k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 32, 32, 512, 16, 16, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 32, 32, 512, /* OH, OW */ 16, 16,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb32_np8_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 512, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 16, 16, 512, /* OH, OW, K */ 16, 16, 1024,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,32,32,512] -> [1,32,32,256] */
 static void k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np5_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 512, 32, 32, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 32, 32, 512, /* OH, OW, K */ 32, 32, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 4, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,32,32,256] -> [1,16,16,256] */
 static void k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_np6_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 32, 32, 256, 16, 16, 256, 3, 3, 2, 2, 1, 1, 64, 6, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 32, 32, 256, /* OH, OW, K */ 16, 16, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 6, 1, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,1024] */
 static void k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 16, 16, 256, 16, 16, 1024, 1, 1, 1, 1, 0, 0, 32, 8, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 16, 16, 256, /* OH, OW, K */ 16, 16, 1024,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,16,16,1024] -> [1,16,16,1024] */
 static void k_se_add_n1_16x16x1024_m256_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 32, 1, 256, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 256, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,256] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 256, 1, 1, 1, 1, 0, 0, 32, 8, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 16, 16, 1024, /* OH, OW, K */ 16, 16, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 4, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,256] -> [1,16,16,256] */
 static void k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 16, 16, 256, 256, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 16, 16, 256, /* K, KB, NT */ 256, 32, 8,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,16,16,1024] -> [1,8,8,1024] */
 static void k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 16, 16, 1024, 8, 8, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 16, 16, 1024, /* OH, OW */ 8, 8,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,8,8,1024] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_tg8c64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 1024, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 8, 64, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 1024, /* OH, OW, K */ 8, 8, 2048,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 8, 64,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,16,16,1024] -> [1,16,16,512] */
 static void k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb32_np8_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 1024, 16, 16, 512, 1, 1, 1, 1, 0, 0, 32, 8, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 16, 16, 1024, /* OH, OW, K */ 16, 16, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 8, 4, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,16,16,512] -> [1,8,8,512] */
 static void k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb64_np4_tg8c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 16, 16, 512, 8, 8, 512, 3, 3, 2, 2, 1, 1, 64, 4, 1, 0, 0, 8, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 16, 16, 512, /* OH, OW, K */ 8, 8, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 8, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,2048] */
 static void k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_tg8c64_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 8, 8, 512, 8, 8, 2048, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 8, 64, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 8, 8, 512, /* OH, OW, K */ 8, 8, 2048,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 8, 64,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,8,8,2048] -> [1,8,8,2048] */
 static void k_se_add_n1_8x8x2048_m512_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 32, 1, 64, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 64, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,8,8,2048] -> [1,8,8,512] */
 static void k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_tg8c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 2048, 8, 8, 512, 1, 1, 1, 1, 0, 0, 64, 4, 1, 0, 0, 8, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 2048, /* OH, OW, K */ 8, 8, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 8, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,8,8,512] -> [1,8,8,512] */
 static void k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb64_np4_tg8c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 8, 8, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1, 64, 4, 1, 0, 0, 8, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 8, 8, 512, /* OH, OW, K */ 8, 8, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 1, 1, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 4, 1, 0, 0, 8, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
@@ -998,13 +1098,13 @@ static void k_global_avgpool_n1_8x8x2048(const float *restrict in, float *restri
   (void)parts;
   if (part != 0)
     return;
-  rsc_global_avgpool(in, out, 1, 64, 2048);
+  rsc_global_avgpool(in, out, /* N, HW, C */ 1, 64, 2048);
 }
 
 /* dense [1,1,1,2048] -> [1,1,1,1000] */
 static void k_dense_n1_2048_1000_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_dense_part(in, w, b, out, 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
+  rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
 }
 
 /* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */

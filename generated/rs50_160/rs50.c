@@ -315,205 +315,305 @@ enum {
 /* conv [1,160,160,3] -> [1,80,80,32] */
 static void k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np10_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 160, 160, 3, 80, 80, 32, 3, 3, 2, 2, 1, 1, 32, 10, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 160, 160, 3, /* OH, OW, K */ 80, 80, 32,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 32, 10, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,32] */
 static void k_wino2x2_3x3_n1_80x80x32_80x80x32_kb32_nt8_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 80, 80, 32, 32, 32, 8, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 80, 80, 32, /* K, KB, NT */ 32, 32, 8,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,32] -> [1,80,80,64] */
 static void k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 80, 80, 32, 64, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 80, 80, 32, /* K, KB, NT */ 64, 64, 5,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,80,80,64] -> [1,40,40,64] */
 static void k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_nx_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 80, 80, 64, 40, 40, 64, 3, 3, 2, 2, 1, 1, 64, 5, 1, 1, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 80, 80, 64, /* OH, OW, K */ 40, 40, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 40, 40, 64, /* OH, OW, K */ 40, 40, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 64, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 40, 40, 64, /* OH, OW, K */ 40, 40, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,64] */
 static void k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 40, 40, 64, 64, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 40, 40, 64, /* K, KB, NT */ 64, 64, 5,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,64] -> [1,40,40,256] */
 static void k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 40, 40, 64, 40, 40, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 40, 40, 64, /* OH, OW, K */ 40, 40, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,40,40,256] -> [1,40,40,256] */
 static void k_se_add_n1_40x40x256_m64_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320, 32, 1, 1600, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 320,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 1600, 256, 64, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,64] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 256, 40, 40, 64, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 40, 40, 256, /* OH, OW, K */ 40, 40, 64,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,40,40,256] -> [1,20,20,256] */
 static void k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 40, 40, 256, 20, 20, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 40, 40, 256, /* OH, OW */ 20, 20,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 256, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 20, 20, 256, /* OH, OW, K */ 20, 20, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,40,40,256] -> [1,40,40,128] */
 static void k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 256, 40, 40, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 40, 40, 256, /* OH, OW, K */ 40, 40, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 2, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,40,40,128] -> [1,20,20,128] */
 static void k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 40, 40, 128, 20, 20, 128, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 40, 40, 128, /* OH, OW, K */ 20, 20, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,512] */
 static void k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 20, 20, 128, 20, 20, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 20, 20, 128, /* OH, OW, K */ 20, 20, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,20,20,512] -> [1,20,20,512] */
 static void k_se_add_n1_20x20x512_m128_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640, 32, 1, 400, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 640,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 400, 512, 128, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,128] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 512, 20, 20, 128, 1, 1, 1, 1, 0, 0, 64, 5, 2, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 20, 20, 512, /* OH, OW, K */ 20, 20, 128,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 2, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,128] -> [1,20,20,128] */
 static void k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 20, 20, 128, 128, 64, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 20, 20, 128, /* K, KB, NT */ 128, 64, 5,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,20,20,512] -> [1,10,10,512] */
 static void k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 20, 20, 512, 10, 10, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 20, 20, 512, /* OH, OW */ 10, 10,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_nx_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 512, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 10, 10, 512, /* OH, OW, K */ 10, 10, 1024,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,20,20,512] -> [1,20,20,256] */
 static void k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_xp_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 512, 20, 20, 256, 1, 1, 1, 1, 0, 0, 64, 5, 4, 0, 1, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 20, 20, 512, /* OH, OW, K */ 20, 20, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 4, 0, 1, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,20,20,256] -> [1,10,10,256] */
 static void k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb64_np5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 20, 20, 256, 10, 10, 256, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 20, 20, 256, /* OH, OW, K */ 10, 10, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,1024] */
 static void k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 10, 10, 256, 10, 10, 1024, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 10, 10, 256, /* OH, OW, K */ 10, 10, 1024,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,10,10,1024] -> [1,10,10,1024] */
 static void k_se_add_n1_10x10x1024_m256_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280, 32, 1, 100, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 1280,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 100, 1024, 256, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,256] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 1024, 10, 10, 256, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 10, 10, 1024, /* OH, OW, K */ 10, 10, 256,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,256] -> [1,10,10,256] */
 static void k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_wino_part(in, w, b, out, 1, 10, 10, 256, 256, 32, 5, RSC_ACT_RELU, part, parts);
+  rsc_wino_part(in, w, b, out, /* N, H, W, C */ 1, 10, 10, 256, /* K, KB, NT */ 256, 32, 5,
+                RSC_ACT_RELU, part, parts);
 }
 
 /* avgpool [1,10,10,1024] -> [1,5,5,1024] */
 static void k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(const float *restrict in, float *restrict out, int part, int parts)
 {
-  rsc_avgpool_part(in, out, 1, 10, 10, 1024, 5, 5, 2, 2, 2, 2, 0, 0, part, parts);
+  rsc_avgpool_part(in, out, /* N, H, W, C */ 1, 10, 10, 1024, /* OH, OW */ 5, 5,
+                   /* KH, KW, SH, SW, PT, PL */ 2, 2, 2, 2, 0, 0, part, parts);
 }
 
 /* conv [1,5,5,1024] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_tg5c64_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 5, 5, 1024, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 5, 5, 1024, /* OH, OW, K */ 5, 5, 2048,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 0, 5, 64,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* conv [1,10,10,1024] -> [1,10,10,512] */
 static void k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_nx_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 1024, 10, 10, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 1, 0, 1, 0, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 10, 10, 1024, /* OH, OW, K */ 10, 10, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 1, 0, 1, 0,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,10,10,512] -> [1,5,5,512] */
 static void k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb64_np5_tg5c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 10, 10, 512, 5, 5, 512, 3, 3, 2, 2, 1, 1, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 10, 10, 512, /* OH, OW, K */ 5, 5, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 2, 2, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 0, 5, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,2048] */
 static void k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_tg5c64_none_sp(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, float *restrict pool, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, pool, 32, 1, 5, 5, 512, 5, 5, 2048, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_NONE, part, parts);
+  rsc_conv2d_part(in, w, b, out, pool, /* PC */ 32,
+                  /* N, H, W, C */ 1, 5, 5, 512, /* OH, OW, K */ 5, 5, 2048,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 0, 5, 64,
+                  RSC_ACT_NONE, part, parts);
 }
 
 /* se_add [1,5,5,2048] -> [1,5,5,2048] */
 static void k_se_add_n1_5x5x2048_m512_relu_sp(const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx, int part, int parts)
 {
-  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560, 32, 1, 25, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
+  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, scratch + 2560,
+                  /* PC, N, HW, C, M, KB */ 32, 1, 25, 2048, 512, 32, RSC_ACT_RELU, part, parts, sync, ctx);
 }
 
 /* conv [1,5,5,2048] -> [1,5,5,512] */
 static void k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_tg5c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 5, 5, 2048, 5, 5, 512, 1, 1, 1, 1, 0, 0, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 5, 5, 2048, /* OH, OW, K */ 5, 5, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 1, 1, 1, 1, 0, 0,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 0, 5, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* conv [1,5,5,512] -> [1,5,5,512] */
 static void k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb64_np5_tg5c64_relu(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_conv2d_part(in, w, b, out, NULL, 1, 1, 5, 5, 512, 5, 5, 512, 3, 3, 1, 1, 1, 1, 64, 5, 1, 0, 0, 5, 64, RSC_ACT_RELU, part, parts);
+  rsc_conv2d_part(in, w, b, out, NULL, /* PC */ 1,
+                  /* N, H, W, C */ 1, 5, 5, 512, /* OH, OW, K */ 5, 5, 512,
+                  /* KH, KW, SH, SW, PT, PL */ 3, 3, 1, 1, 1, 1,
+                  /* KB, NP, KG, NX, XP, TG, TC */ 64, 5, 1, 0, 0, 5, 64,
+                  RSC_ACT_RELU, part, parts);
 }
 
 /* global_avgpool [1,5,5,2048] -> [1,1,1,2048] */
@@ -522,13 +622,13 @@ static void k_global_avgpool_n1_5x5x2048(const float *restrict in, float *restri
   (void)parts;
   if (part != 0)
     return;
-  rsc_global_avgpool(in, out, 1, 25, 2048);
+  rsc_global_avgpool(in, out, /* N, HW, C */ 1, 25, 2048);
 }
 
 /* dense [1,1,1,2048] -> [1,1,1,1000] */
 static void k_dense_n1_2048_1000_none(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out, int part, int parts)
 {
-  rsc_dense_part(in, w, b, out, 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
+  rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
 }
 
 /* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
