@@ -1,5 +1,7 @@
 /*
- * emit.c - writes the generated model: OUT.c, OUT.h and OUT.weights (and an
+ * runtime call; the C of the call, its parameter names included, is rsc.m4's.
+ * Only network-derived identifiers, numbers and the canonical spec reach m4,
+ * all quoted with <| |>.* emit.c - writes the generated model: OUT.c, OUT.h and OUT.weights (and an
  * optional text manifest of the weights layout).
  *
  * C decides, m4 formats: this file computes every constant (offsets, shapes,
@@ -7,8 +9,9 @@
  * kernel and layer; templates/rsc.m4 turns the calls into C, model.c.m4 and
  * model.h.m4 are the skeletons. A kernel is one macro call per family
  * (RSC_CONV, RSC_WINO, RSC_POOL, ...) whose arguments are the facts of its
- * runtime call; the C of the call, its parameter names included, is rsc.m4's. Only network-derived identifiers, numbers and
- * the canonical spec reach m4, all quoted with <| |>.
+ * runtime call; the C of the call, its parameter names included, is rsc.m4's.
+ * Only network-derived identifiers, numbers and the canonical spec reach m4,
+ * all quoted with <| |>.
  * Nothing is written until everything is generated; then all files are
  * committed together (output.c), so a failure never leaves partial output.
  */
