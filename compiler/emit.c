@@ -8,7 +8,7 @@
  * kernel parameters) and writes an m4 driver of macro calls, one per table row,
  * kernel and layer; templates/rsc.m4 turns the calls into C, model.c.m4 and
  * model.h.m4 are the skeletons. A kernel is one macro call per family
- * (RSC_CONV, RSC_WINO, RSC_POOL, ...) whose arguments are the facts of its
+ * (RSC_K_CONV, RSC_K_WINO, RSC_K_POOL, ...) whose arguments are the facts of its
  * runtime call; the C of the call, its parameter names included, is rsc.m4's.
  * Only network-derived identifiers, numbers and the canonical spec reach m4,
  * all quoted with <| |>.
@@ -170,12 +170,12 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   switch (n->op) {
   case OP_CONV:
     if (n->wino) {
-      sb_printf(o, "RSC_WINO(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel, desc,
+      sb_printf(o, "RSC_K_WINO(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel, desc,
                 out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
       break;
     }
     sb_printf(o,
-              "RSC_CONV(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+              "RSC_K_CONV(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
               "%d, %d, %d, %d, %d, %d, %d, %d, %s)\n",
               n->kernel, desc, n->se_pool ? 1 : 0, n->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h,
               in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
@@ -184,21 +184,21 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     break;
   case OP_MAXPOOL:
   case OP_AVGPOOL:
-    sb_printf(o, "RSC_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
+    sb_printf(o, "RSC_K_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
               n->kernel, desc, op_name(n->op), out.n, in.h, in.w, in.c, out.h, out.w, n->kh,
               n->kw, n->sh, n->sw, n->pad_t, n->pad_l);
     break;
   case OP_GLOBAL_AVGPOOL:
   case OP_GLOBAL_MAXPOOL:
-    sb_printf(o, "RSC_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", n->kernel, desc,
+    sb_printf(o, "RSC_K_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", n->kernel, desc,
               op_name(n->op), out.n, in.h * in.w, in.c);
     break;
   case OP_DENSE:
-    sb_printf(o, "RSC_DENSE(<|%s|>, <|%s|>, %d, %d, %d, %d, %s)\n", n->kernel, desc, out.n, in.c,
+    sb_printf(o, "RSC_K_DENSE(<|%s|>, <|%s|>, %d, %d, %d, %d, %s)\n", n->kernel, desc, out.n, in.c,
               out.c, DENSE_KB, act_const(n->act));
     break;
   case OP_ADD:
-    sb_printf(o, "RSC_ADD(<|%s|>, <|%s|>, %zu, %s)\n", n->kernel, desc, shape_elems(out),
+    sb_printf(o, "RSC_K_ADD(<|%s|>, <|%s|>, %zu, %s)\n", n->kernel, desc, shape_elems(out),
               act_const(n->act));
     break;
   case OP_SE_ADD: {
@@ -206,18 +206,18 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     char pool[32] = "";
     if (n->pooled)
       snprintf(pool, sizeof pool, "%zu", se_pool_offset(n));
-    sb_printf(o, "RSC_SE_ADD(<|%s|>, <|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel,
+    sb_printf(o, "RSC_K_SE_ADD(<|%s|>, <|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel,
               desc, pool, SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
               act_const(n->act));
     break;
   }
   case OP_SOFTMAX:
-    sb_printf(o, "RSC_SOFTMAX(<|%s|>, <|%s|>, %zu, %d, %d)\n", n->kernel, desc, shape_elems(out),
+    sb_printf(o, "RSC_K_SOFTMAX(<|%s|>, <|%s|>, %zu, %d, %d)\n", n->kernel, desc, shape_elems(out),
               out.n, out.c);
     break;
   case OP_ENTRY: {
     char *shift = entry_shift_list(g, n, out.c);
-    sb_printf(o, "RSC_ENTRY(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, <|%s|>)\n", n->kernel, desc,
+    sb_printf(o, "RSC_K_ENTRY(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, <|%s|>)\n", n->kernel, desc,
               g->spec.input_type == INPUT_U8 ? "u8" : "f32", out.n, out.h, out.w, out.c,
               g->spec.input_layout == INPUT_NCHW, shift);
     free(shift);
@@ -355,7 +355,7 @@ static void endpoint_copies(StrBuf *o, const Graph *g, int id, const char *up, S
       *p = (char)toupper((unsigned char)*p);
     char *kname = xstrfmt("copy_%zu", elems);
     if (seen_add(kernels, kname))
-      sb_printf(o, "RSC_COPY(%zu)\n", elems);
+      sb_printf(o, "RSC_K_COPY(%zu)\n", elems);
     free(kname);
     sb_printf(o, "RSC_LAYER(<|output %s: %s [%d,%d,%d,%d]|>, <|copy_%zu|>, "
                  "<|%s, m->out[%s_OUT_%s]|>)\n",

@@ -49,84 +49,84 @@ m4_dnl gives the provenance text), whose body calls the runtime with nothing but
 m4_dnl constants besides the pointers and part / parts; the arguments are the
 m4_dnl runtime parameters of the same names (runtime/rsc_<family>.h), written
 m4_dnl with their names beside them. A kernel that does not split its work runs
-m4_dnl on part 0 while the others go on to the layer's barrier (RSC_PART0).
+m4_dnl on part 0 while the others go on to the layer's barrier (RSC_KPART0).
 
-m4_dnl RSC_DEF_(name, description, params, body): the function, in diversion 3.
-m4_define(<|RSC_DEF_|>, <|m4_divert(3)
+m4_dnl RSC_KDEF_(name, description, params, body): the function, in diversion 3.
+m4_define(<|RSC_KDEF_|>, <|m4_divert(3)
 /* $2 */
 static void k_$1($3, int part, int parts)
 {
 $4
 }
 m4_divert(-1)|>)
-m4_define(<|RSC_PART0|>, <|  (void)parts;
+m4_define(<|RSC_KPART0|>, <|  (void)parts;
   if (part != 0)
     return;
 |>)
-m4_define(<|RSC_P_UNARY|>, <|const float *restrict in, float *restrict out|>)
-m4_define(<|RSC_P_WB|>, <|const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out|>)
+m4_define(<|RSC_KP_UNARY|>, <|const float *restrict in, float *restrict out|>)
+m4_define(<|RSC_KP_WB|>, <|const float *restrict in, const float *restrict w, const float *restrict b, float *restrict out|>)
 
-m4_dnl RSC_CONV(name, description, pooled, PC, N, H, W, C, OH, OW, K, KH, KW, SH, SW,
+m4_dnl RSC_K_CONV(name, description, pooled, PC, N, H, W, C, OH, OW, K, KH, KW, SH, SW,
 m4_dnl          PT, PL, KB, NP, KG, NX, XP, TG, TC, act): rsc_conv2d_part; pooled 1:
 m4_dnl the kernel also writes its SE's pool (parameter `pool`).
-m4_define(<|RSC_CONV|>, <|RSC_ARITY(<|RSC_CONV|>, 25, $#)RSC_DEF_(<|$1|>, <|$2|>,
-  <|RSC_P_WB<||>m4_ifelse($3, 1, <|, float *restrict pool|>)|>,
+m4_define(<|RSC_K_CONV|>, <|RSC_ARITY(<|RSC_K_CONV|>, 25, $#)RSC_KDEF_(<|$1|>, <|$2|>,
+  <|RSC_KP_WB<||>m4_ifelse($3, 1, <|, float *restrict pool|>)|>,
 <|  rsc_conv2d_part(in, w, b, out, m4_ifelse($3, 1, <|pool|>, <|NULL|>), /* PC */ $4,
                   /* N, H, W, C */ $5, $6, $7, $8, /* OH, OW, K */ $9, $10, $11,
                   /* KH, KW, SH, SW, PT, PL */ $12, $13, $14, $15, $16, $17,
                   /* KB, NP, KG, NX, XP, TG, TC */ $18, $19, $20, $21, $22, $23, $24,
                   $25, part, parts);|>)|>)
 
-m4_dnl RSC_WINO(name, description, N, H, W, C, K, KB, NT, act): rsc_wino_part.
-m4_define(<|RSC_WINO|>, <|RSC_ARITY(<|RSC_WINO|>, 10, $#)RSC_DEF_(<|$1|>, <|$2|>, <|RSC_P_WB|>,
+m4_dnl RSC_K_WINO(name, description, N, H, W, C, K, KB, NT, act): rsc_wino_part.
+m4_define(<|RSC_K_WINO|>, <|RSC_ARITY(<|RSC_K_WINO|>, 10, $#)RSC_KDEF_(<|$1|>, <|$2|>, <|RSC_KP_WB|>,
 <|  rsc_wino_part(in, w, b, out, /* N, H, W, C */ $3, $4, $5, $6, /* K, KB, NT */ $7, $8, $9,
                 $10, part, parts);|>)|>)
 
-m4_dnl RSC_POOL(name, description, kind, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL):
+m4_dnl RSC_K_POOL(name, description, kind, N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL):
 m4_dnl rsc_<kind>_part, kind maxpool or avgpool.
-m4_define(<|RSC_POOL|>, <|RSC_ARITY(<|RSC_POOL|>, 15, $#)RSC_DEF_(<|$1|>, <|$2|>, <|RSC_P_UNARY|>,
+m4_define(<|RSC_K_POOL|>, <|RSC_ARITY(<|RSC_K_POOL|>, 15, $#)RSC_KDEF_(<|$1|>, <|$2|>, <|RSC_KP_UNARY|>,
 <|  rsc_$3_part(in, out, /* N, H, W, C */ $4, $5, $6, $7, /* OH, OW */ $8, $9,
                    /* KH, KW, SH, SW, PT, PL */ $10, $11, $12, $13, $14, $15, part, parts);|>)|>)
 
-m4_dnl RSC_GLOBAL_POOL(name, description, kind, N, HW, C): rsc_<kind>, kind
+m4_dnl RSC_K_GLOBAL_POOL(name, description, kind, N, HW, C): rsc_<kind>, kind
 m4_dnl global_avgpool or global_maxpool, on part 0.
-m4_define(<|RSC_GLOBAL_POOL|>, <|RSC_ARITY(<|RSC_GLOBAL_POOL|>, 6, $#)RSC_DEF_(<|$1|>, <|$2|>, <|RSC_P_UNARY|>,
-<|RSC_PART0<||>  rsc_$3(in, out, /* N, HW, C */ $4, $5, $6);|>)|>)
+m4_define(<|RSC_K_GLOBAL_POOL|>, <|RSC_ARITY(<|RSC_K_GLOBAL_POOL|>, 6, $#)RSC_KDEF_(<|$1|>, <|$2|>, <|RSC_KP_UNARY|>,
+<|RSC_KPART0<||>  rsc_$3(in, out, /* N, HW, C */ $4, $5, $6);|>)|>)
 
-m4_dnl RSC_DENSE(name, description, N, CIN, K, KB, act): rsc_dense_part.
-m4_define(<|RSC_DENSE|>, <|RSC_ARITY(<|RSC_DENSE|>, 7, $#)RSC_DEF_(<|$1|>, <|$2|>, <|RSC_P_WB|>,
+m4_dnl RSC_K_DENSE(name, description, N, CIN, K, KB, act): rsc_dense_part.
+m4_define(<|RSC_K_DENSE|>, <|RSC_ARITY(<|RSC_K_DENSE|>, 7, $#)RSC_KDEF_(<|$1|>, <|$2|>, <|RSC_KP_WB|>,
 <|  rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ $3, $4, $5, $6, $7, part, parts);|>)|>)
 
-m4_dnl RSC_ADD(name, description, n, act): rsc_add_act_part over n floats.
-m4_define(<|RSC_ADD|>, <|RSC_ARITY(<|RSC_ADD|>, 4, $#)RSC_DEF_(<|$1|>, <|$2|>,
+m4_dnl RSC_K_ADD(name, description, n, act): rsc_add_act_part over n floats.
+m4_define(<|RSC_K_ADD|>, <|RSC_ARITY(<|RSC_K_ADD|>, 4, $#)RSC_KDEF_(<|$1|>, <|$2|>,
   <|const float *restrict x, const float *restrict y, float *restrict out|>,
 <|  rsc_add_act_part(x, y, out, /* n */ $3, $4, part, parts);|>)|>)
 
-m4_dnl RSC_SE_ADD(name, description, pool offset (empty: pool x here), PC, N, HW, C,
+m4_dnl RSC_K_SE_ADD(name, description, pool offset (empty: pool x here), PC, N, HW, C,
 m4_dnl            M, KB, act): rsc_se_add_part; out may share a buffer with x or sc
 m4_dnl (plan.c's in place), hence no restrict on them.
-m4_define(<|RSC_SE_ADD|>, <|RSC_ARITY(<|RSC_SE_ADD|>, 10, $#)RSC_DEF_(<|$1|>, <|$2|>,
+m4_define(<|RSC_K_SE_ADD|>, <|RSC_ARITY(<|RSC_K_SE_ADD|>, 10, $#)RSC_KDEF_(<|$1|>, <|$2|>,
   <|const float *x, const float *sc, const float *restrict w1, const float *restrict b1, const float *restrict w2, const float *restrict b2, float *out, float *restrict scratch, void (*sync)(void *), void *ctx|>,
 <|  rsc_se_add_part(x, sc, w1, b1, w2, b2, out, scratch, m4_ifelse(<|$3|>, , <|NULL|>, <|scratch + $3|>),
                   /* PC, N, HW, C, M, KB */ $4, $5, $6, $7, $8, $9, $10, part, parts, sync, ctx);|>)|>)
 
-m4_dnl RSC_SOFTMAX(name, description, n, N, K): a copy of the n = N * K floats,
+m4_dnl RSC_K_SOFTMAX(name, description, n, N, K): a copy of the n = N * K floats,
 m4_dnl then rsc_softmax in place.
-m4_define(<|RSC_SOFTMAX|>, <|RSC_ARITY(<|RSC_SOFTMAX|>, 5, $#)RSC_DEF_(<|$1|>, <|$2|>, <|RSC_P_UNARY|>,
-<|RSC_PART0<||>  memcpy(out, in, $3 * sizeof *out);
+m4_define(<|RSC_K_SOFTMAX|>, <|RSC_ARITY(<|RSC_K_SOFTMAX|>, 5, $#)RSC_KDEF_(<|$1|>, <|$2|>, <|RSC_KP_UNARY|>,
+<|RSC_KPART0<||>  memcpy(out, in, $3 * sizeof *out);
   rsc_softmax(out, /* N, K */ $4, $5);|>)|>)
 
-m4_dnl RSC_ENTRY(name, description, type, N, H, W, C, nchw, shift): rsc_entry_<type>
+m4_dnl RSC_K_ENTRY(name, description, type, N, H, W, C, nchw, shift): rsc_entry_<type>
 m4_dnl (u8 or f32); shift: the per-channel shift's C float literals, or empty.
-m4_define(<|RSC_ENTRY|>, <|RSC_ARITY(<|RSC_ENTRY|>, 9, $#)RSC_DEF_(<|$1|>, <|$2|>,
-  <|m4_ifelse($3, u8, <|const uint8_t *restrict in, float *restrict out|>, <|RSC_P_UNARY|>)|>,
-<|RSC_PART0<||>m4_ifelse(<|$9|>, , , <|  static const float shift[$7] = {$9};
+m4_define(<|RSC_K_ENTRY|>, <|RSC_ARITY(<|RSC_K_ENTRY|>, 9, $#)RSC_KDEF_(<|$1|>, <|$2|>,
+  <|m4_ifelse($3, u8, <|const uint8_t *restrict in, float *restrict out|>, <|RSC_KP_UNARY|>)|>,
+<|RSC_KPART0<||>m4_ifelse(<|$9|>, , , <|  static const float shift[$7] = {$9};
 |>)  rsc_entry_$3(in, out, /* N, H, W, C */ $4, $5, $6, $7, /* nchw */ $8, m4_ifelse(<|$9|>, , <|NULL|>, <|shift|>));|>)|>)
 
-m4_dnl RSC_COPY(n): k_copy_<n>, a copy of n floats to a caller's buffer (an
+m4_dnl RSC_K_COPY(n): k_copy_<n>, a copy of n floats to a caller's buffer (an
 m4_dnl endpoint of P_run_outputs), split over the parts; none when out is NULL.
-m4_define(<|RSC_COPY|>, <|RSC_ARITY(<|RSC_COPY|>, 1, $#)RSC_DEF_(<|copy_$1|>, <|copy of $1 floats to a caller's buffer|>,
-  <|RSC_P_UNARY|>,
+m4_define(<|RSC_K_COPY|>, <|RSC_ARITY(<|RSC_K_COPY|>, 1, $#)RSC_KDEF_(<|copy_$1|>, <|copy of $1 floats to a caller's buffer|>,
+  <|RSC_KP_UNARY|>,
 <|  if (!out)
     return; /* not asked for */
   const size_t lo = (size_t)$1 * (size_t)part / (size_t)parts, hi = (size_t)$1 * (size_t)(part + 1) / (size_t)parts;
