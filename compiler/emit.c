@@ -396,8 +396,8 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   /* The tiles and the Winograd choices follow the target, whose default is
    * the CPU running rsc: the same command on another CPU may emit other
    * (equally correct) code, and this line says why. */
-  sb_printf(&banner, " * Tuned for: --target %s%s\n", target_name(g->target),
-            g->no_wino ? " --no-winograd" : "");
+  sb_printf(&banner, " * Tuned for: --target %s --cpu %s%s\n", target_name(g->target),
+            machine_name(g->machine), g->no_wino ? " --no-winograd" : "");
   const Node *out = &g->nodes[g->output];
   sb_printf(o, "m4_changequote(`<|', `|>')m4_changecom()m4_dnl\n");
   sb_printf(o, "m4_define(<|RSC_PREFIX|>, <|%s|>)m4_dnl\n", opt->prefix);

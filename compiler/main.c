@@ -29,6 +29,10 @@ typedef struct Options {
   bool with_main;
   bool stats;
   int target; /* Target, or -1: the host's */
+  int machine; /* Machine (--cpu), or -1: the host's */
+  const char *tune;         /* --tune: time candidate schedules, write this tuning file */
+  const char *tune_timings; /* --tune-timings: the timings of this tuning file instead */
+  const char *tuning;       /* --tuning: the schedules of this tuning file */
   bool no_wino; /* --no-winograd */
   const char *summary; /* --summary: NULL, "text" or "json" */
   Summary *summary_data; /* filled by compile() when summary is set */
@@ -79,6 +83,13 @@ static const char usage_text_rest[] =
     "      --target ISA      tune kernels for avx512, avx2 or generic (default:\n"
     "                        the host's); the code runs on any CPU its C\n"
     "                        compiler's flags allow, and open checks the CPU\n"
+    "      --cpu KIND        the tile model's machine: zen4, zen5, spr or generic\n"
+    "                        (default: the host's, from CPUID)\n"
+    "      --tune FILE       time candidate schedules of each distinct conv shape\n"
+    "                        on this host and write the fastest to FILE\n"
+    "      --tune-timings T  with --tune: take the timings recorded in tuning\n"
+    "                        file T instead of measuring\n"
+    "      --tuning FILE     use the schedules of a tuning file (from --tune)\n"
     "      --no-winograd     every conv direct: no Winograd F(2x2,3x3) for the\n"
     "                        3x3 stride-1 convs where the cost model prefers it\n"
     "\n";
@@ -329,6 +340,27 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
         diag(d, DIAG_ERROR, "--target must be avx512, avx2 or generic, not '%s'", v);
         return 2;
       }
+    } else if (IS("--cpu")) {
+      const char *v = VALUE();
+      if (!v)
+        return 2;
+      o->machine = -1;
+      for (int m = 0; m < MACHINE_COUNT; m++)
+        if (strcmp(v, machine_name((Machine)m)) == 0)
+          o->machine = m;
+      if (o->machine < 0) {
+        diag(d, DIAG_ERROR, "--cpu must be zen4, zen5, spr or generic, not '%s'", v);
+        return 2;
+      }
+    } else if (IS("--tune")) {
+      if (!(o->tune = VALUE()))
+        return 2;
+    } else if (IS("--tune-timings")) {
+      if (!(o->tune_timings = VALUE()))
+        return 2;
+    } else if (IS("--tuning")) {
+      if (!(o->tuning = VALUE()))
+        return 2;
     } else if ((key = spec_flag(a)) >= 0) {
       const char *v = VALUE();
       if (!v)
@@ -523,6 +555,7 @@ int main(int argc, char **argv) {
   diag_init(&d, stderr);
   Options o = {0};
   o.target = -1;
+  o.machine = -1;
   double start = now_seconds();
   int rc = parse_args(argc, argv, &o, &d);
   if (rc)
@@ -571,6 +604,7 @@ int main(int argc, char **argv) {
   Graph g;
   graph_init(&g, &spec);
   g.target = o.target >= 0 ? (Target)o.target : host_target();
+  g.machine = o.machine >= 0 ? (Machine)o.machine : machine_host();
   g.no_wino = o.no_wino;
   Summary summary = {0};
   if (o.summary || o.verify || o.dot)

@@ -488,9 +488,53 @@ enum {
 
 const char *target_name(Target t); /* --target's word */
 
+/* ---------------------------------------------------------------- cpu.c */
+
+/* The microarchitecture whose constants the tile model uses (--cpu; the
+ * default is the host's, from CPUID). */
+#define MACHINE_LIST(X)                                                                            \
+  X(GENERIC, "generic") /* any other CPU: the target's typical figures */                         \
+  X(ZEN4, "zen4")       /* AMD family 25, Zen 4: 512-bit FMAs at one a cycle */                   \
+  X(ZEN5, "zen5")       /* AMD family 26, Zen 5: two 512-bit FMAs a cycle */                      \
+  X(SPR, "spr")         /* Intel Sapphire/Emerald Rapids: two 512-bit FMA ports */
+
+typedef enum Machine {
+#define X(id, name) MACHINE_##id,
+  MACHINE_LIST(X)
+#undef X
+} Machine;
+enum {
+#define X(id, name) +1
+  MACHINE_COUNT = 0 MACHINE_LIST(X)
+#undef X
+};
+
+const char *machine_name(Machine m); /* --cpu's word */
+Machine machine_host(void);          /* the CPU running rsc (generic without AVX-512F) */
+/* The kind of a CPU by CPUID's vendor string, family and model (with the
+ * extended fields added). */
+Machine machine_of(const char *vendor, int family, int model);
+
+/* What the tile model knows about a machine kind compiled for a target. */
+typedef struct CostModel {
+  int vl;         /* floats per vector register */
+  int regs;       /* vector registers */
+  double fmas;    /* vector FMAs per cycle */
+  double loads;   /* loads (vector or broadcast) per cycle */
+  double lat;     /* FMA latency in cycles: the fewest cycles per channel step */
+  double l1;      /* bytes of L1 data cache per core */
+  double l2;      /* bytes of L2 per core */
+  double l2_bw;   /* bytes per cycle from L2 */
+  double l3_bw;   /* bytes per cycle from L3 */
+  double dram_bw; /* bytes per cycle from DRAM, one core */
+} CostModel;
+CostModel cost_model(Machine m, Target t);
+
 typedef struct Graph {
   Spec spec;
   Target target; /* main.c: --target, default the host's */
+  Machine machine; /* main.c: --cpu, default the host's */
+  const struct Tuning *tuning; /* main.c: --tuning FILE's schedules, or NULL */
   bool no_wino;  /* main.c: --no-winograd, every conv direct */
   Node *nodes; /* in topological (execution) order */
   int nnodes, cap_nodes;

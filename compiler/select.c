@@ -63,40 +63,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* What the cost model knows about a target. */
-typedef struct TargetModel {
-  int vl;        /* floats per vector register */
-  int regs;      /* vector registers */
-  double fmas;   /* vector FMAs per cycle */
-  double loads;  /* loads (vector or broadcast) per cycle */
-  double lat;    /* FMA latency in cycles: the fewest cycles per channel step */
-  double l1;     /* bytes of L1 data cache per core */
-  double l2;     /* bytes of L2 per core */
-  double l2_bw;  /* bytes per cycle from L2 */
-  double l3_bw;  /* bytes per cycle from L3 */
-  double dram_bw; /* bytes per cycle from DRAM, one core */
-} TargetModel;
-
-static TargetModel target_model(Target t) {
-  switch (t) {
-  case TARGET_AVX512: /* Zen 4 / Ice Lake class */
-    /* l2_bw: 25.6, not the nominal 32, measured on a 2-core Zen 5 EPYC
-     * (bench/tiles.sh 1 16 16 1024 16 16 256 1 1 1 0, cold weights from L2):
-     * kb64 np4 (256 weight bytes per 8 FMA cycles) ran 0.77x the speed of
-     * kb64 np6, and kb64 np5 0.96x: both fit 24.6 bytes/cycle. At 32 the
-     * model saw np4 FMA-bound and chose it wherever it divides the pixels
-     * (RS-152@256's 32x32, 16x16 and 8x8 stages): bench/abtime.sh, RS-152@256
-     * batch 1, 1 thread: 0.856x the time at 25.6; RS-50@160, RS-101@192 and
-     * RS-350@320 keep their tiles. (24.0 also changed those, for a net 1.00x.) */
-    return (TargetModel){16, 32, 2.0, 1.5, 4.0, 32 << 10, 1 << 20, 25.6, 16.0, 8.0};
-  case TARGET_AVX2:
-    return (TargetModel){8, 16, 2.0, 1.5, 4.0, 32 << 10, 512 << 10, 32.0, 16.0, 8.0};
-  case TARGET_GENERIC: /* 128-bit SIMD with 16 registers (SSE, NEON) */
-    break;
-  }
-  return (TargetModel){4, 16, 2.0, 1.5, 4.0, 32 << 10, 256 << 10, 16.0, 8.0, 4.0};
-}
-
 /* Largest v per tile and np the runtime supports; Winograd's tiles per unit
  * and its channel chunk; the most tiles per group and accumulator vectors a
  * group spills: the runtime's limits (runtime/rsc_limits.h, via rsc.h). The
@@ -119,7 +85,7 @@ enum { ROW_REGS = 10 };
  * faster with their 590 KB kb64 blocks than with the kb32 tiles the half
  * limit chose, while Winograd's 1 MB kb64 blocks on 256 channels run 1.23x
  * slower than its kb32 ones, which 3/4 still avoids.) */
-static double step_cycles(const TargetModel *tm, int np, int v, double wblock) {
+static double step_cycles(const CostModel *tm, int np, int v, double wblock) {
   double step = (double)np * v / tm->fmas;
   if ((np + v) / tm->loads > step)
     step = (np + v) / tm->loads;
@@ -145,7 +111,7 @@ static double step_cycles(const TargetModel *tm, int np, int v, double wblock) {
 /* Blocks per group (rsc_conv2d_part's KG) for a kb-wide tile: when the input
  * does not stay in half of L2, as many blocks as stay there together, so the
  * input is read once per group instead of once per block; else 1. */
-static int block_group(const Node *n, Shape in, const TargetModel *tm, int kb) {
+static int block_group(const Node *n, Shape in, const CostModel *tm, int kb) {
   double inbytes = (double)in.n * in.h * in.w * in.c * 4.0;
   double wblock = (double)n->kh * n->kw * in.c * kb * 4.0;
   int nkb = (n->out.c + kb - 1) / kb, kg = (int)(tm->l2 / 2 / wblock);
@@ -171,7 +137,7 @@ static int block_group(const Node *n, Shape in, const TargetModel *tm, int kb) {
 /* The least fetch / compute ratio that gets a group. */
 static const double GROUP_MIN = 0.2;
 
-static int group_tiles(const Node *n, Shape in, const TargetModel *tm, int np, int v, int kg) {
+static int group_tiles(const Node *n, Shape in, const CostModel *tm, int np, int v, int kg) {
   if (kg > 1)
     return 1;
   double P = (double)n->out.n * n->out.h * n->out.w, tiles = ceil(P / np);
@@ -186,7 +152,7 @@ static int group_tiles(const Node *n, Shape in, const TargetModel *tm, int np, i
   return tg > 1 && fetch >= GROUP_MIN * compute ? tg : 1;
 }
 
-static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, int v, int kg) {
+static double conv_cost(const Node *n, Shape in, const CostModel *tm, int np, int v, int kg) {
   int kb = v * tm->vl;
   double P = (double)n->out.n * n->out.h * n->out.w, taps = (double)n->kh * n->kw;
   double nkb = (n->out.c + kb - 1) / kb, tiles = ceil(P / np), units = nkb * tiles;
@@ -202,7 +168,7 @@ static double conv_cost(const Node *n, Shape in, const TargetModel *tm, int np, 
   return cyc;
 }
 
-static double wino_cost(const Node *n, Shape in, const TargetModel *tm, int nt, int v) {
+static double wino_cost(const Node *n, Shape in, const CostModel *tm, int nt, int v) {
   int kb = v * tm->vl;
   double T = (double)n->out.n * ((n->out.h + 1) / 2) * ((n->out.w + 1) / 2);
   double nkb = (n->out.c + kb - 1) / kb, groups = ceil(T / nt), units = nkb * groups;
@@ -218,7 +184,7 @@ static double wino_cost(const Node *n, Shape in, const TargetModel *tm, int nt, 
 
 /* Winograd F(2x2,3x3) applies: 3x3, stride 1, output the input's size
  * (padding 1 on every side), input channels in whole vectors. */
-static bool wino_applies(const Node *n, Shape in, const TargetModel *tm) {
+static bool wino_applies(const Node *n, Shape in, const CostModel *tm) {
   return n->kh == 3 && n->kw == 3 && n->sh == 1 && n->sw == 1 && n->pad_t == 1 &&
          n->pad_l == 1 && n->out.h == in.h && n->out.w == in.w && in.c % tm->vl == 0;
 }
@@ -229,7 +195,7 @@ static double weight_bytes(const Node *n, Shape in, int kb, double per_filter) {
 }
 
 /* The best direct tile (np, kb, kg) for n's shape and its estimate. */
-static double best_direct(const Node *n, Shape in, const TargetModel *tm, int *np, int *kb,
+static double best_direct(const Node *n, Shape in, const CostModel *tm, int *np, int *kb,
                           int *kg) {
   double best = 0;
   for (int v = 1; v <= V_MAX; v++)
@@ -250,7 +216,7 @@ static double best_direct(const Node *n, Shape in, const TargetModel *tm, int *n
 
 /* The best Winograd tile (nt, kb) for n's shape and its estimate, with the
  * DRAM time of its weights. */
-static double best_wino(const Node *n, Shape in, const TargetModel *tm, int *nt, int *kb) {
+static double best_wino(const Node *n, Shape in, const CostModel *tm, int *nt, int *kb) {
   double best = 0;
   for (int v = 1; v <= V_MAX; v++)
     for (int t = 1; t <= WINO_NT_MAX; t++) {
@@ -270,7 +236,7 @@ static double best_wino(const Node *n, Shape in, const TargetModel *tm, int *nt,
  * different orders, so the choice must not depend on the batch, or an
  * image's result would change with its neighbours (at batch 3 the model
  * preferred Winograd for a 4x4x64 conv it ran direct at batch 1). */
-static bool wino_wins(const Node *n, Shape in, const TargetModel *tm) {
+static bool wino_wins(const Node *n, Shape in, const CostModel *tm) {
   Node one = *n;
   one.out.n = 1;
   in.n = 1;
@@ -280,8 +246,8 @@ static bool wino_wins(const Node *n, Shape in, const TargetModel *tm) {
   return best_wino(&one, in, tm, &nt, &wkb) * 1.1 < direct;
 }
 
-static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
-  TargetModel tm = target_model(t);
+static void conv_tile(Node *n, Shape in, const CostModel *cm, bool allow_wino) {
+  CostModel tm = *cm;
   n->np = n->kb = 0;
   best_direct(n, in, &tm, &n->np, &n->kb, &n->kg);
   n->wino = false;
@@ -388,11 +354,12 @@ static void fuse_se_pool(Graph *g) {
 
 bool select_kernels(Graph *g, Diag *d) {
   bool ok = true;
+  CostModel cm = cost_model(g->machine, g->target);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     n->se_pool = false;
     if (!n->dead && n->op == OP_CONV)
-      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
+      conv_tile(n, g->nodes[n->in[0]].out, &cm, !g->no_wino);
   }
   fuse_se_pool(g);
   for (int i = 0; i < g->nnodes; i++) {

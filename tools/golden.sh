@@ -45,9 +45,9 @@ if [ "$mode" = expand ]; then
     { print }' "$f"
   exit
 fi
-# The kernels' tiles depend on --target, whose default is the host: pin it so
-# that the goldens are the same on every machine.
-TARGET="--target avx512"
+# The kernels' tiles depend on --target and --cpu, whose defaults are the
+# host's: pin them so that the goldens are the same on every machine.
+TARGET="--target avx512 --cpu zen5"
 # dir name | spec | output base name
 GOLDENS="rs50_160:specs/resnet-rs-50-i160.spec:rs50 rs152_256:specs/resnet-rs-152-i256.spec:rs152
   digits:examples/digits/digits.spec:digits"  # u8 input, ImageNet preprocessing: the entry op
