@@ -466,6 +466,9 @@ static bool check_paths(const Options *o, Diag *d) {
       {"-o's weights", w, true, false},
       {"--manifest", o->manifest, true, false},
       {"--export-weights", o->export_weights, true, false},
+      {"--tune", o->tune, true, false},
+      {"--tune-timings", o->tune_timings, false, false},
+      {"--tuning", o->tuning, false, false},
   };
   bool ok = outputs_check_paths(paths, (int)(sizeof paths / sizeof *paths), d);
   free(h);
@@ -513,7 +516,7 @@ static bool compile(Graph *g, const Options *o, Diag *d) {
                .summary = o->summary_data};
   if (!dump_passes(o->dump, &c.dump, d))
     return false;
-  bool export_only = !o->out_c && !o->dump && !o->summary && !o->dot;
+  bool export_only = !o->out_c && !o->dump && !o->summary && !o->dot && !o->tune;
   return compile_to(g, &c, export_only ? PASS_WEIGHTS : PASS_PACK);
 }
 
@@ -569,7 +572,15 @@ int main(int argc, char **argv) {
     return 1;
   if (o.verify && !o.out_c)
     o.out_c = verify_c = xstrfmt("%s/model.c", verify_dir);
-  if (!o.out_c && !o.dump && !o.summary && !o.dot && !o.export_weights) {
+  if (o.tune && o.tuning) {
+    diag(&d, DIAG_ERROR, "--tune times the cost model's candidates: it takes no --tuning");
+    return 1;
+  }
+  if (o.tune_timings && !o.tune) {
+    diag(&d, DIAG_ERROR, "--tune-timings needs --tune");
+    return 1;
+  }
+  if (!o.out_c && !o.dump && !o.summary && !o.dot && !o.export_weights && !o.tune) {
     diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary, --emit=dot, "
          "--export-weights FILE); see rsc --help");
     return 1;
@@ -606,13 +617,40 @@ int main(int argc, char **argv) {
   g.target = o.target >= 0 ? (Target)o.target : host_target();
   g.machine = o.machine >= 0 ? (Machine)o.machine : machine_host();
   g.no_wino = o.no_wino;
+  Tuning tuning = {0};
+  if (ok && o.tuning) {
+    ok = tuning_read(&tuning, o.tuning, &d);
+    if (ok && (tuning.machine != g.machine || tuning.target != g.target)) {
+      diag_at(&d, DIAG_ERROR, &tuning.file, tuning.machine_line, 1, 7,
+              "tuned for --cpu %s --target %s, not this compile's --cpu %s --target %s "
+              "(give those, or tune on this machine)",
+              machine_name(tuning.machine), target_name(tuning.target), machine_name(g.machine),
+              target_name(g.target));
+      ok = false;
+    }
+    g.tuning = &tuning;
+  }
+  /* Timings are of this host's kernels: they say nothing of another kind. */
+  if (ok && o.tune && !o.tune_timings &&
+      (g.machine != machine_host() || g.target != host_target())) {
+    diag(&d, DIAG_ERROR, "--tune times this host (--cpu %s --target %s), not --cpu %s --target %s",
+         machine_name(machine_host()), target_name(host_target()), machine_name(g.machine),
+         target_name(g.target));
+    ok = false;
+  }
   Summary summary = {0};
   if (o.summary || o.verify || o.dot)
     o.summary_data = &summary;
   if (ok)
     ok = compile(&g, &o, &d);
+  if (ok && o.tune) {
+    datadir = find_datadir();
+    TuneOptions to = {.out = o.tune, .timings = o.tune_timings, .datadir = datadir};
+    ok = tune_run(&g, &to, &d);
+  }
   if (ok && o.out_c) {
     prefix = model_prefix(&o, &d);
+    free(datadir);
     datadir = find_datadir();
     weights_note = !o.weights             ? xstrfmt("random, seed %llu", (unsigned long long)o.seed)
                    : weights_is_h5(o.weights) ? xstrdup("imported from Keras HDF5 weights")
@@ -679,6 +717,7 @@ int main(int argc, char **argv) {
     pass_time_line(stderr, "total", now_seconds() - start);
   summary_free(&summary);
   graph_free(&g);
+  tuning_free(&tuning);
   free(prefix);
   free(datadir);
   free(weights_note);

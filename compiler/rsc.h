@@ -534,7 +534,7 @@ typedef struct Graph {
   Spec spec;
   Target target; /* main.c: --target, default the host's */
   Machine machine; /* main.c: --cpu, default the host's */
-  const struct Tuning *tuning; /* main.c: --tuning FILE's schedules, or NULL */
+  struct Tuning *tuning; /* main.c: --tuning FILE's schedules, or NULL */
   bool no_wino;  /* main.c: --no-winograd, every conv direct */
   Node *nodes; /* in topological (execution) order */
   int nnodes, cap_nodes;
@@ -711,8 +711,80 @@ void wino_filter_transform(const float g[9], float u[16]);
 
 /* ---------------------------------------------------------------- select.c */
 
-/* Chooses each node's kernel and tile (kb) and names the specialised function. */
+/* Chooses each node's kernel and tile (kb) and names the specialised function;
+ * a conv whose shape g->tuning names takes the tuning file's schedule. */
 bool select_kernels(Graph *g, Diag *d);
+
+/* A conv's schedule: what select.c chooses per conv and a tuning file states. */
+typedef struct Schedule {
+  bool wino;  /* Winograd F(2x2,3x3) (kb, np = nt only), else the direct kernel */
+  int kb, np; /* output-channel block, pixels (Winograd: 2x2 tiles) per tile */
+  int kg;     /* blocks per group */
+  bool nx, xp; /* next-block weight prefetch, next-tile input prefetch */
+  int tg, tc; /* groups of tg tiles on chunks of tc channels (tg 1, tc 0: none) */
+} Schedule;
+enum { SCHEDULES_MAX = 8 }; /* candidates per shape conv_candidates gives at most */
+
+/* The shape part of a conv's kernel name, the key of a tuning file's line:
+ * "conv3x3s1x1p1x1_n1_40x40x64_40x40x64". */
+char *conv_shape_key(const Node *n, Shape in);
+/* The schedule the cost model chooses, then up to SCHEDULES_MAX - 1 others
+ * worth timing (the next tiles by the estimate, the prefetches toggled,
+ * Winograd or direct): what rsc --tune times. Returns the count. */
+int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, Schedule *out);
+/* Whether s is a schedule the runtime runs for n's shape and the target's
+ * registers; why it is not, if not. */
+bool schedule_valid(const Node *n, Shape in, const CostModel *cm, bool allow_wino,
+                    const Schedule *s, char why[160]);
+/* "direct kb64 np5 kg1 nx0 xp0 tg1 tc0" or "wino kb64 nt6" (a tuning file's words). */
+void schedule_format(const Schedule *s, StrBuf *out);
+
+/* ---------------------------------------------------------------- tune.c */
+
+/* A tuning file (rsc --tune writes it, rsc --tuning reads it), one directive a
+ * line, '#' to the end of a line a comment:
+ *   machine KIND TARGET          first: what the schedules were timed on
+ *   use KEY SCHEDULE             the schedule select.c gives convs of shape KEY
+ *   time KEY SCHEDULE MS         a measurement: --tune's "use" lines follow from these
+ * KEY is conv_shape_key's, SCHEDULE schedule_format's. */
+typedef struct TuneUse {
+  char *key;
+  Schedule s;
+  int line, col; /* of the key, for diagnostics */
+  bool used;     /* select.c: a conv of the model has this shape */
+} TuneUse;
+typedef struct TuneTime {
+  char *key;
+  Schedule s;
+  double ms;
+} TuneTime;
+typedef struct Tuning {
+  SrcFile file; /* its name and text: the diagnostics' quotes */
+  char *text;   /* owned: file.text */
+  Machine machine;
+  Target target;
+  int machine_line;
+  TuneUse *uses;
+  int nuses;
+  TuneTime *times;
+  int ntimes;
+  NameMap index; /* key -> uses[] index */
+} Tuning;
+/* Parses f (whose text must outlive t); false, reported at file:line:col, on
+ * any malformed line. */
+bool tuning_parse(Tuning *t, const SrcFile *f, Diag *d);
+bool tuning_read(Tuning *t, const char *path, Diag *d);
+void tuning_free(Tuning *t);
+
+typedef struct TuneOptions {
+  const char *out;     /* the tuning file to write */
+  const char *timings; /* a tuning file whose "time" lines to use instead of measuring, or NULL */
+  const char *datadir; /* where runtime/ is, for the timing program */
+} TuneOptions;
+/* rsc --tune: times the candidate schedules (conv_candidates) of each
+ * distinct conv shape of g (selected) on this host, or takes o->timings',
+ * and writes the tuning file: the fastest of each shape. */
+bool tune_run(const Graph *g, const TuneOptions *o, Diag *d);
 
 /* ---------------------------------------------------------------- pipeline.c */
 

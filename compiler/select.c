@@ -246,28 +246,174 @@ static bool wino_wins(const Node *n, Shape in, const CostModel *tm) {
   return best_wino(&one, in, tm, &nt, &wkb) * 1.1 < direct;
 }
 
-static void conv_tile(Node *n, Shape in, const CostModel *cm, bool allow_wino) {
-  CostModel tm = *cm;
-  n->np = n->kb = 0;
-  best_direct(n, in, &tm, &n->np, &n->kb, &n->kg);
-  n->wino = false;
+/* The model's direct schedule for an np x v tile: its block group, and the
+ * prefetches and tile groups the rules of the file comment give it. */
+static Schedule direct_schedule(const Node *n, Shape in, const CostModel *tm, int np, int v) {
+  Schedule s = {.kb = v * tm->vl, .np = np};
+  s.kg = block_group(n, in, tm, s.kb);
   double P = (double)n->out.n * n->out.h * n->out.w;
-  n->nx = n->kg == 1 && P > n->np && 2 * (double)n->kh * n->kw * in.c * n->kb * 4.0 <= tm.l2 / 2;
-  n->xp = (double)in.n * in.h * in.w * in.c * 4.0 > tm.l2 / 2;
-  n->tg = group_tiles(n, in, &tm, n->np, n->kb / tm.vl, n->kg);
-  n->tc = n->tg > 1 ? (in.c < TG_CHUNK ? in.c : TG_CHUNK) : 0;
-  if (n->tg > 1)
-    n->nx = false; /* the groups stream the weights themselves */
-  if (!allow_wino || !wino_applies(n, in, &tm) || !wino_wins(n, in, &tm))
+  s.nx = s.kg == 1 && P > np && 2 * (double)n->kh * n->kw * in.c * s.kb * 4.0 <= tm->l2 / 2;
+  s.xp = (double)in.n * in.h * in.w * in.c * 4.0 > tm->l2 / 2;
+  s.tg = group_tiles(n, in, tm, np, v, s.kg);
+  s.tc = s.tg > 1 ? (in.c < TG_CHUNK ? in.c : TG_CHUNK) : 0;
+  if (s.tg > 1)
+    s.nx = false; /* the groups stream the weights themselves */
+  return s;
+}
+
+static Schedule model_schedule(const Node *n, Shape in, const CostModel *tm, bool allow_wino) {
+  int np = 0, kb = 0, kg = 0;
+  best_direct(n, in, tm, &np, &kb, &kg);
+  Schedule s = direct_schedule(n, in, tm, np, kb / tm->vl);
+  if (!allow_wino || !wino_applies(n, in, tm) || !wino_wins(n, in, tm))
+    return s;
+  s = (Schedule){.wino = true, .kg = 1, .tg = 1};
+  best_wino(n, in, tm, &s.np, &s.kb);
+  return s;
+}
+
+static void apply_schedule(Node *n, const Schedule *s) {
+  n->wino = s->wino;
+  n->kb = s->kb;
+  n->np = s->np;
+  n->kg = s->kg;
+  n->nx = s->nx;
+  n->xp = s->xp;
+  n->tg = s->tg;
+  n->tc = s->tc;
+}
+
+char *conv_shape_key(const Node *n, Shape in) {
+  return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d", n->kh, n->kw, n->sh, n->sw,
+                 n->pad_t, n->pad_l, n->out.n, in.h, in.w, in.c, n->out.h, n->out.w, n->out.c);
+}
+
+void schedule_format(const Schedule *s, StrBuf *out) {
+  if (s->wino)
+    sb_printf(out, "wino kb%d nt%d", s->kb, s->np);
+  else
+    sb_printf(out, "direct kb%d np%d kg%d nx%d xp%d tg%d tc%d", s->kb, s->np, s->kg, s->nx, s->xp,
+              s->tg, s->tc);
+}
+
+bool schedule_valid(const Node *n, Shape in, const CostModel *cm, bool allow_wino,
+                    const Schedule *s, char why[160]) {
+  int v = s->kb / cm->vl, nkb = (n->out.c + s->kb - 1) / (s->kb > 0 ? s->kb : 1);
+  double P = (double)n->out.n * n->out.h * n->out.w;
+  if (s->kb <= 0 || s->kb % cm->vl || v > V_MAX)
+    snprintf(why, 160, "kb%d is not a multiple of %d floats up to %d", s->kb, cm->vl,
+             V_MAX * cm->vl);
+  else if (s->np < 1 || s->np > (s->wino ? WINO_NT_MAX : NP_MAX))
+    snprintf(why, 160, "%s%d is not in 1..%d", s->wino ? "nt" : "np", s->np,
+             s->wino ? WINO_NT_MAX : NP_MAX);
+  else if (s->np * v + v + 1 > cm->regs)
+    snprintf(why, 160, "a %dx%d tile needs %d vector registers, the target has %d", s->kb, s->np,
+             s->np * v + v + 1, cm->regs);
+  else if (s->wino && !allow_wino)
+    snprintf(why, 160, "Winograd, but --no-winograd is given");
+  else if (s->wino && !wino_applies(n, in, cm))
+    snprintf(why, 160, "Winograd, but this conv is not 3x3 stride 1 'same' on whole vectors");
+  else if (s->kg < 1 || s->kg > nkb)
+    snprintf(why, 160, "kg%d is not in 1..%d (the blocks)", s->kg, nkb);
+  else if (s->tg < 1 || s->tg > TG_MAX || s->tg * s->np * v > TG_VECS)
+    snprintf(why, 160, "tg%d is not in 1..%d or its %d accumulator vectors exceed %d", s->tg,
+             TG_MAX, s->tg * s->np * v, TG_VECS);
+  else if (s->tg > 1 && (s->kg > 1 || s->tc < 1 || s->tc > in.c || s->nx))
+    snprintf(why, 160, "tg%d needs kg1, nx0 and tc in 1..%d", s->tg, in.c);
+  else if (s->tg == 1 && s->tc != 0)
+    snprintf(why, 160, "tc%d without tile groups (tg1) must be tc0", s->tc);
+  else if (s->nx && (s->kg > 1 || P <= s->np))
+    snprintf(why, 160, "nx1 needs kg1 and more than one tile");
+  else
+    return true;
+  return false;
+}
+
+static bool same_schedule(const Schedule *a, const Schedule *b) {
+  return a->wino == b->wino && a->kb == b->kb && a->np == b->np && a->kg == b->kg &&
+         a->nx == b->nx && a->xp == b->xp && a->tg == b->tg && a->tc == b->tc;
+}
+
+/* Appends s to out[0..*n) unless it is there, the list is full or s is not valid. */
+static void add_candidate(const Node *n, Shape in, const CostModel *cm, bool allow_wino,
+                          Schedule *out, int *count, Schedule s) {
+  char why[160];
+  if (*count >= SCHEDULES_MAX || !schedule_valid(n, in, cm, allow_wino, &s, why))
     return;
-  n->np = n->kb = 0;
-  best_wino(n, in, &tm, &n->np, &n->kb);
-  n->wino = true;
-  n->kg = 1;
-  n->nx = false;
-  n->xp = false;
-  n->tg = 1;
-  n->tc = 0;
+  for (int i = 0; i < *count; i++)
+    if (same_schedule(&out[i], &s))
+      return;
+  out[(*count)++] = s;
+}
+
+int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, Schedule *out) {
+  int count = 0;
+  Schedule m = model_schedule(n, in, cm, allow_wino);
+  add_candidate(n, in, cm, allow_wino, out, &count, m);
+  /* The three next direct tiles by the estimate. */
+  double cost[V_MAX + 1][NP_MAX + 1];
+  for (int v = 1; v <= V_MAX; v++)
+    for (int p = 1; p <= NP_MAX; p++)
+      cost[v][p] = p * v + v + 1 > cm->regs
+                       ? 0
+                       : conv_cost(n, in, cm, p, v, block_group(n, in, cm, v * cm->vl));
+  for (int k = 0; k < 3; k++) {
+    int bv = 0, bp = 0;
+    for (int v = 1; v <= V_MAX; v++)
+      for (int p = 1; p <= NP_MAX; p++)
+        if (cost[v][p] > 0 && (bv == 0 || cost[v][p] < cost[bv][bp]))
+          bv = v, bp = p;
+    if (bv == 0)
+      break;
+    cost[bv][bp] = 0;
+    add_candidate(n, in, cm, allow_wino, out, &count, direct_schedule(n, in, cm, bp, bv));
+  }
+  /* The model's direct tile with each prefetch switched. */
+  Schedule d = m;
+  if (m.wino) {
+    int np = 0, kb = 0, kg = 0;
+    best_direct(n, in, cm, &np, &kb, &kg);
+    d = direct_schedule(n, in, cm, np, kb / cm->vl);
+    add_candidate(n, in, cm, allow_wino, out, &count, d);
+  }
+  Schedule t = d;
+  t.nx = !t.nx;
+  add_candidate(n, in, cm, allow_wino, out, &count, t);
+  t = d;
+  t.xp = !t.xp;
+  add_candidate(n, in, cm, allow_wino, out, &count, t);
+  /* Winograd's best tile where the model runs the conv direct. */
+  if (!m.wino && allow_wino && wino_applies(n, in, cm)) {
+    Schedule w = {.wino = true, .kg = 1, .tg = 1};
+    best_wino(n, in, cm, &w.np, &w.kb);
+    add_candidate(n, in, cm, allow_wino, out, &count, w);
+  }
+  return count;
+}
+
+/* The tuning file's schedule for n, if it names n's shape and the schedule
+ * is valid (else an error at its line); the model's otherwise. */
+static bool conv_tile(Node *n, Shape in, const CostModel *cm, bool allow_wino, Tuning *t,
+                      Diag *d) {
+  Schedule s = model_schedule(n, in, cm, allow_wino);
+  if (t) {
+    char *key = conv_shape_key(n, in);
+    int e = namemap_get(&t->index, key);
+    free(key);
+    if (e >= 0) {
+      TuneUse *u = &t->uses[e];
+      char why[160];
+      u->used = true;
+      if (!schedule_valid(n, in, cm, allow_wino, &u->s, why)) {
+        diag_at(d, DIAG_ERROR, &t->file, u->line, u->col, 1, "schedule for '%s': %s", u->key,
+                why);
+        return false;
+      }
+      s = u->s;
+    }
+  }
+  apply_schedule(n, &s);
+  return true;
 }
 
 static char *kernel_name(const Graph *g, const Node *n) {
@@ -355,12 +501,23 @@ static void fuse_se_pool(Graph *g) {
 bool select_kernels(Graph *g, Diag *d) {
   bool ok = true;
   CostModel cm = cost_model(g->machine, g->target);
+  Tuning *t = g->tuning;
+  for (int i = 0; t && i < t->nuses; i++)
+    t->uses[i].used = false;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     n->se_pool = false;
     if (!n->dead && n->op == OP_CONV)
-      conv_tile(n, g->nodes[n->in[0]].out, &cm, !g->no_wino);
+      ok = conv_tile(n, g->nodes[n->in[0]].out, &cm, !g->no_wino, t, d) && ok;
   }
+  /* A file tuned for a related model may name shapes this one lacks. */
+  for (int i = 0; t && i < t->nuses; i++)
+    if (!t->uses[i].used)
+      diag_at(d, DIAG_WARNING, &t->file, t->uses[i].line, t->uses[i].col,
+              (int)strlen(t->uses[i].key), "no conv of this model has shape '%s': line ignored",
+              t->uses[i].key);
+  if (!ok)
+    return false;
   fuse_se_pool(g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
