@@ -441,7 +441,7 @@ static void write_main(StrBuf *o, const TuneShape *shapes, int nshapes) {
             "        if (r >= 0)\n          t[i][r] = ms;\n      }\n"
             "    for (int i = first; i < last; i++) {\n"
             "      qsort(t[i], RUNS, sizeof t[i][0], by_value);\n"
-            "      printf(\"%d %d %.4f\\n\", cands[i].shape, cands[i].cand, t[i][RUNS / 2]);\n"
+            "      printf(\"%d %d %.6f\\n\", cands[i].shape, cands[i].cand, t[i][RUNS / 2]);\n"
             "    }\n    first = last;\n  }\n"
             "  return sink == 12345.0f;\n}\n");
 }
@@ -614,7 +614,7 @@ bool tune_run(const Graph *g, const TuneOptions *o, Diag *d) {
       for (int j = 0; j < sh->ncand; j++) {
         sb_printf(&sb, "time %s ", sh->key);
         schedule_format(&sh->cand[j], &sb);
-        sb_printf(&sb, " %.4f\n", sh->ms[j]);
+        sb_printf(&sb, " %.6f\n", sh->ms[j]);
       }
     }
     Outputs out = {0};

@@ -52,6 +52,7 @@ queue=(
   "integration  tests/integration.sh"
   "keras_h5     tests/keras_h5.sh"
   "golden       tools/golden.sh check"
+  "tune         tests/tune.sh"
   "diag         tests/diag.sh"
   "dump         tests/dump.sh"
   "fuzz_corpus  tests/fuzz_replay.sh"
