@@ -53,7 +53,10 @@
  * the bigger weights, and the estimate is the rougher of the two) for one
  * image: its sums differ from the direct conv's, and an image's result must
  * not depend on the batch it came in (the tiles may: they change no sum).
- * Only the layer's constant shape and the target enter: no measurement.
+ * Only the layer's constant shape, the target and the machine kind's
+ * constants (cpu.c's CostModel) enter: no measurement. rsc --tune measures
+ * the schedules conv_candidates lists instead, and a tuning file's schedule
+ * (rsc --tuning, tune.c) replaces the model's for the shapes it names.
  */
 #include "rsc.h"
 

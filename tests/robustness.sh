@@ -59,6 +59,17 @@ expect name-m4 "--name .* is not a C identifier" "$DIGITS" --name "m4_esyscmd(to
 expect name-quote "--name .* is not a C identifier" "$DIGITS" --name '<|x|>'
 expect name-comment "--name .* is not a C identifier" "$DIGITS" --name 'a*/b'
 expect name-newline "is not a C identifier" "$DIGITS" --name $'a\nb'
+# Tuning files (rsc --tuning): the digits model pinned to zen5/avx512.
+TUNE="--cpu zen5 --target avx512"
+printf 'machine zen5 avx512\nuse conv3x3s2x2p1x1_n1_32x32x3_16x16x16 direct kb16\0np8\n' > "$W/in.tuning"
+                                     expect tuning-nul "tuning file '.*' has a NUL byte" "$DIGITS" $TUNE --tuning "$W/in.tuning"
+printf 'machine spr avx512\n' > "$W/in.tuning"
+                                     expect tuning-other-machine "in\.tuning:1:1: error: tuned for --cpu spr --target avx512, not this compile's --cpu zen5" "$DIGITS" $TUNE --tuning "$W/in.tuning"
+printf 'machine zen5 avx512\nuse conv3x3s2x2p1x1_n1_32x32x3_16x16x16 direct kb64 np16 kg1 nx0 xp0 tg1 tc0\n' > "$W/in.tuning"
+                                     expect tuning-bad-schedule "in\.tuning:2:5: error: schedule for .*: a 64x16 tile needs 69 vector registers" "$DIGITS" $TUNE --tuning "$W/in.tuning"
+python3 -c "import sys; sys.stdout.write('machine zen5 avx512\n' + '#' * 5000000 + '\n')" > "$W/in.tuning"
+                                     expect tuning-huge "cannot read tuning file '.*': 5000021 bytes, more than the limit of 4194304" "$DIGITS" $TUNE --tuning "$W/in.tuning"
+rm -f "$W/in.tuning"
 [ -e "$W/PWNED" ] && { echo "FAIL name-m4: m4_esyscmd ran"; fail=$((fail + 1)); }
 safetensors '{"fc.weight":{"dtype":"F32","shape":[10,64],"data_offsets":[0,1073741824]}}' 0
                                      expect st-offset-outside "tensor .fc.weight.: data_offsets \\[0,1073741824\\] outside the data section" "$DIGITS" --weights "$W/in.safetensors"
