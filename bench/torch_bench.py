@@ -73,7 +73,8 @@ def torch_model(depth, size, batch):
     a = argparse.Namespace(
         depth=depth, blocks=torch_rs.DEPTHS[depth], height=size, width=size, channels=3,
         batch=batch, widths=[64, 128, 256, 512], width_multiplier=1.0,
-        stem_widths=[32, 32, 64], se_ratio=0.25, stem="deep", stem_downsample="conv",
+        stem_widths=[32, 32, 64], se_ratio=0.25, se_rounding="keras", stem="deep",
+        stem_downsample="conv",
         shortcut="avgpool", stride_on="3x3", bn_eps=1e-5, activation="relu", classes=1000,
         head="dense", classifier_activation="none", seed=1)
     return torch_rs, torch_rs.ResNet(a)

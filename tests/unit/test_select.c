@@ -16,7 +16,11 @@
  *   - the SE pool goes into its producer exactly when that is a direct conv
  *     run just before the SE_ADD and read by nothing else;
  *   - the kernel name states the tile (kb, np or nt) and nodes of the same
- *     name have the same parameters.
+ *     name have the same parameters;
+ *   - every machine kind (--cpu) keeps those limits, CPUID's family and model
+ *     map to the kinds, zen5 chooses what the model chose before the kinds
+ *     existed (the generic avx512 figures), and rsc --tune's candidates are
+ *     valid schedules, the model's own first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,12 +210,95 @@ static void test_se_pool(void **state) {
   graph_free(&g);
 }
 
+/* The kinds of a few CPUs by CPUID (vendor, family, model). */
+static void test_machine_of(void **state) {
+  (void)state;
+  assert_int_equal(machine_of("AuthenticAMD", 26, 2), MACHINE_ZEN5);   /* EPYC 9005 */
+  assert_int_equal(machine_of("AuthenticAMD", 25, 0x11), MACHINE_ZEN4); /* EPYC 9004 */
+  assert_int_equal(machine_of("AuthenticAMD", 25, 0x61), MACHINE_ZEN4); /* Ryzen 7000 */
+  assert_int_equal(machine_of("AuthenticAMD", 25, 0x01), MACHINE_GENERIC); /* Zen 3 */
+  assert_int_equal(machine_of("GenuineIntel", 6, 143), MACHINE_SPR);
+  assert_int_equal(machine_of("GenuineIntel", 6, 207), MACHINE_SPR); /* Emerald Rapids */
+  assert_int_equal(machine_of("GenuineIntel", 6, 106), MACHINE_GENERIC); /* Ice Lake */
+  assert_int_equal(machine_of("GenuineIntel", 26, 2), MACHINE_GENERIC);
+}
+
+static bool same_schedule(const Node *n, const Schedule *s) {
+  return n->wino == s->wino && n->kb == s->kb && n->np == s->np && n->kg == s->kg &&
+         n->nx == s->nx && n->xp == s->xp && n->tg == s->tg && n->tc == s->tc;
+}
+
+static void test_machines(void **state) {
+  (void)state;
+  static const Target targets[] = {TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512};
+  const char *specs[] = {rs50, odd};
+  int candidates = 0;
+  for (int m = 0; m < MACHINE_COUNT; m++)
+    for (size_t s = 0; s < 2; s++)
+      for (size_t t = 0; t < 3; t++)
+        for (int batch = 1; batch <= 8; batch += 7) {
+          char *text = with_batch(specs[s], batch);
+          Graph g;
+          Diag d;
+          diag_init(&d, stderr);
+          assert_true(pipeline_to_deferred(&g, text, "select", targets[t]));
+          g.machine = (Machine)m;
+          assert_true(select_kernels(&g, &d));
+          check_limits(&g);
+          CostModel cm = cost_model(g.machine, g.target);
+          for (int i = 0; i < g.nnodes; i++) {
+            const Node *n = &g.nodes[i];
+            if (n->dead || n->op != OP_CONV)
+              continue;
+            Schedule c[SCHEDULES_MAX];
+            Shape in = g.nodes[n->in[0]].out;
+            int k = conv_candidates(n, in, &cm, true, c);
+            assert_true(k >= 1 && k <= SCHEDULES_MAX);
+            assert_true(same_schedule(n, &c[0]));
+            for (int j = 0; j < k; j++) {
+              char why[160];
+              if (!schedule_valid(n, in, &cm, true, &c[j], why))
+                fail_msg("%s candidate %d: %s", n->name, j, why);
+            }
+            candidates += k;
+          }
+          graph_free(&g);
+          free(text);
+        }
+  assert_true(candidates > 0);
+}
+
+/* Zen 5's constants choose the tiles the avx512 model chose before. */
+static void test_zen5_unchanged(void **state) {
+  (void)state;
+  for (int batch = 1; batch <= 8; batch += 7) {
+    char *text = with_batch(rs50, batch);
+    Graph a, b;
+    Diag d;
+    diag_init(&d, stderr);
+    assert_true(pipeline_to_deferred(&a, text, "select", TARGET_AVX512));
+    assert_true(pipeline_to_deferred(&b, text, "select", TARGET_AVX512));
+    b.machine = MACHINE_ZEN5;
+    assert_true(select_kernels(&b, &d));
+    assert_int_equal(a.machine, MACHINE_GENERIC);
+    for (int i = 0; i < a.nnodes; i++)
+      if (!a.nodes[i].dead && a.nodes[i].kernel)
+        assert_string_equal(a.nodes[i].kernel, b.nodes[i].kernel);
+    graph_free(&a);
+    graph_free(&b);
+    free(text);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_limits),
       cmocka_unit_test(test_wino_batch_independent),
       cmocka_unit_test(test_no_winograd),
       cmocka_unit_test(test_se_pool),
+      cmocka_unit_test(test_machine_of),
+      cmocka_unit_test(test_machines),
+      cmocka_unit_test(test_zen5_unchanged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
