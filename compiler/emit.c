@@ -396,8 +396,14 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   /* The tiles and the Winograd choices follow the target, whose default is
    * the CPU running rsc: the same command on another CPU may emit other
    * (equally correct) code, and this line says why. */
-  sb_printf(&banner, " * Tuned for: --target %s --cpu %s%s\n", target_name(g->target),
+  sb_printf(&banner, " * Tuned for: --target %s --cpu %s%s", target_name(g->target),
             machine_name(g->machine), g->no_wino ? " --no-winograd" : "");
+  int tuned = 0; /* shapes whose schedule a tuning file (--tuning) gave */
+  for (int i = 0; g->tuning && i < g->tuning->nuses; i++)
+    tuned += g->tuning->uses[i].used;
+  if (g->tuning)
+    sb_printf(&banner, ", a tuning file's schedules for %d conv shapes", tuned);
+  sb_printf(&banner, "\n");
   const Node *out = &g->nodes[g->output];
   sb_printf(o, "m4_changequote(`<|', `|>')m4_changecom()m4_dnl\n");
   sb_printf(o, "m4_define(<|RSC_PREFIX|>, <|%s|>)m4_dnl\n", opt->prefix);
