@@ -130,8 +130,10 @@ static bool parse_key(Cursor *c, char **key, int *col) {
   const char *w = word(c, &len);
   *col = col_of(c, w);
   char *k = xstrfmt("%.*s", len, w);
-  int v[13], n = 0;
-  if (len > 0 && len < 200 &&
+  int v[13], n = 0, run = 0, longest = 0;
+  for (const char *q = k; *q; q++) /* sscanf's %d must not overflow */
+    longest = (run = isdigit((unsigned char)*q) ? run + 1 : 0) > longest ? run : longest;
+  if (len > 0 && len < 200 && longest <= 6 &&
       sscanf(k, "conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d%n", &v[0], &v[1], &v[2], &v[3], &v[4],
              &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &n) == 13 &&
       n == len) {

@@ -122,6 +122,9 @@ use conv3x3_oops direct kb16 np8 kg1 nx1 xp0 tg1 tc0
 expect "non-canonical key" "bad\.tuning:2:5: error: expected a conv shape" "$M
 use conv3x3s2x2p1x1_n1_32x32x03_16x16x16 direct kb16 np8 kg1 nx1 xp0 tg1 tc0
 "
+expect "huge number in key" "bad\.tuning:2:5: error: expected a conv shape" "$M
+use conv3x3s2x2p1x1_n1_32x32x3_16x16x99999999999999 direct kb16 np8 kg1 nx1 xp0 tg1 tc0
+"
 expect "bad schedule word" "bad\.tuning:2:$((6 + ${#K})): error: expected the schedule" "$M
 use $K fast
 "
