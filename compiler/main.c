@@ -582,7 +582,7 @@ int main(int argc, char **argv) {
   }
   if (!o.out_c && !o.dump && !o.summary && !o.dot && !o.export_weights && !o.tune) {
     diag(&d, DIAG_ERROR, "no output file: give -o OUT.c (or --dump=PASS, --summary, --emit=dot, "
-         "--export-weights FILE); see rsc --help");
+         "--export-weights FILE, --tune FILE); see rsc --help");
     return 1;
   }
   if (!check_paths(&o, &d)) {
