@@ -729,8 +729,9 @@ enum { SCHEDULES_MAX = 8 }; /* candidates per shape conv_candidates gives at mos
  * "conv3x3s1x1p1x1_n1_40x40x64_40x40x64". */
 char *conv_shape_key(const Node *n, Shape in);
 /* The schedule the cost model chooses, then up to SCHEDULES_MAX - 1 others
- * worth timing (the next tiles by the estimate, the prefetches toggled,
- * Winograd or direct): what rsc --tune times. Returns the count. */
+ * worth timing (the next tiles by the estimate, the prefetches, block group
+ * and tile groups switched, Winograd or direct): what rsc --tune times.
+ * Returns the count. */
 int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, Schedule *out);
 /* Whether s is a schedule the runtime runs for n's shape and the target's
  * registers; why it is not, if not. */

@@ -371,7 +371,7 @@ int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_win
     cost[bv][bp] = 0;
     add_candidate(n, in, cm, allow_wino, out, &count, direct_schedule(n, in, cm, bp, bv));
   }
-  /* The model's direct tile with each prefetch switched. */
+  /* The model's direct tile with each prefetch switched, ... */
   Schedule d = m;
   if (m.wino) {
     int np = 0, kb = 0, kg = 0;
@@ -385,6 +385,27 @@ int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_win
   t = d;
   t.xp = !t.xp;
   add_candidate(n, in, cm, allow_wino, out, &count, t);
+  /* ... without its block group, and with tile groups switched. */
+  if (d.kg > 1) {
+    t = d;
+    t.kg = 1;
+    add_candidate(n, in, cm, allow_wino, out, &count, t);
+  }
+  t = d;
+  if (d.tg > 1) {
+    t.tg = 1;
+    t.tc = 0;
+  } else if (d.kg == 1) {
+    int v = d.kb / cm->vl;
+    double tiles = ceil((double)n->out.n * n->out.h * n->out.w / d.np);
+    t.tg = tiles < TG_MAX ? (int)tiles : TG_MAX;
+    while (t.tg > 1 && t.tg * d.np * v > TG_VECS)
+      t.tg--;
+    t.tc = in.c < TG_CHUNK ? in.c : TG_CHUNK;
+    t.nx = false;
+  }
+  if (t.tg != d.tg)
+    add_candidate(n, in, cm, allow_wino, out, &count, t);
   /* Winograd's best tile where the model runs the conv direct. */
   if (!m.wino && allow_wino && wino_applies(n, in, cm)) {
     Schedule w = {.wino = true, .kg = 1, .tg = 1};
