@@ -24,7 +24,7 @@
  *   input_layout nhwc
  *   preprocess imagenet
  * Weights: random, seed 1
- * Tuned for: --target avx512
+ * Tuned for: --target avx512 --cpu zen5
  */
 #ifndef DIGITS_H
 #define DIGITS_H

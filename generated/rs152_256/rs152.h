@@ -24,7 +24,7 @@
  *   input_layout nhwc
  *   preprocess none
  * Weights: random, seed 1
- * Tuned for: --target avx512
+ * Tuned for: --target avx512 --cpu zen5
  */
 #ifndef RS152_H
 #define RS152_H

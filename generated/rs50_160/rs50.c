@@ -24,7 +24,7 @@
  *   input_layout nhwc
  *   preprocess none
  * Weights: random, seed 1
- * Tuned for: --target avx512
+ * Tuned for: --target avx512 --cpu zen5
  */
 /* Linux's sched_setaffinity (rs50_pin_threads) is a GNU extension. A forced
  * include that reads a system header first (-include config.h, a precompiled
