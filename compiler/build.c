@@ -19,13 +19,19 @@ typedef struct Builder {
   int cur_c; /* its channel count */
 } Builder;
 
+static int declare_vector(Builder *b, const char *name, const char *field, int c) {
+  char *tn = xstrfmt("%s.%s", name, field);
+  int id = graph_add_tensor(b->g, tn, 1, &c);
+  free(tn);
+  return id;
+}
+
 static void declare_bn(Builder *b, int node, const char *name, int c) {
-  static const char *const fields[4] = {"weight", "bias", "running_mean", "running_var"};
-  for (int i = 0; i < 4; i++) {
-    char *tn = xstrfmt("%s.%s", name, fields[i]);
-    b->g->nodes[node].p[i] = graph_add_tensor(b->g, tn, 1, &c);
-    free(tn);
-  }
+  BnAttr *bn = &b->g->nodes[node].attr.bn;
+  bn->gamma = declare_vector(b, name, "weight", c);
+  bn->beta = declare_vector(b, name, "bias", c);
+  bn->mean = declare_vector(b, name, "running_mean", c);
+  bn->var = declare_vector(b, name, "running_var", c);
 }
 
 static int add_unary(Builder *b, Op op, const char *name, int in) {
@@ -62,7 +68,7 @@ static int add_conv(Builder *b, const char *name, int in, int cin, int cout, int
 
 static int add_bn(Builder *b, const char *name, int in, int c) {
   int id = add_unary(b, OP_BN, name, in);
-  b->g->nodes[id].eps = b->s->bn_eps;
+  b->g->nodes[id].attr.bn.eps = b->s->bn_eps;
   declare_bn(b, id, name, c);
   return id;
 }

@@ -150,11 +150,11 @@ static const char *in_ctype(const Spec *s) { return s->input_type == INPUT_U8 ? 
  * empty under `preprocess none`. */
 static char *entry_shift_list(const Graph *g, const Node *n, int channels) {
   StrBuf sb = {0};
-  RSC_ASSERT(n->entry.shifted == (g->spec.preprocess != PREPROCESS_NONE));
-  if (n->entry.shifted)
+  RSC_ASSERT(n->attr.entry.shifted == (g->spec.preprocess != PREPROCESS_NONE));
+  if (n->attr.entry.shifted)
     for (int c = 0; c < channels; c++) {
       char num[32];
-      float_literal(num, (float)n->entry.shift[c]);
+      float_literal(num, (float)n->attr.entry.shift[c]);
       sb_printf(&sb, "%s%s", c ? ", " : "", num);
     }
   return sb.buf ? sb.buf : xstrdup("");
@@ -207,7 +207,7 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
     if (n->pooled)
       snprintf(pool, sizeof pool, "%zu", se_pool_offset(n));
     sb_printf(o, "RSC_K_SE_ADD(<|%s|>, <|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel,
-              desc, pool, SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
+              desc, pool, SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->attr.se.mid, DENSE_KB,
               act_const(n->act));
     break;
   }
@@ -272,13 +272,15 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     snprintf(args, sizeof args, "%s, %s, %s", x, y, dst);
     break;
   case OP_SE_ADD: {
-    char p[4][160];
-    for (int k = 0; k < 4; k++)
-      w_expr(g, n->p[k], p[k], sizeof p[k]);
+    char fc1_w[160], fc1_b[160], fc2_w[160], fc2_b[160];
+    w_expr(g, n->attr.se.fc1_w, fc1_w, sizeof fc1_w);
+    w_expr(g, n->attr.se.fc1_b, fc1_b, sizeof fc1_b);
+    w_expr(g, n->attr.se.fc2_w, fc2_w, sizeof fc2_w);
+    w_expr(g, n->attr.se.fc2_b, fc2_b, sizeof fc2_b);
     buf_expr(g, n->in[1], y, sizeof y);
     snprintf(args, sizeof args,
-             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, p[0], p[1],
-             p[2], p[3], dst);
+             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, fc1_w, fc1_b,
+             fc2_w, fc2_b, dst);
     break;
   }
   case OP_MAXPOOL:

@@ -68,9 +68,9 @@ bool lower_entry(Graph *g, Diag *d) {
   n->out = g->nodes[g->input].out;
   if (s->preprocess == PREPROCESS_IMAGENET) {
     RSC_ASSERT(n->out.c == 3);
-    n->entry.shifted = true;
+    n->attr.entry.shifted = true;
     for (int c = 0; c < 3; c++)
-      n->entry.shift[c] = 255.0 * imagenet_mean[c];
+      n->attr.entry.shift[c] = 255.0 * imagenet_mean[c];
   }
   graph_check(g);
   return true;

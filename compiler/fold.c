@@ -32,8 +32,8 @@ typedef struct Folding {
 } Folding;
 
 static double bn_scale(const Graph *g, const Node *bn, int o) {
-  const float *gamma = g->tensors[bn->p[0]].data, *var = g->tensors[bn->p[3]].data;
-  return gamma[o] / sqrt((double)var[o] + bn->eps);
+  const float *gamma = g->tensors[bn->attr.bn.gamma].data, *var = g->tensors[bn->attr.bn.var].data;
+  return gamma[o] / sqrt((double)var[o] + bn->attr.bn.eps);
 }
 
 void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s) {
@@ -68,7 +68,7 @@ static void scale_weights(void *ctx, int i, int worker) {
 static void fold_one(Graph *g, Uses *u, int conv_id, int bn_id) {
   Node *bn = &g->nodes[bn_id];
   int cout = g->tensors[g->nodes[conv_id].w].dims[0];
-  const float *beta = g->tensors[bn->p[1]].data, *mean = g->tensors[bn->p[2]].data;
+  const float *beta = g->tensors[bn->attr.bn.beta].data, *mean = g->tensors[bn->attr.bn.mean].data;
   int bias = g->nodes[conv_id].b;
   if (bias < 0) {
     char *name = xstrfmt("%s.bias", g->nodes[conv_id].name);

@@ -64,11 +64,11 @@ static void fuse_se(Graph *g, Uses *u) {
     const Node *f1 = &g->nodes[fc1], *f2 = &g->nodes[gate];
     add->op = OP_SE_ADD;
     uses_set_input(u, g, i, 0, x); /* in[1] stays the shortcut */
-    add->p[0] = f1->w;
-    add->p[1] = f1->b;
-    add->p[2] = f2->w;
-    add->p[3] = f2->b;
-    add->se_mid = g->tensors[f1->w].dims[0];
+    add->attr.se = (SeAttr){.fc1_w = f1->w,
+                            .fc1_b = f1->b,
+                            .fc2_w = f2->w,
+                            .fc2_b = f2->b,
+                            .mid = g->tensors[f1->w].dims[0]};
     char *name = xstrfmt("%s", scale->name); /* "layer1.0.se" */
     free(add->name);
     add->name = name;

@@ -135,8 +135,10 @@ int graph_add_node(Graph *g, Op op, const char *name) {
   n->name = xstrdup(name);
   n->in[0] = n->in[1] = -1;
   n->w = n->b = -1;
-  for (int i = 0; i < 4; i++)
-    n->p[i] = -1;
+  if (op == OP_BN)
+    n->attr.bn = (BnAttr){.gamma = -1, .beta = -1, .mean = -1, .var = -1};
+  else if (op == OP_SE_ADD)
+    n->attr.se = (SeAttr){.fc1_w = -1, .fc1_b = -1, .fc2_w = -1, .fc2_b = -1};
   n->first = n->last = -1;
   n->over = -1;
   n->se = n->residual = -1;
@@ -162,6 +164,47 @@ int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims) {
 
 int graph_find_tensor(const Graph *g, const char *name) {
   return namemap_get(&g->tensor_index, name);
+}
+
+int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]) {
+  TensorRef all[NODE_MAX_TENSORS];
+  int k = 0;
+  switch (n->op) {
+  case OP_CONV:
+  case OP_DENSE:
+    all[k++] = (TensorRef){"w", n->w};
+    all[k++] = (TensorRef){"b", n->b};
+    break;
+  case OP_BN:
+    all[k++] = (TensorRef){"gamma", n->attr.bn.gamma};
+    all[k++] = (TensorRef){"beta", n->attr.bn.beta};
+    all[k++] = (TensorRef){"mean", n->attr.bn.mean};
+    all[k++] = (TensorRef){"var", n->attr.bn.var};
+    break;
+  case OP_SE_ADD:
+    all[k++] = (TensorRef){"fc1_w", n->attr.se.fc1_w};
+    all[k++] = (TensorRef){"fc1_b", n->attr.se.fc1_b};
+    all[k++] = (TensorRef){"fc2_w", n->attr.se.fc2_w};
+    all[k++] = (TensorRef){"fc2_b", n->attr.se.fc2_b};
+    break;
+  case OP_INPUT:
+  case OP_ACT:
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+  case OP_GLOBAL_AVGPOOL:
+  case OP_GLOBAL_MAXPOOL:
+  case OP_SCALE:
+  case OP_ADD:
+  case OP_SOFTMAX:
+  case OP_ENTRY:
+  case OP_COUNT:
+    break;
+  }
+  int m = 0;
+  for (int i = 0; i < k; i++)
+    if (all[i].id >= 0)
+      out[m++] = all[i];
+  return m;
 }
 
 static void dump_tensor_ref(const Graph *g, FILE *out, const char *role, int t) {
@@ -194,12 +237,12 @@ void graph_dump(const Graph *g, FILE *out) {
       break;
     case OP_BN: {
       char eps[32];
-      format_double(eps, n->eps);
+      format_double(eps, n->attr.bn.eps);
       fprintf(out, " eps=%s", eps);
       break;
     }
     case OP_SE_ADD:
-      fprintf(out, " mid=%d", n->se_mid);
+      fprintf(out, " mid=%d", n->attr.se.mid);
       break;
     case OP_INPUT:
     case OP_ACT:
@@ -213,7 +256,7 @@ void graph_dump(const Graph *g, FILE *out) {
       break;
     case OP_ENTRY: {
       char sh[32];
-      format_double(sh, n->entry.shift[0]);
+      format_double(sh, n->attr.entry.shift[0]);
       fprintf(out, " from=%s,%s shift0=%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
               spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), sh);
       break;
@@ -221,10 +264,9 @@ void graph_dump(const Graph *g, FILE *out) {
     }
     if (n->act != ACT_NONE)
       fprintf(out, " act=%s", act_name(n->act));
-    dump_tensor_ref(g, out, "w", n->w);
-    dump_tensor_ref(g, out, "b", n->b);
-    for (int k = 0; k < 4; k++)
-      dump_tensor_ref(g, out, "p", n->p[k]);
+    TensorRef refs[NODE_MAX_TENSORS];
+    for (int k = 0, m = node_tensors(n, refs); k < m; k++)
+      dump_tensor_ref(g, out, refs[k].role, refs[k].id);
     if (n->se >= 0)
       fprintf(out, " se=%%%d", n->se);
     if (n->residual >= 0)
@@ -288,9 +330,14 @@ void graph_check(const Graph *g) {
       RSC_ASSERT(n->in[k] >= 0 && n->in[k] < i);
       RSC_ASSERT(!g->nodes[n->in[k]].dead);
     }
-    RSC_ASSERT(n->w < g->ntensors && n->b < g->ntensors);
-    for (int k = 0; k < 4; k++)
-      RSC_ASSERT(n->p[k] < g->ntensors);
+    /* Only CONV and DENSE have w and b; the other ops' tensors are in attr. */
+    RSC_ASSERT(n->op == OP_CONV || n->op == OP_DENSE || (n->w < 0 && n->b < 0));
+    TensorRef refs[NODE_MAX_TENSORS];
+    for (int k = 0, m = node_tensors(n, refs); k < m; k++)
+      RSC_ASSERT(refs[k].id < g->ntensors);
+    if (n->op == OP_SE_ADD) /* fuse gives an SE_ADD its module's four tensors */
+      RSC_ASSERT(n->attr.se.fc1_w >= 0 && n->attr.se.fc1_b >= 0 && n->attr.se.fc2_w >= 0 &&
+                 n->attr.se.fc2_b >= 0 && n->attr.se.mid == g->tensors[n->attr.se.fc1_w].dims[0]);
     RSC_ASSERT((n->op == OP_INPUT) == (i == g->input));
     check_links(g, i);
   }

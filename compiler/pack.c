@@ -181,8 +181,10 @@ bool pack_weights(Graph *g, Diag *d) {
       place(g, n->b, LAYOUT_VECTOR, DENSE_KB, &cursor);
       break;
     case OP_SE_ADD:
-      for (int k = 0; k < 4; k++) /* fc1 w, fc1 b, fc2 w, fc2 b */
-        place(g, n->p[k], k % 2 == 0 ? LAYOUT_DENSE_BLOCK : LAYOUT_VECTOR, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc1_w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc1_b, LAYOUT_VECTOR, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc2_w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc2_b, LAYOUT_VECTOR, DENSE_KB, &cursor);
       break;
     case OP_INPUT:
     case OP_ENTRY: /* its shift is a constant of the generated code */

@@ -33,7 +33,7 @@ static size_t align_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS 
 static size_t node_floats(const Node *n) { return align_up(shape_elems(n->out)); }
 
 size_t se_pool_offset(const Node *se) {
-  return align_up((size_t)se->out.n * ((size_t)se->out.c + (size_t)se->se_mid));
+  return align_up((size_t)se->out.n * ((size_t)se->out.c + (size_t)se->attr.se.mid));
 }
 
 size_t se_scratch_floats(const Node *se) {

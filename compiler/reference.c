@@ -138,12 +138,13 @@ static void dense(const Graph *g, const Node *nd, const Shape is, const double *
 
 static void batchnorm(const Graph *g, const Node *nd, const Shape is, const double *in,
                       double *out) {
-  const float *gam = g->tensors[nd->p[0]].data, *bet = g->tensors[nd->p[1]].data,
-              *mean = g->tensors[nd->p[2]].data, *var = g->tensors[nd->p[3]].data;
+  const BnAttr *bn = &nd->attr.bn;
+  const float *gam = g->tensors[bn->gamma].data, *bet = g->tensors[bn->beta].data,
+              *mean = g->tensors[bn->mean].data, *var = g->tensors[bn->var].data;
   size_t m = shape_elems(is);
   for (size_t i = 0; i < m; i++) {
     int c = (int)(i % (size_t)is.c);
-    out[i] = gam[c] * (in[i] - mean[c]) / sqrt((double)var[c] + nd->eps) + bet[c];
+    out[i] = gam[c] * (in[i] - mean[c]) / sqrt((double)var[c] + bn->eps) + bet[c];
   }
 }
 

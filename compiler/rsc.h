@@ -406,8 +406,28 @@ typedef struct Tensor {
 
 size_t tensor_elems(const Tensor *t);
 
+/* Per-op attributes: the member of Node's attr that its op names (the tag).
+ * Fields every op that has them reads the same way (geometry, w and b, act)
+ * stay in Node itself. Tensor ids are -1 if absent. */
+typedef struct BnAttr { /* OP_BN: y = gamma * (x - mean) / sqrt(var + eps) + beta */
+  int gamma, beta, mean, var; /* tensors [C] */
+  double eps;
+} BnAttr;
+typedef struct SeAttr { /* OP_SE_ADD: gate = sigmoid(fc2(relu(fc1(mean x)))) */
+  int fc1_w, fc1_b;       /* [mid][C], [mid] */
+  int fc2_w, fc2_b;       /* [C][mid], [C] */
+  int mid;                /* the reduced width */
+} SeAttr;
+typedef struct EntryAttr { /* OP_ENTRY (entry.c) */
+  /* The value subtracted from input channel c, in the input's units (255 *
+   * ImageNet mean under preprocess imagenet, whose input has 3 channels);
+   * shifted false: nothing is subtracted. */
+  bool shifted;
+  double shift[3];
+} EntryAttr;
+
 typedef struct Node {
-  Op op;
+  Op op;       /* the tag of attr */
   char *name;  /* timm module name, e.g. "layer1.0.conv2"; unique */
   int in[2];   /* producer node ids, -1 if unused */
   int nin;
@@ -417,12 +437,12 @@ typedef struct Node {
   int pad_t, pad_l, pad_b, pad_r;
   ActKind act; /* ACT: the op; CONV, DENSE, ADD, SE_ADD: fused output activation;
                   SE_ADD's reduce is always ReLU and its gate sigmoid */
-  double eps;  /* BN */
-  /* Tensor ids, -1 if absent. CONV: w, b. DENSE: w, b. BN: gamma, beta, mean, var in
-   * p[0..3]. SE_ADD: fc1 w, fc1 b, fc2 w, fc2 b in p[0..3]. */
-  int w, b;
-  int p[4];
-  int se_mid; /* SE_ADD: reduced width */
+  int w, b;    /* CONV: w OIHW, b [O]; DENSE: w [out][in], b [out]; tensor ids, -1 if absent */
+  union {
+    BnAttr bn;       /* OP_BN */
+    SeAttr se;       /* OP_SE_ADD */
+    EntryAttr entry; /* OP_ENTRY */
+  } attr;
   /* Links set by fuse.c, asserted by graph_check, -1 if none: the SE_ADD that
    * reads this node as its x (pools, gates and adds it), and the ADD or
    * SE_ADD whose residual sum this node is an input of (its x or shortcut). */
@@ -445,14 +465,17 @@ typedef struct Node {
   bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
   bool se_pool; /* CONV (direct): writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
   bool pooled;  /* SE_ADD: its producer wrote the pool's chunk sums */
-  /* ENTRY (entry.c): the value subtracted from input channel c, in the
-   * input's units (255 * ImageNet mean under preprocess imagenet, whose
-   * input has 3 channels); shifted false: nothing is subtracted. */
-  struct {
-    bool shifted;
-    double shift[3];
-  } entry;
 } Node;
+
+/* The tensors a node reads, each with its role ("w", "b", "gamma", ...,
+ * "fc2_b"): for the passes that treat every tensor alike (the dump, the
+ * checker). Returns the count; absent (-1) tensors are left out. */
+enum { NODE_MAX_TENSORS = 4 };
+typedef struct TensorRef {
+  const char *role;
+  int id;
+} TensorRef;
+int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]);
 
 /* A string -> int hash map: the graph's index of tensor names, the passes'
  * sets of names. Keys are not copied: each must outlive the map (they are

@@ -334,7 +334,7 @@ static char *kernel_name(const Graph *g, const Node *n) {
   case OP_ADD:
     return xstrfmt("add_n%d_%dx%dx%d_%s", o.n, o.h, o.w, o.c, act_name(n->act));
   case OP_SE_ADD:
-    return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->se_mid,
+    return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->attr.se.mid,
                    act_name(n->act), n->pooled ? "_sp" : "");
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);

@@ -46,8 +46,8 @@ static void count_node(const Graph *g, const Node *n, SummaryRow *r) {
     r->macs = (uint64_t)shape_elems(n->out) * (uint64_t)g->tensors[n->w].dims[1];
     break;
   case OP_BN:
-    r->trainable = tensor_count(g, n->p[0]) + tensor_count(g, n->p[1]);
-    r->statistics = tensor_count(g, n->p[2]) + tensor_count(g, n->p[3]);
+    r->trainable = tensor_count(g, n->attr.bn.gamma) + tensor_count(g, n->attr.bn.beta);
+    r->statistics = tensor_count(g, n->attr.bn.mean) + tensor_count(g, n->attr.bn.var);
     break;
   case OP_INPUT:
   case OP_ACT:

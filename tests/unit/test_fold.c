@@ -52,12 +52,12 @@ static void test_folded_values(void **state) {
   /* A known tensor: layer1.0.bn2 with fixed statistics. */
   int bn2 = node_named(&g, "layer1.0.bn2");
   const Node *b2 = &g.nodes[bn2];
-  int c = g.tensors[b2->p[0]].dims[0];
+  int c = g.tensors[b2->attr.bn.gamma].dims[0];
   for (int o = 0; o < c; o++) {
-    g.tensors[b2->p[0]].data[o] = 2.0f;
-    g.tensors[b2->p[1]].data[o] = -1.0f;
-    g.tensors[b2->p[2]].data[o] = 0.5f;
-    g.tensors[b2->p[3]].data[o] = 3.0f;
+    g.tensors[b2->attr.bn.gamma].data[o] = 2.0f;
+    g.tensors[b2->attr.bn.beta].data[o] = -1.0f;
+    g.tensors[b2->attr.bn.mean].data[o] = 0.5f;
+    g.tensors[b2->attr.bn.var].data[o] = 3.0f;
   }
   /* Every conv+BN pair, before folding. */
   Saved *sv = xcalloc((size_t)g.nnodes, sizeof *sv);
@@ -72,11 +72,11 @@ static void test_folded_values(void **state) {
     sv[ns++] = (Saved){n->in[0],
                        i,
                        copy(&g.tensors[cv->w]),
-                       copy(&g.tensors[n->p[0]]),
-                       copy(&g.tensors[n->p[1]]),
-                       copy(&g.tensors[n->p[2]]),
-                       copy(&g.tensors[n->p[3]]),
-                       n->eps};
+                       copy(&g.tensors[n->attr.bn.gamma]),
+                       copy(&g.tensors[n->attr.bn.beta]),
+                       copy(&g.tensors[n->attr.bn.mean]),
+                       copy(&g.tensors[n->attr.bn.var]),
+                       n->attr.bn.eps};
   }
   assert_true(ns >= 20);
   Diag d;

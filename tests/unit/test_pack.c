@@ -134,19 +134,15 @@ static void check_target(Target target, int *winos) {
       expect_layout(&g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB);
       expect_layout(&g, n->b, LAYOUT_VECTOR, DENSE_KB);
     } else if (n->op == OP_SE_ADD) {
-      for (int k = 0; k < 4; k++)
-        expect_layout(&g, n->p[k], k % 2 ? LAYOUT_VECTOR : LAYOUT_DENSE_BLOCK, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc1_w, LAYOUT_DENSE_BLOCK, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc1_b, LAYOUT_VECTOR, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc2_w, LAYOUT_DENSE_BLOCK, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc2_b, LAYOUT_VECTOR, DENSE_KB);
     }
     /* Offsets in node order, aligned, back to back (up to alignment). */
-    int ids[6] = {n->w, n->b, -1, -1, -1, -1};
-    if (n->op == OP_SE_ADD)
-      memcpy(ids, n->p, sizeof n->p), ids[4] = ids[5] = -1;
-    else if (n->op != OP_CONV && n->op != OP_DENSE)
-      ids[0] = ids[1] = -1;
-    for (int k = 0; k < 6; k++) {
-      if (ids[k] < 0)
-        continue;
-      const Tensor *t = &g.tensors[ids[k]];
+    TensorRef refs[NODE_MAX_TENSORS];
+    for (int k = 0, m = node_tensors(n, refs); k < m; k++) {
+      const Tensor *t = &g.tensors[refs[k].id];
       assert_int_equal(t->offset % 16, 0);
       assert_int_equal(t->offset, (prev_end + 15) / 16 * 16);
       prev_end = t->offset + t->packed_floats;
