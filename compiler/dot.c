@@ -113,7 +113,7 @@ static void write_fused(const Graph *g, const Summary *s, FILE *out) {
           char op[48];
           op_text(n->op, n->act, op, sizeof op);
           fprintf(out, "  subgraph \"cluster_%s\" {\n    label=\"%s: %s\\n%s\";\n", n->name,
-                  n->name, op, n->kernel ? n->kernel : "");
+                  n->name, op, n->sched ? n->sched->kernel : "");
           fprintf(out, "    style=filled; fillcolor=\"#eef3fb\";\n");
           any = true;
         }
@@ -131,7 +131,7 @@ static void write_fused(const Graph *g, const Summary *s, FILE *out) {
     char sh[48];
     shape_label(g->nodes[entry].out, sh, sizeof sh);
     fprintf(out, "  entry [label=\"entry\\n%s\", shape=box, style=filled, fillcolor=\"#eef3fb\"];\n",
-            g->nodes[entry].kernel ? g->nodes[entry].kernel : "");
+            g->nodes[entry].sched ? g->nodes[entry].sched->kernel : "");
     for (int i = 0; i < s->nrows; i++)
       if (s->rows[i].op == OP_INPUT)
         fprintf(out, "  n%d -> entry [label=\"%s\"];\n", i, sh);

@@ -110,7 +110,7 @@ void graph_init(Graph *g, const Spec *s) {
 void graph_free(Graph *g) {
   for (int i = 0; i < g->nnodes; i++) {
     free(g->nodes[i].name);
-    free(g->nodes[i].kernel);
+    sched_free(&g->nodes[i]);
   }
   for (int i = 0; i < g->ntensors; i++) {
     free(g->tensors[i].name);
@@ -164,6 +164,13 @@ int graph_add_tensor(Graph *g, const char *name, int ndim, const int *dims) {
 
 int graph_find_tensor(const Graph *g, const char *name) {
   return namemap_get(&g->tensor_index, name);
+}
+
+void sched_free(Node *n) {
+  if (n->sched)
+    free(n->sched->kernel);
+  free(n->sched);
+  n->sched = NULL;
 }
 
 int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]) {
@@ -275,8 +282,8 @@ void graph_dump(const Graph *g, FILE *out) {
       fprintf(out, " live=%d..%d", n->first, n->last);
     if (n->in_arena)
       fprintf(out, " arena@%zu", n->offset);
-    if (n->kernel)
-      fprintf(out, " kernel=%s", n->kernel);
+    if (n->sched)
+      fprintf(out, " kernel=%s", n->sched->kernel);
     fputc('\n', out);
   }
   if (g->arena_floats)
@@ -312,6 +319,31 @@ static void check_links(const Graph *g, int i) {
       RSC_ASSERT(g->nodes[n->in[k]].residual == i);
 }
 
+/* Node i's Sched (select.c): a conv's tile is set, and a conv that writes
+ * an SE's pool and the SE_ADD that reads it name each other through the
+ * fuse link, both ways. */
+static void check_sched(const Graph *g, int i) {
+  const Node *n = &g->nodes[i];
+  const Sched *s = n->sched;
+  RSC_ASSERT(n->op != OP_INPUT);
+  if (n->op == OP_CONV) {
+    RSC_ASSERT(s->conv.kb >= 1 && s->conv.np >= 1);
+    RSC_ASSERT(!(s->conv.wino && s->conv.se_pool));
+    if (s->conv.se_pool) {
+      RSC_ASSERT(n->se >= 0);
+      const Node *se = &g->nodes[n->se];
+      RSC_ASSERT(se->sched && se->sched->pooled);
+    }
+  } else {
+    RSC_ASSERT(s->conv.kb == 0 && !s->conv.se_pool);
+  }
+  RSC_ASSERT(!s->pooled || n->op == OP_SE_ADD);
+  if (s->pooled) {
+    const Node *x = &g->nodes[n->in[0]];
+    RSC_ASSERT(x->se == i && x->op == OP_CONV && x->sched && x->sched->conv.se_pool);
+  }
+}
+
 void graph_check(const Graph *g) {
   RSC_ASSERT(g->input >= 0 && g->input < g->nnodes);
   RSC_ASSERT(g->output >= 0 && g->output < g->nnodes && !g->nodes[g->output].dead);
@@ -339,6 +371,8 @@ void graph_check(const Graph *g) {
       RSC_ASSERT(n->attr.se.fc1_w >= 0 && n->attr.se.fc1_b >= 0 && n->attr.se.fc2_w >= 0 &&
                  n->attr.se.fc2_b >= 0 && n->attr.se.mid == g->tensors[n->attr.se.fc1_w].dims[0]);
     RSC_ASSERT((n->op == OP_INPUT) == (i == g->input));
+    if (n->sched)
+      check_sched(g, i);
     check_links(g, i);
   }
 }

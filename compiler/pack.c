@@ -172,9 +172,10 @@ bool pack_weights(Graph *g, Diag *d) {
       continue;
     switch (n->op) {
     case OP_CONV:
-      RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->kb > 0);
-      place(g, n->w, n->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, n->kb, &cursor);
-      place(g, n->b, LAYOUT_VECTOR, n->kb, &cursor);
+      RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->sched && n->sched->conv.kb > 0);
+      place(g, n->w, n->sched->conv.wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK,
+            n->sched->conv.kb, &cursor);
+      place(g, n->b, LAYOUT_VECTOR, n->sched->conv.kb, &cursor);
       break;
     case OP_DENSE:
       place(g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);

@@ -38,7 +38,7 @@ size_t se_pool_offset(const Node *se) {
 
 size_t se_scratch_floats(const Node *se) {
   size_t need = se_pool_offset(se);
-  if (se->pooled) { /* rsc_conv2d_part's slots: one per chunk of each image */
+  if (se->sched->pooled) { /* rsc_conv2d_part's slots: one per chunk of each image */
     const size_t hw = (size_t)se->out.h * (size_t)se->out.w;
     const size_t slots = (size_t)se->out.n * ((hw + SE_POOL_CHUNK - 1) / SE_POOL_CHUNK);
     need += align_up(slots * (size_t)se->out.c);

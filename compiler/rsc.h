@@ -426,6 +426,28 @@ typedef struct EntryAttr { /* OP_ENTRY (entry.c) */
   double shift[3];
 } EntryAttr;
 
+/* select.c's decisions for one conv: the kernel family and its tiles. The
+ * runtime's conv and Winograd kernels take these as their parameters. */
+typedef struct ConvSched {
+  bool wino;    /* Winograd F(2x2,3x3) instead of the direct kernel */
+  int kb;       /* output-channel block */
+  int np;       /* output pixels (Winograd: 2x2 tiles) per register tile */
+  int kg;       /* direct: output-channel blocks per group (rsc_conv2d_part) */
+  bool nx;      /* direct: prefetch the next block during a block's tiles */
+  bool xp;      /* direct: prefetch the next tile's input during a tile */
+  int tg, tc;   /* direct: groups of tg tiles take turns on chunks of tc channels,
+                   the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
+  bool se_pool; /* direct: writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
+} ConvSched;
+
+/* What select.c decided for one node, attached by select (Node.sched): all
+ * that later passes (plan, pack, emit) read of the choice. */
+typedef struct Sched {
+  char *kernel;   /* name of the specialised kernel function */
+  ConvSched conv; /* CONV */
+  bool pooled;    /* SE_ADD: its producer (a conv with conv.se_pool) wrote the pool's chunk sums */
+} Sched;
+
 typedef struct Node {
   Op op;       /* the tag of attr */
   char *name;  /* timm module name, e.g. "layer1.0.conv2"; unique */
@@ -453,18 +475,7 @@ typedef struct Node {
   int over;      /* SE_ADD: the input whose buffer its output takes (in place), or -1 */
   size_t offset; /* in floats from the arena start; multiple of 16 */
   int first, last; /* live range in node order: defined at first, last read at last */
-  /* select.c: */
-  char *kernel; /* name of the specialised kernel function */
-  int kb;       /* output-channel block (CONV) */
-  int np;       /* CONV: output pixels (Winograd: 2x2 tiles) per register tile */
-  int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
-  bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
-  bool xp;      /* CONV (direct): prefetch the next tile's input during a tile */
-  int tg, tc;   /* CONV (direct): groups of tg tiles take turns on chunks of tc channels,
-                   the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
-  bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
-  bool se_pool; /* CONV (direct): writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
-  bool pooled;  /* SE_ADD: its producer wrote the pool's chunk sums */
+  Sched *sched; /* select.c's decisions; NULL before select and on INPUT and dead nodes */
 } Node;
 
 /* The tensors a node reads, each with its role ("w", "b", "gamma", ...,
@@ -476,6 +487,8 @@ typedef struct TensorRef {
   int id;
 } TensorRef;
 int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]);
+/* Frees n's Sched (select's record) and sets it NULL. */
+void sched_free(Node *n);
 
 /* A string -> int hash map: the graph's index of tensor names, the passes'
  * sets of names. Keys are not copied: each must outlive the map (they are

@@ -280,47 +280,49 @@ static bool wino_wins(const Node *n, Shape in, const TargetModel *tm) {
   return best_wino(&one, in, tm, &nt, &wkb) * 1.1 < direct;
 }
 
-static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
+static void conv_tile(const Node *n, Shape in, Target t, bool allow_wino, ConvSched *cs) {
   TargetModel tm = target_model(t);
-  n->np = n->kb = 0;
-  best_direct(n, in, &tm, &n->np, &n->kb, &n->kg);
-  n->wino = false;
+  cs->np = cs->kb = 0;
+  best_direct(n, in, &tm, &cs->np, &cs->kb, &cs->kg);
+  cs->wino = false;
   double P = (double)n->out.n * n->out.h * n->out.w;
-  n->nx = n->kg == 1 && P > n->np && 2 * (double)n->kh * n->kw * in.c * n->kb * 4.0 <= tm.l2 / 2;
-  n->xp = (double)in.n * in.h * in.w * in.c * 4.0 > tm.l2 / 2;
-  n->tg = group_tiles(n, in, &tm, n->np, n->kb / tm.vl, n->kg);
-  n->tc = n->tg > 1 ? (in.c < TG_CHUNK ? in.c : TG_CHUNK) : 0;
-  if (n->tg > 1)
-    n->nx = false; /* the groups stream the weights themselves */
+  cs->nx =
+      cs->kg == 1 && P > cs->np && 2 * (double)n->kh * n->kw * in.c * cs->kb * 4.0 <= tm.l2 / 2;
+  cs->xp = (double)in.n * in.h * in.w * in.c * 4.0 > tm.l2 / 2;
+  cs->tg = group_tiles(n, in, &tm, cs->np, cs->kb / tm.vl, cs->kg);
+  cs->tc = cs->tg > 1 ? (in.c < TG_CHUNK ? in.c : TG_CHUNK) : 0;
+  if (cs->tg > 1)
+    cs->nx = false; /* the groups stream the weights themselves */
   if (!allow_wino || !wino_applies(n, in, &tm) || !wino_wins(n, in, &tm))
     return;
-  n->np = n->kb = 0;
-  best_wino(n, in, &tm, &n->np, &n->kb);
-  n->wino = true;
-  n->kg = 1;
-  n->nx = false;
-  n->xp = false;
-  n->tg = 1;
-  n->tc = 0;
+  cs->np = cs->kb = 0;
+  best_wino(n, in, &tm, &cs->np, &cs->kb);
+  cs->wino = true;
+  cs->kg = 1;
+  cs->nx = false;
+  cs->xp = false;
+  cs->tg = 1;
+  cs->tc = 0;
 }
 
 static char *kernel_name(const Graph *g, const Node *n) {
   Shape in = n->nin ? g->nodes[n->in[0]].out : n->out, o = n->out;
+  const ConvSched *cs = &n->sched->conv;
   switch (n->op) {
   case OP_CONV:
-    if (n->wino)
+    if (cs->wino)
       return xstrfmt("wino2x2_3x3_n%d_%dx%dx%d_%dx%dx%d_kb%d_nt%d_%s", o.n, in.h, in.w, in.c, o.h,
-                     o.w, o.c, n->kb, n->np, act_name(n->act));
+                     o.w, o.c, cs->kb, cs->np, act_name(n->act));
     { /* block-major (kg 1), ungrouped (tg 1) kernels keep their names without those parts */
       char kg[16] = "", tg[32] = "";
-      if (n->kg > 1)
-        snprintf(kg, sizeof kg, "_kg%d", n->kg);
-      if (n->tg > 1)
-        snprintf(tg, sizeof tg, "_tg%dc%d", n->tg, n->tc);
+      if (cs->kg > 1)
+        snprintf(kg, sizeof kg, "_kg%d", cs->kg);
+      if (cs->tg > 1)
+        snprintf(tg, sizeof tg, "_tg%dc%d", cs->tg, cs->tc);
       return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s", n->kh,
                      n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
-                     n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", tg,
-                     act_name(n->act), n->se_pool ? "_sp" : "");
+                     cs->kb, cs->np, kg, cs->nx ? "_nx" : "", cs->xp ? "_xp" : "", tg,
+                     act_name(n->act), cs->se_pool ? "_sp" : "");
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -335,7 +337,7 @@ static char *kernel_name(const Graph *g, const Node *n) {
     return xstrfmt("add_n%d_%dx%dx%d_%s", o.n, o.h, o.w, o.c, act_name(n->act));
   case OP_SE_ADD:
     return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->attr.se.mid,
-                   act_name(n->act), n->pooled ? "_sp" : "");
+                   act_name(n->act), n->sched->pooled ? "_sp" : "");
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
   case OP_ENTRY:
@@ -371,15 +373,14 @@ static void fuse_se_pool(Graph *g) {
   int prev = -1; /* the last live node before i */
   for (int i = 0; i < g->nnodes; i++) {
     Node *se = &g->nodes[i];
-    se->pooled = false;
     if (se->dead)
       continue;
     /* x, linked to se by fuse, must run right before it. */
     Node *x = se->op == OP_SE_ADD ? &g->nodes[se->in[0]] : NULL;
-    if (x && x->se == i && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
+    if (x && x->se == i && se->in[0] == prev && x->op == OP_CONV && !x->sched->conv.wino &&
         uses_count(&u, prev) == 1 && g->output != prev) {
-      x->se_pool = true;
-      se->pooled = true;
+      x->sched->conv.se_pool = true;
+      se->sched->pooled = true;
     }
     prev = i;
   }
@@ -388,20 +389,22 @@ static void fuse_se_pool(Graph *g) {
 
 bool select_kernels(Graph *g, Diag *d) {
   bool ok = true;
-  for (int i = 0; i < g->nnodes; i++) {
+  for (int i = 0; i < g->nnodes; i++) { /* a fresh record: select may run again */
     Node *n = &g->nodes[i];
-    n->se_pool = false;
-    if (!n->dead && n->op == OP_CONV)
-      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
+    sched_free(n);
+    if (n->dead || n->op == OP_INPUT)
+      continue;
+    n->sched = xcalloc(1, sizeof *n->sched);
+    if (n->op == OP_CONV)
+      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino, &n->sched->conv);
   }
   fuse_se_pool(g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    if (n->dead || n->op == OP_INPUT)
+    if (!n->sched)
       continue;
-    free(n->kernel);
-    n->kernel = kernel_name(g, n);
-    if (!n->kernel) {
+    n->sched->kernel = kernel_name(g, n);
+    if (!n->sched->kernel) {
       /* Only reachable if a pass left an unfused op behind. */
       diag(d, DIAG_ERROR, "no kernel for '%s' (%s): the fusion passes did not apply", n->name,
            op_name(n->op));

@@ -39,7 +39,7 @@ static void clone(Graph *dst, const Graph *src) {
   memcpy(dst->nodes, src->nodes, (size_t)src->nnodes * sizeof *dst->nodes);
   memcpy(dst->tensors, src->tensors, (size_t)src->ntensors * sizeof *dst->tensors);
   for (int i = 0; i < src->nnodes; i++) {
-    RSC_ASSERT(!src->nodes[i].kernel);
+    RSC_ASSERT(!src->nodes[i].sched);
     dst->nodes[i].name = xstrdup(src->nodes[i].name);
   }
   for (int i = 0; i < src->ntensors; i++) {

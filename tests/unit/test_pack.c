@@ -7,7 +7,7 @@
  *     element xi of U = G g G^T at ((o/kb)*16 + xi)*I*kb + i*kb + o%kb, U
  *     computed here in double from G; dense (o,i) at ((o/kb)*I + i)*kb + o%kb
  *     with kb DENSE_KB; a vector's o at o; everything else zero;
- *   - which layout each tensor gets (from its node: conv weight by n->wino,
+ *   - which layout each tensor gets (from its node: conv weight by sched->conv.wino,
  *     bias VECTOR at the conv's kb; dense and SE fc DENSE_BLOCK);
  *   - the payload: offsets 16-float aligned, in node order, not overlapping,
  *     weight_floats their end; tensors no live node uses are freed.
@@ -127,9 +127,10 @@ static void check_target(Target target, int *winos) {
     if (n->dead)
       continue;
     if (n->op == OP_CONV) {
-      expect_layout(&g, n->w, n->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, n->kb);
-      expect_layout(&g, n->b, LAYOUT_VECTOR, n->kb);
-      *winos += n->wino;
+      const ConvSched *cs = &n->sched->conv;
+      expect_layout(&g, n->w, cs->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, cs->kb);
+      expect_layout(&g, n->b, LAYOUT_VECTOR, cs->kb);
+      *winos += cs->wino;
     } else if (n->op == OP_DENSE) {
       expect_layout(&g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB);
       expect_layout(&g, n->b, LAYOUT_VECTOR, DENSE_KB);
