@@ -167,7 +167,7 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   const char *kernel = n->sched->kernel;
   const ConvSched *cs = &n->sched->conv;
   char desc[160];
-  snprintf(desc, sizeof desc, "%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]", op_name(n->op), in.n, in.h,
+  snprintf(desc, sizeof desc, "%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]", node_op_name(n), in.n, in.h,
            in.w, in.c, out.n, out.h, out.w, out.c);
   switch (n->op) {
   case OP_CONV:
@@ -184,16 +184,15 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
               cs->kb, cs->np, cs->kg, cs->nx ? 1 : 0, cs->xp ? 1 : 0, cs->tg > 1 ? cs->tg : 1,
               cs->tg > 1 ? cs->tc : 0, act_const(n->act));
     break;
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-    sb_printf(o, "RSC_K_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
-              kernel, desc, op_name(n->op), out.n, in.h, in.w, in.c, out.h, out.w, n->kh,
-              n->kw, n->sh, n->sw, n->pad_t, n->pad_l);
-    break;
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
-    sb_printf(o, "RSC_K_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", kernel, desc,
-              op_name(n->op), out.n, in.h * in.w, in.c);
+  case OP_POOL:
+    if (n->attr.pool.global)
+      sb_printf(o, "RSC_K_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", kernel, desc,
+                node_op_name(n), out.n, in.h * in.w, in.c);
+    else
+      sb_printf(o,
+                "RSC_K_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
+                kernel, desc, node_op_name(n), out.n, in.h, in.w, in.c, out.h, out.w, n->kh,
+                n->kw, n->sh, n->sw, n->pad_t, n->pad_l);
     break;
   case OP_DENSE:
     sb_printf(o, "RSC_K_DENSE(<|%s|>, <|%s|>, %d, %d, %d, %d, %s)\n", kernel, desc, out.n, in.c,
@@ -285,10 +284,7 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
              fc2_w, fc2_b, dst);
     break;
   }
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
+  case OP_POOL:
   case OP_SOFTMAX:
   case OP_ENTRY:
     snprintf(args, sizeof args, "%s, %s", x, dst);
@@ -301,10 +297,10 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     RSC_ASSERT(!"unfused op");
   }
   char geo[64] = "";
-  if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
+  if (n->op == OP_CONV || (n->op == OP_POOL && !n->attr.pool.global))
     snprintf(geo, sizeof geo, " %dx%d/%d", n->kh, n->kw, n->sh);
   sb_printf(o, "RSC_LAYER(<|%s: %s%s%s%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s|>, <|%s|>)\n",
-            n->name, op_name(n->op), geo, n->act != ACT_NONE ? " +" : "",
+            n->name, node_op_name(n), geo, n->act != ACT_NONE ? " +" : "",
             n->act != ACT_NONE ? act_name(n->act) : "", in.n, in.h, in.w, in.c, out.n, out.h,
             out.w, out.c, n->sched->kernel, args);
   /* The layer's output for -D<PREFIX>_TRACE builds (rsc --verify); no code otherwise. */

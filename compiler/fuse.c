@@ -56,8 +56,9 @@ static void fuse_se(Graph *g, Uses *u) {
       continue;
     int x = scale->in[0], gate = scale->in[1];
     int fc1 = g->nodes[gate].in[0], pool = fc1 >= 0 ? g->nodes[fc1].in[0] : -1;
-    if (pool < 0 || g->nodes[pool].op != OP_GLOBAL_AVGPOOL || g->nodes[pool].in[0] != x ||
-        !single_use(g, u, pool) || !is_fc(g, u, fc1, ACT_RELU, pool) ||
+    const Node *pn = pool >= 0 ? &g->nodes[pool] : NULL;
+    if (!pn || pn->op != OP_POOL || !pn->attr.pool.global || pn->attr.pool.kind != POOL_AVG ||
+        pn->in[0] != x || !single_use(g, u, pool) || !is_fc(g, u, fc1, ACT_RELU, pool) ||
         !is_fc(g, u, gate, ACT_SIGMOID, fc1) || uses_count(u, x) != 2)
       continue;
     /* The SE module's name without ".se" suffix is the block: "layer1.0". */

@@ -196,10 +196,7 @@ int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]) {
     break;
   case OP_INPUT:
   case OP_ACT:
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
+  case OP_POOL:
   case OP_SCALE:
   case OP_ADD:
   case OP_SOFTMAX:
@@ -231,14 +228,15 @@ void graph_dump(const Graph *g, FILE *out) {
     const Node *n = &g->nodes[i];
     if (n->dead)
       continue;
-    fprintf(out, "%%%d = %s %s(", i, n->name, op_name(n->op));
+    fprintf(out, "%%%d = %s %s(", i, n->name, node_op_name(n));
     for (int k = 0; k < n->nin; k++)
       fprintf(out, "%s%%%d", k ? ", " : "", n->in[k]);
     fprintf(out, ") -> [%d,%d,%d,%d]", n->out.n, n->out.h, n->out.w, n->out.c);
     switch (n->op) {
     case OP_CONV:
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
+    case OP_POOL:
+      if (n->op == OP_POOL && n->attr.pool.global)
+        break;
       fprintf(out, " k=%dx%d s=%dx%d pad=%d,%d,%d,%d", n->kh, n->kw, n->sh, n->sw, n->pad_t,
               n->pad_l, n->pad_b, n->pad_r);
       break;
@@ -253,8 +251,6 @@ void graph_dump(const Graph *g, FILE *out) {
       break;
     case OP_INPUT:
     case OP_ACT:
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
     case OP_DENSE:
     case OP_SCALE:
     case OP_ADD:
@@ -370,6 +366,10 @@ void graph_check(const Graph *g) {
     if (n->op == OP_SE_ADD) /* fuse gives an SE_ADD its module's four tensors */
       RSC_ASSERT(n->attr.se.fc1_w >= 0 && n->attr.se.fc1_b >= 0 && n->attr.se.fc2_w >= 0 &&
                  n->attr.se.fc2_b >= 0 && n->attr.se.mid == g->tensors[n->attr.se.fc1_w].dims[0]);
+    if (n->op == OP_POOL) /* a window pool has a window, a global one none */
+      RSC_ASSERT((n->attr.pool.kind == POOL_MAX || n->attr.pool.kind == POOL_AVG) &&
+                 (n->attr.pool.global ? n->kh == 0 && n->kw == 0
+                                      : n->kh > 0 && n->kw > 0 && n->sh > 0 && n->sw > 0));
     RSC_ASSERT((n->op == OP_INPUT) == (i == g->input));
     if (n->sched)
       check_sched(g, i);

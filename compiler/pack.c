@@ -191,10 +191,7 @@ bool pack_weights(Graph *g, Diag *d) {
     case OP_ENTRY: /* its shift is a constant of the generated code */
     case OP_BN:
     case OP_ACT:
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
+    case OP_POOL:
     case OP_SCALE:
     case OP_ADD:
     case OP_SOFTMAX:

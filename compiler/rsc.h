@@ -326,10 +326,7 @@ void spec_canonical(const Spec *s, StrBuf *out);
   X(CONV, "conv")               /* 2-D conv, w OIHW, optional bias b, fused act */                 \
   X(BN, "batchnorm")            /* inference BN: gamma, beta, mean, var, eps */                    \
   X(ACT, "act")                 /* elementwise activation `act` */                                 \
-  X(MAXPOOL, "maxpool")         /* kh x kw / sh, pads ignored (-inf) */                            \
-  X(AVGPOOL, "avgpool")         /* kh x kw / sh, ceil mode, divides by in-bounds count */          \
-  X(GLOBAL_AVGPOOL, "global_avgpool") /* mean over H,W -> [N,1,1,C] */                             \
-  X(GLOBAL_MAXPOOL, "global_maxpool") /* max over H,W -> [N,1,1,C] */                              \
+  X(POOL, "pool")               /* max or mean over a window or all of H,W (attr.pool) */          \
   X(DENSE, "dense")             /* [N,1,1,Cin] x w[out][in] + b -> [N,1,1,out] */                  \
   X(SCALE, "scale")             /* in0 [N,H,W,C] * in1 [N,1,1,C] per channel */                    \
   X(ADD, "add")                 /* in0 + in1, then fused act */                                    \
@@ -343,6 +340,12 @@ typedef enum Op {
 #undef X
   OP_COUNT
 } Op;
+
+/* OP_POOL's reduction. */
+typedef enum PoolKind {
+  POOL_MAX, /* window: pads ignored (-inf) */
+  POOL_AVG  /* window: ceil mode, divides by the in-bounds count */
+} PoolKind;
 
 /* names.c: */
 const char *op_name(Op op);
@@ -418,6 +421,10 @@ typedef struct SeAttr { /* OP_SE_ADD: gate = sigmoid(fc2(relu(fc1(mean x)))) */
   int fc2_w, fc2_b;       /* [C][mid], [C] */
   int mid;                /* the reduced width */
 } SeAttr;
+typedef struct PoolAttr { /* OP_POOL */
+  PoolKind kind;
+  bool global; /* over all of H,W -> [N,1,1,C]; else the window kh x kw / sh of Node */
+} PoolAttr;
 typedef struct EntryAttr { /* OP_ENTRY (entry.c) */
   /* The value subtracted from input channel c, in the input's units (255 *
    * ImageNet mean under preprocess imagenet, whose input has 3 channels);
@@ -454,7 +461,7 @@ typedef struct Node {
   int in[2];   /* producer node ids, -1 if unused */
   int nin;
   Shape out;
-  /* CONV, MAXPOOL, AVGPOOL geometry: */
+  /* CONV and window POOL geometry: */
   int kh, kw, sh, sw;
   int pad_t, pad_l, pad_b, pad_r;
   ActKind act; /* ACT: the op; CONV, DENSE, ADD, SE_ADD: fused output activation;
@@ -463,6 +470,7 @@ typedef struct Node {
   union {
     BnAttr bn;       /* OP_BN */
     SeAttr se;       /* OP_SE_ADD */
+    PoolAttr pool;   /* OP_POOL */
     EntryAttr entry; /* OP_ENTRY */
   } attr;
   /* Links set by fuse.c, asserted by graph_check, -1 if none: the SE_ADD that
@@ -487,6 +495,10 @@ typedef struct TensorRef {
   int id;
 } TensorRef;
 int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]);
+/* names.c: the op's word with its kind, as --dump, kernel names and the
+ * generated comments say it: op_name, but a pool is "maxpool", "avgpool",
+ * "global_maxpool" or "global_avgpool". */
+const char *node_op_name(const Node *n);
 /* Frees n's Sched (select's record) and sets it NULL. */
 void sched_free(Node *n);
 
@@ -905,6 +917,7 @@ double *reference_eval(const Graph *g, const double *input, ReferenceTap tap, vo
 typedef struct SummaryRow {
   char *name; /* timm name */
   Op op;
+  const char *word; /* node_op_name: the op with its kind ("maxpool") */
   ActKind act;
   Shape out;
   int in0, in1, consumer; /* built node ids: inputs, first reader; -1 if none */

@@ -324,13 +324,11 @@ static char *kernel_name(const Graph *g, const Node *n) {
                      cs->kb, cs->np, kg, cs->nx ? "_nx" : "", cs->xp ? "_xp" : "", tg,
                      act_name(n->act), cs->se_pool ? "_sp" : "");
     }
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-    return xstrfmt("%s%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%d", op_name(n->op), n->kh, n->kw, n->sh,
+  case OP_POOL:
+    if (n->attr.pool.global)
+      return xstrfmt("%s_n%d_%dx%dx%d", node_op_name(n), o.n, in.h, in.w, in.c);
+    return xstrfmt("%s%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%d", node_op_name(n), n->kh, n->kw, n->sh,
                    n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w);
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
-    return xstrfmt("%s_n%d_%dx%dx%d", op_name(n->op), o.n, in.h, in.w, in.c);
   case OP_DENSE:
     return xstrfmt("dense_n%d_%d_%d_%s", o.n, in.c, o.c, act_name(n->act));
   case OP_ADD:
@@ -407,7 +405,7 @@ bool select_kernels(Graph *g, Diag *d) {
     if (!n->sched->kernel) {
       /* Only reachable if a pass left an unfused op behind. */
       diag(d, DIAG_ERROR, "no kernel for '%s' (%s): the fusion passes did not apply", n->name,
-           op_name(n->op));
+           node_op_name(n));
       ok = false;
     }
   }

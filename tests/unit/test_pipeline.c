@@ -159,6 +159,8 @@ static void unpool_se(Graph *g, int id) { g->nodes[id].sched->pooled = false; }
 static void drop_fc2_bias(Graph *g, int id) { g->nodes[id].attr.se.fc2_b = -1; }
 static void wrong_mid(Graph *g, int id) { g->nodes[id].attr.se.mid++; }
 static void no_tile(Graph *g, int id) { g->nodes[g->nodes[id].in[0]].sched->conv.kb = 0; }
+static void window_on_global(Graph *g, int id) { g->nodes[id].kh = g->nodes[id].kw = 3; }
+static void bad_pool_kind(Graph *g, int id) { g->nodes[id].attr.pool.kind = (PoolKind)7; }
 static void sched_on_input(Graph *g, int id) {
   (void)id;
   g->nodes[g->input].sched = g->nodes[g->output].sched;
@@ -187,6 +189,18 @@ static void test_attrs_and_sched_checked(void **state) {
   assert_true(check_aborts(&g, wrong_mid, se));
   assert_true(check_aborts(&g, no_tile, se));
   assert_true(check_aborts(&g, sched_on_input, se));
+  /* One pool op: its kind and extent are attributes, the words say both. */
+  int head = -1;
+  for (int i = 0; i < g.nnodes; i++)
+    if (!g.nodes[i].dead && strcmp(g.nodes[i].name, "global_pool") == 0)
+      head = i;
+  assert_true(head >= 0);
+  assert_int_equal(g.nodes[head].op, OP_POOL);
+  assert_true(g.nodes[head].attr.pool.global && g.nodes[head].attr.pool.kind == POOL_AVG);
+  assert_string_equal(node_op_name(&g.nodes[head]), "global_avgpool");
+  assert_false(check_aborts(&g, keep, head));
+  assert_true(check_aborts(&g, window_on_global, head));
+  assert_true(check_aborts(&g, bad_pool_kind, head));
   graph_free(&g);
 }
 
