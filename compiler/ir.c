@@ -116,7 +116,8 @@ void graph_free(Graph *g) {
     free(g->tensors[i].name);
     free(g->tensors[i].data);
     free(g->tensors[i].packed);
-    free(g->tensors[i].scale);
+    for (int k = 0; k < g->tensors[i].nscales; k++)
+      free(g->tensors[i].scales[k].s);
   }
   free(g->nodes);
   free(g->tensors);

@@ -388,6 +388,15 @@ typedef enum Layout {
 
 const char *layout_name(Layout l);
 
+/* A scale recorded on a tensor (tensor.c): along axis 0 (output channel,
+ * fold's BN scale) or 1 (input channel, entry's preprocessing scale), s[i]
+ * per channel; the tensor owns s. */
+typedef struct TensorScale {
+  int axis;
+  double *s;
+} TensorScale;
+enum { TENSOR_MAX_SCALES = 2 }; /* fold's, then entry's */
+
 typedef struct Tensor {
   char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
   int ndim;
@@ -395,8 +404,9 @@ typedef struct Tensor {
   float *data; /* dims product floats once loaded; NULL before weights.c runs,
                   and after pack.c for the tensors no live node uses */
   bool deferred; /* random values not drawn yet (weights_random_deferred):
-                    weights_values draws them, with scale applied, when needed */
-  double *scale;  /* fold.c, deferred tensors: BN scale per output channel */
+                    tensor_values draws them, with the scales applied, when needed */
+  TensorScale scales[TENSOR_MAX_SCALES]; /* tensor_scale: a deferred tensor's pending */
+  int nscales;                           /* scales, in the order recorded */
   bool used;   /* referenced by a live node (set by pack.c) */
   /* pack.c: */
   Layout layout;
@@ -631,14 +641,22 @@ void weights_random(Graph *g, uint64_t seed);
 /* The same values, but only the 1-D tensors (BN statistics, biases: what
  * fold reads) are drawn now; the conv and dense weights, all but a few MB,
  * are marked deferred and drawn one at a time as the .weights file is
- * written (weights_values), so they never all exist in memory at once. */
+ * written (tensor_values), so they never all exist in memory at once. */
 void weights_random_deferred(Graph *g, uint64_t seed);
+/* A deferred tensor's random values, as weights_random draws them, into
+ * out (tensor_elems(t) floats), without its scales: see tensor_values. */
+void weights_draw(const Graph *g, const Tensor *t, float *out);
+
+/* ---------------------------------------------------------------- tensor.c */
+
+/* Multiplies t's values along axis (0: per output channel, 1: per input
+ * channel) by s[i] in double, rounded to float once; t takes s. On a
+ * deferred tensor the scale is recorded, and applied by tensor_values. */
+void tensor_scale(Tensor *t, int axis, double *s);
 /* t's values: t->data, or for a deferred tensor drawn into *scratch (grown
- * to *cap floats as needed; caller frees) and scaled by t->scale: exactly
- * what weights_random, fold_bn would have left in t->data. */
-const float *weights_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap);
-/* Draws a deferred tensor into t->data for a pass that rewrites values. */
-void weights_materialize(const Graph *g, Tensor *t);
+ * to *cap floats as needed; caller frees) with its scales applied in the
+ * order recorded: exactly what drawing at once and scaling would give. */
+const float *tensor_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap);
 
 /* ---------------------------------------------------------------- weights_h5.c */
 
@@ -658,11 +676,9 @@ void weights_export_safetensors(const Graph *g, StrBuf *out);
 
 /* ---------------------------------------------------------------- fold.c */
 
-/* CONV followed by BN -> CONV with folded weight and bias (computed in double).
- * A deferred weight gets its per-channel scale in t->scale instead. */
+/* CONV followed by BN -> CONV with folded weight and bias (computed in double);
+ * the weight's scale is recorded with tensor_scale. */
 bool fold_bn(Graph *g, Diag *d);
-/* rows x per_row floats: row o multiplied by s[o] in double, rounded once. */
-void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s);
 
 /* ---------------------------------------------------------------- entry.c */
 
@@ -706,7 +722,7 @@ size_t se_pool_offset(const Node *se);
 bool pack_weights(Graph *g, Diag *d);
 /* Draws tensor t (placed by pack_weights) into its layout: t->packed_floats
  * floats at dst, padding zeroed. From t->packed if set, else from raw, t's
- * values (weights_values). */
+ * values (tensor_values). */
 void pack_tensor(const Tensor *t, const float *raw, float *dst);
 
 /* u = G g G^T: one 3x3 filter g (row-major) as its 4x4 Winograd F(2x2,3x3)

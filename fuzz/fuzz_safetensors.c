@@ -44,7 +44,7 @@ static void clone(Graph *dst, const Graph *src) {
   }
   for (int i = 0; i < src->ntensors; i++) {
     const Tensor *t = &src->tensors[i];
-    RSC_ASSERT(!t->data && !t->packed && !t->scale);
+    RSC_ASSERT(!t->data && !t->packed && !t->nscales);
     dst->tensors[i].name = xstrdup(t->name);
   }
   dst->tensor_index = (NameMap){0};

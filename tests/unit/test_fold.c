@@ -137,12 +137,41 @@ static void test_deferred_same_bits(void **state) {
   for (int i = 0; i < lazy.ntensors; i++) {
     const Tensor *t = &lazy.tensors[i];
     assert_string_equal(t->name, eager.tensors[i].name);
-    if (t->deferred && t->scale)
+    if (t->deferred && t->nscales)
       scaled++;
-    const float *v = weights_values(&lazy, t, &scratch, &cap);
+    const float *v = tensor_values(&lazy, t, &scratch, &cap);
     assert_memory_equal(v, eager.tensors[i].data, tensor_elems(t) * sizeof *v);
   }
   assert_true(scaled >= 20);
+  free(scratch);
+  graph_free(&eager);
+  graph_free(&lazy);
+}
+
+/* The same through entry, which scales the first conv per input channel:
+ * a deferred first conv records fold's scale, then entry's, and tensor.c
+ * applies both in that order when it draws the values, as eagerly. */
+static void test_deferred_same_bits_entry(void **state) {
+  (void)state;
+  static const char spec[] = SMALL "input_type u8\npreprocess imagenet\n";
+  Graph eager, lazy;
+  assert_true(pipeline_to(&eager, spec, "entry", TARGET_AVX2));
+  assert_true(pipeline_to_deferred(&lazy, spec, "entry", TARGET_AVX2));
+  assert_int_equal(eager.ntensors, lazy.ntensors);
+  int both = 0;
+  float *scratch = NULL;
+  size_t cap = 0;
+  for (int i = 0; i < lazy.ntensors; i++) {
+    const Tensor *t = &lazy.tensors[i];
+    if (t->deferred && t->nscales == 2) {
+      assert_true(t->scales[0].axis == 0 && t->scales[1].axis == 1);
+      both++;
+    }
+    const float *v = tensor_values(&lazy, t, &scratch, &cap);
+    if (tensor_elems(t))
+      assert_memory_equal(v, eager.tensors[i].data, tensor_elems(t) * sizeof *v);
+  }
+  assert_int_equal(both, 1); /* the first conv */
   free(scratch);
   graph_free(&eager);
   graph_free(&lazy);
@@ -152,6 +181,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_folded_values),
       cmocka_unit_test(test_deferred_same_bits),
+      cmocka_unit_test(test_deferred_same_bits_entry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
