@@ -4,7 +4,7 @@
  * 1. An ACT whose producer is a CONV, DENSE or ADD read by nothing else becomes
  *    that producer's epilogue (conv+bias+relu, add+relu, fc1+relu, fc2+sigmoid).
  * 2. The Squeeze-and-Excitation tail of a bottleneck,
- *        s = GLOBAL_AVGPOOL(x); s = CONV fc1 (relu); g = CONV fc2 (sigmoid);
+ *        s = POOL avg global(x); s = CONV fc1 (relu); g = CONV fc2 (sigmoid);
  *        y = SCALE(x, g); out = ADD(y, shortcut) (act)
  *    becomes one SE_ADD(x, shortcut) node carrying fc1/fc2 weights: the kernel
  *    pools, runs both small FCs, scales, adds the shortcut and activates in one

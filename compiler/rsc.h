@@ -731,7 +731,7 @@ void wino_filter_transform(const float g[9], float u[16]);
 
 /* ---------------------------------------------------------------- select.c */
 
-/* Chooses each node's kernel and tile (kb) and names the specialised function. */
+/* Attaches a Sched to each live node: its kernel, a conv's tile (ConvSched), names the function. */
 bool select_kernels(Graph *g, Diag *d);
 
 /* ---------------------------------------------------------------- pipeline.c */
