@@ -19,19 +19,32 @@ typedef struct Builder {
   int cur_c; /* its channel count */
 } Builder;
 
+static int declare_vector(Builder *b, const char *name, const char *field, int c) {
+  char *tn = xstrfmt("%s.%s", name, field);
+  int id = graph_add_tensor(b->g, tn, 1, &c);
+  free(tn);
+  return id;
+}
+
 static void declare_bn(Builder *b, int node, const char *name, int c) {
-  static const char *const fields[4] = {"weight", "bias", "running_mean", "running_var"};
-  for (int i = 0; i < 4; i++) {
-    char *tn = xstrfmt("%s.%s", name, fields[i]);
-    b->g->nodes[node].p[i] = graph_add_tensor(b->g, tn, 1, &c);
-    free(tn);
-  }
+  BnAttr *bn = &b->g->nodes[node].attr.bn;
+  bn->gamma = declare_vector(b, name, "weight", c);
+  bn->beta = declare_vector(b, name, "bias", c);
+  bn->mean = declare_vector(b, name, "running_mean", c);
+  bn->var = declare_vector(b, name, "running_var", c);
 }
 
 static int add_unary(Builder *b, Op op, const char *name, int in) {
   int id = graph_add_node(b->g, op, name);
   b->g->nodes[id].in[0] = in;
   b->g->nodes[id].nin = 1;
+  return id;
+}
+
+/* A pool over a window (set by the caller) or, global, all of H,W. */
+static int add_pool(Builder *b, PoolKind kind, bool global, const char *name, int in) {
+  int id = add_unary(b, OP_POOL, name, in);
+  b->g->nodes[id].attr.pool = (PoolAttr){.kind = kind, .global = global};
   return id;
 }
 
@@ -62,7 +75,7 @@ static int add_conv(Builder *b, const char *name, int in, int cin, int cout, int
 
 static int add_bn(Builder *b, const char *name, int in, int c) {
   int id = add_unary(b, OP_BN, name, in);
-  b->g->nodes[id].eps = b->s->bn_eps;
+  b->g->nodes[id].attr.bn.eps = b->s->bn_eps;
   declare_bn(b, id, name, c);
   return id;
 }
@@ -97,7 +110,7 @@ static void build_stem(Builder *b) {
   if (s->stem_down == STEM_DOWN_CONV) {
     conv_bn_act(b, "maxpool.0", "maxpool.1", "maxpool.2", b->cur_c, 3, 2);
   } else {
-    int id = add_unary(b, OP_MAXPOOL, "maxpool", b->cur);
+    int id = add_pool(b, POOL_MAX, false, "maxpool", b->cur);
     Node *n = &b->g->nodes[id];
     n->kh = n->kw = 3;
     n->sh = n->sw = 2;
@@ -115,7 +128,7 @@ static int build_shortcut(Builder *b, const char *blk, int in, int cin, int cout
     /* downsample.0 is the pool (Identity at stride 1), then 1x1 conv + BN. */
     int x = in;
     if (stride > 1) {
-      x = add_unary(b, OP_AVGPOOL, n0, in);
+      x = add_pool(b, POOL_AVG, false, n0, in);
       Node *p = &b->g->nodes[x];
       p->kh = p->kw = p->sh = p->sw = stride; /* pads: ceil mode, set by shape.c */
     }
@@ -148,7 +161,7 @@ static void build_se(Builder *b, const char *blk, int c) {
        *act = xstrfmt("%s.se.act", blk), *fc2 = xstrfmt("%s.se.fc2", blk),
        *gate = xstrfmt("%s.se.gate", blk), *se = xstrfmt("%s.se", blk);
   int x = b->cur;
-  int s = add_unary(b, OP_GLOBAL_AVGPOOL, pool, x);
+  int s = add_pool(b, POOL_AVG, true, pool, x);
   s = add_conv(b, fc1, s, c, mid, 1, 1, true);
   s = add_act(b, act, s, ACT_RELU);
   s = add_conv(b, fc2, s, mid, c, 1, 1, true);
@@ -204,15 +217,15 @@ static void build_head(Builder *b) {
   case HEAD_NONE:
     return;
   case HEAD_MAX:
-    b->cur = add_unary(b, OP_GLOBAL_MAXPOOL, "global_pool", b->cur);
+    b->cur = add_pool(b, POOL_MAX, true, "global_pool", b->cur);
     return;
   case HEAD_AVG:
-    b->cur = add_unary(b, OP_GLOBAL_AVGPOOL, "global_pool", b->cur);
+    b->cur = add_pool(b, POOL_AVG, true, "global_pool", b->cur);
     return;
   case HEAD_DENSE:
     break;
   }
-  int pool = add_unary(b, OP_GLOBAL_AVGPOOL, "global_pool", b->cur);
+  int pool = add_pool(b, POOL_AVG, true, "global_pool", b->cur);
   int fc = add_unary(b, OP_DENSE, "fc", pool);
   int wd[2] = {s->classes, b->cur_c};
   b->g->nodes[fc].w = graph_add_tensor(b->g, "fc.weight", 2, wd);

@@ -39,15 +39,15 @@ static const char *block_of(const Summary *s, int i, char *buf, size_t size) {
   return "stem";
 }
 
-static void op_text(Op op, ActKind act, char *buf, size_t size) {
+static void op_text(Op op, const char *word, ActKind act, char *buf, size_t size) {
   bool with_act = act != ACT_NONE && (op == OP_CONV || op == OP_DENSE || op == OP_ADD ||
                                       op == OP_SE_ADD || op == OP_ACT);
-  snprintf(buf, size, "%s%s%s", op_name(op), with_act ? " " : "", with_act ? act_name(act) : "");
+  snprintf(buf, size, "%s%s%s", word, with_act ? " " : "", with_act ? act_name(act) : "");
 }
 
 static void node_line(const Summary *s, int i, FILE *out, const char *indent) {
   char op[48];
-  op_text(s->rows[i].op, s->rows[i].act, op, sizeof op);
+  op_text(s->rows[i].op, s->rows[i].word, s->rows[i].act, op, sizeof op);
   fprintf(out, "%sn%d [label=\"%s\\n%s\"%s];\n", indent, i, s->rows[i].name, op,
           s->rows[i].op == OP_INPUT ? ", shape=ellipse" : "");
 }
@@ -111,9 +111,9 @@ static void write_fused(const Graph *g, const Summary *s, FILE *out) {
         int i = rows[r];
         if (!any) {
           char op[48];
-          op_text(n->op, n->act, op, sizeof op);
+          op_text(n->op, node_op_name(n), n->act, op, sizeof op);
           fprintf(out, "  subgraph \"cluster_%s\" {\n    label=\"%s: %s\\n%s\";\n", n->name,
-                  n->name, op, n->kernel ? n->kernel : "");
+                  n->name, op, n->sched ? n->sched->kernel : "");
           fprintf(out, "    style=filled; fillcolor=\"#eef3fb\";\n");
           any = true;
         }
@@ -131,7 +131,7 @@ static void write_fused(const Graph *g, const Summary *s, FILE *out) {
     char sh[48];
     shape_label(g->nodes[entry].out, sh, sizeof sh);
     fprintf(out, "  entry [label=\"entry\\n%s\", shape=box, style=filled, fillcolor=\"#eef3fb\"];\n",
-            g->nodes[entry].kernel ? g->nodes[entry].kernel : "");
+            g->nodes[entry].sched ? g->nodes[entry].sched->kernel : "");
     for (int i = 0; i < s->nrows; i++)
       if (s->rows[i].op == OP_INPUT)
         fprintf(out, "  n%d -> entry [label=\"%s\"];\n", i, sh);

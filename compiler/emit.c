@@ -150,11 +150,11 @@ static const char *in_ctype(const Spec *s) { return s->input_type == INPUT_U8 ? 
  * empty under `preprocess none`. */
 static char *entry_shift_list(const Graph *g, const Node *n, int channels) {
   StrBuf sb = {0};
-  RSC_ASSERT(n->entry.shifted == (g->spec.preprocess != PREPROCESS_NONE));
-  if (n->entry.shifted)
+  RSC_ASSERT(n->attr.entry.shifted == (g->spec.preprocess != PREPROCESS_NONE));
+  if (n->attr.entry.shifted)
     for (int c = 0; c < channels; c++) {
       char num[32];
-      float_literal(num, (float)n->entry.shift[c]);
+      float_literal(num, (float)n->attr.entry.shift[c]);
       sb_printf(&sb, "%s%s", c ? ", " : "", num);
     }
   return sb.buf ? sb.buf : xstrdup("");
@@ -164,60 +164,61 @@ static char *entry_shift_list(const Graph *g, const Node *n, int channels) {
  * the runtime's parameters in its order (rsc.m4 names them in the C). */
 static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
   Shape in = g->nodes[n->in[0]].out, out = n->out;
+  const char *kernel = n->sched->kernel;
+  const ConvSched *cs = &n->sched->conv;
   char desc[160];
-  snprintf(desc, sizeof desc, "%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]", op_name(n->op), in.n, in.h,
+  snprintf(desc, sizeof desc, "%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]", node_op_name(n), in.n, in.h,
            in.w, in.c, out.n, out.h, out.w, out.c);
   switch (n->op) {
   case OP_CONV:
-    if (n->wino) {
-      sb_printf(o, "RSC_K_WINO(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel, desc,
-                out.n, in.h, in.w, in.c, out.c, n->kb, n->np, act_const(n->act));
+    if (cs->wino) {
+      sb_printf(o, "RSC_K_WINO(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %s)\n", kernel, desc,
+                out.n, in.h, in.w, in.c, out.c, cs->kb, cs->np, act_const(n->act));
       break;
     }
     sb_printf(o,
               "RSC_K_CONV(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
               "%d, %d, %d, %d, %d, %d, %d, %d, %s)\n",
-              n->kernel, desc, n->se_pool ? 1 : 0, n->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h,
+              kernel, desc, cs->se_pool ? 1 : 0, cs->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h,
               in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
-              n->kb, n->np, n->kg, n->nx ? 1 : 0, n->xp ? 1 : 0, n->tg > 1 ? n->tg : 1,
-              n->tg > 1 ? n->tc : 0, act_const(n->act));
+              cs->kb, cs->np, cs->kg, cs->nx ? 1 : 0, cs->xp ? 1 : 0, cs->tg > 1 ? cs->tg : 1,
+              cs->tg > 1 ? cs->tc : 0, act_const(n->act));
     break;
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-    sb_printf(o, "RSC_K_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
-              n->kernel, desc, op_name(n->op), out.n, in.h, in.w, in.c, out.h, out.w, n->kh,
-              n->kw, n->sh, n->sw, n->pad_t, n->pad_l);
-    break;
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
-    sb_printf(o, "RSC_K_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", n->kernel, desc,
-              op_name(n->op), out.n, in.h * in.w, in.c);
+  case OP_POOL:
+    if (n->attr.pool.global)
+      sb_printf(o, "RSC_K_GLOBAL_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d)\n", kernel, desc,
+                node_op_name(n), out.n, in.h * in.w, in.c);
+    else
+      sb_printf(o,
+                "RSC_K_POOL(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
+                kernel, desc, node_op_name(n), out.n, in.h, in.w, in.c, out.h, out.w, n->kh,
+                n->kw, n->sh, n->sw, n->pad_t, n->pad_l);
     break;
   case OP_DENSE:
-    sb_printf(o, "RSC_K_DENSE(<|%s|>, <|%s|>, %d, %d, %d, %d, %s)\n", n->kernel, desc, out.n, in.c,
+    sb_printf(o, "RSC_K_DENSE(<|%s|>, <|%s|>, %d, %d, %d, %d, %s)\n", kernel, desc, out.n, in.c,
               out.c, DENSE_KB, act_const(n->act));
     break;
   case OP_ADD:
-    sb_printf(o, "RSC_K_ADD(<|%s|>, <|%s|>, %zu, %s)\n", n->kernel, desc, shape_elems(out),
+    sb_printf(o, "RSC_K_ADD(<|%s|>, <|%s|>, %zu, %s)\n", kernel, desc, shape_elems(out),
               act_const(n->act));
     break;
   case OP_SE_ADD: {
     /* The pool a conv wrote (se_pool): its offset in the scratch; else none. */
     char pool[32] = "";
-    if (n->pooled)
+    if (n->sched->pooled)
       snprintf(pool, sizeof pool, "%zu", se_pool_offset(n));
-    sb_printf(o, "RSC_K_SE_ADD(<|%s|>, <|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %s)\n", n->kernel,
-              desc, pool, SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->se_mid, DENSE_KB,
+    sb_printf(o, "RSC_K_SE_ADD(<|%s|>, <|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %s)\n", kernel,
+              desc, pool, SE_POOL_CHUNK, out.n, out.h * out.w, out.c, n->attr.se.mid, DENSE_KB,
               act_const(n->act));
     break;
   }
   case OP_SOFTMAX:
-    sb_printf(o, "RSC_K_SOFTMAX(<|%s|>, <|%s|>, %zu, %d, %d)\n", n->kernel, desc, shape_elems(out),
+    sb_printf(o, "RSC_K_SOFTMAX(<|%s|>, <|%s|>, %zu, %d, %d)\n", kernel, desc, shape_elems(out),
               out.n, out.c);
     break;
   case OP_ENTRY: {
     char *shift = entry_shift_list(g, n, out.c);
-    sb_printf(o, "RSC_K_ENTRY(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, <|%s|>)\n", n->kernel, desc,
+    sb_printf(o, "RSC_K_ENTRY(<|%s|>, <|%s|>, %s, %d, %d, %d, %d, %d, <|%s|>)\n", kernel, desc,
               g->spec.input_type == INPUT_U8 ? "u8" : "f32", out.n, out.h, out.w, out.c,
               g->spec.input_layout == INPUT_NCHW, shift);
     free(shift);
@@ -258,10 +259,10 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     w_expr(g, n->w, w, sizeof w);
     w_expr(g, n->b, b, sizeof b);
     snprintf(args, sizeof args, "%s, %s, %s, %s", x, w, b, dst);
-    if (n->se_pool) { /* the partials' place in the scratch of the SE_ADD reading dst */
+    if (n->sched->conv.se_pool) { /* the partials' place in the scratch of the SE_ADD reading dst */
       RSC_ASSERT(n->se >= 0);
       const Node *se = &g->nodes[n->se];
-      RSC_ASSERT(se->op == OP_SE_ADD && se->pooled);
+      RSC_ASSERT(se->op == OP_SE_ADD && se->sched->pooled);
       size_t len = strlen(args);
       snprintf(args + len, sizeof args - len, ", a + A_SCRATCH + %zu", se_pool_offset(se));
     }
@@ -272,19 +273,18 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     snprintf(args, sizeof args, "%s, %s, %s", x, y, dst);
     break;
   case OP_SE_ADD: {
-    char p[4][160];
-    for (int k = 0; k < 4; k++)
-      w_expr(g, n->p[k], p[k], sizeof p[k]);
+    char fc1_w[160], fc1_b[160], fc2_w[160], fc2_b[160];
+    w_expr(g, n->attr.se.fc1_w, fc1_w, sizeof fc1_w);
+    w_expr(g, n->attr.se.fc1_b, fc1_b, sizeof fc1_b);
+    w_expr(g, n->attr.se.fc2_w, fc2_w, sizeof fc2_w);
+    w_expr(g, n->attr.se.fc2_b, fc2_b, sizeof fc2_b);
     buf_expr(g, n->in[1], y, sizeof y);
     snprintf(args, sizeof args,
-             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, p[0], p[1],
-             p[2], p[3], dst);
+             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, fc1_w, fc1_b,
+             fc2_w, fc2_b, dst);
     break;
   }
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
+  case OP_POOL:
   case OP_SOFTMAX:
   case OP_ENTRY:
     snprintf(args, sizeof args, "%s, %s", x, dst);
@@ -297,12 +297,12 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     RSC_ASSERT(!"unfused op");
   }
   char geo[64] = "";
-  if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
+  if (n->op == OP_CONV || (n->op == OP_POOL && !n->attr.pool.global))
     snprintf(geo, sizeof geo, " %dx%d/%d", n->kh, n->kw, n->sh);
   sb_printf(o, "RSC_LAYER(<|%s: %s%s%s%s [%d,%d,%d,%d] -> [%d,%d,%d,%d]|>, <|%s|>, <|%s|>)\n",
-            n->name, op_name(n->op), geo, n->act != ACT_NONE ? " +" : "",
+            n->name, node_op_name(n), geo, n->act != ACT_NONE ? " +" : "",
             n->act != ACT_NONE ? act_name(n->act) : "", in.n, in.h, in.w, in.c, out.n, out.h,
-            out.w, out.c, n->kernel, args);
+            out.w, out.c, n->sched->kernel, args);
   /* The layer's output for -D<PREFIX>_TRACE builds (rsc --verify); no code otherwise. */
   sb_printf(o, "RSC_TRACE(<|%s|>, <|%s|>, %zu)\n", n->name, dst, shape_elems(out));
   /* The layer's row of the -D<PREFIX>_PROFILE table (bench); no code otherwise. */
@@ -495,7 +495,7 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
   Seen seen = {0};
   for (int i = 0; i < g->nnodes; i++) {
     const Node *nd = &g->nodes[i];
-    if (!nd->dead && nd->op != OP_INPUT && seen_add(&seen, nd->kernel))
+    if (!nd->dead && nd->op != OP_INPUT && seen_add(&seen, nd->sched->kernel))
       kernel_def(o, g, nd);
   }
   seen_free(&seen);

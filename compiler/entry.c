@@ -26,20 +26,15 @@
 const double imagenet_mean[3] = {0.485, 0.456, 0.406};
 const double imagenet_std[3] = {0.229, 0.224, 0.225};
 
-/* w[o][c][kh][kw] *= 1/(255 std_c): the scale half of the preprocessing. */
+/* w[o][c][kh][kw] *= 1/(255 std_c): the scale half of the preprocessing,
+ * recorded on the weight (tensor.c applies it, now or when it draws it). */
 static void fold_scale(Graph *g, const Node *conv) {
   Tensor *w = &g->tensors[conv->w];
-  int cout = w->dims[0], cin = w->dims[1];
-  size_t taps = (size_t)w->dims[2] * (size_t)w->dims[3];
-  weights_materialize(g, w); /* a deferred weight: drawn and BN-scaled now */
-  RSC_ASSERT(cin == 3 && w->data);
-  for (int o = 0; o < cout; o++)
-    for (int c = 0; c < cin; c++) {
-      double a = 1.0 / (255.0 * imagenet_std[c]);
-      float *p = w->data + ((size_t)o * (size_t)cin + (size_t)c) * taps;
-      for (size_t k = 0; k < taps; k++)
-        p[k] = (float)(p[k] * a);
-    }
+  RSC_ASSERT(w->dims[1] == 3);
+  double *a = xmalloc(3 * sizeof *a);
+  for (int c = 0; c < 3; c++)
+    a[c] = 1.0 / (255.0 * imagenet_std[c]);
+  tensor_scale(w, 1, a);
 }
 
 bool lower_entry(Graph *g, Diag *d) {
@@ -68,9 +63,9 @@ bool lower_entry(Graph *g, Diag *d) {
   n->out = g->nodes[g->input].out;
   if (s->preprocess == PREPROCESS_IMAGENET) {
     RSC_ASSERT(n->out.c == 3);
-    n->entry.shifted = true;
+    n->attr.entry.shifted = true;
     for (int c = 0; c < 3; c++)
-      n->entry.shift[c] = 255.0 * imagenet_mean[c];
+      n->attr.entry.shift[c] = 255.0 * imagenet_mean[c];
   }
   graph_check(g);
   return true;

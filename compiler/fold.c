@@ -10,10 +10,9 @@
  * The graph rewrite and the biases are done in node order; the weights, all
  * but a few KB of the work (RS-420: 770 MB), are scaled afterwards on
  * rsc_threads() threads, one conv per job. Each job reads only its own conv's
- * weights and BN, so the result is the same on any number of threads. A
- * weight not drawn yet (weights_random_deferred) only gets the scale, for
- * weights_values to apply when it draws it: the same operations in the same
- * order, so the same bits.
+ * weights and BN, so the result is the same on any number of threads. The
+ * scale is recorded on the weight (tensor_scale, tensor.c), which applies it
+ * now, or when it draws a weight not drawn yet (weights_random_deferred).
  */
 #include "rsc.h"
 
@@ -32,19 +31,11 @@ typedef struct Folding {
 } Folding;
 
 static double bn_scale(const Graph *g, const Node *bn, int o) {
-  const float *gamma = g->tensors[bn->p[0]].data, *var = g->tensors[bn->p[3]].data;
-  return gamma[o] / sqrt((double)var[o] + bn->eps);
+  const float *gamma = g->tensors[bn->attr.bn.gamma].data, *var = g->tensors[bn->attr.bn.var].data;
+  return gamma[o] / sqrt((double)var[o] + bn->attr.bn.eps);
 }
 
-void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s) {
-  for (size_t o = 0; o < rows; o++) {
-    float *row = data + o * per_row;
-    for (size_t k = 0; k < per_row; k++)
-      row[k] = (float)(row[k] * s[o]);
-  }
-}
-
-/* w[o] *= s[o], rounded once per value; a deferred w keeps s for later. */
+/* w[o] *= s[o] (tensor.c: rounded once per value; a deferred w records it). */
 static void scale_weights(void *ctx, int i, int worker) {
   (void)worker;
   const Folding *f = ctx;
@@ -55,20 +46,14 @@ static void scale_weights(void *ctx, int i, int worker) {
   double *s = xmalloc((size_t)cout * sizeof *s);
   for (int o = 0; o < cout; o++)
     s[o] = bn_scale(g, bn, o);
-  if (w->deferred) {
-    RSC_ASSERT(!w->scale);
-    w->scale = s;
-    return;
-  }
-  fold_scale_rows(w->data, (size_t)cout, tensor_elems(w) / (size_t)cout, s);
-  free(s);
+  tensor_scale(w, 0, s);
 }
 
 /* The bias and the graph rewrite; the weights are left to scale_weights. */
 static void fold_one(Graph *g, Uses *u, int conv_id, int bn_id) {
   Node *bn = &g->nodes[bn_id];
   int cout = g->tensors[g->nodes[conv_id].w].dims[0];
-  const float *beta = g->tensors[bn->p[1]].data, *mean = g->tensors[bn->p[2]].data;
+  const float *beta = g->tensors[bn->attr.bn.beta].data, *mean = g->tensors[bn->attr.bn.mean].data;
   int bias = g->nodes[conv_id].b;
   if (bias < 0) {
     char *name = xstrfmt("%s.bias", g->nodes[conv_id].name);

@@ -4,7 +4,7 @@
  * 1. An ACT whose producer is a CONV, DENSE or ADD read by nothing else becomes
  *    that producer's epilogue (conv+bias+relu, add+relu, fc1+relu, fc2+sigmoid).
  * 2. The Squeeze-and-Excitation tail of a bottleneck,
- *        s = GLOBAL_AVGPOOL(x); s = CONV fc1 (relu); g = CONV fc2 (sigmoid);
+ *        s = POOL avg global(x); s = CONV fc1 (relu); g = CONV fc2 (sigmoid);
  *        y = SCALE(x, g); out = ADD(y, shortcut) (act)
  *    becomes one SE_ADD(x, shortcut) node carrying fc1/fc2 weights: the kernel
  *    pools, runs both small FCs, scales, adds the shortcut and activates in one
@@ -56,19 +56,20 @@ static void fuse_se(Graph *g, Uses *u) {
       continue;
     int x = scale->in[0], gate = scale->in[1];
     int fc1 = g->nodes[gate].in[0], pool = fc1 >= 0 ? g->nodes[fc1].in[0] : -1;
-    if (pool < 0 || g->nodes[pool].op != OP_GLOBAL_AVGPOOL || g->nodes[pool].in[0] != x ||
-        !single_use(g, u, pool) || !is_fc(g, u, fc1, ACT_RELU, pool) ||
+    const Node *pn = pool >= 0 ? &g->nodes[pool] : NULL;
+    if (!pn || pn->op != OP_POOL || !pn->attr.pool.global || pn->attr.pool.kind != POOL_AVG ||
+        pn->in[0] != x || !single_use(g, u, pool) || !is_fc(g, u, fc1, ACT_RELU, pool) ||
         !is_fc(g, u, gate, ACT_SIGMOID, fc1) || uses_count(u, x) != 2)
       continue;
     /* The SE module's name without ".se" suffix is the block: "layer1.0". */
     const Node *f1 = &g->nodes[fc1], *f2 = &g->nodes[gate];
     add->op = OP_SE_ADD;
     uses_set_input(u, g, i, 0, x); /* in[1] stays the shortcut */
-    add->p[0] = f1->w;
-    add->p[1] = f1->b;
-    add->p[2] = f2->w;
-    add->p[3] = f2->b;
-    add->se_mid = g->tensors[f1->w].dims[0];
+    add->attr.se = (SeAttr){.fc1_w = f1->w,
+                            .fc1_b = f1->b,
+                            .fc2_w = f2->w,
+                            .fc2_b = f2->b,
+                            .mid = g->tensors[f1->w].dims[0]};
     char *name = xstrfmt("%s", scale->name); /* "layer1.0.se" */
     free(add->name);
     add->name = name;

@@ -110,13 +110,14 @@ void graph_init(Graph *g, const Spec *s) {
 void graph_free(Graph *g) {
   for (int i = 0; i < g->nnodes; i++) {
     free(g->nodes[i].name);
-    free(g->nodes[i].kernel);
+    sched_free(&g->nodes[i]);
   }
   for (int i = 0; i < g->ntensors; i++) {
     free(g->tensors[i].name);
     free(g->tensors[i].data);
     free(g->tensors[i].packed);
-    free(g->tensors[i].scale);
+    for (int k = 0; k < g->tensors[i].nscales; k++)
+      free(g->tensors[i].scales[k].s);
   }
   free(g->nodes);
   free(g->tensors);
@@ -135,8 +136,10 @@ int graph_add_node(Graph *g, Op op, const char *name) {
   n->name = xstrdup(name);
   n->in[0] = n->in[1] = -1;
   n->w = n->b = -1;
-  for (int i = 0; i < 4; i++)
-    n->p[i] = -1;
+  if (op == OP_BN)
+    n->attr.bn = (BnAttr){.gamma = -1, .beta = -1, .mean = -1, .var = -1};
+  else if (op == OP_SE_ADD)
+    n->attr.se = (SeAttr){.fc1_w = -1, .fc1_b = -1, .fc2_w = -1, .fc2_b = -1};
   n->first = n->last = -1;
   n->over = -1;
   n->se = n->residual = -1;
@@ -164,6 +167,51 @@ int graph_find_tensor(const Graph *g, const char *name) {
   return namemap_get(&g->tensor_index, name);
 }
 
+void sched_free(Node *n) {
+  if (n->sched)
+    free(n->sched->kernel);
+  free(n->sched);
+  n->sched = NULL;
+}
+
+int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]) {
+  TensorRef all[NODE_MAX_TENSORS];
+  int k = 0;
+  switch (n->op) {
+  case OP_CONV:
+  case OP_DENSE:
+    all[k++] = (TensorRef){"w", n->w};
+    all[k++] = (TensorRef){"b", n->b};
+    break;
+  case OP_BN:
+    all[k++] = (TensorRef){"gamma", n->attr.bn.gamma};
+    all[k++] = (TensorRef){"beta", n->attr.bn.beta};
+    all[k++] = (TensorRef){"mean", n->attr.bn.mean};
+    all[k++] = (TensorRef){"var", n->attr.bn.var};
+    break;
+  case OP_SE_ADD:
+    all[k++] = (TensorRef){"fc1_w", n->attr.se.fc1_w};
+    all[k++] = (TensorRef){"fc1_b", n->attr.se.fc1_b};
+    all[k++] = (TensorRef){"fc2_w", n->attr.se.fc2_w};
+    all[k++] = (TensorRef){"fc2_b", n->attr.se.fc2_b};
+    break;
+  case OP_INPUT:
+  case OP_ACT:
+  case OP_POOL:
+  case OP_SCALE:
+  case OP_ADD:
+  case OP_SOFTMAX:
+  case OP_ENTRY:
+  case OP_COUNT:
+    break;
+  }
+  int m = 0;
+  for (int i = 0; i < k; i++)
+    if (all[i].id >= 0)
+      out[m++] = all[i];
+  return m;
+}
+
 static void dump_tensor_ref(const Graph *g, FILE *out, const char *role, int t) {
   if (t < 0)
     return;
@@ -181,30 +229,29 @@ void graph_dump(const Graph *g, FILE *out) {
     const Node *n = &g->nodes[i];
     if (n->dead)
       continue;
-    fprintf(out, "%%%d = %s %s(", i, n->name, op_name(n->op));
+    fprintf(out, "%%%d = %s %s(", i, n->name, node_op_name(n));
     for (int k = 0; k < n->nin; k++)
       fprintf(out, "%s%%%d", k ? ", " : "", n->in[k]);
     fprintf(out, ") -> [%d,%d,%d,%d]", n->out.n, n->out.h, n->out.w, n->out.c);
     switch (n->op) {
     case OP_CONV:
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
+    case OP_POOL:
+      if (n->op == OP_POOL && n->attr.pool.global)
+        break;
       fprintf(out, " k=%dx%d s=%dx%d pad=%d,%d,%d,%d", n->kh, n->kw, n->sh, n->sw, n->pad_t,
               n->pad_l, n->pad_b, n->pad_r);
       break;
     case OP_BN: {
       char eps[32];
-      format_double(eps, n->eps);
+      format_double(eps, n->attr.bn.eps);
       fprintf(out, " eps=%s", eps);
       break;
     }
     case OP_SE_ADD:
-      fprintf(out, " mid=%d", n->se_mid);
+      fprintf(out, " mid=%d", n->attr.se.mid);
       break;
     case OP_INPUT:
     case OP_ACT:
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
     case OP_DENSE:
     case OP_SCALE:
     case OP_ADD:
@@ -213,7 +260,7 @@ void graph_dump(const Graph *g, FILE *out) {
       break;
     case OP_ENTRY: {
       char sh[32];
-      format_double(sh, n->entry.shift[0]);
+      format_double(sh, n->attr.entry.shift[0]);
       fprintf(out, " from=%s,%s shift0=%s", spec_word(KEY_INPUT_TYPE, (int)g->spec.input_type),
               spec_word(KEY_INPUT_LAYOUT, (int)g->spec.input_layout), sh);
       break;
@@ -221,10 +268,9 @@ void graph_dump(const Graph *g, FILE *out) {
     }
     if (n->act != ACT_NONE)
       fprintf(out, " act=%s", act_name(n->act));
-    dump_tensor_ref(g, out, "w", n->w);
-    dump_tensor_ref(g, out, "b", n->b);
-    for (int k = 0; k < 4; k++)
-      dump_tensor_ref(g, out, "p", n->p[k]);
+    TensorRef refs[NODE_MAX_TENSORS];
+    for (int k = 0, m = node_tensors(n, refs); k < m; k++)
+      dump_tensor_ref(g, out, refs[k].role, refs[k].id);
     if (n->se >= 0)
       fprintf(out, " se=%%%d", n->se);
     if (n->residual >= 0)
@@ -233,8 +279,8 @@ void graph_dump(const Graph *g, FILE *out) {
       fprintf(out, " live=%d..%d", n->first, n->last);
     if (n->in_arena)
       fprintf(out, " arena@%zu", n->offset);
-    if (n->kernel)
-      fprintf(out, " kernel=%s", n->kernel);
+    if (n->sched)
+      fprintf(out, " kernel=%s", n->sched->kernel);
     fputc('\n', out);
   }
   if (g->arena_floats)
@@ -270,6 +316,31 @@ static void check_links(const Graph *g, int i) {
       RSC_ASSERT(g->nodes[n->in[k]].residual == i);
 }
 
+/* Node i's Sched (select.c): a conv's tile is set, and a conv that writes
+ * an SE's pool and the SE_ADD that reads it name each other through the
+ * fuse link, both ways. */
+static void check_sched(const Graph *g, int i) {
+  const Node *n = &g->nodes[i];
+  const Sched *s = n->sched;
+  RSC_ASSERT(n->op != OP_INPUT);
+  if (n->op == OP_CONV) {
+    RSC_ASSERT(s->conv.kb >= 1 && s->conv.np >= 1);
+    RSC_ASSERT(!(s->conv.wino && s->conv.se_pool));
+    if (s->conv.se_pool) {
+      RSC_ASSERT(n->se >= 0);
+      const Node *se = &g->nodes[n->se];
+      RSC_ASSERT(se->sched && se->sched->pooled);
+    }
+  } else {
+    RSC_ASSERT(s->conv.kb == 0 && !s->conv.se_pool);
+  }
+  RSC_ASSERT(!s->pooled || n->op == OP_SE_ADD);
+  if (s->pooled) {
+    const Node *x = &g->nodes[n->in[0]];
+    RSC_ASSERT(x->se == i && x->op == OP_CONV && x->sched && x->sched->conv.se_pool);
+  }
+}
+
 void graph_check(const Graph *g) {
   RSC_ASSERT(g->input >= 0 && g->input < g->nnodes);
   RSC_ASSERT(g->output >= 0 && g->output < g->nnodes && !g->nodes[g->output].dead);
@@ -288,10 +359,21 @@ void graph_check(const Graph *g) {
       RSC_ASSERT(n->in[k] >= 0 && n->in[k] < i);
       RSC_ASSERT(!g->nodes[n->in[k]].dead);
     }
-    RSC_ASSERT(n->w < g->ntensors && n->b < g->ntensors);
-    for (int k = 0; k < 4; k++)
-      RSC_ASSERT(n->p[k] < g->ntensors);
+    /* Only CONV and DENSE have w and b; the other ops' tensors are in attr. */
+    RSC_ASSERT(n->op == OP_CONV || n->op == OP_DENSE || (n->w < 0 && n->b < 0));
+    TensorRef refs[NODE_MAX_TENSORS];
+    for (int k = 0, m = node_tensors(n, refs); k < m; k++)
+      RSC_ASSERT(refs[k].id < g->ntensors);
+    if (n->op == OP_SE_ADD) /* fuse gives an SE_ADD its module's four tensors */
+      RSC_ASSERT(n->attr.se.fc1_w >= 0 && n->attr.se.fc1_b >= 0 && n->attr.se.fc2_w >= 0 &&
+                 n->attr.se.fc2_b >= 0 && n->attr.se.mid == g->tensors[n->attr.se.fc1_w].dims[0]);
+    if (n->op == OP_POOL) /* a window pool has a window, a global one none */
+      RSC_ASSERT((n->attr.pool.kind == POOL_MAX || n->attr.pool.kind == POOL_AVG) &&
+                 (n->attr.pool.global ? n->kh == 0 && n->kw == 0
+                                      : n->kh > 0 && n->kw > 0 && n->sh > 0 && n->sw > 0));
     RSC_ASSERT((n->op == OP_INPUT) == (i == g->input));
+    if (n->sched)
+      check_sched(g, i);
     check_links(g, i);
   }
 }

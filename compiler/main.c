@@ -528,7 +528,7 @@ static void print_stats(const Graph *g, const char *out_c) {
     if (n->dead || n->op == OP_INPUT)
       continue;
     layers++;
-    kernels += namemap_put(&seen, n->kernel, i) < 0;
+    kernels += namemap_put(&seen, n->sched->kernel, i) < 0;
   }
   namemap_free(&seen);
   double arena = g->arena_floats * 4.0, bound = g->arena_lower_bound * 4.0;

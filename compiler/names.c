@@ -22,3 +22,12 @@ NAME_TABLE(act_name, ActKind, ACT_LIST)
 NAME_TABLE(layout_name, Layout, LAYOUT_LIST)
 NAME_TABLE(target_name, Target, TARGET_LIST)
 NAME_TABLE(machine_name, Machine, MACHINE_LIST)
+
+const char *node_op_name(const Node *n) {
+  if (n->op != OP_POOL)
+    return op_name(n->op);
+  static const char *const words[2][2] = {{"maxpool", "global_maxpool"},
+                                          {"avgpool", "global_avgpool"}};
+  RSC_ASSERT(n->attr.pool.kind == POOL_MAX || n->attr.pool.kind == POOL_AVG);
+  return words[n->attr.pool.kind][n->attr.pool.global];
+}

@@ -172,26 +172,26 @@ bool pack_weights(Graph *g, Diag *d) {
       continue;
     switch (n->op) {
     case OP_CONV:
-      RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->kb > 0);
-      place(g, n->w, n->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, n->kb, &cursor);
-      place(g, n->b, LAYOUT_VECTOR, n->kb, &cursor);
+      RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->sched && n->sched->conv.kb > 0);
+      place(g, n->w, n->sched->conv.wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK,
+            n->sched->conv.kb, &cursor);
+      place(g, n->b, LAYOUT_VECTOR, n->sched->conv.kb, &cursor);
       break;
     case OP_DENSE:
       place(g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);
       place(g, n->b, LAYOUT_VECTOR, DENSE_KB, &cursor);
       break;
     case OP_SE_ADD:
-      for (int k = 0; k < 4; k++) /* fc1 w, fc1 b, fc2 w, fc2 b */
-        place(g, n->p[k], k % 2 == 0 ? LAYOUT_DENSE_BLOCK : LAYOUT_VECTOR, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc1_w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc1_b, LAYOUT_VECTOR, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc2_w, LAYOUT_DENSE_BLOCK, DENSE_KB, &cursor);
+      place(g, n->attr.se.fc2_b, LAYOUT_VECTOR, DENSE_KB, &cursor);
       break;
     case OP_INPUT:
     case OP_ENTRY: /* its shift is a constant of the generated code */
     case OP_BN:
     case OP_ACT:
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
+    case OP_POOL:
     case OP_SCALE:
     case OP_ADD:
     case OP_SOFTMAX:

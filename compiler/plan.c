@@ -33,12 +33,12 @@ static size_t align_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS 
 static size_t node_floats(const Node *n) { return align_up(shape_elems(n->out)); }
 
 size_t se_pool_offset(const Node *se) {
-  return align_up((size_t)se->out.n * ((size_t)se->out.c + (size_t)se->se_mid));
+  return align_up((size_t)se->out.n * ((size_t)se->out.c + (size_t)se->attr.se.mid));
 }
 
 size_t se_scratch_floats(const Node *se) {
   size_t need = se_pool_offset(se);
-  if (se->pooled) { /* rsc_conv2d_part's slots: one per chunk of each image */
+  if (se->sched->pooled) { /* rsc_conv2d_part's slots: one per chunk of each image */
     const size_t hw = (size_t)se->out.h * (size_t)se->out.w;
     const size_t slots = (size_t)se->out.n * ((hw + SE_POOL_CHUNK - 1) / SE_POOL_CHUNK);
     need += align_up(slots * (size_t)se->out.c);

@@ -104,7 +104,7 @@ static void pool(const Node *nd, const Shape is, const double *in, double *out) 
             }
           }
           RSC_ASSERT(count > 0);
-          out[at(os, n, oy, ox, c)] = nd->op == OP_MAXPOOL ? mx : sum / count;
+          out[at(os, n, oy, ox, c)] = nd->attr.pool.kind == POOL_MAX ? mx : sum / count;
         }
 }
 
@@ -118,7 +118,7 @@ static void global_pool(const Node *nd, const Shape is, const double *in, double
           mx = v > mx ? v : mx;
           sum += v;
         }
-      out[(size_t)n * is.c + c] = nd->op == OP_GLOBAL_MAXPOOL ? mx : sum / ((double)is.h * is.w);
+      out[(size_t)n * is.c + c] = nd->attr.pool.kind == POOL_MAX ? mx : sum / ((double)is.h * is.w);
     }
 }
 
@@ -138,12 +138,13 @@ static void dense(const Graph *g, const Node *nd, const Shape is, const double *
 
 static void batchnorm(const Graph *g, const Node *nd, const Shape is, const double *in,
                       double *out) {
-  const float *gam = g->tensors[nd->p[0]].data, *bet = g->tensors[nd->p[1]].data,
-              *mean = g->tensors[nd->p[2]].data, *var = g->tensors[nd->p[3]].data;
+  const BnAttr *bn = &nd->attr.bn;
+  const float *gam = g->tensors[bn->gamma].data, *bet = g->tensors[bn->beta].data,
+              *mean = g->tensors[bn->mean].data, *var = g->tensors[bn->var].data;
   size_t m = shape_elems(is);
   for (size_t i = 0; i < m; i++) {
     int c = (int)(i % (size_t)is.c);
-    out[i] = gam[c] * (in[i] - mean[c]) / sqrt((double)var[c] + nd->eps) + bet[c];
+    out[i] = gam[c] * (in[i] - mean[c]) / sqrt((double)var[c] + bn->eps) + bet[c];
   }
 }
 
@@ -234,13 +235,11 @@ double *reference_eval(const Graph *g, const double *input, ReferenceTap tap, vo
       for (size_t j = 0; j < m; j++)
         out[j] = apply_act(nd->act, in0[j]);
       break;
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-      pool(nd, is, in0, out);
-      break;
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
-      global_pool(nd, is, in0, out);
+    case OP_POOL:
+      if (nd->attr.pool.global)
+        global_pool(nd, is, in0, out);
+      else
+        pool(nd, is, in0, out);
       break;
     case OP_DENSE:
       dense(g, nd, is, in0, out);
@@ -265,7 +264,7 @@ double *reference_eval(const Graph *g, const double *input, ReferenceTap tap, vo
     case OP_ENTRY:
     case OP_COUNT:
       fprintf(stderr, "rsc: reference: node '%s': op '%s' cannot appear in an unfused graph\n",
-              nd->name, nd->op == OP_COUNT ? "?" : op_name(nd->op));
+              nd->name, nd->op == OP_COUNT ? "?" : node_op_name(nd));
       abort();
     }
     buf[i].v = out;

@@ -326,10 +326,7 @@ void spec_canonical(const Spec *s, StrBuf *out);
   X(CONV, "conv")               /* 2-D conv, w OIHW, optional bias b, fused act */                 \
   X(BN, "batchnorm")            /* inference BN: gamma, beta, mean, var, eps */                    \
   X(ACT, "act")                 /* elementwise activation `act` */                                 \
-  X(MAXPOOL, "maxpool")         /* kh x kw / sh, pads ignored (-inf) */                            \
-  X(AVGPOOL, "avgpool")         /* kh x kw / sh, ceil mode, divides by in-bounds count */          \
-  X(GLOBAL_AVGPOOL, "global_avgpool") /* mean over H,W -> [N,1,1,C] */                             \
-  X(GLOBAL_MAXPOOL, "global_maxpool") /* max over H,W -> [N,1,1,C] */                              \
+  X(POOL, "pool")               /* max or mean over a window or all of H,W (attr.pool) */          \
   X(DENSE, "dense")             /* [N,1,1,Cin] x w[out][in] + b -> [N,1,1,out] */                  \
   X(SCALE, "scale")             /* in0 [N,H,W,C] * in1 [N,1,1,C] per channel */                    \
   X(ADD, "add")                 /* in0 + in1, then fused act */                                    \
@@ -343,6 +340,12 @@ typedef enum Op {
 #undef X
   OP_COUNT
 } Op;
+
+/* OP_POOL's reduction. */
+typedef enum PoolKind {
+  POOL_MAX, /* window: pads ignored (-inf) */
+  POOL_AVG  /* window: ceil mode, divides by the in-bounds count */
+} PoolKind;
 
 /* names.c: */
 const char *op_name(Op op);
@@ -385,6 +388,15 @@ typedef enum Layout {
 
 const char *layout_name(Layout l);
 
+/* A scale recorded on a tensor (tensor.c): along axis 0 (output channel,
+ * fold's BN scale) or 1 (input channel, entry's preprocessing scale), s[i]
+ * per channel; the tensor owns s. */
+typedef struct TensorScale {
+  int axis;
+  double *s;
+} TensorScale;
+enum { TENSOR_MAX_SCALES = 2 }; /* fold's, then entry's */
+
 typedef struct Tensor {
   char *name; /* timm state_dict name; folded biases get "<conv>.bias" */
   int ndim;
@@ -392,8 +404,9 @@ typedef struct Tensor {
   float *data; /* dims product floats once loaded; NULL before weights.c runs,
                   and after pack.c for the tensors no live node uses */
   bool deferred; /* random values not drawn yet (weights_random_deferred):
-                    weights_values draws them, with scale applied, when needed */
-  double *scale;  /* fold.c, deferred tensors: BN scale per output channel */
+                    tensor_values draws them, with the scales applied, when needed */
+  TensorScale scales[TENSOR_MAX_SCALES]; /* tensor_scale: a deferred tensor's pending */
+  int nscales;                           /* scales, in the order recorded */
   bool used;   /* referenced by a live node (set by pack.c) */
   /* pack.c: */
   Layout layout;
@@ -406,23 +419,70 @@ typedef struct Tensor {
 
 size_t tensor_elems(const Tensor *t);
 
+/* Per-op attributes: the member of Node's attr that its op names (the tag).
+ * Fields every op that has them reads the same way (geometry, w and b, act)
+ * stay in Node itself. Tensor ids are -1 if absent. */
+typedef struct BnAttr { /* OP_BN: y = gamma * (x - mean) / sqrt(var + eps) + beta */
+  int gamma, beta, mean, var; /* tensors [C] */
+  double eps;
+} BnAttr;
+typedef struct SeAttr { /* OP_SE_ADD: gate = sigmoid(fc2(relu(fc1(mean x)))) */
+  int fc1_w, fc1_b;       /* [mid][C], [mid] */
+  int fc2_w, fc2_b;       /* [C][mid], [C] */
+  int mid;                /* the reduced width */
+} SeAttr;
+typedef struct PoolAttr { /* OP_POOL */
+  PoolKind kind;
+  bool global; /* over all of H,W -> [N,1,1,C]; else the window kh x kw / sh of Node */
+} PoolAttr;
+typedef struct EntryAttr { /* OP_ENTRY (entry.c) */
+  /* The value subtracted from input channel c, in the input's units (255 *
+   * ImageNet mean under preprocess imagenet, whose input has 3 channels);
+   * shifted false: nothing is subtracted. */
+  bool shifted;
+  double shift[3];
+} EntryAttr;
+
+/* select.c's decisions for one conv: the kernel family and its tiles. The
+ * runtime's conv and Winograd kernels take these as their parameters. */
+typedef struct ConvSched {
+  bool wino;    /* Winograd F(2x2,3x3) instead of the direct kernel */
+  int kb;       /* output-channel block */
+  int np;       /* output pixels (Winograd: 2x2 tiles) per register tile */
+  int kg;       /* direct: output-channel blocks per group (rsc_conv2d_part) */
+  bool nx;      /* direct: prefetch the next block during a block's tiles */
+  bool xp;      /* direct: prefetch the next tile's input during a tile */
+  int tg, tc;   /* direct: groups of tg tiles take turns on chunks of tc channels,
+                   the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
+  bool se_pool; /* direct: writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
+} ConvSched;
+
+/* What select.c decided for one node, attached by select (Node.sched): all
+ * that later passes (plan, pack, emit) read of the choice. */
+typedef struct Sched {
+  char *kernel;   /* name of the specialised kernel function */
+  ConvSched conv; /* CONV */
+  bool pooled;    /* SE_ADD: its producer (a conv with conv.se_pool) wrote the pool's chunk sums */
+} Sched;
+
 typedef struct Node {
-  Op op;
+  Op op;       /* the tag of attr */
   char *name;  /* timm module name, e.g. "layer1.0.conv2"; unique */
   int in[2];   /* producer node ids, -1 if unused */
   int nin;
   Shape out;
-  /* CONV, MAXPOOL, AVGPOOL geometry: */
+  /* CONV and window POOL geometry: */
   int kh, kw, sh, sw;
   int pad_t, pad_l, pad_b, pad_r;
   ActKind act; /* ACT: the op; CONV, DENSE, ADD, SE_ADD: fused output activation;
                   SE_ADD's reduce is always ReLU and its gate sigmoid */
-  double eps;  /* BN */
-  /* Tensor ids, -1 if absent. CONV: w, b. DENSE: w, b. BN: gamma, beta, mean, var in
-   * p[0..3]. SE_ADD: fc1 w, fc1 b, fc2 w, fc2 b in p[0..3]. */
-  int w, b;
-  int p[4];
-  int se_mid; /* SE_ADD: reduced width */
+  int w, b;    /* CONV: w OIHW, b [O]; DENSE: w [out][in], b [out]; tensor ids, -1 if absent */
+  union {
+    BnAttr bn;       /* OP_BN */
+    SeAttr se;       /* OP_SE_ADD */
+    PoolAttr pool;   /* OP_POOL */
+    EntryAttr entry; /* OP_ENTRY */
+  } attr;
   /* Links set by fuse.c, asserted by graph_check, -1 if none: the SE_ADD that
    * reads this node as its x (pools, gates and adds it), and the ADD or
    * SE_ADD whose residual sum this node is an input of (its x or shortcut). */
@@ -433,26 +493,24 @@ typedef struct Node {
   int over;      /* SE_ADD: the input whose buffer its output takes (in place), or -1 */
   size_t offset; /* in floats from the arena start; multiple of 16 */
   int first, last; /* live range in node order: defined at first, last read at last */
-  /* select.c: */
-  char *kernel; /* name of the specialised kernel function */
-  int kb;       /* output-channel block (CONV) */
-  int np;       /* CONV: output pixels (Winograd: 2x2 tiles) per register tile */
-  int kg;       /* CONV (direct): output-channel blocks per group (rsc_conv2d_part) */
-  bool nx;      /* CONV (direct): prefetch the next block during a block's tiles */
-  bool xp;      /* CONV (direct): prefetch the next tile's input during a tile */
-  int tg, tc;   /* CONV (direct): groups of tg tiles take turns on chunks of tc channels,
-                   the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
-  bool wino;    /* CONV: Winograd F(2x2,3x3) instead of the direct kernel */
-  bool se_pool; /* CONV (direct): writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
-  bool pooled;  /* SE_ADD: its producer wrote the pool's chunk sums */
-  /* ENTRY (entry.c): the value subtracted from input channel c, in the
-   * input's units (255 * ImageNet mean under preprocess imagenet, whose
-   * input has 3 channels); shifted false: nothing is subtracted. */
-  struct {
-    bool shifted;
-    double shift[3];
-  } entry;
+  Sched *sched; /* select.c's decisions; NULL before select and on INPUT and dead nodes */
 } Node;
+
+/* The tensors a node reads, each with its role ("w", "b", "gamma", ...,
+ * "fc2_b"): for the passes that treat every tensor alike (the dump, the
+ * checker). Returns the count; absent (-1) tensors are left out. */
+enum { NODE_MAX_TENSORS = 4 };
+typedef struct TensorRef {
+  const char *role;
+  int id;
+} TensorRef;
+int node_tensors(const Node *n, TensorRef out[NODE_MAX_TENSORS]);
+/* names.c: the op's word with its kind, as --dump, kernel names and the
+ * generated comments say it: op_name, but a pool is "maxpool", "avgpool",
+ * "global_maxpool" or "global_avgpool". */
+const char *node_op_name(const Node *n);
+/* Frees n's Sched (select's record) and sets it NULL. */
+void sched_free(Node *n);
 
 /* A string -> int hash map: the graph's index of tensor names, the passes'
  * sets of names. Keys are not copied: each must outlive the map (they are
@@ -627,14 +685,22 @@ void weights_random(Graph *g, uint64_t seed);
 /* The same values, but only the 1-D tensors (BN statistics, biases: what
  * fold reads) are drawn now; the conv and dense weights, all but a few MB,
  * are marked deferred and drawn one at a time as the .weights file is
- * written (weights_values), so they never all exist in memory at once. */
+ * written (tensor_values), so they never all exist in memory at once. */
 void weights_random_deferred(Graph *g, uint64_t seed);
+/* A deferred tensor's random values, as weights_random draws them, into
+ * out (tensor_elems(t) floats), without its scales: see tensor_values. */
+void weights_draw(const Graph *g, const Tensor *t, float *out);
+
+/* ---------------------------------------------------------------- tensor.c */
+
+/* Multiplies t's values along axis (0: per output channel, 1: per input
+ * channel) by s[i] in double, rounded to float once; t takes s. On a
+ * deferred tensor the scale is recorded, and applied by tensor_values. */
+void tensor_scale(Tensor *t, int axis, double *s);
 /* t's values: t->data, or for a deferred tensor drawn into *scratch (grown
- * to *cap floats as needed; caller frees) and scaled by t->scale: exactly
- * what weights_random, fold_bn would have left in t->data. */
-const float *weights_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap);
-/* Draws a deferred tensor into t->data for a pass that rewrites values. */
-void weights_materialize(const Graph *g, Tensor *t);
+ * to *cap floats as needed; caller frees) with its scales applied in the
+ * order recorded: exactly what drawing at once and scaling would give. */
+const float *tensor_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap);
 
 /* ---------------------------------------------------------------- weights_h5.c */
 
@@ -654,11 +720,9 @@ void weights_export_safetensors(const Graph *g, StrBuf *out);
 
 /* ---------------------------------------------------------------- fold.c */
 
-/* CONV followed by BN -> CONV with folded weight and bias (computed in double).
- * A deferred weight gets its per-channel scale in t->scale instead. */
+/* CONV followed by BN -> CONV with folded weight and bias (computed in double);
+ * the weight's scale is recorded with tensor_scale. */
 bool fold_bn(Graph *g, Diag *d);
-/* rows x per_row floats: row o multiplied by s[o] in double, rounded once. */
-void fold_scale_rows(float *data, size_t rows, size_t per_row, const double *s);
 
 /* ---------------------------------------------------------------- entry.c */
 
@@ -702,7 +766,7 @@ size_t se_pool_offset(const Node *se);
 bool pack_weights(Graph *g, Diag *d);
 /* Draws tensor t (placed by pack_weights) into its layout: t->packed_floats
  * floats at dst, padding zeroed. From t->packed if set, else from raw, t's
- * values (weights_values). */
+ * values (tensor_values). */
 void pack_tensor(const Tensor *t, const float *raw, float *dst);
 
 /* u = G g G^T: one 3x3 filter g (row-major) as its 4x4 Winograd F(2x2,3x3)
@@ -711,18 +775,10 @@ void wino_filter_transform(const float g[9], float u[16]);
 
 /* ---------------------------------------------------------------- select.c */
 
-/* Chooses each node's kernel and tile (kb) and names the specialised function;
- * a conv whose shape g->tuning names takes the tuning file's schedule. */
+/* Attaches a Sched to each live node: its kernel, a conv's tile (ConvSched; a
+ * conv whose shape g->tuning names takes the tuning file's schedule), names the function. */
 bool select_kernels(Graph *g, Diag *d);
 
-/* A conv's schedule: what select.c chooses per conv and a tuning file states. */
-typedef struct Schedule {
-  bool wino;  /* Winograd F(2x2,3x3) (kb, np = nt only), else the direct kernel */
-  int kb, np; /* output-channel block, pixels (Winograd: 2x2 tiles) per tile */
-  int kg;     /* blocks per group */
-  bool nx, xp; /* next-block weight prefetch, next-tile input prefetch */
-  int tg, tc; /* groups of tg tiles on chunks of tc channels (tg 1, tc 0: none) */
-} Schedule;
 enum { SCHEDULES_MAX = 8 }; /* candidates per shape conv_candidates gives at most */
 
 /* The shape part of a conv's kernel name, the key of a tuning file's line:
@@ -732,13 +788,13 @@ char *conv_shape_key(const Node *n, Shape in);
  * worth timing (the next tiles by the estimate, the prefetches, block group
  * and tile groups switched, Winograd or direct): what rsc --tune times.
  * Returns the count. */
-int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, Schedule *out);
+int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, ConvSched *out);
 /* Whether s is a schedule the runtime runs for n's shape and the target's
  * registers; why it is not, if not. */
 bool schedule_valid(const Node *n, Shape in, const CostModel *cm, bool allow_wino,
-                    const Schedule *s, char why[160]);
+                    const ConvSched *s, char why[160]);
 /* "direct kb64 np5 kg1 nx0 xp0 tg1 tc0" or "wino kb64 nt6" (a tuning file's words). */
-void schedule_format(const Schedule *s, StrBuf *out);
+void schedule_format(const ConvSched *s, StrBuf *out);
 
 /* ---------------------------------------------------------------- tune.c */
 
@@ -750,13 +806,13 @@ void schedule_format(const Schedule *s, StrBuf *out);
  * KEY is conv_shape_key's, SCHEDULE schedule_format's. */
 typedef struct TuneUse {
   char *key;
-  Schedule s;
+  ConvSched s;
   int line, col; /* of the key, for diagnostics */
   bool used;     /* select.c: a conv of the model has this shape */
 } TuneUse;
 typedef struct TuneTime {
   char *key;
-  Schedule s;
+  ConvSched s;
   double ms;
 } TuneTime;
 typedef struct Tuning {
@@ -986,6 +1042,7 @@ double *reference_eval(const Graph *g, const double *input, ReferenceTap tap, vo
 typedef struct SummaryRow {
   char *name; /* timm name */
   Op op;
+  const char *word; /* node_op_name: the op with its kind ("maxpool") */
   ActKind act;
   Shape out;
   int in0, in1, consumer; /* built node ids: inputs, first reader; -1 if none */

@@ -251,8 +251,8 @@ static bool wino_wins(const Node *n, Shape in, const CostModel *tm) {
 
 /* The model's direct schedule for an np x v tile: its block group, and the
  * prefetches and tile groups the rules of the file comment give it. */
-static Schedule direct_schedule(const Node *n, Shape in, const CostModel *tm, int np, int v) {
-  Schedule s = {.kb = v * tm->vl, .np = np};
+static ConvSched direct_schedule(const Node *n, Shape in, const CostModel *tm, int np, int v) {
+  ConvSched s = {.kb = v * tm->vl, .np = np};
   s.kg = block_group(n, in, tm, s.kb);
   double P = (double)n->out.n * n->out.h * n->out.w;
   s.nx = s.kg == 1 && P > np && 2 * (double)n->kh * n->kw * in.c * s.kb * 4.0 <= tm->l2 / 2;
@@ -264,26 +264,21 @@ static Schedule direct_schedule(const Node *n, Shape in, const CostModel *tm, in
   return s;
 }
 
-static Schedule model_schedule(const Node *n, Shape in, const CostModel *tm, bool allow_wino) {
+static ConvSched model_schedule(const Node *n, Shape in, const CostModel *tm, bool allow_wino) {
   int np = 0, kb = 0, kg = 0;
   best_direct(n, in, tm, &np, &kb, &kg);
-  Schedule s = direct_schedule(n, in, tm, np, kb / tm->vl);
+  ConvSched s = direct_schedule(n, in, tm, np, kb / tm->vl);
   if (!allow_wino || !wino_applies(n, in, tm) || !wino_wins(n, in, tm))
     return s;
-  s = (Schedule){.wino = true, .kg = 1, .tg = 1};
+  s = (ConvSched){.wino = true, .kg = 1, .tg = 1};
   best_wino(n, in, tm, &s.np, &s.kb);
   return s;
 }
 
-static void apply_schedule(Node *n, const Schedule *s) {
-  n->wino = s->wino;
-  n->kb = s->kb;
-  n->np = s->np;
-  n->kg = s->kg;
-  n->nx = s->nx;
-  n->xp = s->xp;
-  n->tg = s->tg;
-  n->tc = s->tc;
+/* The record select attaches; fuse_se_pool sets se_pool afterwards. */
+static void apply_schedule(Node *n, const ConvSched *s) {
+  n->sched->conv = *s;
+  n->sched->conv.se_pool = false;
 }
 
 char *conv_shape_key(const Node *n, Shape in) {
@@ -291,7 +286,7 @@ char *conv_shape_key(const Node *n, Shape in) {
                  n->pad_t, n->pad_l, n->out.n, in.h, in.w, in.c, n->out.h, n->out.w, n->out.c);
 }
 
-void schedule_format(const Schedule *s, StrBuf *out) {
+void schedule_format(const ConvSched *s, StrBuf *out) {
   if (s->wino)
     sb_printf(out, "wino kb%d nt%d", s->kb, s->np);
   else
@@ -300,7 +295,7 @@ void schedule_format(const Schedule *s, StrBuf *out) {
 }
 
 bool schedule_valid(const Node *n, Shape in, const CostModel *cm, bool allow_wino,
-                    const Schedule *s, char why[160]) {
+                    const ConvSched *s, char why[160]) {
   int v = s->kb / cm->vl, nkb = (n->out.c + s->kb - 1) / (s->kb > 0 ? s->kb : 1);
   double P = (double)n->out.n * n->out.h * n->out.w;
   if (s->kb <= 0 || s->kb % cm->vl || v > V_MAX)
@@ -332,14 +327,14 @@ bool schedule_valid(const Node *n, Shape in, const CostModel *cm, bool allow_win
   return false;
 }
 
-static bool same_schedule(const Schedule *a, const Schedule *b) {
+static bool same_schedule(const ConvSched *a, const ConvSched *b) {
   return a->wino == b->wino && a->kb == b->kb && a->np == b->np && a->kg == b->kg &&
          a->nx == b->nx && a->xp == b->xp && a->tg == b->tg && a->tc == b->tc;
 }
 
 /* Appends s to out[0..*n) unless it is there, the list is full or s is not valid. */
 static void add_candidate(const Node *n, Shape in, const CostModel *cm, bool allow_wino,
-                          Schedule *out, int *count, Schedule s) {
+                          ConvSched *out, int *count, ConvSched s) {
   char why[160];
   if (*count >= SCHEDULES_MAX || !schedule_valid(n, in, cm, allow_wino, &s, why))
     return;
@@ -349,9 +344,9 @@ static void add_candidate(const Node *n, Shape in, const CostModel *cm, bool all
   out[(*count)++] = s;
 }
 
-int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, Schedule *out) {
+int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_wino, ConvSched *out) {
   int count = 0;
-  Schedule m = model_schedule(n, in, cm, allow_wino);
+  ConvSched m = model_schedule(n, in, cm, allow_wino);
   add_candidate(n, in, cm, allow_wino, out, &count, m);
   /* The three next direct tiles by the estimate. */
   double cost[V_MAX + 1][NP_MAX + 1];
@@ -372,14 +367,14 @@ int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_win
     add_candidate(n, in, cm, allow_wino, out, &count, direct_schedule(n, in, cm, bp, bv));
   }
   /* The model's direct tile with each prefetch switched, ... */
-  Schedule d = m;
+  ConvSched d = m;
   if (m.wino) {
     int np = 0, kb = 0, kg = 0;
     best_direct(n, in, cm, &np, &kb, &kg);
     d = direct_schedule(n, in, cm, np, kb / cm->vl);
     add_candidate(n, in, cm, allow_wino, out, &count, d);
   }
-  Schedule t = d;
+  ConvSched t = d;
   t.nx = !t.nx;
   add_candidate(n, in, cm, allow_wino, out, &count, t);
   t = d;
@@ -408,7 +403,7 @@ int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_win
     add_candidate(n, in, cm, allow_wino, out, &count, t);
   /* Winograd's best tile where the model runs the conv direct. */
   if (!m.wino && allow_wino && wino_applies(n, in, cm)) {
-    Schedule w = {.wino = true, .kg = 1, .tg = 1};
+    ConvSched w = {.wino = true, .kg = 1, .tg = 1};
     best_wino(n, in, cm, &w.np, &w.kb);
     add_candidate(n, in, cm, allow_wino, out, &count, w);
   }
@@ -419,7 +414,7 @@ int conv_candidates(const Node *n, Shape in, const CostModel *cm, bool allow_win
  * is valid (else an error at its line); the model's otherwise. */
 static bool conv_tile(Node *n, Shape in, const CostModel *cm, bool allow_wino, Tuning *t,
                       Diag *d) {
-  Schedule s = model_schedule(n, in, cm, allow_wino);
+  ConvSched s = model_schedule(n, in, cm, allow_wino);
   if (t) {
     char *key = conv_shape_key(n, in);
     int e = namemap_get(&t->index, key);
@@ -442,36 +437,35 @@ static bool conv_tile(Node *n, Shape in, const CostModel *cm, bool allow_wino, T
 
 static char *kernel_name(const Graph *g, const Node *n) {
   Shape in = n->nin ? g->nodes[n->in[0]].out : n->out, o = n->out;
+  const ConvSched *cs = &n->sched->conv;
   switch (n->op) {
   case OP_CONV:
-    if (n->wino)
+    if (cs->wino)
       return xstrfmt("wino2x2_3x3_n%d_%dx%dx%d_%dx%dx%d_kb%d_nt%d_%s", o.n, in.h, in.w, in.c, o.h,
-                     o.w, o.c, n->kb, n->np, act_name(n->act));
+                     o.w, o.c, cs->kb, cs->np, act_name(n->act));
     { /* block-major (kg 1), ungrouped (tg 1) kernels keep their names without those parts */
       char kg[16] = "", tg[32] = "";
-      if (n->kg > 1)
-        snprintf(kg, sizeof kg, "_kg%d", n->kg);
-      if (n->tg > 1)
-        snprintf(tg, sizeof tg, "_tg%dc%d", n->tg, n->tc);
+      if (cs->kg > 1)
+        snprintf(kg, sizeof kg, "_kg%d", cs->kg);
+      if (cs->tg > 1)
+        snprintf(tg, sizeof tg, "_tg%dc%d", cs->tg, cs->tc);
       return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s", n->kh,
                      n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
-                     n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", tg,
-                     act_name(n->act), n->se_pool ? "_sp" : "");
+                     cs->kb, cs->np, kg, cs->nx ? "_nx" : "", cs->xp ? "_xp" : "", tg,
+                     act_name(n->act), cs->se_pool ? "_sp" : "");
     }
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-    return xstrfmt("%s%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%d", op_name(n->op), n->kh, n->kw, n->sh,
+  case OP_POOL:
+    if (n->attr.pool.global)
+      return xstrfmt("%s_n%d_%dx%dx%d", node_op_name(n), o.n, in.h, in.w, in.c);
+    return xstrfmt("%s%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%d", node_op_name(n), n->kh, n->kw, n->sh,
                    n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w);
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
-    return xstrfmt("%s_n%d_%dx%dx%d", op_name(n->op), o.n, in.h, in.w, in.c);
   case OP_DENSE:
     return xstrfmt("dense_n%d_%d_%d_%s", o.n, in.c, o.c, act_name(n->act));
   case OP_ADD:
     return xstrfmt("add_n%d_%dx%dx%d_%s", o.n, o.h, o.w, o.c, act_name(n->act));
   case OP_SE_ADD:
-    return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->se_mid,
-                   act_name(n->act), n->pooled ? "_sp" : "");
+    return xstrfmt("se_add_n%d_%dx%dx%d_m%d_%s%s", o.n, o.h, o.w, o.c, n->attr.se.mid,
+                   act_name(n->act), n->sched->pooled ? "_sp" : "");
   case OP_SOFTMAX:
     return xstrfmt("softmax_n%d_%d", o.n, o.c);
   case OP_ENTRY:
@@ -507,15 +501,14 @@ static void fuse_se_pool(Graph *g) {
   int prev = -1; /* the last live node before i */
   for (int i = 0; i < g->nnodes; i++) {
     Node *se = &g->nodes[i];
-    se->pooled = false;
     if (se->dead)
       continue;
     /* x, linked to se by fuse, must run right before it. */
     Node *x = se->op == OP_SE_ADD ? &g->nodes[se->in[0]] : NULL;
-    if (x && x->se == i && se->in[0] == prev && x->op == OP_CONV && !x->wino &&
+    if (x && x->se == i && se->in[0] == prev && x->op == OP_CONV && !x->sched->conv.wino &&
         uses_count(&u, prev) == 1 && g->output != prev) {
-      x->se_pool = true;
-      se->pooled = true;
+      x->sched->conv.se_pool = true;
+      se->sched->pooled = true;
     }
     prev = i;
   }
@@ -528,10 +521,13 @@ bool select_kernels(Graph *g, Diag *d) {
   Tuning *t = g->tuning;
   for (int i = 0; t && i < t->nuses; i++)
     t->uses[i].used = false;
-  for (int i = 0; i < g->nnodes; i++) {
+  for (int i = 0; i < g->nnodes; i++) { /* a fresh record: select may run again */
     Node *n = &g->nodes[i];
-    n->se_pool = false;
-    if (!n->dead && n->op == OP_CONV)
+    sched_free(n);
+    if (n->dead || n->op == OP_INPUT)
+      continue;
+    n->sched = xcalloc(1, sizeof *n->sched);
+    if (n->op == OP_CONV)
       ok = conv_tile(n, g->nodes[n->in[0]].out, &cm, !g->no_wino, t, d) && ok;
   }
   /* A file tuned for a related model may name shapes this one lacks. */
@@ -545,14 +541,13 @@ bool select_kernels(Graph *g, Diag *d) {
   fuse_se_pool(g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    if (n->dead || n->op == OP_INPUT)
+    if (!n->sched)
       continue;
-    free(n->kernel);
-    n->kernel = kernel_name(g, n);
-    if (!n->kernel) {
+    n->sched->kernel = kernel_name(g, n);
+    if (!n->sched->kernel) {
       /* Only reachable if a pass left an unfused op behind. */
       diag(d, DIAG_ERROR, "no kernel for '%s' (%s): the fusion passes did not apply", n->name,
-           op_name(n->op));
+           node_op_name(n));
       ok = false;
     }
   }

@@ -40,13 +40,16 @@ static int propagate(Graph *g, int in_h, int in_w, bool fill) {
       out = (Shape){g->spec.batch, in_h, in_w, g->spec.channels};
       break;
     case OP_CONV:
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
+    case OP_POOL:
+      if (n->op == OP_POOL && n->attr.pool.global) {
+        out.h = out.w = 1;
+        break;
+      }
       if ((n->sh > 1 && in.h < 2) || (n->sw > 1 && in.w < 2)) {
         bad = i;
         break;
       }
-      if (n->op == OP_AVGPOOL) {
+      if (n->op == OP_POOL && n->attr.pool.kind == POOL_AVG) {
         /* ceil mode: the last window may hang over the edge; record that overhang
          * as end padding so the kernel's in-bounds count handles it. */
         int oh = (in.h - n->kh + n->sh - 1) / n->sh + 1, ow = (in.w - n->kw + n->sw - 1) / n->sw + 1;
@@ -67,10 +70,6 @@ static int propagate(Graph *g, int in_h, int in_w, bool fill) {
       }
       if (n->op == OP_CONV)
         out.c = g->tensors[n->w].dims[0];
-      break;
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
-      out.h = out.w = 1;
       break;
     case OP_DENSE:
       out = (Shape){in.n, 1, 1, g->tensors[n->w].dims[0]};

@@ -46,15 +46,12 @@ static void count_node(const Graph *g, const Node *n, SummaryRow *r) {
     r->macs = (uint64_t)shape_elems(n->out) * (uint64_t)g->tensors[n->w].dims[1];
     break;
   case OP_BN:
-    r->trainable = tensor_count(g, n->p[0]) + tensor_count(g, n->p[1]);
-    r->statistics = tensor_count(g, n->p[2]) + tensor_count(g, n->p[3]);
+    r->trainable = tensor_count(g, n->attr.bn.gamma) + tensor_count(g, n->attr.bn.beta);
+    r->statistics = tensor_count(g, n->attr.bn.mean) + tensor_count(g, n->attr.bn.var);
     break;
   case OP_INPUT:
   case OP_ACT:
-  case OP_MAXPOOL:
-  case OP_AVGPOOL:
-  case OP_GLOBAL_AVGPOOL:
-  case OP_GLOBAL_MAXPOOL:
+  case OP_POOL:
   case OP_SCALE:
   case OP_ADD:
   case OP_SOFTMAX:
@@ -74,6 +71,7 @@ void summary_collect(Summary *s, const Graph *g) {
     SummaryRow *r = &s->rows[i];
     r->name = xstrdup(n->name);
     r->op = n->op;
+    r->word = node_op_name(n);
     r->act = n->act;
     r->out = n->out;
     r->in0 = n->nin > 0 ? n->in[0] : -1;
@@ -143,7 +141,7 @@ void summary_free(Summary *s) {
 static void op_label(const Node *n, char *buf, size_t size) {
   bool with_act = n->act != ACT_NONE && n->op != OP_ACT &&
                   (n->op == OP_CONV || n->op == OP_DENSE || n->op == OP_ADD || n->op == OP_SE_ADD);
-  snprintf(buf, size, "%s%s%s", op_name(n->op), with_act ? "+" : "",
+  snprintf(buf, size, "%s%s%s", node_op_name(n), with_act ? "+" : "",
            with_act ? act_name(n->act) : "");
 }
 
@@ -207,7 +205,7 @@ void summary_print(const Summary *s, const Graph *g, const char *model, FILE *ou
     shape_text(r->out, shape, sizeof shape);
     grouped(r->trainable + r->statistics, params);
     grouped(r->macs, macs);
-    fprintf(out, "%-26s %-14s %-34s %-16s %11s %15s\n", r->name, op_name(r->op),
+    fprintf(out, "%-26s %-14s %-34s %-16s %11s %15s\n", r->name, r->word,
             fused_text(s, g, i, fused, sizeof fused), shape, params, macs);
   }
   char a[32], b[32], c[32];
@@ -250,7 +248,7 @@ void summary_print_json(const Summary *s, const Graph *g, const char *model, FIL
     const SummaryRow *r = &s->rows[i];
     cJSON *l = cJSON_CreateObject();
     cJSON_AddStringToObject(l, "name", r->name);
-    cJSON_AddStringToObject(l, "op", op_name(r->op));
+    cJSON_AddStringToObject(l, "op", r->word);
     if (r->fused >= 0) {
       const Node *f = &g->nodes[r->fused];
       char label[48];

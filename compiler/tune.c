@@ -102,10 +102,10 @@ static bool field(Cursor *c, const char *prefix, int lo, int hi, int *v) {
   return true;
 }
 
-static bool parse_schedule(Cursor *c, Schedule *s) {
+static bool parse_schedule(Cursor *c, ConvSched *s) {
   int len, v;
   const char *w = word(c, &len);
-  *s = (Schedule){0};
+  *s = (ConvSched){0};
   if (len == 6 && strncmp(w, "direct", 6) == 0) {
     if (!field(c, "kb", 1, 4096, &s->kb) || !field(c, "np", 1, 4096, &s->np) ||
         !field(c, "kg", 1, 4096, &s->kg) || !field(c, "nx", 0, 1, &v))
@@ -210,7 +210,7 @@ bool tuning_parse(Tuning *t, const SrcFile *f, Diag *d) {
       }
       char *key;
       int col;
-      Schedule s;
+      ConvSched s;
       if (!(ok = parse_key(&c, &key, &col)))
         break;
       if (!(ok = parse_schedule(&c, &s))) {
@@ -303,7 +303,7 @@ typedef struct TuneShape {
   char *key;
   const Node *n; /* its first conv */
   Shape in;
-  Schedule cand[SCHEDULES_MAX];
+  ConvSched cand[SCHEDULES_MAX];
   int ncand;
   double ms[SCHEDULES_MAX]; /* measured or recorded; 0: none */
 } TuneShape;
@@ -340,7 +340,7 @@ static bool finish(pid_t pid, const char *what, Diag *d) {
   return true;
 }
 
-static size_t weight_floats(const TuneShape *sh, const Schedule *s) {
+static size_t weight_floats(const TuneShape *sh, const ConvSched *s) {
   const Node *n = sh->n;
   size_t blocks = (size_t)(n->out.c + s->kb - 1) / (size_t)s->kb;
   return blocks * (size_t)s->kb * (size_t)sh->in.c * (size_t)(s->wino ? 16 : n->kh * n->kw);
@@ -358,7 +358,7 @@ static void write_part(StrBuf *o, const TuneShape *shapes, int nshapes, int part
     const Node *n = sh->n;
     Shape in = sh->in;
     for (int j = 0; j < sh->ncand; j++) {
-      const Schedule *s = &sh->cand[j];
+      const ConvSched *s = &sh->cand[j];
       sb_printf(o, "void t%d_%d(const float *in, const float *w, const float *b, float *out);\n",
                 i, j);
       sb_printf(o, "void t%d_%d(const float *in, const float *w, const float *b, float *out) {\n",

@@ -19,7 +19,7 @@
  * (xoshiro256**, seeded through splitmix64 from the seed and the FNV-1a hash of
  * the tensor's name), so its values do not depend on declaration order, and
  * a tensor can be drawn at any time: rsc itself draws the conv and dense
- * weights only as it writes them (weights_random_deferred, weights_values). Normals
+ * weights only as it writes them (weights_random_deferred, tensor_values). Normals
  * come from Box-Muller computed in double with our own log/sin/cos built from
  * + - * / and sqrt only: those are correctly rounded by IEEE-754, so the values
  * are bit-identical on every platform and libm. The rules, by name and shape:
@@ -953,36 +953,10 @@ void weights_random(Graph *g, uint64_t seed) { fill_all(g, seed, false); }
 
 void weights_random_deferred(Graph *g, uint64_t seed) { fill_all(g, seed, true); }
 
-const float *weights_values(const Graph *g, const Tensor *t, float **scratch, size_t *cap) {
-  if (!t->deferred)
-    return t->data;
-  size_t n = tensor_elems(t);
-  if (n > *cap) {
-    free(*scratch);
-    *scratch = xmalloc(n * sizeof(float));
-    *cap = n;
-  }
+void weights_draw(const Graph *g, const Tensor *t, float *out) {
   Tensor tmp = *t; /* random_tensor fills t->data */
-  tmp.data = *scratch;
+  tmp.data = out;
   Rng r;
   rng_seed(&r, g->seed, t->name);
   random_tensor(g, &tmp, &r);
-  if (t->scale)
-    fold_scale_rows(tmp.data, (size_t)t->dims[0], n / (size_t)t->dims[0], t->scale);
-  return tmp.data;
-}
-
-void weights_materialize(const Graph *g, Tensor *t) {
-  if (!t->deferred)
-    return;
-  float *data = NULL;
-  size_t cap = 0;
-  weights_values(g, t, &data, &cap);
-  if (!data) /* an empty tensor */
-    data = xmalloc(sizeof(float));
-  free(t->data);
-  t->data = data;
-  t->deferred = false;
-  free(t->scale);
-  t->scale = NULL;
 }

@@ -204,11 +204,11 @@ static void build_expect(H5Import *im) {
     Expect *e = &im->ex[im->nex];
     e->node = n;
     if (n->op == OP_BN) {
-      static const char *const bn[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
-      for (int k = 0; k < 4; k++) {
-        e->field[k] = bn[k];
-        e->tensor[k] = n->p[k];
-      }
+      const BnAttr *bn = &n->attr.bn;
+      e->field[0] = "gamma", e->tensor[0] = bn->gamma;
+      e->field[1] = "beta", e->tensor[1] = bn->beta;
+      e->field[2] = "moving_mean", e->tensor[2] = bn->mean;
+      e->field[3] = "moving_variance", e->tensor[3] = bn->var;
       e->nfields = 4;
     } else {
       e->field[0] = "kernel";

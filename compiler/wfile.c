@@ -123,7 +123,7 @@ typedef struct Writer {
   Batch *fill;  /* being drawn */
   Batch *drain; /* drawn, to be written by job 0; NULL if none */
   int *jobs;    /* the fill batch's tensor ids, biggest first */
-  float **raw;  /* per thread: deferred tensors' values (weights_values) */
+  float **raw;  /* per thread: deferred tensors' values (tensor_values) */
   size_t *raw_cap;
 } Writer;
 
@@ -192,8 +192,8 @@ static void batch_job(void *ctx, int job, int worker) {
   }
   Batch *b = w->fill;
   const Tensor *t = &w->g->tensors[w->jobs[job - 1]];
-  const float *raw = t->packed ? NULL : weights_values(w->g, t, &w->raw[worker],
-                                                        &w->raw_cap[worker]);
+  const float *raw =
+      t->packed ? NULL : tensor_values(w->g, t, &w->raw[worker], &w->raw_cap[worker]);
   pack_tensor(t, raw, b->buf + (t->offset - b->start));
 }
 

@@ -240,9 +240,11 @@ static void describe(const Graph *g, bool converted, int counter, bool weightles
     snprintf(l->other, NAME_CAP, "%s", converted ? apps : conv);
     l->listed = l->group = true;
     if (n->op == OP_BN) {
-      static const char *const bn[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
-      for (int k = 0; k < 4; k++)
-        add_weight(l, bn[k], &g->tensors[n->p[k]], n->p[k]);
+      const BnAttr *bn = &n->attr.bn;
+      add_weight(l, "gamma", &g->tensors[bn->gamma], bn->gamma);
+      add_weight(l, "beta", &g->tensors[bn->beta], bn->beta);
+      add_weight(l, "moving_mean", &g->tensors[bn->mean], bn->mean);
+      add_weight(l, "moving_variance", &g->tensors[bn->var], bn->var);
     } else {
       add_weight(l, "kernel", &g->tensors[n->w], n->w);
       if (n->b >= 0)

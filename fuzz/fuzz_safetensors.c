@@ -39,12 +39,12 @@ static void clone(Graph *dst, const Graph *src) {
   memcpy(dst->nodes, src->nodes, (size_t)src->nnodes * sizeof *dst->nodes);
   memcpy(dst->tensors, src->tensors, (size_t)src->ntensors * sizeof *dst->tensors);
   for (int i = 0; i < src->nnodes; i++) {
-    RSC_ASSERT(!src->nodes[i].kernel);
+    RSC_ASSERT(!src->nodes[i].sched);
     dst->nodes[i].name = xstrdup(src->nodes[i].name);
   }
   for (int i = 0; i < src->ntensors; i++) {
     const Tensor *t = &src->tensors[i];
-    RSC_ASSERT(!t->data && !t->packed && !t->scale);
+    RSC_ASSERT(!t->data && !t->packed && !t->nscales);
     dst->tensors[i].name = xstrdup(t->name);
   }
   dst->tensor_index = (NameMap){0};

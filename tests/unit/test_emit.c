@@ -86,12 +86,13 @@ static void test_tiny_model(void **state) {
     const Node *n = &g.nodes[i];
     if (n->dead || n->op == OP_INPUT)
       continue;
-    char *def = xstrfmt("static void k_%s(", n->kernel), *call = xstrfmt("  k_%s(", n->kernel);
+    const char *kernel = n->sched->kernel;
+    char *def = xstrfmt("static void k_%s(", kernel), *call = xstrfmt("  k_%s(", kernel);
     if (count(c, def) != 1)
-      fail_msg("%s: kernel %s defined %d times", n->name, n->kernel, count(c, def));
+      fail_msg("%s: kernel %s defined %d times", n->name, kernel, count(c, def));
     const char *p = strstr(at + 1, call);
     if (!p)
-      fail_msg("%s: no call of %s after the previous node's", n->name, n->kernel);
+      fail_msg("%s: no call of %s after the previous node's", n->name, kernel);
     const char *eol = strchr(p, '\n');
     char line[2048];
     snprintf(line, sizeof line, "%.*s", (int)(eol - p), p);

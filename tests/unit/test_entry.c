@@ -134,13 +134,13 @@ static void test_preprocess_scale_folded(void **state) {
   const Node *ea = &a.nodes[a.input + 1], *eb = &b.nodes[b.input + 1];
   assert_int_equal(ea->op, OP_ENTRY);
   assert_int_equal(eb->op, OP_ENTRY);
-  assert_false(ea->entry.shifted);
-  assert_true(eb->entry.shifted);
+  assert_false(ea->attr.entry.shifted);
+  assert_true(eb->attr.entry.shifted);
   for (int c = 0; c < 3; c++) {
-    assert_true(ea->entry.shift[c] == 0.0);
-    assert_true(fabs(eb->entry.shift[c] - 255.0 * imagenet_mean[c]) == 0.0);
+    assert_true(ea->attr.entry.shift[c] == 0.0);
+    assert_true(fabs(eb->attr.entry.shift[c] - 255.0 * imagenet_mean[c]) == 0.0);
   }
-  assert_true(fabs(eb->entry.shift[0] - 123.675) < 1e-12);
+  assert_true(fabs(eb->attr.entry.shift[0] - 123.675) < 1e-12);
   graph_free(&a);
   graph_free(&b);
 }

@@ -52,12 +52,12 @@ static void test_folded_values(void **state) {
   /* A known tensor: layer1.0.bn2 with fixed statistics. */
   int bn2 = node_named(&g, "layer1.0.bn2");
   const Node *b2 = &g.nodes[bn2];
-  int c = g.tensors[b2->p[0]].dims[0];
+  int c = g.tensors[b2->attr.bn.gamma].dims[0];
   for (int o = 0; o < c; o++) {
-    g.tensors[b2->p[0]].data[o] = 2.0f;
-    g.tensors[b2->p[1]].data[o] = -1.0f;
-    g.tensors[b2->p[2]].data[o] = 0.5f;
-    g.tensors[b2->p[3]].data[o] = 3.0f;
+    g.tensors[b2->attr.bn.gamma].data[o] = 2.0f;
+    g.tensors[b2->attr.bn.beta].data[o] = -1.0f;
+    g.tensors[b2->attr.bn.mean].data[o] = 0.5f;
+    g.tensors[b2->attr.bn.var].data[o] = 3.0f;
   }
   /* Every conv+BN pair, before folding. */
   Saved *sv = xcalloc((size_t)g.nnodes, sizeof *sv);
@@ -72,11 +72,11 @@ static void test_folded_values(void **state) {
     sv[ns++] = (Saved){n->in[0],
                        i,
                        copy(&g.tensors[cv->w]),
-                       copy(&g.tensors[n->p[0]]),
-                       copy(&g.tensors[n->p[1]]),
-                       copy(&g.tensors[n->p[2]]),
-                       copy(&g.tensors[n->p[3]]),
-                       n->eps};
+                       copy(&g.tensors[n->attr.bn.gamma]),
+                       copy(&g.tensors[n->attr.bn.beta]),
+                       copy(&g.tensors[n->attr.bn.mean]),
+                       copy(&g.tensors[n->attr.bn.var]),
+                       n->attr.bn.eps};
   }
   assert_true(ns >= 20);
   Diag d;
@@ -137,12 +137,41 @@ static void test_deferred_same_bits(void **state) {
   for (int i = 0; i < lazy.ntensors; i++) {
     const Tensor *t = &lazy.tensors[i];
     assert_string_equal(t->name, eager.tensors[i].name);
-    if (t->deferred && t->scale)
+    if (t->deferred && t->nscales)
       scaled++;
-    const float *v = weights_values(&lazy, t, &scratch, &cap);
+    const float *v = tensor_values(&lazy, t, &scratch, &cap);
     assert_memory_equal(v, eager.tensors[i].data, tensor_elems(t) * sizeof *v);
   }
   assert_true(scaled >= 20);
+  free(scratch);
+  graph_free(&eager);
+  graph_free(&lazy);
+}
+
+/* The same through entry, which scales the first conv per input channel:
+ * a deferred first conv records fold's scale, then entry's, and tensor.c
+ * applies both in that order when it draws the values, as eagerly. */
+static void test_deferred_same_bits_entry(void **state) {
+  (void)state;
+  static const char spec[] = SMALL "input_type u8\npreprocess imagenet\n";
+  Graph eager, lazy;
+  assert_true(pipeline_to(&eager, spec, "entry", TARGET_AVX2));
+  assert_true(pipeline_to_deferred(&lazy, spec, "entry", TARGET_AVX2));
+  assert_int_equal(eager.ntensors, lazy.ntensors);
+  int both = 0;
+  float *scratch = NULL;
+  size_t cap = 0;
+  for (int i = 0; i < lazy.ntensors; i++) {
+    const Tensor *t = &lazy.tensors[i];
+    if (t->deferred && t->nscales == 2) {
+      assert_true(t->scales[0].axis == 0 && t->scales[1].axis == 1);
+      both++;
+    }
+    const float *v = tensor_values(&lazy, t, &scratch, &cap);
+    if (tensor_elems(t))
+      assert_memory_equal(v, eager.tensors[i].data, tensor_elems(t) * sizeof *v);
+  }
+  assert_int_equal(both, 1); /* the first conv */
   free(scratch);
   graph_free(&eager);
   graph_free(&lazy);
@@ -152,6 +181,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_folded_values),
       cmocka_unit_test(test_deferred_same_bits),
+      cmocka_unit_test(test_deferred_same_bits_entry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
  *     element xi of U = G g G^T at ((o/kb)*16 + xi)*I*kb + i*kb + o%kb, U
  *     computed here in double from G; dense (o,i) at ((o/kb)*I + i)*kb + o%kb
  *     with kb DENSE_KB; a vector's o at o; everything else zero;
- *   - which layout each tensor gets (from its node: conv weight by n->wino,
+ *   - which layout each tensor gets (from its node: conv weight by sched->conv.wino,
  *     bias VECTOR at the conv's kb; dense and SE fc DENSE_BLOCK);
  *   - the payload: offsets 16-float aligned, in node order, not overlapping,
  *     weight_floats their end; tensors no live node uses are freed.
@@ -127,26 +127,23 @@ static void check_target(Target target, int *winos) {
     if (n->dead)
       continue;
     if (n->op == OP_CONV) {
-      expect_layout(&g, n->w, n->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, n->kb);
-      expect_layout(&g, n->b, LAYOUT_VECTOR, n->kb);
-      *winos += n->wino;
+      const ConvSched *cs = &n->sched->conv;
+      expect_layout(&g, n->w, cs->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, cs->kb);
+      expect_layout(&g, n->b, LAYOUT_VECTOR, cs->kb);
+      *winos += cs->wino;
     } else if (n->op == OP_DENSE) {
       expect_layout(&g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB);
       expect_layout(&g, n->b, LAYOUT_VECTOR, DENSE_KB);
     } else if (n->op == OP_SE_ADD) {
-      for (int k = 0; k < 4; k++)
-        expect_layout(&g, n->p[k], k % 2 ? LAYOUT_VECTOR : LAYOUT_DENSE_BLOCK, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc1_w, LAYOUT_DENSE_BLOCK, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc1_b, LAYOUT_VECTOR, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc2_w, LAYOUT_DENSE_BLOCK, DENSE_KB);
+      expect_layout(&g, n->attr.se.fc2_b, LAYOUT_VECTOR, DENSE_KB);
     }
     /* Offsets in node order, aligned, back to back (up to alignment). */
-    int ids[6] = {n->w, n->b, -1, -1, -1, -1};
-    if (n->op == OP_SE_ADD)
-      memcpy(ids, n->p, sizeof n->p), ids[4] = ids[5] = -1;
-    else if (n->op != OP_CONV && n->op != OP_DENSE)
-      ids[0] = ids[1] = -1;
-    for (int k = 0; k < 6; k++) {
-      if (ids[k] < 0)
-        continue;
-      const Tensor *t = &g.tensors[ids[k]];
+    TensorRef refs[NODE_MAX_TENSORS];
+    for (int k = 0, m = node_tensors(n, refs); k < m; k++) {
+      const Tensor *t = &g.tensors[refs[k].id];
       assert_int_equal(t->offset % 16, 0);
       assert_int_equal(t->offset, (prev_end + 15) / 16 * 16);
       prev_end = t->offset + t->packed_floats;

@@ -81,11 +81,14 @@ static void test_stops_at_pass(void **state) {
   PassCtx c = {.d = &d, .seed = 7};
   assert_true(compile_to(&g, &c, PASS_FUSE));
   for (int i = 0; i < g.nnodes; i++)
-    assert_null(g.nodes[i].kernel);
+    assert_null(g.nodes[i].sched);
   assert_true(compile_to(&g, &c, PASS_SELECT));
   for (int i = 0; i < g.nnodes; i++)
     if (!g.nodes[i].dead && g.nodes[i].op != OP_INPUT)
-      assert_non_null(g.nodes[i].kernel);
+      assert_non_null(g.nodes[i].sched);
+  for (int i = 0; i < g.nnodes; i++)
+    if (g.nodes[i].sched)
+      assert_non_null(g.nodes[i].sched->kernel);
   assert_int_equal(g.arena_floats, 0); /* plan has not run */
   graph_free(&g);
 }
@@ -128,6 +131,76 @@ static void test_links(void **state) {
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  graph_free(&g);
+}
+
+/* Whether graph_check aborts on g once brk has changed node id (in a child
+ * process: g itself is not changed). */
+typedef void (*Breaker)(Graph *g, int id);
+static bool check_aborts(Graph *g, Breaker brk, int id) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    brk(g, id);
+    graph_check(g);
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+static void keep(Graph *g, int id) { (void)g, (void)id; }
+static void unpool_conv(Graph *g, int id) {
+  g->nodes[g->nodes[id].in[0]].sched->conv.se_pool = false;
+}
+static void unpool_se(Graph *g, int id) { g->nodes[id].sched->pooled = false; }
+static void drop_fc2_bias(Graph *g, int id) { g->nodes[id].attr.se.fc2_b = -1; }
+static void wrong_mid(Graph *g, int id) { g->nodes[id].attr.se.mid++; }
+static void no_tile(Graph *g, int id) { g->nodes[g->nodes[id].in[0]].sched->conv.kb = 0; }
+static void window_on_global(Graph *g, int id) { g->nodes[id].kh = g->nodes[id].kw = 3; }
+static void bad_pool_kind(Graph *g, int id) { g->nodes[id].attr.pool.kind = (PoolKind)7; }
+static void sched_on_input(Graph *g, int id) {
+  (void)id;
+  g->nodes[g->input].sched = g->nodes[g->output].sched;
+}
+
+/* The IR's per-op attributes and select's records are checked, and so are
+ * the links between records: a conv that writes an SE's pool (se_pool) and
+ * the SE_ADD that reads it (pooled) name each other through the fuse link. */
+static void test_attrs_and_sched_checked(void **state) {
+  (void)state;
+  Diag d;
+  diag_init(&d, stderr);
+  Graph g;
+  init_graph(&g, &d);
+  PassCtx c = {.d = &d, .seed = 7};
+  assert_true(compile_to(&g, &c, PASS_SELECT));
+  int se = -1;
+  for (int i = 0; i < g.nnodes; i++)
+    if (!g.nodes[i].dead && g.nodes[i].op == OP_SE_ADD && g.nodes[i].sched->pooled)
+      se = i;
+  assert_true(se >= 0);
+  assert_false(check_aborts(&g, keep, se));
+  assert_true(check_aborts(&g, unpool_conv, se));
+  assert_true(check_aborts(&g, unpool_se, se));
+  assert_true(check_aborts(&g, drop_fc2_bias, se));
+  assert_true(check_aborts(&g, wrong_mid, se));
+  assert_true(check_aborts(&g, no_tile, se));
+  assert_true(check_aborts(&g, sched_on_input, se));
+  /* One pool op: its kind and extent are attributes, the words say both. */
+  int head = -1;
+  for (int i = 0; i < g.nnodes; i++)
+    if (!g.nodes[i].dead && strcmp(g.nodes[i].name, "global_pool") == 0)
+      head = i;
+  assert_true(head >= 0);
+  assert_int_equal(g.nodes[head].op, OP_POOL);
+  assert_true(g.nodes[head].attr.pool.global && g.nodes[head].attr.pool.kind == POOL_AVG);
+  assert_string_equal(node_op_name(&g.nodes[head]), "global_avgpool");
+  assert_false(check_aborts(&g, keep, head));
+  assert_true(check_aborts(&g, window_on_global, head));
+  assert_true(check_aborts(&g, bad_pool_kind, head));
   graph_free(&g);
 }
 
@@ -181,6 +254,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_stepwise_equals_at_once),
       cmocka_unit_test(test_stops_at_pass),
       cmocka_unit_test(test_links),
+      cmocka_unit_test(test_attrs_and_sched_checked),
       cmocka_unit_test(test_readme_lists_the_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,48 +59,51 @@ static void check_limits(const Graph *g) {
     if (n->dead || n->op != OP_CONV)
       continue;
     Shape in = g->nodes[n->in[0]].out;
-    int v = n->kb / vl;
-    if (n->kb % vl != 0 || v < 1 || v > RSC_V_MAX || n->np < 1)
-      fail_msg("%s: kb %d on %d lanes", n->name, n->kb, vl);
-    if (n->np * v + v + 1 > regs)
-      fail_msg("%s: np %d x v %d does not fit %d registers", n->name, n->np, v, regs);
-    seen_kg += n->kg > 1, seen_tg += n->tg > 1, seen_nx += n->nx, seen_xp += n->xp;
-    seen_wino += n->wino;
-    if (n->wino) {
+    const ConvSched *cs = &n->sched->conv;
+    int v = cs->kb / vl;
+    if (cs->kb % vl != 0 || v < 1 || v > RSC_V_MAX || cs->np < 1)
+      fail_msg("%s: kb %d on %d lanes", n->name, cs->kb, vl);
+    if (cs->np * v + v + 1 > regs)
+      fail_msg("%s: np %d x v %d does not fit %d registers", n->name, cs->np, v, regs);
+    seen_kg += cs->kg > 1, seen_tg += cs->tg > 1, seen_nx += cs->nx, seen_xp += cs->xp;
+    seen_wino += cs->wino;
+    if (cs->wino) {
       winos++;
       assert_true(n->kh == 3 && n->kw == 3 && n->sh == 1 && n->sw == 1);
       assert_true(n->pad_t == 1 && n->pad_l == 1 && n->out.h == in.h && n->out.w == in.w);
       assert_int_equal(in.c % vl, 0);
-      assert_true(n->np <= RSC_WINO_NT && n->kb <= RSC_WINO_KB);
-      assert_true(n->kg == 1 && n->tg == 1 && n->tc == 0 && !n->nx && !n->xp && !n->se_pool);
-      if (!strstr(n->kernel, "wino2x2_3x3_"))
-        fail_msg("%s: Winograd but kernel %s", n->name, n->kernel);
+      assert_true(cs->np <= RSC_WINO_NT && cs->kb <= RSC_WINO_KB);
+      assert_true(cs->kg == 1 && cs->tg == 1 && cs->tc == 0 && !cs->nx && !cs->xp && !cs->se_pool);
+      if (!strstr(n->sched->kernel, "wino2x2_3x3_"))
+        fail_msg("%s: Winograd but kernel %s", n->name, n->sched->kernel);
       continue;
     }
-    int nkb = (n->out.c + n->kb - 1) / n->kb;
-    assert_true(n->np <= RSC_NP_MAX);
-    assert_true(n->kg >= 1 && n->kg <= nkb);
-    assert_true(n->tg >= 1 && n->tg <= RSC_TG_MAX && n->tg * n->np * v <= RSC_TG_VECS);
-    if (n->tg > 1) {
-      assert_true(n->tc >= 1 && n->tc <= in.c && !n->nx && n->kg == 1);
+    int nkb = (n->out.c + cs->kb - 1) / cs->kb;
+    assert_true(cs->np <= RSC_NP_MAX);
+    assert_true(cs->kg >= 1 && cs->kg <= nkb);
+    assert_true(cs->tg >= 1 && cs->tg <= RSC_TG_MAX && cs->tg * cs->np * v <= RSC_TG_VECS);
+    if (cs->tg > 1) {
+      assert_true(cs->tc >= 1 && cs->tc <= in.c && !cs->nx && cs->kg == 1);
     } else {
-      assert_int_equal(n->tc, 0);
+      assert_int_equal(cs->tc, 0);
     }
-    char *tile = xstrfmt("_kb%d_np%d", n->kb, n->np);
-    if (strncmp(n->kernel, "conv", 4) != 0 || !strstr(n->kernel, tile))
-      fail_msg("%s: kernel %s does not state %s", n->name, n->kernel, tile);
+    char *tile = xstrfmt("_kb%d_np%d", cs->kb, cs->np);
+    if (strncmp(n->sched->kernel, "conv", 4) != 0 || !strstr(n->sched->kernel, tile))
+      fail_msg("%s: kernel %s does not state %s", n->name, n->sched->kernel, tile);
     free(tile);
   }
   /* Same name, same parameters: one emitted function serves them all. */
   for (int i = 0; i < g->nnodes; i++)
     for (int j = i + 1; j < g->nnodes; j++) {
       const Node *a = &g->nodes[i], *b = &g->nodes[j];
-      if (a->dead || b->dead || !a->kernel || !b->kernel || strcmp(a->kernel, b->kernel))
+      if (!a->sched || !b->sched || strcmp(a->sched->kernel, b->sched->kernel))
         continue;
       assert_int_equal(a->op, b->op);
-      assert_true(a->kb == b->kb && a->np == b->np && a->kg == b->kg && a->tg == b->tg &&
-                  a->tc == b->tc && a->nx == b->nx && a->xp == b->xp && a->wino == b->wino &&
-                  a->se_pool == b->se_pool && a->act == b->act);
+      const ConvSched *x = &a->sched->conv, *y = &b->sched->conv;
+      assert_true(x->kb == y->kb && x->np == y->np && x->kg == y->kg && x->tg == y->tg &&
+                  x->tc == y->tc && x->nx == y->nx && x->xp == y->xp && x->wino == y->wino &&
+                  x->se_pool == y->se_pool && a->act == b->act);
+      assert_int_equal(a->sched->pooled, b->sched->pooled);
       assert_memory_equal(&a->out, &b->out, sizeof a->out);
     }
   (void)winos;
@@ -109,7 +112,7 @@ static void check_limits(const Graph *g) {
 static int count_wino(const Graph *g) {
   int n = 0;
   for (int i = 0; i < g->nnodes; i++)
-    n += !g->nodes[i].dead && g->nodes[i].op == OP_CONV && g->nodes[i].wino;
+    n += !g->nodes[i].dead && g->nodes[i].op == OP_CONV && g->nodes[i].sched->conv.wino;
   return n;
 }
 
@@ -149,10 +152,11 @@ static void test_wino_batch_independent(void **state) {
     }
     for (int i = 0; i < g[0].nnodes; i++)
       for (int b = 1; b < 3; b++)
-        if (!g[0].nodes[i].dead && g[0].nodes[i].wino != g[b].nodes[i].wino)
+        if (!g[0].nodes[i].dead && g[0].nodes[i].op == OP_CONV &&
+            g[0].nodes[i].sched->conv.wino != g[b].nodes[i].sched->conv.wino)
           fail_msg("target %d: %s is %s at batch 1, %s at batch %d", (int)targets[t % 3],
-                   g[0].nodes[i].name, g[0].nodes[i].wino ? "Winograd" : "direct",
-                   g[b].nodes[i].wino ? "Winograd" : "direct", batches[b]);
+                   g[0].nodes[i].name, g[0].nodes[i].sched->conv.wino ? "Winograd" : "direct",
+                   g[b].nodes[i].sched->conv.wino ? "Winograd" : "direct", batches[b]);
     total += count_wino(&g[0]);
     for (int b = 0; b < 3; b++)
       graph_free(&g[b]);
@@ -190,13 +194,13 @@ static void test_se_pool(void **state) {
       for (int j = 0; j < g.nnodes; j++)
         for (int k = 0; k < g.nodes[j].nin; k++)
           readers += !g.nodes[j].dead && g.nodes[j].in[k] == n->in[0];
-      bool want = n->in[0] == prev && x->op == OP_CONV && !x->wino && readers == 1;
-      assert_int_equal(n->pooled, want);
-      assert_int_equal(x->se_pool, want);
-      if (want && !strstr(n->kernel, "_sp"))
-        fail_msg("%s: pooled but kernel %s", n->name, n->kernel);
+      bool want = n->in[0] == prev && x->op == OP_CONV && !x->sched->conv.wino && readers == 1;
+      assert_int_equal(n->sched->pooled, want);
+      assert_int_equal(x->op == OP_CONV && x->sched->conv.se_pool, want);
+      if (want && !strstr(n->sched->kernel, "_sp"))
+        fail_msg("%s: pooled but kernel %s", n->name, n->sched->kernel);
       pooled += want;
-    } else if (n->op == OP_CONV && n->se_pool) {
+    } else if (n->op == OP_CONV && n->sched->conv.se_pool) {
       /* only for the SE_ADD that follows */
       int next = i + 1;
       while (g.nodes[next].dead)
@@ -223,7 +227,7 @@ static void test_machine_of(void **state) {
   assert_int_equal(machine_of("GenuineIntel", 26, 2), MACHINE_GENERIC);
 }
 
-static bool same_schedule(const Node *n, const Schedule *s) {
+static bool same_schedule(const Node *n, const ConvSched *s) {
   return n->wino == s->wino && n->kb == s->kb && n->np == s->np && n->kg == s->kg &&
          n->nx == s->nx && n->xp == s->xp && n->tg == s->tg && n->tc == s->tc;
 }
@@ -250,7 +254,7 @@ static void test_machines(void **state) {
             const Node *n = &g.nodes[i];
             if (n->dead || n->op != OP_CONV)
               continue;
-            Schedule c[SCHEDULES_MAX];
+            ConvSched c[SCHEDULES_MAX];
             Shape in = g.nodes[n->in[0]].out;
             int k = conv_candidates(n, in, &cm, true, c);
             assert_true(k >= 1 && k <= SCHEDULES_MAX);

@@ -73,21 +73,22 @@ static void check_rules(const Graph *g) {
     case OP_CONV:
       assert_int_equal(g->tensors[n->w].dims[1], in.c);
       want.c = g->tensors[n->w].dims[0];
-      /* fall through */
-    case OP_MAXPOOL:
       want.h = (in.h + n->pad_t + n->pad_b - n->kh) / n->sh + 1;
       want.w = (in.w + n->pad_l + n->pad_r - n->kw) / n->sw + 1;
       break;
-    case OP_AVGPOOL:
-      want.h = in.h <= n->kh ? 1 : (in.h - n->kh + n->sh - 1) / n->sh + 1;
-      want.w = in.w <= n->kw ? 1 : (in.w - n->kw + n->sw - 1) / n->sw + 1;
-      assert_int_equal(n->pad_t, 0);
-      assert_int_equal(n->pad_b, (want.h - 1) * n->sh + n->kh - in.h);
-      assert_int_equal(n->pad_r, (want.w - 1) * n->sw + n->kw - in.w);
-      break;
-    case OP_GLOBAL_AVGPOOL:
-    case OP_GLOBAL_MAXPOOL:
-      want.h = want.w = 1;
+    case OP_POOL:
+      if (n->attr.pool.global) {
+        want.h = want.w = 1;
+      } else if (n->attr.pool.kind == POOL_MAX) {
+        want.h = (in.h + n->pad_t + n->pad_b - n->kh) / n->sh + 1;
+        want.w = (in.w + n->pad_l + n->pad_r - n->kw) / n->sw + 1;
+      } else {
+        want.h = in.h <= n->kh ? 1 : (in.h - n->kh + n->sh - 1) / n->sh + 1;
+        want.w = in.w <= n->kw ? 1 : (in.w - n->kw + n->sw - 1) / n->sw + 1;
+        assert_int_equal(n->pad_t, 0);
+        assert_int_equal(n->pad_b, (want.h - 1) * n->sh + n->kh - in.h);
+        assert_int_equal(n->pad_r, (want.w - 1) * n->sw + n->kw - in.w);
+      }
       break;
     case OP_DENSE:
       assert_int_equal(g->tensors[n->w].dims[1], in.c);
@@ -109,7 +110,7 @@ static void check_rules(const Graph *g) {
       break;
     }
     if (memcmp(&o, &want, sizeof o) != 0)
-      fail_msg("%s (%s): [%d,%d,%d,%d], the rule gives [%d,%d,%d,%d]", n->name, op_name(n->op),
+      fail_msg("%s (%s): [%d,%d,%d,%d], the rule gives [%d,%d,%d,%d]", n->name, node_op_name(n),
                o.n, o.h, o.w, o.c, want.n, want.h, want.w, want.c);
   }
 }

@@ -702,8 +702,9 @@ static void test_random_thread_count(void **state) {
 }
 
 /* Deferred random weights: the 1-D tensors are drawn at once, the others
- * by weights_values, with the same bits as weights_random gives, and with
- * a fold scale applied as fold_scale_rows would. */
+ * by tensor_values, with the same bits as weights_random gives, and with
+ * the scales recorded on them (tensor_scale) applied in order, each value
+ * multiplied in double and rounded once per scale. */
 static void test_random_deferred(void **state) {
   (void)state;
   Graph a = random_graph(rnames, rdims, NR, 5);
@@ -716,23 +717,40 @@ static void test_random_deferred(void **state) {
     assert_int_equal(t->deferred, t->ndim > 1);
     assert_true(t->deferred ? t->data == NULL : same_values(&a.tensors[i], t));
     Tensor drawn = *t;
-    drawn.data = (float *)weights_values(&b, t, &scratch, &cap);
+    drawn.data = (float *)tensor_values(&b, t, &scratch, &cap);
     assert_true(same_values(&a.tensors[i], &drawn));
   }
-  /* A scale per output channel, as fold_bn leaves it. */
-  Tensor *w = &b.tensors[1], *ref = &a.tensors[1];
-  w->scale = xmalloc((size_t)w->dims[0] * sizeof(double));
-  for (int o = 0; o < w->dims[0]; o++)
-    w->scale[o] = 0.5 + o / 64.0;
-  fold_scale_rows(ref->data, (size_t)ref->dims[0], tensor_elems(ref) / (size_t)ref->dims[0],
-                  w->scale);
+  /* conv1.0.weight [32][3][3][3]: a scale per output channel (as fold_bn
+   * records it), then one per input channel (as entry does). */
+  Tensor *w = &b.tensors[0], *ref = &a.tensors[0];
+  int O = w->dims[0], C = w->dims[1], taps = w->dims[2] * w->dims[3];
+  double *rows = xmalloc((size_t)O * sizeof *rows), *cols = xmalloc((size_t)C * sizeof *cols);
+  for (int o = 0; o < O; o++)
+    rows[o] = 0.5 + o / 64.0;
+  for (int c = 0; c < C; c++)
+    cols[c] = 1.0 / (255.0 * (0.2 + c / 100.0));
+  for (int o = 0; o < O; o++)
+    for (int c = 0; c < C; c++)
+      for (int k = 0; k < taps; k++) {
+        float *v = &ref->data[((size_t)o * C + c) * taps + k];
+        *v = (float)(*v * rows[o]);
+        *v = (float)(*v * cols[c]);
+      }
+  tensor_scale(w, 0, rows);
+  tensor_scale(w, 1, cols);
+  assert_true(w->deferred && w->data == NULL && w->nscales == 2);
   Tensor drawn = *w;
-  drawn.data = (float *)weights_values(&b, w, &scratch, &cap);
+  drawn.data = (float *)tensor_values(&b, w, &scratch, &cap);
   assert_true(same_values(ref, &drawn));
-  weights_materialize(&b, w);
-  assert_false(w->deferred);
-  assert_null(w->scale);
-  assert_true(same_values(ref, w));
+  /* On values present, the same scales apply at once. */
+  Tensor *e = &a.tensors[1];
+  float first = e->data[0];
+  double *half = xmalloc((size_t)e->dims[0] * sizeof *half);
+  for (int o = 0; o < e->dims[0]; o++)
+    half[o] = 0.5;
+  tensor_scale(e, 0, half);
+  assert_int_equal(e->nscales, 0);
+  assert_true(e->data[0] == (float)(first * 0.5));
   free(scratch);
   graph_free(&a);
   graph_free(&b);
