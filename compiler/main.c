@@ -76,9 +76,11 @@ static const char usage_text_rest[] =
     "                        Without -o the code goes to a temporary directory\n"
     "      --verify-weights FILE  with --verify: load FILE instead of the .weights\n"
     "                        rsc wrote (checks a deployed weights file)\n"
-    "      --target ISA      tune kernels for avx512, avx2 or generic (default:\n"
-    "                        the host's); the code runs on any CPU its C\n"
-    "                        compiler's flags allow, and open checks the CPU\n"
+    "      --target ISA      tune kernels for avx512, avx2, generic or\n"
+    "                        avx512-bf16 (default: the host's); the code runs on\n"
+    "                        any CPU its C compiler's flags allow, and open\n"
+    "                        checks the CPU. --precision bf16 needs avx512-bf16\n"
+    "                        (amx is reserved: no AMX kernels yet)\n"
     "      --no-winograd     every conv direct: no Winograd F(2x2,3x3) for the\n"
     "                        3x3 stride-1 convs where the cost model prefers it\n"
     "\n";
@@ -126,6 +128,8 @@ static const char usage_text2[] =
     "      --outputs LIST          what P_run_outputs writes, each to its own\n"
     "                              buffer: any of c2,c3,c4,c5 (stage outputs) and\n"
     "                              head (default: head only)\n"
+    "      --precision fp32|bf16   bf16: convs on bf16 weights and inputs with\n"
+    "                              float32 sums (AVX512-BF16; docs/precision.md)\n"
     "\n"
     "Other:\n"
     "  -h, --help            this text\n"
@@ -326,7 +330,12 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
         if (strcmp(v, target_name((Target)t)) == 0)
           o->target = t;
       if (o->target < 0) {
-        diag(d, DIAG_ERROR, "--target must be avx512, avx2 or generic, not '%s'", v);
+        diag(d, DIAG_ERROR, "--target must be avx512, avx2, generic or avx512-bf16, not '%s'",
+             v);
+        return 2;
+      }
+      if (o->target == TARGET_AMX) {
+        diag(d, DIAG_ERROR, "--target amx: rsc has no AMX kernels yet (use avx512-bf16)");
         return 2;
       }
     } else if ((key = spec_flag(a)) >= 0) {
@@ -503,15 +512,19 @@ static void print_stats(const Graph *g, const char *out_c) {
          bound / 1048576, bound > 0 ? (arena / bound - 1) * 100 : 0.0);
 }
 
-/* The target --target defaults to: what the CPU running rsc has. */
-static Target host_target(void) {
+/* The target --target defaults to: what the CPU running rsc has; under
+ * --precision bf16 that is avx512-bf16 where the CPU has it. */
+static Target host_target(Precision p) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
+  if (p == PRECISION_BF16 && __builtin_cpu_supports("avx512bf16"))
+    return TARGET_AVX512_BF16;
   if (__builtin_cpu_supports("avx512f"))
     return TARGET_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     return TARGET_AVX2;
 #endif
+  (void)p;
   return TARGET_GENERIC;
 }
 
@@ -570,7 +583,16 @@ int main(int argc, char **argv) {
   char *prefix = NULL, *datadir = NULL, *weights_note = NULL;
   Graph g;
   graph_init(&g, &spec);
-  g.target = o.target >= 0 ? (Target)o.target : host_target();
+  g.target = o.target >= 0 ? (Target)o.target : host_target(spec.precision);
+  if (ok && spec.precision == PRECISION_BF16 && g.target != TARGET_AVX512_BF16) {
+    /* The bf16 kernels are AVX512-BF16 code; anything else would run
+     * their scalar fallback, many times slower than float32. */
+    diag_loc(&d, DIAG_ERROR, &spec.loc[KEY_PRECISION],
+             "'precision bf16' needs --target avx512-bf16 (%s)",
+             o.target >= 0 ? "not the one given" : "this CPU lacks AVX512-BF16; give the target "
+                                                   "to compile for another CPU");
+    ok = false;
+  }
   g.no_wino = o.no_wino;
   Summary summary = {0};
   if (o.summary || o.verify || o.dot)

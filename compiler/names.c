@@ -1,6 +1,6 @@
 /*
  * names.c - the words of the named enums, each expanded from its one X-macro
- * table in rsc.h (OP_LIST, ACT_LIST, LAYOUT_LIST, TARGET_LIST): what --dump,
+ * table in rsc.h (OP_LIST, ACT_LIST, LAYOUT_LIST, TARGET_LIST, PRECISION_LIST): what --dump,
  * kernel names, the manifest and --target say. A leaf: it uses nothing of the
  * other stages, so that every stage may name things without an import circle.
  */
@@ -20,3 +20,4 @@ NAME_TABLE(op_name, Op, OP_LIST)
 NAME_TABLE(act_name, ActKind, ACT_LIST)
 NAME_TABLE(layout_name, Layout, LAYOUT_LIST)
 NAME_TABLE(target_name, Target, TARGET_LIST)
+NAME_TABLE(precision_name, Precision, PRECISION_LIST)

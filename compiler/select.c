@@ -79,7 +79,9 @@ typedef struct TargetModel {
 
 static TargetModel target_model(Target t) {
   switch (t) {
-  case TARGET_AVX512: /* Zen 4 / Ice Lake class */
+  case TARGET_AVX512:      /* Zen 4 / Ice Lake class */
+  case TARGET_AVX512_BF16: /* the same cores; bf16 convs are modelled in conv_tile */
+  case TARGET_AMX:         /* not built (main.c); its cores are AVX-512 ones */
     /* l2_bw: 25.6, not the nominal 32, measured on a 2-core Zen 5 EPYC
      * (bench/tiles.sh 1 16 16 1024 16 16 256 1 1 1 0, cold weights from L2):
      * kb64 np4 (256 weight bytes per 8 FMA cycles) ran 0.77x the speed of
@@ -280,8 +282,39 @@ static bool wino_wins(const Node *n, Shape in, const TargetModel *tm) {
   return best_wino(&one, in, tm, &nt, &wkb) * 1.1 < direct;
 }
 
+/*
+ * A conv in bf16 (rsc_conv2d_bf16_part): every direct conv but the first,
+ * whose input is the image (3 channels: little work, and the input's
+ * rounding would be the whole network's first error). Under bf16 no conv
+ * runs as Winograd: its transforms in bf16 lose more than the direct
+ * conv, and in float32 it is slower than the bf16 direct conv (2.25x
+ * fewer multiply-adds at half vdpbf16ps' rate, and its weights are 16/9
+ * the size). The tile model sees a bf16 conv as a float32 one on
+ * ceil(C/2) channels: one vdpbf16ps step per pair of channels, streaming
+ * the same kb words of weights per step as a float32 step streams kb
+ * floats. The kernel has no groups of tiles and no next-block prefetch.
+ */
+static bool conv_in_bf16(const Graph *g, const Node *n) {
+  const Node *src = &g->nodes[n->in[0]];
+  return g->spec.precision == PRECISION_BF16 && src->op != OP_INPUT && src->op != OP_ENTRY;
+}
+
+static void conv_tile_bf16(Node *n, Shape in, Target t) {
+  TargetModel tm = target_model(t);
+  Shape pairs = in;
+  pairs.c = (in.c + 1) / 2;
+  n->np = n->kb = 0;
+  best_direct(n, pairs, &tm, &n->np, &n->kb, &n->kg);
+  n->wino = false;
+  n->bf16 = true;
+  n->nx = n->xp = false;
+  n->tg = 1;
+  n->tc = 0;
+}
+
 static void conv_tile(Node *n, Shape in, Target t, bool allow_wino) {
   TargetModel tm = target_model(t);
+  n->bf16 = false;
   n->np = n->kb = 0;
   best_direct(n, in, &tm, &n->np, &n->kb, &n->kg);
   n->wino = false;
@@ -317,10 +350,10 @@ static char *kernel_name(const Graph *g, const Node *n) {
         snprintf(kg, sizeof kg, "_kg%d", n->kg);
       if (n->tg > 1)
         snprintf(tg, sizeof tg, "_tg%dc%d", n->tg, n->tc);
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s", n->kh,
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s%s", n->kh,
                      n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
                      n->kb, n->np, kg, n->nx ? "_nx" : "", n->xp ? "_xp" : "", tg,
-                     act_name(n->act), n->se_pool ? "_sp" : "");
+                     act_name(n->act), n->se_pool ? "_sp" : "", n->bf16 ? "_bf16" : "");
     }
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -391,8 +424,11 @@ bool select_kernels(Graph *g, Diag *d) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     n->se_pool = false;
-    if (!n->dead && n->op == OP_CONV)
-      conv_tile(n, g->nodes[n->in[0]].out, g->target, !g->no_wino);
+    if (!n->dead && n->op == OP_CONV && conv_in_bf16(g, n))
+      conv_tile_bf16(n, g->nodes[n->in[0]].out, g->target);
+    else if (!n->dead && n->op == OP_CONV)
+      conv_tile(n, g->nodes[n->in[0]].out, g->target,
+                !g->no_wino && g->spec.precision == PRECISION_FP32);
   }
   fuse_se_pool(g);
   for (int i = 0; i < g->nnodes; i++) {
