@@ -34,7 +34,7 @@ RT_HDRS = $(wildcard runtime/*.h)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench docs fuzz sanitize sanitize-tools
+.PHONY: all deps run demo-rs50 test unit golden install uninstall clean bench bench-precision docs fuzz sanitize sanitize-tools
 all: $(B)/rsc
 
 deps:
@@ -198,6 +198,10 @@ docs: $(B)/rsc
 
 bench: deps $(B)/rsc
 	bench/run.sh
+
+# bf16 next to fp32, accuracy and speed (docs/precision.md).
+bench-precision: $(B)/rsc
+	bench/precision.sh
 
 install: $(B)/rsc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/runtime \

@@ -89,8 +89,10 @@ static double fmas_of(int fma_bits, int vl) {
 }
 
 CostModel cost_model(Machine m, Target t) {
-  int vl = t == TARGET_AVX512 ? 16 : t == TARGET_AVX2 ? 8 : 4;
-  int regs = t == TARGET_AVX512 ? 32 : 16;
+  /* avx512-bf16 (and the reserved amx) run on the same AVX-512 cores. */
+  bool avx512 = t == TARGET_AVX512 || t == TARGET_AVX512_BF16 || t == TARGET_AMX;
+  int vl = avx512 ? 16 : t == TARGET_AVX2 ? 8 : 4;
+  int regs = avx512 ? 32 : 16;
   switch (m) {
   case MACHINE_ZEN5:
     /* l2_bw: 25.6, not the nominal 32, measured on a 2-core Zen 5 EPYC
@@ -111,6 +113,8 @@ CostModel cost_model(Machine m, Target t) {
   }
   switch (t) {
   case TARGET_AVX512: /* Zen 4 / Ice Lake class */
+  case TARGET_AVX512_BF16:
+  case TARGET_AMX:
     return (CostModel){16, 32, 2.0, 1.5, 4.0, 32 << 10, 1 << 20, 25.6, 16.0, 8.0};
   case TARGET_AVX2:
     return (CostModel){8, 16, 2.0, 1.5, 4.0, 32 << 10, 512 << 10, 32.0, 16.0, 8.0};

@@ -176,6 +176,15 @@ static void kernel_def(StrBuf *o, const Graph *g, const Node *n) {
                 out.n, in.h, in.w, in.c, out.c, cs->kb, cs->np, act_const(n->act));
       break;
     }
+    if (cs->bf16) {
+      sb_printf(o,
+                "RSC_K_CONV_BF16(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+                "%d, %d, %d, %d, %d, %d, %s)\n",
+                kernel, desc, cs->se_pool ? 1 : 0, cs->se_pool ? SE_POOL_CHUNK : 1, out.n, in.h,
+                in.w, in.c, out.h, out.w, out.c, n->kh, n->kw, n->sh, n->sw, n->pad_t, n->pad_l,
+                cs->kb, cs->np, cs->kg, act_const(n->act));
+      break;
+    }
     sb_printf(o,
               "RSC_K_CONV(<|%s|>, <|%s|>, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
               "%d, %d, %d, %d, %d, %d, %d, %d, %s)\n",
@@ -432,6 +441,10 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   sb_printf(o, "m4_define(<|RSC_SCRATCH|>, <|%zu|>)m4_dnl\n", g->scratch_offset);
   sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime|>)m4_dnl\n", opt->datadir);
   sb_printf(o, "m4_define(<|RSC_EMBED|>, <|%d|>)m4_dnl\n", opt->embed_weights);
+  /* The precision's code in the .weights header (wfile.c) and its word. */
+  sb_printf(o, "m4_define(<|RSC_PRECISION|>, <|%d|>)m4_dnl\n", (int)g->spec.precision);
+  sb_printf(o, "m4_define(<|RSC_PRECISION_NAME|>, <|%s|>)m4_dnl\n",
+            precision_name(g->spec.precision));
   /* `outputs`: the header's endpoint macros and P_run_outputs exist only when
    * the spec asks for more or other than the head (model.h.m4). */
   Endpoint e[RSC_ENDPOINTS];
@@ -477,7 +490,8 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
     dims_text(t, dims, sizeof dims);
     sb_printf(o, "RSC_WEIGHT(<|%s|>, <|%zu|>, <|%s %s -> %s", id, t->offset, t->name, dims,
               layout_name(t->layout));
-    if (t->layout == LAYOUT_CONV_BLOCK || t->layout == LAYOUT_WINO_BLOCK)
+    if (t->layout == LAYOUT_CONV_BLOCK || t->layout == LAYOUT_WINO_BLOCK ||
+        t->layout == LAYOUT_CONV_BF16)
       sb_printf(o, " kb=%d", t->kb);
     sb_printf(o, "|>)\n");
     free(id);

@@ -80,9 +80,11 @@ static const char usage_text_rest[] =
     "                        Without -o the code goes to a temporary directory\n"
     "      --verify-weights FILE  with --verify: load FILE instead of the .weights\n"
     "                        rsc wrote (checks a deployed weights file)\n"
-    "      --target ISA      tune kernels for avx512, avx2 or generic (default:\n"
-    "                        the host's); the code runs on any CPU its C\n"
-    "                        compiler's flags allow, and open checks the CPU\n"
+    "      --target ISA      tune kernels for avx512, avx2, generic or\n"
+    "                        avx512-bf16 (default: the host's); the code runs on\n"
+    "                        any CPU its C compiler's flags allow, and open\n"
+    "                        checks the CPU. --precision bf16 needs avx512-bf16\n"
+    "                        (amx is reserved: no AMX kernels yet)\n"
     "      --cpu KIND        the tile model's machine: zen4, zen5, spr or generic\n"
     "                        (default: the host's, from CPUID)\n"
     "      --tune FILE       time candidate schedules of each distinct conv shape\n"
@@ -137,6 +139,8 @@ static const char usage_text2[] =
     "      --outputs LIST          what P_run_outputs writes, each to its own\n"
     "                              buffer: any of c2,c3,c4,c5 (stage outputs) and\n"
     "                              head (default: head only)\n"
+    "      --precision fp32|bf16   bf16: convs on bf16 weights and inputs with\n"
+    "                              float32 sums (AVX512-BF16; docs/precision.md)\n"
     "\n"
     "Other:\n"
     "  -h, --help            this text\n"
@@ -337,7 +341,12 @@ static int parse_args(int argc, char **argv, Options *o, Diag *d) {
         if (strcmp(v, target_name((Target)t)) == 0)
           o->target = t;
       if (o->target < 0) {
-        diag(d, DIAG_ERROR, "--target must be avx512, avx2 or generic, not '%s'", v);
+        diag(d, DIAG_ERROR, "--target must be avx512, avx2, generic or avx512-bf16, not '%s'",
+             v);
+        return 2;
+      }
+      if (o->target == TARGET_AMX) {
+        diag(d, DIAG_ERROR, "--target amx: rsc has no AMX kernels yet (use avx512-bf16)");
         return 2;
       }
     } else if (IS("--cpu")) {
@@ -538,15 +547,19 @@ static void print_stats(const Graph *g, const char *out_c) {
          bound / 1048576, bound > 0 ? (arena / bound - 1) * 100 : 0.0);
 }
 
-/* The target --target defaults to: what the CPU running rsc has. */
-static Target host_target(void) {
+/* The target --target defaults to: what the CPU running rsc has; under
+ * --precision bf16 that is avx512-bf16 where the CPU has it. */
+static Target host_target(Precision p) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
+  if (p == PRECISION_BF16 && __builtin_cpu_supports("avx512bf16"))
+    return TARGET_AVX512_BF16;
   if (__builtin_cpu_supports("avx512f"))
     return TARGET_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     return TARGET_AVX2;
 #endif
+  (void)p;
   return TARGET_GENERIC;
 }
 
@@ -614,8 +627,17 @@ int main(int argc, char **argv) {
   char *prefix = NULL, *datadir = NULL, *weights_note = NULL;
   Graph g;
   graph_init(&g, &spec);
-  g.target = o.target >= 0 ? (Target)o.target : host_target();
+  g.target = o.target >= 0 ? (Target)o.target : host_target(spec.precision);
   g.machine = o.machine >= 0 ? (Machine)o.machine : machine_host();
+  if (ok && spec.precision == PRECISION_BF16 && g.target != TARGET_AVX512_BF16) {
+    /* The bf16 kernels are AVX512-BF16 code; anything else would run
+     * their scalar fallback, many times slower than float32. */
+    diag_loc(&d, DIAG_ERROR, &spec.loc[KEY_PRECISION],
+             "'precision bf16' needs --target avx512-bf16 (%s)",
+             o.target >= 0 ? "not the one given" : "this CPU lacks AVX512-BF16; give the target "
+                                                   "to compile for another CPU");
+    ok = false;
+  }
   g.no_wino = o.no_wino;
   Tuning tuning = {0};
   if (ok && o.tuning) {
@@ -630,11 +652,17 @@ int main(int argc, char **argv) {
     }
     g.tuning = &tuning;
   }
+  /* The tuner times the float32 kernels' schedules; bf16 convs have their own. */
+  if (ok && (o.tune || o.tuning) && spec.precision != PRECISION_FP32) {
+    diag(&d, DIAG_ERROR, "--tune and --tuning schedule float32 convs, not 'precision %s'",
+         precision_name(spec.precision));
+    ok = false;
+  }
   /* Timings are of this host's kernels: they say nothing of another kind. */
   if (ok && o.tune && !o.tune_timings &&
-      (g.machine != machine_host() || g.target != host_target())) {
+      (g.machine != machine_host() || g.target != host_target(spec.precision))) {
     diag(&d, DIAG_ERROR, "--tune times this host (--cpu %s --target %s), not --cpu %s --target %s",
-         machine_name(machine_host()), target_name(host_target()), machine_name(g.machine),
+         machine_name(machine_host()), target_name(host_target(spec.precision)), machine_name(g.machine),
          target_name(g.target));
     ok = false;
   }

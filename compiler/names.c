@@ -1,9 +1,9 @@
 /*
  * names.c - the words of the named enums, each expanded from its one X-macro
- * table in rsc.h (OP_LIST, ACT_LIST, LAYOUT_LIST, TARGET_LIST, MACHINE_LIST):
- * what --dump, kernel names, the manifest, --target and --cpu say. A leaf: it
- * uses nothing of the other stages, so that every stage may name things
- * without an import circle.
+ * table in rsc.h (OP_LIST, ACT_LIST, LAYOUT_LIST, TARGET_LIST, MACHINE_LIST,
+ * PRECISION_LIST): what --dump, kernel names, the manifest, --target, --cpu and
+ * --precision say. A leaf: it uses nothing of the other stages, so that every
+ * stage may name things without an import circle.
  */
 #include "rsc.h"
 
@@ -21,6 +21,7 @@ NAME_TABLE(op_name, Op, OP_LIST)
 NAME_TABLE(act_name, ActKind, ACT_LIST)
 NAME_TABLE(layout_name, Layout, LAYOUT_LIST)
 NAME_TABLE(target_name, Target, TARGET_LIST)
+NAME_TABLE(precision_name, Precision, PRECISION_LIST)
 NAME_TABLE(machine_name, Machine, MACHINE_LIST)
 
 const char *node_op_name(const Node *n) {

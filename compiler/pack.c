@@ -14,6 +14,20 @@
  *                      ((o/kb)*16 + xi)*I*kb + i*kb + o%kb; padded o are 0.
  *                      For one block and element xi, the kernel's batched
  *                      matrix product streams one kb-wide row per channel.
+ *   LAYOUT_CONV_BF16   OIHW -> [ceil(O/kb)][KH][KW][ceil(I/2)][kb] 32-bit words
+ *                      (--precision bf16): word (o,p,h,w) at
+ *                      (((o/kb)*KH + h)*KW + w)*ceil(I/2)*kb + p*kb + o%kb holds
+ *                      the bf16 (rsc_bf16_ref: nearest even) of (o,2p,h,w) in
+ *                      its low half and of (o,2p+1,h,w) in its high half (0
+ *                      past I); padded o are 0. vdpbf16ps multiplies 16 such
+ *                      words (16 outputs) by one broadcast pair of inputs:
+ *
+ *         one block, one tap:   lane 0            lane 1                  lane kb-1
+ *           pair p = 0       [ w(o0,1) w(o0,0) | w(o0+1,1) w(o0+1,0) | ... ]  kb words
+ *           pair p = 1       [ w(o0,3) w(o0,2) | ...                       ]
+ *           ...                 hi 16    lo 16
+ *           pair ceil(I/2)-1 [ 0 or w(o0,I-1) w(o0,I-2 or I-1) | ...       ]
+ *                      docs/precision.md draws the whole block.
  *   LAYOUT_VECTOR      bias [O] -> [ceil(O/kb)*kb], zero-padded.
  *   LAYOUT_DENSE_BLOCK [out][in] (or [out][in][1][1]) -> [ceil(O/kb)][I][kb],
  *                      kb DENSE_KB: element (o,i) at ((o/kb)*I + i)*kb + o%kb;
@@ -32,8 +46,12 @@
  */
 #include "rsc.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../runtime/rsc_conv_bf16_ref.h" /* rsc_bf16_ref: the rounding the kernels' twin uses */
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 
@@ -53,6 +71,27 @@ static void pack_conv(const Tensor *t, const float *raw, float *dst) {
       for (size_t i = 0; i < I; i++, d += KB)
         for (size_t lane = 0; lane < lanes; lane++)
           d[lane] = src[(lane * I + i) * KHW + hw];
+  }
+}
+
+/* LAYOUT_CONV_BF16, in pack_conv's order: each destination row of kb words
+ * (one tap, one pair of input channels) gathered from the block's kb
+ * source rows. */
+static void pack_conv_bf16(const Tensor *t, const float *raw, float *dst) {
+  size_t O = (size_t)t->dims[0], I = (size_t)t->dims[1], KB = (size_t)t->kb;
+  size_t KHW = (size_t)t->dims[2] * (size_t)t->dims[3];
+  float *d = dst;
+  for (size_t o0 = 0; o0 < O; o0 += KB) {
+    size_t lanes = O - o0 < KB ? O - o0 : KB;
+    const float *src = raw + o0 * I * KHW;
+    for (size_t hw = 0; hw < KHW; hw++)
+      for (size_t i = 0; i < I; i += 2, d += KB)
+        for (size_t lane = 0; lane < lanes; lane++) {
+          uint32_t lo = rsc_bf16_ref(src[(lane * I + i) * KHW + hw]);
+          uint32_t hi = i + 1 < I ? rsc_bf16_ref(src[(lane * I + i + 1) * KHW + hw]) : 0u;
+          uint32_t word = lo | hi << 16;
+          memcpy(&d[lane], &word, sizeof word);
+        }
   }
 }
 
@@ -120,6 +159,9 @@ void pack_tensor(const Tensor *t, const float *raw, float *dst) {
   case LAYOUT_WINO_BLOCK:
     pack_wino(t, raw, dst);
     break;
+  case LAYOUT_CONV_BF16:
+    pack_conv_bf16(t, raw, dst);
+    break;
   case LAYOUT_VECTOR:
     memcpy(dst, raw, (size_t)t->dims[0] * sizeof(float));
     break;
@@ -139,6 +181,8 @@ static size_t packed_size(const Tensor *t, Layout l, int kb) {
     return padded * (tensor_elems(t) / O);
   case LAYOUT_WINO_BLOCK:
     return padded * 16 * (size_t)t->dims[1];
+  case LAYOUT_CONV_BF16: /* words of two bf16 */
+    return padded * (size_t)t->dims[2] * (size_t)t->dims[3] * (((size_t)t->dims[1] + 1) / 2);
   case LAYOUT_VECTOR:
     return padded;
   case LAYOUT_DENSE_BLOCK:
@@ -173,7 +217,10 @@ bool pack_weights(Graph *g, Diag *d) {
     switch (n->op) {
     case OP_CONV:
       RSC_ASSERT(n->w >= 0 && n->b >= 0 && n->sched && n->sched->conv.kb > 0);
-      place(g, n->w, n->sched->conv.wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK,
+      place(g, n->w,
+            n->sched->conv.wino   ? LAYOUT_WINO_BLOCK
+            : n->sched->conv.bf16 ? LAYOUT_CONV_BF16
+                                  : LAYOUT_CONV_BLOCK,
             n->sched->conv.kb, &cursor);
       place(g, n->b, LAYOUT_VECTOR, n->sched->conv.kb, &cursor);
       break;

@@ -75,6 +75,11 @@ static const Word input_layout_words[] = {
 static const Word preprocess_words[] = {
     {"none", PREPROCESS_NONE}, {"imagenet", PREPROCESS_IMAGENET}, WORDS_END};
 
+/* precision's words: PRECISION_LIST's, in its order (value = index). */
+#define PRECISION_WORD(id, name) {name, PRECISION_##id},
+static const Word precision_words[] = {PRECISION_LIST(PRECISION_WORD) WORDS_END};
+#undef PRECISION_WORD
+
 static const char *const endpoint_names[RSC_ENDPOINTS] = {"c2", "c3", "c4", "c5", "head"};
 
 const char *endpoint_name(Endpoint e) {
@@ -113,6 +118,8 @@ const char *spec_word(SpecKey k, int value) {
     return word_of(input_layout_words, value);
   case KEY_PREPROCESS:
     return word_of(preprocess_words, value);
+  case KEY_PRECISION:
+    return word_of(precision_words, value);
   case KEY_DEPTH:
   case KEY_BLOCKS:
   case KEY_HEIGHT:
@@ -159,6 +166,7 @@ void spec_defaults(Spec *s) {
   s->input_layout = INPUT_NHWC;
   s->preprocess = PREPROCESS_NONE;
   s->outputs = ENDPOINTS_DEFAULT;
+  s->precision = PRECISION_FP32;
 }
 
 /* ---------------------------------------------------------------- lexing */
@@ -627,6 +635,11 @@ static bool set_key(Parser *p, SpecKey k, const Line *l) {
     return true;
   case KEY_OUTPUTS:
     return get_outputs(p, l, &s->outputs);
+  case KEY_PRECISION:
+    if (!one_word(p, k, l, precision_words, &w))
+      return false;
+    s->precision = (Precision)w;
+    return true;
   case SPEC_KEY_COUNT:
     break;
   }
@@ -727,6 +740,7 @@ static void unset_earlier(Parser *p, SpecKey k) {
   case KEY_INPUT_LAYOUT:
   case KEY_PREPROCESS:
   case KEY_OUTPUTS:
+  case KEY_PRECISION:
   case SPEC_KEY_COUNT:
     RSC_ASSERT(!"key without dependents");
   }
@@ -775,6 +789,7 @@ static void override_dependents(Parser *p, SpecKey k) {
   case KEY_INPUT_LAYOUT:
   case KEY_PREPROCESS:
   case KEY_OUTPUTS:
+  case KEY_PRECISION:
   case SPEC_KEY_COUNT:
     break;
   }
@@ -993,6 +1008,10 @@ void spec_canonical(const Spec *s, StrBuf *out) {
       break;
     case KEY_PREPROCESS:
       sb_printf(out, "%s %s\n", key, word_of(preprocess_words, (int)s->preprocess));
+      break;
+    case KEY_PRECISION: /* only when not fp32: fp32 fingerprints stay */
+      if (s->precision != PRECISION_FP32)
+        sb_printf(out, "%s %s\n", key, word_of(precision_words, (int)s->precision));
       break;
     case KEY_OUTPUTS:
       if (s->outputs != ENDPOINTS_DEFAULT) {

@@ -248,7 +248,8 @@ typedef enum Endpoint {
   X(INPUT_TYPE, "input_type")                                                                      \
   X(INPUT_LAYOUT, "input_layout")                                                                  \
   X(PREPROCESS, "preprocess")                                                                      \
-  X(OUTPUTS, "outputs")
+  X(OUTPUTS, "outputs")                                                                            \
+  X(PRECISION, "precision")
 
 typedef enum SpecKey {
 #define X(id, name) KEY_##id,
@@ -273,6 +274,22 @@ typedef struct SpecLoc {
 void diag_loc(Diag *d, DiagLevel lvl, const SpecLoc *l, const char *fmt, ...) RSC_PRINTF(4, 5);
 
 /* A parsed and resolved spec. All fields valid after spec_finish(). */
+/* The number format the generated code computes in (`precision`, docs/precision.md):
+ * compiled in, recorded in the .weights header, checked by P_open. The value is
+ * the header's code, so fp32 stays 0 (the zeros of files older than the field). */
+#define PRECISION_LIST(X)                                                                          \
+  X(FP32, "fp32") /* float32 everywhere */                                                        \
+  X(BF16, "bf16") /* convs on bf16 weights and inputs, float32 sums (AVX512-BF16) */
+
+typedef enum Precision {
+#define X(id, name) PRECISION_##id,
+  PRECISION_LIST(X)
+#undef X
+  PRECISION_COUNT
+} Precision;
+
+const char *precision_name(Precision p); /* the spec's word */
+
 typedef struct Spec {
   int depth;                   /* preset (50..420) or 0 when blocks were given */
   int blocks[RSC_STAGES];      /* blocks per stage */
@@ -297,6 +314,7 @@ typedef struct Spec {
   InputLayout input_layout;
   Preprocess preprocess;
   unsigned outputs; /* ENDPOINT_BITs of the selected outputs; ENDPOINTS_DEFAULT: the head */
+  Precision precision;
   SpecLoc loc[SPEC_KEY_COUNT];
 
   /* Derived by spec_finish(): */
@@ -378,7 +396,8 @@ enum { SE_POOL_CHUNK = 32 };
   X(CONV_BLOCK, "conv_block")   /* conv [ceil(O/kb)][KH][KW][I][kb], O zero-padded to kb */       \
   X(DENSE_BLOCK, "dense_block") /* dense and SE fc [ceil(O/kb)][I][kb], kb DENSE_KB */            \
   X(VECTOR, "vector")           /* bias [O] zero-padded to a multiple of kb */                    \
-  X(WINO_BLOCK, "wino_block")   /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [O/kb][16][I][kb] */
+  X(WINO_BLOCK, "wino_block")   /* 3x3 conv as Winograd F(2x2,3x3) U = G g G^T: [O/kb][16][I][kb] */ \
+  X(CONV_BF16, "conv_bf16")     /* conv, bf16 pairs of inputs: [O/kb][KH][KW][ceil(I/2)][kb] words */
 
 typedef enum Layout {
 #define X(id, name) LAYOUT_##id,
@@ -454,6 +473,7 @@ typedef struct ConvSched {
   bool xp;      /* direct: prefetch the next tile's input during a tile */
   int tg, tc;   /* direct: groups of tg tiles take turns on chunks of tc channels,
                    the weights streamed once per group (rsc_conv2d_part's TG, TC); tg 1: none */
+  bool bf16;    /* direct: bf16 weights and input, float32 sums (rsc_conv2d_bf16_part) */
   bool se_pool; /* direct: writes its SE_ADD's pool, a sum per chunk (SE_POOL_CHUNK) */
 } ConvSched;
 
@@ -531,7 +551,9 @@ void namemap_free(NameMap *m);
 #define TARGET_LIST(X)                                                                             \
   X(GENERIC, "generic") /* portable vectors */                                                    \
   X(AVX2, "avx2")       /* AVX2 + FMA */                                                          \
-  X(AVX512, "avx512")   /* AVX-512F */
+  X(AVX512, "avx512")   /* AVX-512F */                                                            \
+  X(AVX512_BF16, "avx512-bf16") /* AVX-512F + AVX512-BF16 (vdpbf16ps): --precision bf16 */        \
+  X(AMX, "amx")         /* reserved: AMX-BF16 tiles; no kernels yet, rejected by main.c */
 
 typedef enum Target {
 #define X(id, name) TARGET_##id,
@@ -926,7 +948,8 @@ bool emit_model(Graph *g, const EmitOptions *o, Diag *d);
  *  16  u64      model fingerprint (same constant in the generated code)
  *  24  u64      payload size in bytes
  *  32  u64      payload checksum (wfile_checksum)
- *  40  24 bytes zero
+ *  40  u32      precision (Precision: 0 fp32, 1 bf16; P_open refuses another)
+ *  44  20 bytes zero
  * The generated loader (templates/loader.c.m4) mirrors this. */
 #define RSC_WFILE_MAGIC "RSCWGHT"
 #define RSC_WFILE_VERSION 1u

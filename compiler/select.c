@@ -249,6 +249,31 @@ static bool wino_wins(const Node *n, Shape in, const CostModel *tm) {
   return best_wino(&one, in, tm, &nt, &wkb) * 1.1 < direct;
 }
 
+/*
+ * A conv in bf16 (rsc_conv2d_bf16_part): every direct conv but the first,
+ * whose input is the image (3 channels: little work, and the input's
+ * rounding would be the whole network's first error). Under bf16 no conv
+ * runs as Winograd: its transforms in bf16 lose more than the direct
+ * conv, and in float32 it is slower than the bf16 direct conv (2.25x
+ * fewer multiply-adds at half vdpbf16ps' rate, and its weights are 16/9
+ * the size). The tile model sees a bf16 conv as a float32 one on
+ * ceil(C/2) channels: one vdpbf16ps step per pair of channels, streaming
+ * the same kb words of weights per step as a float32 step streams kb
+ * floats. The kernel has no groups of tiles and no next-block prefetch.
+ */
+static bool conv_in_bf16(const Graph *g, const Node *n) {
+  const Node *src = &g->nodes[n->in[0]];
+  return g->spec.precision == PRECISION_BF16 && src->op != OP_INPUT && src->op != OP_ENTRY;
+}
+
+static void conv_tile_bf16(Node *n, Shape in, const CostModel *cm) {
+  Shape pairs = in;
+  pairs.c = (in.c + 1) / 2;
+  ConvSched *cs = &n->sched->conv;
+  *cs = (ConvSched){.bf16 = true, .tg = 1};
+  best_direct(n, pairs, cm, &cs->np, &cs->kb, &cs->kg);
+}
+
 /* The model's direct schedule for an np x v tile: its block group, and the
  * prefetches and tile groups the rules of the file comment give it. */
 static ConvSched direct_schedule(const Node *n, Shape in, const CostModel *tm, int np, int v) {
@@ -449,10 +474,10 @@ static char *kernel_name(const Graph *g, const Node *n) {
         snprintf(kg, sizeof kg, "_kg%d", cs->kg);
       if (cs->tg > 1)
         snprintf(tg, sizeof tg, "_tg%dc%d", cs->tg, cs->tc);
-      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s", n->kh,
+      return xstrfmt("conv%dx%ds%dx%dp%dx%d_n%d_%dx%dx%d_%dx%dx%d_kb%d_np%d%s%s%s%s_%s%s%s", n->kh,
                      n->kw, n->sh, n->sw, n->pad_t, n->pad_l, o.n, in.h, in.w, in.c, o.h, o.w, o.c,
                      cs->kb, cs->np, kg, cs->nx ? "_nx" : "", cs->xp ? "_xp" : "", tg,
-                     act_name(n->act), cs->se_pool ? "_sp" : "");
+                     act_name(n->act), cs->se_pool ? "_sp" : "", cs->bf16 ? "_bf16" : "");
     }
   case OP_POOL:
     if (n->attr.pool.global)
@@ -527,8 +552,12 @@ bool select_kernels(Graph *g, Diag *d) {
     if (n->dead || n->op == OP_INPUT)
       continue;
     n->sched = xcalloc(1, sizeof *n->sched);
-    if (n->op == OP_CONV)
-      ok = conv_tile(n, g->nodes[n->in[0]].out, &cm, !g->no_wino, t, d) && ok;
+    if (n->op == OP_CONV && conv_in_bf16(g, n))
+      conv_tile_bf16(n, g->nodes[n->in[0]].out, &cm);
+    else if (n->op == OP_CONV)
+      ok = conv_tile(n, g->nodes[n->in[0]].out, &cm,
+                     !g->no_wino && g->spec.precision == PRECISION_FP32, t, d) &&
+           ok;
   }
   /* A file tuned for a related model may name shapes this one lacks. */
   for (int i = 0; t && i < t->nuses; i++)

@@ -82,8 +82,8 @@ static int *payload_order(const Graph *g, int *n) {
   return ids;
 }
 
-static void header(unsigned char h[RSC_WFILE_HEADER], uint64_t fingerprint, uint64_t payload,
-                   uint64_t checksum) {
+static void header(unsigned char h[RSC_WFILE_HEADER], Precision precision, uint64_t fingerprint,
+                   uint64_t payload, uint64_t checksum) {
   memset(h, 0, RSC_WFILE_HEADER);
   memcpy(h, RSC_WFILE_MAGIC, sizeof RSC_WFILE_MAGIC); /* 7 chars and the NUL */
   put_le(h + 8, RSC_WFILE_VERSION, 4);
@@ -91,6 +91,7 @@ static void header(unsigned char h[RSC_WFILE_HEADER], uint64_t fingerprint, uint
   put_le(h + 16, fingerprint, 8);
   put_le(h + 24, payload, 8);
   put_le(h + 32, checksum, 8);
+  put_le(h + 40, (uint64_t)precision, 4); /* fp32 0: the bytes of files before the field */
 }
 
 /*
@@ -201,7 +202,7 @@ bool wfile_write(const Graph *g, uint64_t fingerprint, const WfileSink *sink) {
   size_t payload;
   RSC_ASSERT(size_mul(g->weight_floats, 4, &payload));
   unsigned char h[RSC_WFILE_HEADER];
-  header(h, fingerprint, payload, 0); /* the checksum is patched in below */
+  header(h, g->spec.precision, fingerprint, payload, 0); /* the checksum is patched in below */
   Writer w = {.g = g, .sink = sink, .ok = true};
   wfile_sum_init(&w.sum);
   w.ok = sink->write(sink->ctx, h, sizeof h);

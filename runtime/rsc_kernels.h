@@ -15,6 +15,7 @@
  *   rsc_limits.h  activation codes and tile limits, shared with the compiler
  *   rsc_vec.h     the vector layer: rsc_vf, FMA, activations, range split
  *   rsc_conv.h    direct convolution          twin rsc_conv_ref.h
+ *   rsc_conv_bf16.h the conv in bf16 (AVX512-BF16) twin rsc_conv_bf16_ref.h
  *   rsc_wino.h    Winograd F(2x2, 3x3)        twin rsc_wino_ref.h
  *   rsc_pool.h    pools, global pools, means  twin rsc_pool_ref.h
  *   rsc_dense.h   dense, add, SE, softmax     twin rsc_dense_ref.h
@@ -42,6 +43,7 @@
 #include "rsc_limits.h"
 #include "rsc_vec.h"
 #include "rsc_conv.h"
+#include "rsc_conv_bf16.h"
 #include "rsc_wino.h"
 #include "rsc_pool.h"
 #include "rsc_dense.h"

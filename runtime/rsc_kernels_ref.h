@@ -14,6 +14,7 @@
 
 #include "rsc_vec_ref.h"
 #include "rsc_conv_ref.h"
+#include "rsc_conv_bf16_ref.h"
 #include "rsc_wino_ref.h"
 #include "rsc_pool_ref.h"
 #include "rsc_dense_ref.h"

@@ -1,5 +1,5 @@
 m4_dnl loader.c.m4 - opening and checking a .weights file (format: compiler/rsc.h,
-m4_dnl wfile.c). Checks, in order: magic, version, header size, fingerprint,
+m4_dnl wfile.c). Checks, in order: magic, version, header size, precision, fingerprint,
 m4_dnl payload size, file length, checksum; each failure has its own code.
 m4_dnl With RSC_EMBED 1 (rsc --embed-weights) the assembler also puts the file
 m4_dnl RSC_WEIGHTS_FILE into the object, and open(&m, NULL) checks and uses it in place.
@@ -9,7 +9,10 @@ m4_dnl The checksum and rsc_le64 are runtime/rsc_checksum.h, pasted with the run
  * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
  * running it has it: open fails cleanly instead of dying on an illegal
  * instruction in the first run. */
-#if defined(__AVX512F__)
+m4_ifelse(RSC_PRECISION, 1, <|#if defined(__x86_64__) && defined(__GNUC__)
+/* --precision bf16: the convs are AVX512-BF16 code whatever the flags (RSC_BF16_FN) */
+#define RSC_UPREFIX<||>_ISA "avx512-bf16"
+#elif defined(__AVX512F__)|>, <|#if defined(__AVX512F__)|>)
 #define RSC_UPREFIX<||>_ISA "avx512f"
 #elif defined(__AVX2__) && defined(__FMA__)
 #define RSC_UPREFIX<||>_ISA "avx2+fma"
@@ -21,7 +24,9 @@ static int RSC_PREFIX<||>_cpu_ok(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
-#if defined(__AVX512F__)
+m4_ifelse(RSC_PRECISION, 1, <|#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#elif defined(__AVX512F__)|>, <|#if defined(__AVX512F__)|>)
   return __builtin_cpu_supports("avx512f") != 0;
 #elif defined(__AVX2__) && defined(__FMA__)
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -86,6 +91,7 @@ const char *RSC_PREFIX<||>_strerror(int code)
   case RSC_UPREFIX<||>_ERR_SIZE: return "weights file has the wrong size for this model";
   case RSC_UPREFIX<||>_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
   case RSC_UPREFIX<||>_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
+  case RSC_UPREFIX<||>_ERR_PRECISION: return "weights file is of another precision than this model (RSC_PRECISION_NAME)";
   case RSC_UPREFIX<||>_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" RSC_UPREFIX<||>_ISA ")";
   default: return "unknown error code";
   }
@@ -112,6 +118,8 @@ static int RSC_PREFIX<||>_check_header(const unsigned char *h)
     return RSC_UPREFIX<||>_ERR_MAGIC;
   if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return RSC_UPREFIX<||>_ERR_VERSION;
+  if ((rsc_le64(h + 40) & 0xffffffffu) != RSC_PRECISION<||>u) /* 0 fp32, 1 bf16 */
+    return RSC_UPREFIX<||>_ERR_PRECISION;
   if (rsc_le64(h + 16) != RSC_FINGERPRINT)
     return RSC_UPREFIX<||>_ERR_MODEL;
   if (rsc_le64(h + 24) != (uint64_t)RSC_UPREFIX<||>_WEIGHT_BYTES)

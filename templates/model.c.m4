@@ -28,6 +28,7 @@ m4_dnl checks the block's bytes against those files).
 m4_undivert(RSC_RUNTIME<||>/rsc_limits.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_vec.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_conv.h)m4_dnl
+m4_undivert(RSC_RUNTIME<||>/rsc_conv_bf16.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_wino.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_pool.h)m4_dnl
 m4_undivert(RSC_RUNTIME<||>/rsc_dense.h)m4_dnl

@@ -67,7 +67,8 @@ enum {
   RSC_UPREFIX<||>_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
   RSC_UPREFIX<||>_ERR_CHECKSUM = 10, /* payload corrupted */
   RSC_UPREFIX<||>_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
-  RSC_UPREFIX<||>_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
+  RSC_UPREFIX<||>_ERR_CPU = 12,      /* this CPU lacks the instruction set the code was built for */
+  RSC_UPREFIX<||>_ERR_PRECISION = 13 /* weights of another precision (rsc --precision) */
 };
 /* The most threads RSC_PREFIX<||>_set_threads accepts. */
 #define RSC_UPREFIX<||>_MAX_THREADS 64

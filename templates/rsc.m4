@@ -51,10 +51,11 @@ m4_dnl runtime parameters of the same names (runtime/rsc_<family>.h), written
 m4_dnl with their names beside them. A kernel that does not split its work runs
 m4_dnl on part 0 while the others go on to the layer's barrier (RSC_KPART0).
 
-m4_dnl RSC_KDEF_(name, description, params, body): the function, in diversion 3.
+m4_dnl RSC_KDEF_(name, description, params, body[, attributes]): the function, in
+m4_dnl diversion 3.
 m4_define(<|RSC_KDEF_|>, <|m4_divert(3)
 /* $2 */
-static void k_$1($3, int part, int parts)
+$5<||>static void k_$1($3, int part, int parts)
 {
 $4
 }
@@ -76,6 +77,16 @@ m4_define(<|RSC_K_CONV|>, <|RSC_ARITY(<|RSC_K_CONV|>, 25, $#)RSC_KDEF_(<|$1|>, <
                   /* KH, KW, SH, SW, PT, PL */ $12, $13, $14, $15, $16, $17,
                   /* KB, NP, KG, NX, XP, TG, TC */ $18, $19, $20, $21, $22, $23, $24,
                   $25, part, parts);|>)|>)
+
+m4_dnl RSC_K_CONV_BF16(name, description, pooled, PC, N, H, W, C, OH, OW, K, KH, KW,
+m4_dnl          SH, SW, PT, PL, KB, NP, KG, act): rsc_conv2d_bf16_part (LAYOUT_CONV_BF16
+m4_dnl weights), in a wrapper compiled for AVX512-BF16 (RSC_BF16_FN).
+m4_define(<|RSC_K_CONV_BF16|>, <|RSC_ARITY(<|RSC_K_CONV_BF16|>, 21, $#)RSC_KDEF_(<|$1|>, <|$2|>,
+  <|RSC_KP_WB<||>m4_ifelse($3, 1, <|, float *restrict pool|>)|>,
+<|  rsc_conv2d_bf16_part(in, w, b, out, m4_ifelse($3, 1, <|pool|>, <|NULL|>), /* PC */ $4,
+                       /* N, H, W, C */ $5, $6, $7, $8, /* OH, OW, K */ $9, $10, $11,
+                       /* KH, KW, SH, SW, PT, PL */ $12, $13, $14, $15, $16, $17,
+                       /* KB, NP, KG */ $18, $19, $20, $21, part, parts);|>, <|RSC_BF16_FN |>)|>)
 
 m4_dnl RSC_K_WINO(name, description, N, H, W, C, K, KB, NT, act): rsc_wino_part.
 m4_define(<|RSC_K_WINO|>, <|RSC_ARITY(<|RSC_K_WINO|>, 10, $#)RSC_KDEF_(<|$1|>, <|$2|>, <|RSC_KP_WB|>,

@@ -10,7 +10,8 @@
 # avg-pool and strided shortcuts, the max-pool stem, strided and Winograd
 # convs, a conv that is Winograd's at some batches by the cost model alone,
 # the dense head and the others, u8 NCHW input with ImageNet preprocessing,
-# swish, and the portable and (where the CPU has them) AVX2/AVX-512 kernels.
+# swish, and the portable and (where the CPU has them) AVX2/AVX-512 and bf16
+# kernels.
 # The selection is tuned for --target avx512 whatever the host, so the cases
 # choose the same kernels on any machine. The generated code is built at -O0,
 # after GEN_CFLAGS (make sanitize's -O1 with the sanitizers): the property
@@ -117,6 +118,16 @@ case_ classic "blocks 1 1 1 1; widths 8 16 24 32; stem classic; stem_widths 16; 
   --outputs c2,c3,c5,head
 # No SE: the plain residual tail; a max head.
 case_ no_se   "$SMALL; width 19; se_ratio 0; head max"
+
+# --precision bf16 (docs/precision.md): the bf16 conv's tiles, its SE pool
+# and the thread split keep each output's order of sums too (the vector code
+# needs AVX512-BF16; the wrapper's target attribute compiles it at -O0 as well).
+if grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null; then
+  case_ bf16 'blocks 1 2 1 1; widths 8 16 24 32; stem_widths 8 8 16; width 21; height 17; activation swish; se_ratio 0.5; classes 3' \
+    --precision bf16 --target avx512-bf16
+else
+  echo "skip bf16: this CPU has no AVX512-BF16"
+fi
 
 echo "batch: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -55,6 +55,9 @@ python3 -c "import sys; sys.stdout.write('depth 50\n' + 'k' * 10000000 + ' 1\n')
                                      expect spec-long-word "unknown key 'k{64}\.\.\.'" "$W/in.spec"
 n=$("$RSC" "$W/in.spec" -o "$W/out.c" 2>&1 | wc -c); [ "$n" -lt 1000 ] || { echo "FAIL spec-long-word: $n bytes of messages"; fail=$((fail + 1)); }
 rm -f "$W/in.spec"
+expect precision-word "'precision' must be 'fp32' or 'bf16', not 'int8'" "$DIGITS" --precision int8
+expect precision-target "'precision bf16' needs --target avx512-bf16" "$DIGITS" --precision bf16 --target avx512
+expect target-amx "--target amx: rsc has no AMX kernels yet" "$DIGITS" --target amx
 expect name-m4 "--name .* is not a C identifier" "$DIGITS" --name "m4_esyscmd(touch $W/PWNED)"
 expect name-quote "--name .* is not a C identifier" "$DIGITS" --name '<|x|>'
 expect name-comment "--name .* is not a C identifier" "$DIGITS" --name 'a*/b'
@@ -324,6 +327,7 @@ damage ld-empty "not an rsc weights file \(bad magic\)" "b=b[:0]"
 damage ld-magic "not an rsc weights file \(bad magic\)" "b[0]^=1"
 damage ld-version "unsupported weights format version" "b[8]=2"
 damage ld-fingerprint "belongs to another model \(fingerprint mismatch\)" "b=bytearray(o)"
+damage ld-precision "of another precision than this model \(fp32\)" "b[40]=1"
 damage ld-checksum "corrupted \(checksum mismatch\)" "b[-1]^=0x40"
 damage ld-trailing "wrong size for this model" "b+=b'x'"
 

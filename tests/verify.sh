@@ -38,16 +38,24 @@ else
 fi
 
 # 3. One wrong packed weight, checksum fixed.
-off=$(awk '$6 == "layer2.0.conv2.weight" {print $1}' "$tmp/m.man")
-python3 - "$tmp/m.weights" "$tmp/bad.weights" "$off" <<'PY'
+# corrupt MANIFEST SRC DST [bf16]: layer2.0.conv2's first packed weight + 0.5
+# (under bf16: the low half of its first word, element (0, 0, 0, 0)).
+corrupt() {
+off=$(awk '$6 == "layer2.0.conv2.weight" {print $1}' "$1")
+python3 - "$2" "$3" "$off" "${4:-fp32}" <<'PY'
 import struct, sys
-src, dst, off = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src, dst, off, prec = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 b = bytearray(open(src, 'rb').read())
 HDR, M = 64, (1 << 64) - 1
 P = 0x100000001b3
 i = HDR + 4 * off  # element [0][0][0][0][0]: output channel 0, a real (unpadded) weight
-(v,) = struct.unpack_from('<f', b, i)
-struct.pack_into('<f', b, i, v + 0.5)
+if prec == 'bf16':
+    (h,) = struct.unpack_from('<H', b, i)
+    (v,) = struct.unpack('<f', struct.pack('<I', h << 16))
+    struct.pack_into('<H', b, i, struct.unpack('<I', struct.pack('<f', v + 0.5))[0] >> 16)
+else:
+    (v,) = struct.unpack_from('<f', b, i)
+    struct.pack_into('<f', b, i, v + 0.5)
 # compiler/wfile.c wfile_checksum, over the payload
 p = bytes(b[HDR:]); n = len(p)
 lane = [0xcbf29ce484222325 ^ k for k in range(4)]
@@ -66,6 +74,8 @@ h ^= h >> 33
 struct.pack_into('<Q', b, 32, h)
 open(dst, 'wb').write(b)
 PY
+}
+corrupt "$tmp/m.man" "$tmp/m.weights" "$tmp/bad.weights"
 # A wrong checksum would make the harness' open fail, which reports no layer:
 # the "first: layer2.0.conv2" check below also guards the test itself.
 if $RSC "$tmp/s.spec" --seed 3 --verify --verify-weights "$tmp/bad.weights" -o "$tmp/m2.c" \
@@ -77,6 +87,28 @@ elif awk '/^layer2.0.conv2 /{exit} / FAIL/{f=1} END{exit !f}' "$tmp/bad.out"; th
   bad "corrupted weights: a layer before layer2.0.conv2 failed:"; cat "$tmp/bad.out"
 else
   ok "corrupted weight caught: $(grep '^layer2.0.conv2 ' "$tmp/bad.out" | tr -s ' ')"
+fi
+
+# 4. --precision bf16 (docs/precision.md): its own tolerance, 2^-5 of max|ref|;
+# a good model passes, and a wrong bf16 weight is still caught where it is read.
+if grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null; then
+  if $RSC "$tmp/s.spec" --seed 3 --precision bf16 --manifest "$tmp/b.man" --verify -o "$tmp/b.c" \
+       >"$tmp/bgood.out" 2>"$tmp/bgood.err" && grep -q '^verify: PASS.*within 0.03125' "$tmp/bgood.out"; then
+    ok "bf16 model passes: $(grep '^verify:' "$tmp/bgood.out")"
+  else
+    bad "bf16 model:"; cat "$tmp/bgood.out" "$tmp/bgood.err"
+  fi
+  corrupt "$tmp/b.man" "$tmp/b.weights" "$tmp/bbad.weights" bf16
+  if $RSC "$tmp/s.spec" --seed 3 --precision bf16 --verify --verify-weights "$tmp/bbad.weights" \
+       -o "$tmp/b2.c" >"$tmp/bbad.out" 2>"$tmp/bbad.err"; then
+    bad "bf16: corrupted weights passed --verify:"; cat "$tmp/bbad.out"
+  elif grep -q '^verify: FAIL.*first: layer2.0.conv2$' "$tmp/bbad.out"; then
+    ok "bf16: corrupted weight caught: $(grep '^layer2.0.conv2 ' "$tmp/bbad.out" | tr -s ' ')"
+  else
+    bad "bf16: corrupted weights not reported at layer2.0.conv2:"; cat "$tmp/bbad.out" "$tmp/bbad.err"
+  fi
+else
+  echo "skip bf16: this CPU has no AVX512-BF16"
 fi
 
 echo "verify: $pass passed, $fail failed"

@@ -25,7 +25,7 @@ up=../..
 RT_INCLUDE="#include \"$up/runtime/rsc_kernels.h\" /* golden: the block is runtime/, see tools/golden.sh */"
 # The runtime's files in the order rsc pastes them.
 runtime_files() {
-  sed -n 's|^#include "\(rsc_[a-z_]*\.h\)"$|runtime/\1|p' runtime/rsc_kernels.h
+  sed -n 's|^#include "\(rsc_[a-z0-9_]*\.h\)"$|runtime/\1|p' runtime/rsc_kernels.h
 }
 # A generated .c with its runtime block replaced by the include (stdin -> stdout).
 strip_runtime() {

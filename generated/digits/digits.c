@@ -593,6 +593,7 @@ const char *digits_strerror(int code)
   case DIGITS_ERR_SIZE: return "weights file has the wrong size for this model";
   case DIGITS_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
   case DIGITS_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
+  case DIGITS_ERR_PRECISION: return "weights file is of another precision than this model (fp32)";
   case DIGITS_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" DIGITS_ISA ")";
   default: return "unknown error code";
   }
@@ -618,6 +619,8 @@ static int digits_check_header(const unsigned char *h)
     return DIGITS_ERR_MAGIC;
   if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return DIGITS_ERR_VERSION;
+  if ((rsc_le64(h + 40) & 0xffffffffu) != 0u) /* 0 fp32, 1 bf16 */
+    return DIGITS_ERR_PRECISION;
   if (rsc_le64(h + 16) != UINT64_C(0xb622a36b55edd4a8))
     return DIGITS_ERR_MODEL;
   if (rsc_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)

@@ -73,7 +73,8 @@ enum {
   DIGITS_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
   DIGITS_ERR_CHECKSUM = 10, /* payload corrupted */
   DIGITS_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
-  DIGITS_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
+  DIGITS_ERR_CPU = 12,      /* this CPU lacks the instruction set the code was built for */
+  DIGITS_ERR_PRECISION = 13 /* weights of another precision (rsc --precision) */
 };
 /* The most threads digits_set_threads accepts. */
 #define DIGITS_MAX_THREADS 64

@@ -1484,6 +1484,7 @@ const char *rs152_strerror(int code)
   case RS152_ERR_SIZE: return "weights file has the wrong size for this model";
   case RS152_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
   case RS152_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
+  case RS152_ERR_PRECISION: return "weights file is of another precision than this model (fp32)";
   case RS152_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" RS152_ISA ")";
   default: return "unknown error code";
   }
@@ -1509,6 +1510,8 @@ static int rs152_check_header(const unsigned char *h)
     return RS152_ERR_MAGIC;
   if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return RS152_ERR_VERSION;
+  if ((rsc_le64(h + 40) & 0xffffffffu) != 0u) /* 0 fp32, 1 bf16 */
+    return RS152_ERR_PRECISION;
   if (rsc_le64(h + 16) != UINT64_C(0x5c8bc303bfba6aaa))
     return RS152_ERR_MODEL;
   if (rsc_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)

@@ -71,7 +71,8 @@ enum {
   RS152_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
   RS152_ERR_CHECKSUM = 10, /* payload corrupted */
   RS152_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
-  RS152_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
+  RS152_ERR_CPU = 12,      /* this CPU lacks the instruction set the code was built for */
+  RS152_ERR_PRECISION = 13 /* weights of another precision (rsc --precision) */
 };
 /* The most threads rs152_set_threads accepts. */
 #define RS152_MAX_THREADS 64

@@ -872,6 +872,7 @@ const char *rs50_strerror(int code)
   case RS50_ERR_SIZE: return "weights file has the wrong size for this model";
   case RS50_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
   case RS50_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
+  case RS50_ERR_PRECISION: return "weights file is of another precision than this model (fp32)";
   case RS50_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" RS50_ISA ")";
   default: return "unknown error code";
   }
@@ -897,6 +898,8 @@ static int rs50_check_header(const unsigned char *h)
     return RS50_ERR_MAGIC;
   if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
     return RS50_ERR_VERSION;
+  if ((rsc_le64(h + 40) & 0xffffffffu) != 0u) /* 0 fp32, 1 bf16 */
+    return RS50_ERR_PRECISION;
   if (rsc_le64(h + 16) != UINT64_C(0x6493c1f86ef5d12b))
     return RS50_ERR_MODEL;
   if (rsc_le64(h + 24) != (uint64_t)RS50_WEIGHT_BYTES)

@@ -71,7 +71,8 @@ enum {
   RS50_ERR_SIZE = 9,      /* size differs from this model's, or trailing bytes */
   RS50_ERR_CHECKSUM = 10, /* payload corrupted */
   RS50_ERR_THREADS = 11,  /* threads unavailable (built without) or not created */
-  RS50_ERR_CPU = 12       /* this CPU lacks the instruction set the code was built for */
+  RS50_ERR_CPU = 12,      /* this CPU lacks the instruction set the code was built for */
+  RS50_ERR_PRECISION = 13 /* weights of another precision (rsc --precision) */
 };
 /* The most threads rs50_set_threads accepts. */
 #define RS50_MAX_THREADS 64

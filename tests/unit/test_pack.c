@@ -22,6 +22,9 @@
 #include "pipeline_util.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "../../runtime/rsc_conv_bf16_ref.h" /* the rounding pack.c must use */
 
 static const char net[] = "blocks 1 1 2 1\nwidths 64 64 64 64\nstem_widths 8 8 16\nwidth 64\n"
                           "height 64\nclasses 10\nchannels 3\n";
@@ -90,6 +93,31 @@ static void check_tensor(const Tensor *t, const float *raw, const float *dst) {
       }
     break;
   }
+  case LAYOUT_CONV_BF16: { /* words of two bf16: (o, 2p) low, (o, 2p+1) high */
+    size_t I = (size_t)t->dims[1], KH = (size_t)t->dims[2], KW = (size_t)t->dims[3];
+    size_t I2 = (I + 1) / 2;
+    assert_int_equal(n, padded * I2 * KH * KW);
+    for (size_t o = 0; o < O; o++)
+      for (size_t i = 0; i < I; i++)
+        for (size_t h = 0; h < KH; h++)
+          for (size_t w = 0; w < KW; w++) {
+            size_t at = (((o / kb) * KH + h) * KW + w) * I2 * kb + (i / 2) * kb + o % kb;
+            uint32_t word;
+            memcpy(&word, &dst[at], 4);
+            float x = raw[((o * I + i) * KH + h) * KW + w];
+            uint32_t want = rsc_bf16_ref(x);
+            if ((i % 2 ? word >> 16 : word & 0xffffu) != want)
+              fail_msg("%s (%zu,%zu,%zu,%zu): word %08x at %zu, want %04x", t->name, o, i, h, w,
+                       word, at, want);
+            /* the nearest bf16: within half a unit of its last place */
+            float back = rsc_bf16_float_ref(want);
+            assert_true(fabsf(back - x) <= fabsf(x) * 0x1p-8f);
+            if (i + 1 == I && I % 2) /* an odd I's last pair: zero high half */
+              assert_int_equal(word >> 16, 0);
+            hit[at] = 1;
+          }
+    break;
+  }
   case LAYOUT_VECTOR:
     assert_int_equal(n, padded);
     for (size_t o = 0; o < O; o++) {
@@ -113,12 +141,12 @@ static void expect_layout(const Graph *g, int id, Layout l, int kb) {
   assert_int_equal(g->tensors[id].kb, kb);
 }
 
-static void check_target(Target target, int *winos) {
+static void check_spec(const char *spec, Target target, int *winos, int *bf16s) {
   Graph g;
   /* The raw values: the state before pack (fold and entry wrote them). */
   Graph raw;
-  assert_true(pipeline_to(&raw, net, "plan", target));
-  assert_true(pipeline_to(&g, net, "pack", target));
+  assert_true(pipeline_to(&raw, spec, "plan", target));
+  assert_true(pipeline_to(&g, spec, "pack", target));
   /* Layouts from the nodes. */
   size_t prev_end = 0;
   int last_node_order = -1;
@@ -128,9 +156,19 @@ static void check_target(Target target, int *winos) {
       continue;
     if (n->op == OP_CONV) {
       const ConvSched *cs = &n->sched->conv;
-      expect_layout(&g, n->w, cs->wino ? LAYOUT_WINO_BLOCK : LAYOUT_CONV_BLOCK, cs->kb);
+      expect_layout(&g, n->w,
+                    cs->wino   ? LAYOUT_WINO_BLOCK
+                    : cs->bf16 ? LAYOUT_CONV_BF16
+                               : LAYOUT_CONV_BLOCK,
+                    cs->kb);
       expect_layout(&g, n->b, LAYOUT_VECTOR, cs->kb);
       *winos += cs->wino;
+      *bf16s += cs->bf16;
+      /* bf16: every conv but the first (which reads the image), none Winograd */
+      bool first = g.nodes[n->in[0]].op == OP_INPUT || g.nodes[n->in[0]].op == OP_ENTRY;
+      assert_int_equal(cs->bf16, g.spec.precision == PRECISION_BF16 && !first);
+      if (g.spec.precision == PRECISION_BF16)
+        assert_false(cs->wino);
     } else if (n->op == OP_DENSE) {
       expect_layout(&g, n->w, LAYOUT_DENSE_BLOCK, DENSE_KB);
       expect_layout(&g, n->b, LAYOUT_VECTOR, DENSE_KB);
@@ -177,11 +215,18 @@ static void check_target(Target target, int *winos) {
 
 static void test_layouts(void **state) {
   (void)state;
-  int winos = 0;
-  check_target(TARGET_GENERIC, &winos);
-  check_target(TARGET_AVX2, &winos);
-  check_target(TARGET_AVX512, &winos);
+  int winos = 0, bf16s = 0;
+  check_spec(net, TARGET_GENERIC, &winos, &bf16s);
+  check_spec(net, TARGET_AVX2, &winos, &bf16s);
+  check_spec(net, TARGET_AVX512, &winos, &bf16s);
   assert_true(winos > 0); /* the Winograd layout was checked */
+  assert_int_equal(bf16s, 0);
+  /* bf16, with an odd channel count somewhere: stem widths 8 7 16 */
+  static const char net_bf16[] = "blocks 1 1 2 1\nwidths 64 64 64 64\nstem_widths 8 7 16\n"
+                                 "width 64\nheight 64\nclasses 10\nchannels 3\n"
+                                 "precision bf16\n";
+  check_spec(net_bf16, TARGET_AVX512_BF16, &winos, &bf16s);
+  assert_true(bf16s > 10); /* the bf16 layout was checked */
 }
 
 /* wino_filter_transform alone, on a filter with a known transform: g all

@@ -181,7 +181,8 @@ static void test_every_key(void **state) {
                 "input_type u8\n"
                 "input_layout nchw\n"
                 "preprocess none\n"
-                "outputs c3 head\n");
+                "outputs c3 head\n"
+                "precision bf16\n");
   Spec *s = &r.s;
   assert_int_equal(s->depth, 0);
   assert_ints(s->blocks, 1, 2, 3, 4);
@@ -207,6 +208,7 @@ static void test_every_key(void **state) {
   assert_int_equal(s->input_layout, INPUT_NCHW);
   assert_int_equal(s->preprocess, PREPROCESS_NONE);
   assert_int_equal(s->outputs, ENDPOINT_BIT(ENDPOINT_C3) | ENDPOINT_BIT(ENDPOINT_HEAD));
+  assert_int_equal(s->precision, PRECISION_BF16);
   /* loc is the key word. */
   assert_int_equal(s->loc[KEY_CLASSES].line, 18);
   assert_int_equal(s->loc[KEY_CLASSES].col, 1);

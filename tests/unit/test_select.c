@@ -227,7 +227,8 @@ static void test_machine_of(void **state) {
   assert_int_equal(machine_of("GenuineIntel", 26, 2), MACHINE_GENERIC);
 }
 
-static bool same_schedule(const Node *n, const ConvSched *s) {
+static bool same_schedule(const Node *node, const ConvSched *s) {
+  const ConvSched *n = &node->sched->conv;
   return n->wino == s->wino && n->kb == s->kb && n->np == s->np && n->kg == s->kg &&
          n->nx == s->nx && n->xp == s->xp && n->tg == s->tg && n->tc == s->tc;
 }
@@ -286,8 +287,8 @@ static void test_zen5_unchanged(void **state) {
     assert_true(select_kernels(&b, &d));
     assert_int_equal(a.machine, MACHINE_GENERIC);
     for (int i = 0; i < a.nnodes; i++)
-      if (!a.nodes[i].dead && a.nodes[i].kernel)
-        assert_string_equal(a.nodes[i].kernel, b.nodes[i].kernel);
+      if (!a.nodes[i].dead && a.nodes[i].sched)
+        assert_string_equal(a.nodes[i].sched->kernel, b.nodes[i].sched->kernel);
     graph_free(&a);
     graph_free(&b);
     free(text);

@@ -208,6 +208,16 @@ static void test_wfile_layout(void **state) {
                                           1,   0,   0,   0,   64,  0,   0,   0};
   assert_memory_equal(h, start, 16);
   sb_free(&out);
+  /* The precision's code at byte 40 (fp32 0, as above: the zeros of files
+   * written before the field); the rest stays zero. */
+  g.spec.precision = PRECISION_BF16;
+  wfile_build(&g, 0x0123456789abcdefull, &out);
+  h = (const unsigned char *)out.buf;
+  assert_int_equal(get_le(h + 40, 4), PRECISION_BF16);
+  assert_int_equal(PRECISION_BF16, 1);
+  for (int i = 44; i < 64; i++)
+    assert_int_equal(h[i], 0);
+  sb_free(&out);
   graph_free(&g);
 }
 
