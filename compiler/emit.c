@@ -277,7 +277,7 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
       w_expr(g, n->p[k], p[k], sizeof p[k]);
     buf_expr(g, n->in[1], y, sizeof y);
     snprintf(args, sizeof args,
-             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, p[0], p[1],
+             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, &m->team", x, y, p[0], p[1],
              p[2], p[3], dst);
     break;
   }
@@ -455,7 +455,7 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
                      const char *header_name) {
   common_defs(o, g, opt, fp);
   sb_printf(o, "m4_define(<|RSC_HEADER|>, <|%s|>)m4_dnl\n", header_name);
-  if (opt->embed_weights) { /* .incbin's path: the .weights as given, see loader.c.m4 */
+  if (opt->embed_weights) { /* .incbin's path: the .weights as given, see model.c.m4 */
     char *w_path = with_ext(opt->out_c, ".weights");
     sb_printf(o, "m4_define(<|RSC_WEIGHTS_FILE|>, <|\"%s\"|>)m4_dnl\n", w_path);
     free(w_path);

@@ -40,7 +40,7 @@ m4_dnl part of the layer, then the team's barrier (none for a lone thread).
 m4_define(<|RSC_LAYER|>, <|RSC_ARITY(<|RSC_LAYER|>, 3, $#)m4_divert(4)  /* $1 */
   k_$2($3, part, parts);
   if (parts > 1)
-    RSC_PREFIX<||>_sync(m);
+    rsc_team_sync(&m->team);
 m4_divert(-1)|>)
 
 m4_dnl ---- kernels: one macro per kernel family, one call per layer shape ----
