@@ -183,7 +183,7 @@ m4_ifelse(RSC_EMBED, 1, <|/* ---- the weights inside the object file (rsc --embe
  * case), give rsc an absolute -o, or define it: -D'RSC_UPREFIX<||>_WEIGHTS_FILE="dir/x.weights"'.
  * The bytes are checked at open exactly like a file's (rsc_check_blob). */
 #ifndef RSC_UPREFIX<||>_WEIGHTS_FILE
-#define RSC_UPREFIX<||>_WEIGHTS_FILE RSC_WEIGHTS_FILE
+#define RSC_UPREFIX<||>_WEIGHTS_FILE "RSC_WEIGHTS_FILE"
 #endif
 #if defined(__ELF__)
 #define RSC_UPREFIX<||>_ASM_SECTION ".pushsection .rodata.RSC_PREFIX<||>_weights,\"a\"\n"
@@ -244,7 +244,7 @@ int RSC_PREFIX<||>_open(RSC_PREFIX<||>_model **model, const char *weights_path)
     return RSC_UPREFIX<||>_ERR_NOMEM;
   rsc_team_init(&m->team);
 m4_ifelse(RSC_EMBED, 1, <|  if (!weights_path) { /* the embedded copy, used in place */
-    int rc = rsc_check_blob(RSC_PREFIX<||>_wblob_, RSC_PREFIX<||>_wsize_, RSC_FINGERPRINT, RSC_UPREFIX<||>_WEIGHT_BYTES);
+    int rc = rsc_check_blob(RSC_PREFIX<||>_wblob_, RSC_PREFIX<||>_wsize_, UINT64_C(RSC_FINGERPRINT), RSC_UPREFIX<||>_WEIGHT_BYTES);
     m->arena = rsc_alloc64(RSC_UPREFIX<||>_ARENA_BYTES);
     if (rc == RSC_UPREFIX<||>_OK && !m->arena)
       rc = RSC_UPREFIX<||>_ERR_NOMEM;
@@ -263,7 +263,7 @@ m4_ifelse(RSC_EMBED, 1, <|  if (!weights_path) { /* the embedded copy, used in p
     RSC_PREFIX<||>_close(m);
     return RSC_UPREFIX<||>_ERR_NOMEM;
   }
-  int rc = rsc_load_weights(weights_path, m->weights, RSC_FINGERPRINT, RSC_UPREFIX<||>_WEIGHT_BYTES);
+  int rc = rsc_load_weights(weights_path, m->weights, UINT64_C(RSC_FINGERPRINT), RSC_UPREFIX<||>_WEIGHT_BYTES);
   if (rc != RSC_UPREFIX<||>_OK) {
     RSC_PREFIX<||>_close(m);
     return rc;
