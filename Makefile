@@ -56,7 +56,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(HDRS) $(RT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) -Icompiler -Iruntime -o $@ $< $(LIBOBJS) -lcmocka $(LDLIBS)
 
-# The kernel tests once more with the vector code of the CPU running them
+# The kernel and vector-layer tests once more with the vector code of the CPU running them
 # (AVX-512 or AVX2+FMA intrinsics); the build above, without -m flags, tests
 # the portable 4-lane code. Here the kernels run with run-time shapes, where
 # gcc cannot follow the accumulators through its unrolled copies of the tile
@@ -65,8 +65,11 @@ $(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(HDRS) $(RT_HDRS)
 HOST_ISA := $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo -mavx512f -mavx2 -mfma; \
   elif grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then echo -mavx2 -mfma; fi)
 ifneq ($(HOST_ISA),)
-UNIT_BINS += $(B)/tests/test_kernels_host
+UNIT_BINS += $(B)/tests/test_kernels_host $(B)/tests/test_vec_host
 endif
+$(B)/tests/test_vec_host: tests/unit/test_vec.c $(RT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(RSC_CFLAGS) $(HOST_ISA) -Iruntime -o $@ $< -lcmocka -lm
 $(B)/tests/test_kernels_host: tests/unit/test_kernels.c $(LIBOBJS) $(HDRS) $(RT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) $(HOST_ISA) -Wno-maybe-uninitialized -Icompiler -Iruntime -o $@ $< \

@@ -1,7 +1,5 @@
 /*
- * runtime call; the C of the call, its parameter names included, is rsc.m4's.
- * Only network-derived identifiers, numbers and the canonical spec reach m4,
- * all quoted with <| |>.* emit.c - writes the generated model: OUT.c, OUT.h and OUT.weights (and an
+ * emit.c - writes the generated model: OUT.c, OUT.h and OUT.weights (and an
  * optional text manifest of the weights layout).
  *
  * C decides, m4 formats: this file computes every constant (offsets, shapes,
@@ -10,6 +8,8 @@
  * model.h.m4 are the skeletons. A kernel is one macro call per family
  * (RSC_K_CONV, RSC_K_WINO, RSC_K_POOL, ...) whose arguments are the facts of its
  * runtime call; the C of the call, its parameter names included, is rsc.m4's.
+ * A layer's buffers are named, not written as C: RSC_BUF_ARENA(ident),
+ * RSC_BUF_WEIGHT(ident), RSC_BUF_SCRATCH(offset), ... (rsc.m4 says the C).
  * Only network-derived identifiers, numbers and the canonical spec reach m4,
  * all quoted with <| |>.
  * Nothing is written until everything is generated; then all files are
@@ -86,21 +86,24 @@ static void emit_manifest(const Graph *g, StrBuf *out) {
   free(ids);
 }
 
+/* Node id's output buffer, named for rsc.m4 (RSC_BUF_*): the run's input or
+ * output, or the node's arena slot. */
 static void buf_expr(const Graph *g, int id, char *buf, size_t n) {
   if (id == g->input)
-    snprintf(buf, n, "input");
+    snprintf(buf, n, "RSC_BUF_INPUT");
   else if (id == g->output)
-    snprintf(buf, n, "output");
+    snprintf(buf, n, "RSC_BUF_OUTPUT");
   else {
     char *s = ident(g->nodes[id].name);
-    snprintf(buf, n, "a + A_%s", s);
+    snprintf(buf, n, "RSC_BUF_ARENA(<|%s|>)", s);
     free(s);
   }
 }
 
+/* Tensor t's packed weights, named for rsc.m4. */
 static void w_expr(const Graph *g, int t, char *buf, size_t n) {
   char *s = ident(g->tensors[t].name);
-  snprintf(buf, n, "w + W_%s", s);
+  snprintf(buf, n, "RSC_BUF_WEIGHT(<|%s|>)", s);
   free(s);
 }
 
@@ -273,7 +276,7 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
       const Node *se = &g->nodes[n->se];
       RSC_ASSERT(se->op == OP_SE_ADD && se->sched->pooled);
       size_t len = strlen(args);
-      snprintf(args + len, sizeof args - len, ", a + A_SCRATCH + %zu", se_pool_offset(se));
+      snprintf(args + len, sizeof args - len, ", RSC_BUF_SCRATCH(%zu)", se_pool_offset(se));
     }
     break;
   }
@@ -289,7 +292,7 @@ static void layer_call(StrBuf *o, const Graph *g, int id) {
     w_expr(g, n->attr.se.fc2_b, fc2_b, sizeof fc2_b);
     buf_expr(g, n->in[1], y, sizeof y);
     snprintf(args, sizeof args,
-             "%s, %s, %s, %s, %s, %s, %s, a + A_SCRATCH, rsc_team_sync, m", x, y, fc1_w, fc1_b,
+             "%s, %s, %s, %s, %s, %s, %s, RSC_BUF_SCRATCH(), RSC_TEAM_SYNC", x, y, fc1_w, fc1_b,
              fc2_w, fc2_b, dst);
     break;
   }
@@ -338,19 +341,11 @@ static const char *const endpoint_doc[RSC_ENDPOINTS] = {
     "the head's output: the Output above",
 };
 
-/* The upper-case prefix of the header's macros. */
-static char *upper_prefix(const char *prefix) {
-  char *up = xstrdup(prefix);
-  for (char *p = up; *p; p++)
-    *p = (char)toupper((unsigned char)*p);
-  return up;
-}
-
 /* Endpoints other than g->output are copied to the caller's buffer right after
  * the layer that computes them, while they are still live in the arena (or,
  * for c5 under `head none`, in the caller's head buffer). P_run leaves their
  * pointers NULL: no copy. */
-static void endpoint_copies(StrBuf *o, const Graph *g, int id, const char *up, Seen *kernels) {
+static void endpoint_copies(StrBuf *o, const Graph *g, int id, Seen *kernels) {
   Endpoint e[RSC_ENDPOINTS];
   int n = api_endpoints(g, e);
   for (int k = 0; k < n - 1; k++) {
@@ -367,8 +362,8 @@ static void endpoint_copies(StrBuf *o, const Graph *g, int id, const char *up, S
       sb_printf(o, "RSC_K_COPY(%zu)\n", elems);
     free(kname);
     sb_printf(o, "RSC_LAYER(<|output %s: %s [%d,%d,%d,%d]|>, <|copy_%zu|>, "
-                 "<|%s, m->out[%s_OUT_%s]|>)\n",
-              endpoint_name(e[k]), g->nodes[id].name, s.n, s.h, s.w, s.c, elems, src, up, name);
+                 "<|%s, RSC_BUF_ENDPOINT(%s)|>)\n",
+              endpoint_name(e[k]), g->nodes[id].name, s.n, s.h, s.w, s.c, elems, src, name);
     free(name);
   }
 }
@@ -437,7 +432,7 @@ static void common_defs(StrBuf *o, const Graph *g, const EmitOptions *opt, uint6
   sb_printf(o, "m4_define(<|RSC_OUT_DOC|>, <|%s|>)m4_dnl\n", out_doc(&g->spec));
   sb_printf(o, "m4_define(<|RSC_ARENA_BYTES|>, <|%zu|>)m4_dnl\n", g->arena_floats * 4);
   sb_printf(o, "m4_define(<|RSC_WEIGHT_BYTES|>, <|%zu|>)m4_dnl\n", g->weight_floats * 4);
-  sb_printf(o, "m4_define(<|RSC_FINGERPRINT|>, <|UINT64_C(0x%016" PRIx64 ")|>)m4_dnl\n", fp);
+  sb_printf(o, "m4_define(<|RSC_FINGERPRINT|>, <|0x%016" PRIx64 "|>)m4_dnl\n", fp);
   sb_printf(o, "m4_define(<|RSC_SCRATCH|>, <|%zu|>)m4_dnl\n", g->scratch_offset);
   sb_printf(o, "m4_define(<|RSC_RUNTIME|>, <|%s/runtime|>)m4_dnl\n", opt->datadir);
   sb_printf(o, "m4_define(<|RSC_EMBED|>, <|%d|>)m4_dnl\n", opt->embed_weights);
@@ -474,9 +469,9 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
                      const char *header_name) {
   common_defs(o, g, opt, fp);
   sb_printf(o, "m4_define(<|RSC_HEADER|>, <|%s|>)m4_dnl\n", header_name);
-  if (opt->embed_weights) { /* .incbin's path: the .weights as given, see loader.c.m4 */
+  if (opt->embed_weights) { /* .incbin's path: the .weights as given, see model.c.m4 */
     char *w_path = with_ext(opt->out_c, ".weights");
-    sb_printf(o, "m4_define(<|RSC_WEIGHTS_FILE|>, <|\"%s\"|>)m4_dnl\n", w_path);
+    sb_printf(o, "m4_define(<|RSC_WEIGHTS_FILE|>, <|%s|>)m4_dnl\n", w_path);
     free(w_path);
   }
   if (opt->with_main)
@@ -513,15 +508,13 @@ static void c_driver(StrBuf *o, const Graph *g, const EmitOptions *opt, uint64_t
       kernel_def(o, g, nd);
   }
   seen_free(&seen);
-  char *up = upper_prefix(opt->prefix);
   Seen copies = {0};
   for (int i = 0; i < g->nnodes; i++)
     if (!g->nodes[i].dead && g->nodes[i].op != OP_INPUT) {
       layer_call(o, g, i);
-      endpoint_copies(o, g, i, up, &copies);
+      endpoint_copies(o, g, i, &copies);
     }
   seen_free(&copies);
-  free(up);
   sb_printf(o, "m4_include(<|model.c.m4|>)m4_dnl\n");
 }
 

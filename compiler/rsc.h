@@ -941,19 +941,8 @@ bool emit_model(Graph *g, const EmitOptions *o, Diag *d);
 
 /* ---------------------------------------------------------------- wfile.c */
 
-/* The .weights file: a 64-byte little-endian header, then the payload.
- *   0  char[8]  magic "RSCWGHT\0"
- *   8  u32      format version (RSC_WFILE_VERSION)
- *  12  u32      header size (64)
- *  16  u64      model fingerprint (same constant in the generated code)
- *  24  u64      payload size in bytes
- *  32  u64      payload checksum (wfile_checksum)
- *  40  u32      precision (Precision: 0 fp32, 1 bf16; P_open refuses another)
- *  44  20 bytes zero
- * The generated loader (templates/loader.c.m4) mirrors this. */
-#define RSC_WFILE_MAGIC "RSCWGHT"
-#define RSC_WFILE_VERSION 1u
-#define RSC_WFILE_HEADER 64u
+/* The .weights file: its header and checksum are runtime/rsc_checksum.h's,
+ * shared with the generated loader (runtime/rsc_loader.h). */
 
 uint64_t wfile_checksum(const void *data, size_t n);
 /* The same checksum over data given in pieces of any sizes: init, add each

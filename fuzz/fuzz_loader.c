@@ -1,5 +1,5 @@
 /* fuzz_loader.c - libFuzzer target: the weights-file loader of generated code
- * (templates/loader.c.m4), through the model of fuzz/loader.spec that the
+ * (runtime/rsc_loader.h), through the model of fuzz/loader.spec that the
  * Makefile generates with rsc as fz.c/fz.h/fz.weights (prefix fz) into
  * $(B)/fuzz/loader/. Each input is opened twice:
  *   1. as is: fz_open must return OK or one of its error codes, never crash;

@@ -1,9 +1,21 @@
 /*
- * rsc_checksum.h - the payload checksum of a .weights file, the one
- * implementation of it: rsc (compiler/wfile.c) writes it into the header and
- * every generated loader recomputes it. Part of the file format: change it
- * only with RSC_WFILE_VERSION (compiler/rsc.h). Needs <stdint.h>, <stddef.h>
- * and <string.h>.
+ * rsc_checksum.h - the .weights file format, shared by rsc (compiler/wfile.c
+ * writes it) and every generated loader (rsc_loader.h reads it): the header
+ * below and the payload checksum, the one implementation of it. Change
+ * either only with RSC_WFILE_VERSION. Needs <stdint.h>, <stddef.h> and
+ * <string.h>.
+ *
+ * The file: a 64-byte little-endian header, then the payload.
+ *   0  char[8]  magic "RSCWGHT\0" (RSC_WFILE_MAGIC)
+ *   8  u32      format version (RSC_WFILE_VERSION)
+ *  12  u32      header size (RSC_WFILE_HEADER, 64)
+ *  16  u64      model fingerprint (same constant in the generated code)
+ *  24  u64      payload size in bytes
+ *  32  u64      payload checksum (rsc_checksum)
+ *  40  u32      precision (0 fp32, 1 bf16; the loader refuses another)
+ *  44  20 bytes zero
+ *
+ * The checksum:
  *
  * 64-bit, four independent lanes so a loader runs them in parallel at memory
  * speed. With P = 0x100000001b3 (the FNV-1a 64-bit prime), mod 2^64:
@@ -31,6 +43,10 @@
  */
 #ifndef RSC_CHECKSUM_H
 #define RSC_CHECKSUM_H
+
+#define RSC_WFILE_MAGIC "RSCWGHT"
+#define RSC_WFILE_VERSION 1u
+#define RSC_WFILE_HEADER 64u
 
 #define RSC_CK_PRIME UINT64_C(0x100000001b3)
 

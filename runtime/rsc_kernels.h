@@ -2,17 +2,19 @@
  * rsc_kernels.h - the runtime kernels of generated models, by family.
  *
  * rsc pastes the files included below, verbatim and in this order, into every
- * generated model .c file (one marked block, after <math.h>, <stddef.h> and
- * <string.h>; tools/golden.sh checks the block against these files), then
- * emits one small wrapper per layer shape that calls a kernel with nothing
- * but constants besides the pointers and the thread team's part / parts.
+ * generated model .c file (one marked block, after <math.h>, <stddef.h>,
+ * <stdint.h>, <stdio.h>, <stdlib.h> and <string.h>; tools/golden.sh checks
+ * the block against these files), then emits one small wrapper per layer
+ * shape that calls a kernel with nothing but constants besides the pointers
+ * and the thread team's part / parts, and the model's API around the loader
+ * and the team.
  * Every kernel is static and forced inline, so each wrapper is a copy of the
  * kernel specialised to its shape: loop bounds become constants, the register
  * tile unrolls completely and the activation switch folds away. Layouts,
  * tiling and threading: docs/kernels.md.
  *
  * The families (each file says what it needs before it):
- *   rsc_limits.h  activation codes and tile limits, shared with the compiler
+ *   rsc_limits.h  activation codes, tile limits, return codes; shared with the compiler
  *   rsc_vec.h     the vector layer: rsc_vf, FMA, activations, range split
  *   rsc_conv.h    direct convolution          twin rsc_conv_ref.h
  *   rsc_conv_bf16.h the conv in bf16 (AVX512-BF16) twin rsc_conv_bf16_ref.h
@@ -20,7 +22,9 @@
  *   rsc_pool.h    pools, global pools, means  twin rsc_pool_ref.h
  *   rsc_dense.h   dense, add, SE, softmax     twin rsc_dense_ref.h
  *   rsc_entry.h   the network's input         twin rsc_entry_ref.h
- *   rsc_checksum.h the .weights checksum (the loader; rsc writes it with it)
+ *   rsc_checksum.h the .weights format and checksum (rsc writes it with it)
+ *   rsc_loader.h  reading and checking a .weights file, the CPU check
+ *   rsc_threads.h the thread team: workers, barrier, pinning
  * rsc_kernels_ref.h includes every twin; tests/unit/rsc_one_thread.h has the
  * whole-layer, one-thread calls the unit tests use.
  *
@@ -33,7 +37,8 @@
  *     RSC_FMA, which is a fused fmaf() whenever the target has a fast one and
  *     a plain a*b+c otherwise, never the compiler's choice: gcc and clang, at
  *     any -O, give bit-identical outputs for a given target.
- *   - No allocation, no globals, no VLAs; every name starts with rsc_ / RSC_.
+ *   - The kernels allocate nothing; no globals, no VLAs; every name starts
+ *     with rsc_ / RSC_.
  *   - Each kernel has a plain scalar twin (the test oracle, reading the same
  *     packed layouts).
  */
@@ -49,5 +54,7 @@
 #include "rsc_dense.h"
 #include "rsc_entry.h"
 #include "rsc_checksum.h"
+#include "rsc_loader.h"
+#include "rsc_threads.h"
 
 #endif /* RSC_KERNELS_H */

@@ -17,6 +17,15 @@
 #define RSC_INLINE static inline
 #endif
 
+/* The runtime's other functions (thread team, loader): left to the compiler
+ * to inline or not, and `unused` for the same reason (an embedded-weights
+ * check in a model that reads a file, for instance). */
+#if defined(__GNUC__)
+#define RSC_STATIC static __attribute__((unused))
+#else
+#define RSC_STATIC static
+#endif
+
 /* clang never defines FP_FAST_FMAF, hence the target macros as well. */
 #if defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
 #define RSC_FMA(a, b, c) fmaf((a), (b), (c))

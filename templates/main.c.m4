@@ -81,7 +81,7 @@ int main(int argc, char **argv)
       gap_ms = strtol(argv[++i], &end, 10);
       if (*end || gap_ms < 0 || gap_ms > 60000)
         return RSC_PREFIX<||>_usage(argv[0]);
-      if (gap_ms && !RSC_UPREFIX<||>_HAVE_THREADS) {
+      if (gap_ms && !RSC_HAVE_THREADS) {
         fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
         return 2;
       }
@@ -141,7 +141,7 @@ m4_ifelse(RSC_MULTI, 1, <|  float *outs[RSC_UPREFIX<||>_NUM_OUTPUTS];
     return 1;
   }
   for (long r = 0; r < repeat; r++) {
-#if RSC_UPREFIX<||>_HAVE_THREADS
+#if RSC_HAVE_THREADS
     if (gap_ms)
       thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
 #endif

@@ -35,12 +35,27 @@ m4_dnl (diversion 5, pasted inside an #ifdef by model.c.m4), in layer order.
 m4_define(<|RSC_PROFILE|>, <|RSC_ARITY(<|RSC_PROFILE|>, 2, $#)m4_divert(5)  {"$1", $2},
 m4_divert(-1)|>)
 
+m4_dnl ---- a layer's arguments: the buffers it reads and writes, by name ----
+m4_dnl RSC_BUF_INPUT, RSC_BUF_OUTPUT: the run's input and output. RSC_BUF_ARENA(ident):
+m4_dnl an activation's slot (arena table row A_ident). RSC_BUF_WEIGHT(ident): a packed
+m4_dnl tensor (weights table row W_ident). RSC_BUF_SCRATCH(offset): the SE scratch,
+m4_dnl offset floats in (empty: its start). RSC_BUF_ENDPOINT(NAME): the caller's buffer
+m4_dnl for endpoint NAME in this run (NULL: not asked for). RSC_TEAM_SYNC: the team's
+m4_dnl barrier as the SE kernel takes it, callback and context.
+m4_define(<|RSC_BUF_INPUT|>, <|input|>)
+m4_define(<|RSC_BUF_OUTPUT|>, <|output|>)
+m4_define(<|RSC_BUF_ARENA|>, <|RSC_ARITY(<|RSC_BUF_ARENA|>, 1, $#)a + A_$1|>)
+m4_define(<|RSC_BUF_WEIGHT|>, <|RSC_ARITY(<|RSC_BUF_WEIGHT|>, 1, $#)w + W_$1|>)
+m4_define(<|RSC_BUF_SCRATCH|>, <|RSC_ARITY(<|RSC_BUF_SCRATCH|>, 1, $#)a + A_SCRATCH<||>m4_ifelse(<|$1|>, , , <| + $1|>)|>)
+m4_define(<|RSC_BUF_ENDPOINT|>, <|RSC_ARITY(<|RSC_BUF_ENDPOINT|>, 1, $#)m->out[RSC_UPREFIX<||>_OUT_$1]|>)
+m4_define(<|RSC_TEAM_SYNC|>, <|rsc_team_sync, &m->team|>)
+
 m4_dnl RSC_LAYER(provenance, kernel, args): one step of the body: this thread's
 m4_dnl part of the layer, then the team's barrier (none for a lone thread).
 m4_define(<|RSC_LAYER|>, <|RSC_ARITY(<|RSC_LAYER|>, 3, $#)m4_divert(4)  /* $1 */
   k_$2($3, part, parts);
   if (parts > 1)
-    RSC_PREFIX<||>_sync(m);
+    rsc_team_sync(&m->team);
 m4_divert(-1)|>)
 
 m4_dnl ---- kernels: one macro per kernel family, one call per layer shape ----

@@ -29,7 +29,7 @@
 /* Linux's sched_setaffinity (digits_pin_threads) is a GNU extension. A forced
  * include that reads a system header first (-include config.h, a precompiled
  * header) makes this define too late: the affinity API then stays hidden, and
- * pinning is left out (DIGITS_HAVE_PIN below), not declared by hand. */
+ * pinning is left out (RSC_HAVE_PIN, runtime/rsc_threads.h), not declared by hand. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -43,9 +43,29 @@
 #include <string.h>
 #include <time.h>
 
+/* -DDIGITS_NO_THREADS: no thread team, no thread library (runtime/rsc_threads.h). */
+#ifdef DIGITS_NO_THREADS
+#define RSC_NO_THREADS
+#endif
+/* The precision the .weights must have (runtime/rsc_loader.h). */
+#define RSC_MODEL_PRECISION 0
+#define RSC_MODEL_PRECISION_NAME "fp32"
+
 /* ==== begin rsc runtime: runtime/rsc_kernels.h's files, verbatim ==== */
 #include "../../runtime/rsc_kernels.h" /* golden: the block is runtime/, see tools/golden.sh */
 /* ==== end rsc runtime ==== */
+/* The API returns the runtime's codes as they are (runtime/rsc_limits.h). */
+_Static_assert(DIGITS_OK == RSC_OK && DIGITS_ERR_ARG == RSC_ERR_ARG &&
+                   DIGITS_ERR_NOMEM == RSC_ERR_NOMEM && DIGITS_ERR_OPEN == RSC_ERR_OPEN &&
+                   DIGITS_ERR_READ == RSC_ERR_READ && DIGITS_ERR_MAGIC == RSC_ERR_MAGIC &&
+                   DIGITS_ERR_VERSION == RSC_ERR_VERSION && DIGITS_ERR_MODEL == RSC_ERR_MODEL &&
+                   DIGITS_ERR_TRUNCATED == RSC_ERR_TRUNCATED && DIGITS_ERR_SIZE == RSC_ERR_SIZE &&
+                   DIGITS_ERR_CHECKSUM == RSC_ERR_CHECKSUM &&
+                   DIGITS_ERR_THREADS == RSC_ERR_THREADS && DIGITS_ERR_CPU == RSC_ERR_CPU &&
+                   DIGITS_ERR_PRECISION == RSC_ERR_PRECISION,
+               "the header's return codes are runtime/rsc_limits.h's");
+_Static_assert(DIGITS_MAX_THREADS == RSC_MAX_THREADS, "the header's MAX_THREADS is the runtime's");
+
 /* ---- weights payload: offsets in floats ---- */
 enum {
   W_conv1_0_weight = 0, /* conv1.0.weight [16,3,3,3] -> conv_block kb=16 */
@@ -400,59 +420,11 @@ static void k_dense_n1_256_10_none(const float *restrict in, const float *restri
   rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ 1, 256, 10, 32, RSC_ACT_NONE, part, parts);
 }
 
-/* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
-#if !defined(DIGITS_NO_THREADS) && !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
-#define DIGITS_HAVE_THREADS 1
-#include <stdatomic.h>
-#include <threads.h>
-#ifdef __linux__
-#include <sched.h>
-#endif
-#else
-#define DIGITS_HAVE_THREADS 0
-#endif
-/* Whether digits_pin_threads can bind workers: threads, Linux, and <sched.h>'s
- * GNU part visible (CPU_SETSIZE comes with sched_getaffinity and CPU_ISSET). */
-#if DIGITS_HAVE_THREADS && defined(__linux__) && defined(CPU_SETSIZE)
-#define DIGITS_HAVE_PIN 1
-#else
-#define DIGITS_HAVE_PIN 0
-#endif
-
-#if DIGITS_HAVE_THREADS
-typedef struct digits_team {
-  thrd_t thr[DIGITS_MAX_THREADS];
-  struct digits_model *self[DIGITS_MAX_THREADS]; /* worker i's argument: &self[i] */
-  mtx_t mu; /* parks idle workers */
-  cnd_t cv;
-  atomic_uint gen;     /* bumped once per run */
-  atomic_int stop;     /* set by close / set_threads */
-  atomic_int done;     /* workers finished with this run */
-  atomic_int arrived;  /* layer barrier: threads arrived */
-  atomic_uint phase;   /* layer barrier: generation */
-  const uint8_t *input; /* this run's arguments */
-  float *output;
-} digits_team;
-#endif
-
 struct digits_model {
   float *weights; /* DIGITS_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* DIGITS_ARENA_BYTES, 64-byte aligned */
-  int threads;    /* team size, the caller included; 1 after open */
-  int pin;        /* digits_pin_threads: workers bind to a CPU each */
-#if DIGITS_HAVE_THREADS
-  digits_team team;
-#endif
+  rsc_team team;  /* the threads running it, the caller's included; 1 after open */
 };
-
-static void digits_stop_team(digits_model *m);
-static void digits_sync(digits_model *m);
-
-/* The team's barrier as the runtime's kernels call it (rsc_se_add_part). */
-static void rsc_team_sync(void *m)
-{
-  digits_sync(m);
-}
 
 /* Build with -DDIGITS_PROFILE to time every layer: thread 0 reads the
  * clock after each layer (its barrier included) and digits_close prints, to
@@ -546,144 +518,6 @@ static void digits_prof_print(void)
 
 #endif
 
-
-/* The instruction set this file was compiled for (the compiler's flags decide
- * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
- * running it has it: open fails cleanly instead of dying on an illegal
- * instruction in the first run. */
-#if defined(__AVX512F__)
-#define DIGITS_ISA "avx512f"
-#elif defined(__AVX2__) && defined(__FMA__)
-#define DIGITS_ISA "avx2+fma"
-#else
-#define DIGITS_ISA "generic"
-#endif
-
-static int digits_cpu_ok(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-#if defined(__AVX512F__)
-  return __builtin_cpu_supports("avx512f") != 0;
-#elif defined(__AVX2__) && defined(__FMA__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-#endif
-  return 1;
-}
-
-static void *digits_alloc64(size_t bytes)
-{
-  /* aligned_alloc wants a multiple of the alignment. */
-  return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-}
-
-const char *digits_strerror(int code)
-{
-  switch (code) {
-  case DIGITS_OK: return "success";
-  case DIGITS_ERR_ARG: return "invalid argument (NULL)";
-  case DIGITS_ERR_NOMEM: return "out of memory";
-  case DIGITS_ERR_OPEN: return "cannot open the weights file";
-  case DIGITS_ERR_READ: return "error reading the weights file";
-  case DIGITS_ERR_MAGIC: return "not an rsc weights file (bad magic)";
-  case DIGITS_ERR_VERSION: return "unsupported weights format version";
-  case DIGITS_ERR_MODEL: return "weights file belongs to another model (fingerprint mismatch)";
-  case DIGITS_ERR_TRUNCATED: return "weights file is truncated";
-  case DIGITS_ERR_SIZE: return "weights file has the wrong size for this model";
-  case DIGITS_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
-  case DIGITS_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
-  case DIGITS_ERR_PRECISION: return "weights file is of another precision than this model (fp32)";
-  case DIGITS_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" DIGITS_ISA ")";
-  default: return "unknown error code";
-  }
-}
-
-void digits_close(digits_model *m)
-{
-  if (!m)
-    return;
-#ifdef DIGITS_PROFILE
-  digits_prof_print();
-#endif
-  digits_stop_team(m);
-  free(m->weights);
-  free(m->arena);
-  free(m);
-}
-
-/* The 64-byte header against this model; OK or the first mismatch. */
-static int digits_check_header(const unsigned char *h)
-{
-  if (memcmp(h, "RSCWGHT", 8) != 0)
-    return DIGITS_ERR_MAGIC;
-  if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
-    return DIGITS_ERR_VERSION;
-  if ((rsc_le64(h + 40) & 0xffffffffu) != 0u) /* 0 fp32, 1 bf16 */
-    return DIGITS_ERR_PRECISION;
-  if (rsc_le64(h + 16) != UINT64_C(0xb622a36b55edd4a8))
-    return DIGITS_ERR_MODEL;
-  if (rsc_le64(h + 24) != (uint64_t)DIGITS_WEIGHT_BYTES)
-    return DIGITS_ERR_SIZE;
-  return DIGITS_OK;
-}
-
-static int digits_read_weights(FILE *f, float *dst)
-{
-  unsigned char h[64];
-  size_t n = fread(h, 1, sizeof h, f);
-  if (n != sizeof h) {
-    if (ferror(f))
-      return DIGITS_ERR_READ;
-    /* A short file that starts like one of ours was cut, not something else. */
-    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? DIGITS_ERR_TRUNCATED
-                                                            : DIGITS_ERR_MAGIC;
-  }
-  int hrc = digits_check_header(h);
-  if (hrc != DIGITS_OK)
-    return hrc;
-  size_t got = fread(dst, 1, DIGITS_WEIGHT_BYTES, f);
-  if (got != (size_t)DIGITS_WEIGHT_BYTES)
-    return ferror(f) ? DIGITS_ERR_READ : DIGITS_ERR_TRUNCATED;
-  if (fgetc(f) != EOF)
-    return DIGITS_ERR_SIZE;
-  if (rsc_checksum((const unsigned char *)dst, DIGITS_WEIGHT_BYTES) != rsc_le64(h + 32))
-    return DIGITS_ERR_CHECKSUM;
-  return DIGITS_OK;
-}
-
-int digits_open(digits_model **model, const char *weights_path)
-{
-  if (!model || !weights_path)
-    return DIGITS_ERR_ARG;
-  *model = NULL;
-  if (!digits_cpu_ok())
-    return DIGITS_ERR_CPU;
-  digits_model *m = calloc(1, sizeof *m);
-  if (!m)
-    return DIGITS_ERR_NOMEM;
-  m->threads = 1;
-  m->weights = digits_alloc64(DIGITS_WEIGHT_BYTES);
-  m->arena = digits_alloc64(DIGITS_ARENA_BYTES);
-  if (!m->weights || !m->arena) {
-    digits_close(m);
-    return DIGITS_ERR_NOMEM;
-  }
-  FILE *f = fopen(weights_path, "rb");
-  if (!f) {
-    digits_close(m);
-    return DIGITS_ERR_OPEN;
-  }
-  int rc = digits_read_weights(f, m->weights);
-  fclose(f);
-  if (rc != DIGITS_OK) {
-    digits_close(m);
-    return rc;
-  }
-  *model = m;
-  return DIGITS_OK;
-}
-
 /* Build with -DDIGITS_TRACE=fn, fn(const char *name, const float *out,
  * size_t n), to see every layer's output once the whole team has made it (rsc
  * --verify does, to compare layer by layer). Without it the hook is no code. */
@@ -715,7 +549,6 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
   const float *const w = m->weights;
   (void)a;
   (void)w;
-  (void)rsc_team_sync; /* used by SE layers only */
 #ifdef DIGITS_PROFILE
   if (part == 0)
     digits_prof_start();
@@ -723,358 +556,239 @@ static void digits_body(digits_model *m, const uint8_t *input, float *output, in
   /* entry: entry [1,32,32,3] -> [1,32,32,3] */
   k_entry_u8_nhwc_n1_32x32x3_imagenet(input, a + A_entry, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("entry", a + A_entry, 3072);
   /* conv1.0: conv 3x3/2 +relu [1,32,32,3] -> [1,16,16,16] */
   k_conv3x3s2x2p1x1_n1_32x32x3_16x16x16_kb16_np10_nx_relu(a + A_entry, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("conv1.0", a + A_conv1_0, 4096);
   /* conv1.3: conv 3x3/1 +relu [1,16,16,16] -> [1,16,16,16] */
   k_wino2x2_3x3_n1_16x16x16_16x16x16_kb16_nt8_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("conv1.3", a + A_conv1_3, 4096);
   /* conv1.6: conv 3x3/1 +relu [1,16,16,16] -> [1,16,16,32] */
   k_wino2x2_3x3_n1_16x16x16_16x16x32_kb32_nt8_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("conv1.6", a + A_conv1_6, 8192);
   /* maxpool.0: conv 3x3/2 +relu [1,16,16,32] -> [1,8,8,32] */
   k_conv3x3s2x2p1x1_n1_16x16x32_8x8x32_kb32_np8_tg8c32_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 2048);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,8] */
   k_conv1x1s1x1p0x0_n1_8x8x32_8x8x8_kb16_np8_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 512);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,8,8,8] -> [1,8,8,8] */
   k_conv3x3s1x1p1x1_n1_8x8x8_8x8x8_kb16_np8_nx_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 512);
   /* layer1.0.conv3: conv 1x1/1 [1,8,8,8] -> [1,8,8,32] */
   k_conv1x1s1x1p0x0_n1_8x8x8_8x8x32_kb32_np8_tg8c8_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 48, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 2048);
   /* layer1.0.se: se_add +relu [1,8,8,32] -> [1,8,8,32] */
-  k_se_add_n1_8x8x32_m8_relu_sp(a + A_layer1_0_conv3, a + A_maxpool_0, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x32_m8_relu_sp(a + A_layer1_0_conv3, a + A_maxpool_0, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 2048);
   /* layer2.0.downsample.0: avgpool 2x2/2 [1,8,8,32] -> [1,4,4,32] */
   k_avgpool2x2s2x2p0x0_n1_8x8x32_4x4(a + A_layer1_0_se, a + A_layer2_0_downsample_0, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 512);
   /* layer2.0.downsample.1: conv 1x1/1 [1,4,4,32] -> [1,4,4,64] */
   k_conv1x1s1x1p0x0_n1_4x4x32_4x4x64_kb64_np4_tg4c32_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 1024);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,8,8,32] -> [1,8,8,16] */
   k_conv1x1s1x1p0x0_n1_8x8x32_8x8x16_kb16_np8_nx_relu(a + A_layer1_0_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 1024);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,8,8,16] -> [1,4,4,16] */
   k_conv3x3s2x2p1x1_n1_8x8x16_4x4x16_kb16_np8_tg2c16_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 256);
   /* layer2.0.conv3: conv 1x1/1 [1,4,4,16] -> [1,4,4,64] */
   k_conv1x1s1x1p0x0_n1_4x4x16_4x4x64_kb64_np4_tg4c16_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 80, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 1024);
   /* layer2.0.se: se_add +relu [1,4,4,64] -> [1,4,4,64] */
-  k_se_add_n1_4x4x64_m16_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_4x4x64_m16_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 1024);
   /* layer3.0.downsample.0: avgpool 2x2/2 [1,4,4,64] -> [1,2,2,64] */
   k_avgpool2x2s2x2p0x0_n1_4x4x64_2x2(a + A_layer2_0_se, a + A_layer3_0_downsample_0, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 256);
   /* layer3.0.downsample.1: conv 1x1/1 [1,2,2,64] -> [1,2,2,128] */
   k_conv1x1s1x1p0x0_n1_2x2x64_2x2x128_kb64_np4_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 512);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,4,4,64] -> [1,4,4,32] */
   k_conv1x1s1x1p0x0_n1_4x4x64_4x4x32_kb32_np8_tg2c64_relu(a + A_layer2_0_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 512);
   /* layer3.0.conv2: conv 3x3/2 +relu [1,4,4,32] -> [1,2,2,32] */
   k_conv3x3s2x2p1x1_n1_4x4x32_2x2x32_kb32_np4_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 128);
   /* layer3.0.conv3: conv 1x1/1 [1,2,2,32] -> [1,2,2,128] */
   k_conv1x1s1x1p0x0_n1_2x2x32_2x2x128_kb64_np4_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 160, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 512);
   /* layer3.0.se: se_add +relu [1,2,2,128] -> [1,2,2,128] */
-  k_se_add_n1_2x2x128_m32_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_2x2x128_m32_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 512);
   /* layer4.0.downsample.0: avgpool 2x2/2 [1,2,2,128] -> [1,1,1,128] */
   k_avgpool2x2s2x2p0x0_n1_2x2x128_1x1(a + A_layer3_0_se, a + A_layer4_0_downsample_0, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 128);
   /* layer4.0.downsample.1: conv 1x1/1 [1,1,1,128] -> [1,1,1,256] */
   k_conv1x1s1x1p0x0_n1_1x1x128_1x1x256_kb32_np1_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 256);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,2,2,128] -> [1,2,2,64] */
   k_conv1x1s1x1p0x0_n1_2x2x128_2x2x64_kb64_np2_tg2c64_relu(a + A_layer3_0_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 256);
   /* layer4.0.conv2: conv 3x3/2 +relu [1,2,2,64] -> [1,1,1,64] */
   k_conv3x3s2x2p1x1_n1_2x2x64_1x1x64_kb64_np1_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 64);
   /* layer4.0.conv3: conv 1x1/1 [1,1,1,64] -> [1,1,1,256] */
   k_conv1x1s1x1p0x0_n1_1x1x64_1x1x256_kb64_np1_none_sp(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 256);
   /* layer4.0.se: se_add +relu [1,1,1,256] -> [1,1,1,256] */
-  k_se_add_n1_1x1x256_m64_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_1x1x256_m64_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 256);
   /* global_pool: global_avgpool [1,1,1,256] -> [1,1,1,256] */
   k_global_avgpool_n1_1x1x256(a + A_layer4_0_se, a + A_global_pool, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("global_pool", a + A_global_pool, 256);
   /* fc: dense [1,1,1,256] -> [1,1,1,10] */
   k_dense_n1_256_10_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output, part, parts);
   if (parts > 1)
-    digits_sync(m);
+    rsc_team_sync(&m->team);
   DIGITS_TRACE_LAYER("fc", output, 10);
 }
 
-#if DIGITS_HAVE_THREADS
-static void digits_pause(void)
+/* ---- the API: this model's weights and arena on the runtime's loader and
+ * thread team (runtime/rsc_loader.h, runtime/rsc_threads.h) ---- */
+const char *digits_strerror(int code)
 {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_ia32_pause();
-#endif
+  return rsc_strerror(code);
 }
 
-/* One step of a wait loop: pause while the wait is young, then give the core
- * away, so that a team sharing its cores with other work does not spin while
- * the thread it waits for is descheduled. */
-static void digits_wait_step(int *spins)
+void digits_close(digits_model *m)
 {
-  if (++*spins < 4096)
-    digits_pause();
-  else
-    thrd_yield();
-}
-
-/* Sense-free central barrier: the last to arrive bumps the phase. The phase is
- * read before arriving, so it cannot move on before this thread is counted. */
-static void digits_sync(digits_model *m)
-{
-  digits_team *t = &m->team;
-  const unsigned ph = atomic_load(&t->phase);
-  if (atomic_fetch_add(&t->arrived, 1) == m->threads - 1) {
-    atomic_store(&t->arrived, 0);
-    atomic_fetch_add(&t->phase, 1u);
-  } else {
-    int spins = 0;
-    while (atomic_load(&t->phase) == ph)
-      digits_wait_step(&spins);
-  }
-}
-
-/* Spins (about a millisecond) before a worker parks between runs. */
-enum { DIGITS_SPINS = 1 << 16 };
-
-#if DIGITS_HAVE_PIN
-/* Binds the calling worker to the part-th CPU (mod their count) of the mask it
- * inherited from the thread that created the team; the caller keeps the others.
- * Best effort: a failure leaves the worker unbound, as without pinning. */
-static void digits_pin_self(int part)
-{
-  cpu_set_t mask, one;
-  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) < 1)
+  if (!m)
     return;
-  int k = part % CPU_COUNT(&mask);
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-    if (CPU_ISSET(cpu, &mask) && k-- == 0) {
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      (void)sched_setaffinity(0, sizeof one, &one);
-      return;
-    }
-}
+#ifdef DIGITS_PROFILE
+  digits_prof_print();
 #endif
-
-static int digits_worker(void *arg)
-{
-  digits_model *m = *(digits_model **)arg;
-  digits_team *t = &m->team;
-  const int part = (int)((digits_model **)arg - t->self);
-  unsigned seen = 0;
-#if DIGITS_HAVE_PIN
-  if (m->pin)
-    digits_pin_self(part);
-#endif
-  for (;;) {
-    unsigned g;
-    int spins = 0;
-    while ((g = atomic_load(&t->gen)) == seen && !atomic_load(&t->stop)) {
-      if (++spins < DIGITS_SPINS) {
-        digits_pause();
-        continue;
-      }
-      mtx_lock(&t->mu);
-      while (atomic_load(&t->gen) == seen && !atomic_load(&t->stop))
-        cnd_wait(&t->cv, &t->mu);
-      mtx_unlock(&t->mu);
-    }
-    if (atomic_load(&t->stop))
-      return 0;
-    seen = g;
-    digits_body(m, t->input, t->output, part, m->threads);
-    atomic_fetch_add(&t->done, 1);
-  }
+  rsc_team_stop(&m->team);
+  free(m->weights);
+  free(m->arena);
+  free(m);
 }
 
-static void digits_stop_team(digits_model *m)
+int digits_open(digits_model **model, const char *weights_path)
 {
-  digits_team *t = &m->team;
-  if (m->threads <= 1)
-    return;
-  mtx_lock(&t->mu);
-  atomic_store(&t->stop, 1);
-  cnd_broadcast(&t->cv);
-  mtx_unlock(&t->mu);
-  for (int i = 1; i < m->threads; i++)
-    thrd_join(t->thr[i], NULL);
-  mtx_destroy(&t->mu);
-  cnd_destroy(&t->cv);
-  m->threads = 1;
-}
-
-int digits_set_threads(digits_model *m, int n)
-{
-  if (!m || n < 1 || n > DIGITS_MAX_THREADS)
+  if (!model || !weights_path)
     return DIGITS_ERR_ARG;
-  if (n == m->threads)
-    return DIGITS_OK;
-  digits_stop_team(m);
-  if (n == 1)
-    return DIGITS_OK;
-  digits_team *t = &m->team;
-  atomic_store(&t->stop, 0);
-  atomic_store(&t->gen, 0u);
-  atomic_store(&t->arrived, 0);
-  atomic_store(&t->phase, 0u);
-  if (mtx_init(&t->mu, mtx_plain) != thrd_success)
-    return DIGITS_ERR_THREADS;
-  if (cnd_init(&t->cv) != thrd_success) {
-    mtx_destroy(&t->mu);
-    return DIGITS_ERR_THREADS;
+  *model = NULL;
+  if (!rsc_cpu_ok())
+    return DIGITS_ERR_CPU;
+  digits_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return DIGITS_ERR_NOMEM;
+  rsc_team_init(&m->team);
+  m->weights = rsc_alloc64(DIGITS_WEIGHT_BYTES);
+  m->arena = rsc_alloc64(DIGITS_ARENA_BYTES);
+  if (!m->weights || !m->arena) {
+    digits_close(m);
+    return DIGITS_ERR_NOMEM;
   }
-  m->threads = n; /* before the workers start: they read it */
-  for (int i = 1; i < n; i++) {
-    t->self[i] = m;
-    if (thrd_create(&t->thr[i], digits_worker, &t->self[i]) != thrd_success) {
-      m->threads = i; /* stop the ones already running */
-      digits_stop_team(m);
-      return DIGITS_ERR_THREADS;
-    }
+  int rc = rsc_load_weights(weights_path, m->weights, UINT64_C(0xb622a36b55edd4a8), DIGITS_WEIGHT_BYTES);
+  if (rc != DIGITS_OK) {
+    digits_close(m);
+    return rc;
   }
+  *model = m;
   return DIGITS_OK;
 }
 
-int digits_pin_threads(digits_model *m, int on)
-{
-  if (!m)
-    return DIGITS_ERR_ARG;
-#if !DIGITS_HAVE_PIN
-  if (on)
-    return DIGITS_ERR_THREADS;
-#endif
-  on = on != 0;
-  if (on == m->pin)
-    return DIGITS_OK;
-  m->pin = on; /* before the workers (re)start: they read it */
-  const int n = m->threads;
-  digits_stop_team(m);
-  return digits_set_threads(m, n);
-}
-
-static void digits_run_team(digits_model *m, const uint8_t *input, float *output)
-{
-  digits_team *t = &m->team;
-  t->input = input;
-  t->output = output;
-  atomic_store(&t->done, 0);
-  mtx_lock(&t->mu);
-  atomic_fetch_add(&t->gen, 1u);
-  cnd_broadcast(&t->cv);
-  mtx_unlock(&t->mu);
-  digits_body(m, input, output, 0, m->threads);
-  int spins = 0;
-  while (atomic_load(&t->done) != m->threads - 1)
-    digits_wait_step(&spins);
-}
-#else
-static void digits_sync(digits_model *m)
-{
-  (void)m;
-}
-
-static void digits_stop_team(digits_model *m)
-{
-  (void)m;
-}
-
 int digits_set_threads(digits_model *m, int n)
 {
   if (!m || n < 1 || n > DIGITS_MAX_THREADS)
     return DIGITS_ERR_ARG;
-  return n == 1 ? DIGITS_OK : DIGITS_ERR_THREADS;
+  return rsc_team_resize(&m->team, n);
 }
 
 int digits_pin_threads(digits_model *m, int on)
 {
   if (!m)
     return DIGITS_ERR_ARG;
-  return on ? DIGITS_ERR_THREADS : DIGITS_OK;
+  return rsc_team_pin(&m->team, on);
 }
 
-static void digits_run_team(digits_model *m, const uint8_t *input, float *output)
+/* One run's arguments, for every thread of the team. */
+typedef struct digits_run_args {
+  digits_model *m;
+  const uint8_t *input;
+  float *output;
+} digits_run_args;
+
+static void digits_body_part(void *ctx, int part, int parts)
 {
-  digits_body(m, input, output, 0, 1);
+  const digits_run_args *r = ctx;
+  digits_body(r->m, r->input, r->output, part, parts);
 }
-#endif
+
+/* The body on every thread of the team, or on the caller's alone. */
+static void digits_run_body(digits_model *m, const uint8_t *input, float *output)
+{
+  if (m->team.threads > 1) {
+    digits_run_args r = {m, input, output};
+    rsc_team_run(&m->team, digits_body_part, &r);
+  } else {
+    digits_body(m, input, output, 0, 1);
+  }
+}
 
 int digits_run(digits_model *m, const uint8_t *input, float *output)
 {
   if (!m || !input || !output)
     return DIGITS_ERR_ARG;
-  if (m->threads > 1)
-    digits_run_team(m, input, output);
-  else
-    digits_body(m, input, output, 0, 1);
+  digits_run_body(m, input, output);
   return DIGITS_OK;
 }
 
@@ -1125,7 +839,7 @@ int main(int argc, char **argv)
       gap_ms = strtol(argv[++i], &end, 10);
       if (*end || gap_ms < 0 || gap_ms > 60000)
         return digits_usage(argv[0]);
-      if (gap_ms && !DIGITS_HAVE_THREADS) {
+      if (gap_ms && !RSC_HAVE_THREADS) {
         fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
         return 2;
       }
@@ -1176,7 +890,7 @@ int main(int argc, char **argv)
     return 1;
   }
   for (long r = 0; r < repeat; r++) {
-#if DIGITS_HAVE_THREADS
+#if RSC_HAVE_THREADS
     if (gap_ms)
       thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
 #endif

@@ -29,7 +29,7 @@
 /* Linux's sched_setaffinity (rs152_pin_threads) is a GNU extension. A forced
  * include that reads a system header first (-include config.h, a precompiled
  * header) makes this define too late: the affinity API then stays hidden, and
- * pinning is left out (RS152_HAVE_PIN below), not declared by hand. */
+ * pinning is left out (RSC_HAVE_PIN, runtime/rsc_threads.h), not declared by hand. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -43,9 +43,29 @@
 #include <string.h>
 #include <time.h>
 
+/* -DRS152_NO_THREADS: no thread team, no thread library (runtime/rsc_threads.h). */
+#ifdef RS152_NO_THREADS
+#define RSC_NO_THREADS
+#endif
+/* The precision the .weights must have (runtime/rsc_loader.h). */
+#define RSC_MODEL_PRECISION 0
+#define RSC_MODEL_PRECISION_NAME "fp32"
+
 /* ==== begin rsc runtime: runtime/rsc_kernels.h's files, verbatim ==== */
 #include "../../runtime/rsc_kernels.h" /* golden: the block is runtime/, see tools/golden.sh */
 /* ==== end rsc runtime ==== */
+/* The API returns the runtime's codes as they are (runtime/rsc_limits.h). */
+_Static_assert(RS152_OK == RSC_OK && RS152_ERR_ARG == RSC_ERR_ARG &&
+                   RS152_ERR_NOMEM == RSC_ERR_NOMEM && RS152_ERR_OPEN == RSC_ERR_OPEN &&
+                   RS152_ERR_READ == RSC_ERR_READ && RS152_ERR_MAGIC == RSC_ERR_MAGIC &&
+                   RS152_ERR_VERSION == RSC_ERR_VERSION && RS152_ERR_MODEL == RSC_ERR_MODEL &&
+                   RS152_ERR_TRUNCATED == RSC_ERR_TRUNCATED && RS152_ERR_SIZE == RSC_ERR_SIZE &&
+                   RS152_ERR_CHECKSUM == RSC_ERR_CHECKSUM &&
+                   RS152_ERR_THREADS == RSC_ERR_THREADS && RS152_ERR_CPU == RSC_ERR_CPU &&
+                   RS152_ERR_PRECISION == RSC_ERR_PRECISION,
+               "the header's return codes are runtime/rsc_limits.h's");
+_Static_assert(RS152_MAX_THREADS == RSC_MAX_THREADS, "the header's MAX_THREADS is the runtime's");
+
 /* ---- weights payload: offsets in floats ---- */
 enum {
   W_conv1_0_weight = 0, /* conv1.0.weight [32,3,3,3] -> conv_block kb=32 */
@@ -1107,59 +1127,11 @@ static void k_dense_n1_2048_1000_none(const float *restrict in, const float *res
   rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
 }
 
-/* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
-#if !defined(RS152_NO_THREADS) && !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
-#define RS152_HAVE_THREADS 1
-#include <stdatomic.h>
-#include <threads.h>
-#ifdef __linux__
-#include <sched.h>
-#endif
-#else
-#define RS152_HAVE_THREADS 0
-#endif
-/* Whether rs152_pin_threads can bind workers: threads, Linux, and <sched.h>'s
- * GNU part visible (CPU_SETSIZE comes with sched_getaffinity and CPU_ISSET). */
-#if RS152_HAVE_THREADS && defined(__linux__) && defined(CPU_SETSIZE)
-#define RS152_HAVE_PIN 1
-#else
-#define RS152_HAVE_PIN 0
-#endif
-
-#if RS152_HAVE_THREADS
-typedef struct rs152_team {
-  thrd_t thr[RS152_MAX_THREADS];
-  struct rs152_model *self[RS152_MAX_THREADS]; /* worker i's argument: &self[i] */
-  mtx_t mu; /* parks idle workers */
-  cnd_t cv;
-  atomic_uint gen;     /* bumped once per run */
-  atomic_int stop;     /* set by close / set_threads */
-  atomic_int done;     /* workers finished with this run */
-  atomic_int arrived;  /* layer barrier: threads arrived */
-  atomic_uint phase;   /* layer barrier: generation */
-  const float *input; /* this run's arguments */
-  float *output;
-} rs152_team;
-#endif
-
 struct rs152_model {
   float *weights; /* RS152_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RS152_ARENA_BYTES, 64-byte aligned */
-  int threads;    /* team size, the caller included; 1 after open */
-  int pin;        /* rs152_pin_threads: workers bind to a CPU each */
-#if RS152_HAVE_THREADS
-  rs152_team team;
-#endif
+  rsc_team team;  /* the threads running it, the caller's included; 1 after open */
 };
-
-static void rs152_stop_team(rs152_model *m);
-static void rs152_sync(rs152_model *m);
-
-/* The team's barrier as the runtime's kernels call it (rsc_se_add_part). */
-static void rsc_team_sync(void *m)
-{
-  rs152_sync(m);
-}
 
 /* Build with -DRS152_PROFILE to time every layer: thread 0 reads the
  * clock after each layer (its barrier included) and rs152_close prints, to
@@ -1437,144 +1409,6 @@ static void rs152_prof_print(void)
 
 #endif
 
-
-/* The instruction set this file was compiled for (the compiler's flags decide
- * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
- * running it has it: open fails cleanly instead of dying on an illegal
- * instruction in the first run. */
-#if defined(__AVX512F__)
-#define RS152_ISA "avx512f"
-#elif defined(__AVX2__) && defined(__FMA__)
-#define RS152_ISA "avx2+fma"
-#else
-#define RS152_ISA "generic"
-#endif
-
-static int rs152_cpu_ok(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-#if defined(__AVX512F__)
-  return __builtin_cpu_supports("avx512f") != 0;
-#elif defined(__AVX2__) && defined(__FMA__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-#endif
-  return 1;
-}
-
-static void *rs152_alloc64(size_t bytes)
-{
-  /* aligned_alloc wants a multiple of the alignment. */
-  return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-}
-
-const char *rs152_strerror(int code)
-{
-  switch (code) {
-  case RS152_OK: return "success";
-  case RS152_ERR_ARG: return "invalid argument (NULL)";
-  case RS152_ERR_NOMEM: return "out of memory";
-  case RS152_ERR_OPEN: return "cannot open the weights file";
-  case RS152_ERR_READ: return "error reading the weights file";
-  case RS152_ERR_MAGIC: return "not an rsc weights file (bad magic)";
-  case RS152_ERR_VERSION: return "unsupported weights format version";
-  case RS152_ERR_MODEL: return "weights file belongs to another model (fingerprint mismatch)";
-  case RS152_ERR_TRUNCATED: return "weights file is truncated";
-  case RS152_ERR_SIZE: return "weights file has the wrong size for this model";
-  case RS152_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
-  case RS152_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
-  case RS152_ERR_PRECISION: return "weights file is of another precision than this model (fp32)";
-  case RS152_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" RS152_ISA ")";
-  default: return "unknown error code";
-  }
-}
-
-void rs152_close(rs152_model *m)
-{
-  if (!m)
-    return;
-#ifdef RS152_PROFILE
-  rs152_prof_print();
-#endif
-  rs152_stop_team(m);
-  free(m->weights);
-  free(m->arena);
-  free(m);
-}
-
-/* The 64-byte header against this model; OK or the first mismatch. */
-static int rs152_check_header(const unsigned char *h)
-{
-  if (memcmp(h, "RSCWGHT", 8) != 0)
-    return RS152_ERR_MAGIC;
-  if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
-    return RS152_ERR_VERSION;
-  if ((rsc_le64(h + 40) & 0xffffffffu) != 0u) /* 0 fp32, 1 bf16 */
-    return RS152_ERR_PRECISION;
-  if (rsc_le64(h + 16) != UINT64_C(0x5c8bc303bfba6aaa))
-    return RS152_ERR_MODEL;
-  if (rsc_le64(h + 24) != (uint64_t)RS152_WEIGHT_BYTES)
-    return RS152_ERR_SIZE;
-  return RS152_OK;
-}
-
-static int rs152_read_weights(FILE *f, float *dst)
-{
-  unsigned char h[64];
-  size_t n = fread(h, 1, sizeof h, f);
-  if (n != sizeof h) {
-    if (ferror(f))
-      return RS152_ERR_READ;
-    /* A short file that starts like one of ours was cut, not something else. */
-    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? RS152_ERR_TRUNCATED
-                                                            : RS152_ERR_MAGIC;
-  }
-  int hrc = rs152_check_header(h);
-  if (hrc != RS152_OK)
-    return hrc;
-  size_t got = fread(dst, 1, RS152_WEIGHT_BYTES, f);
-  if (got != (size_t)RS152_WEIGHT_BYTES)
-    return ferror(f) ? RS152_ERR_READ : RS152_ERR_TRUNCATED;
-  if (fgetc(f) != EOF)
-    return RS152_ERR_SIZE;
-  if (rsc_checksum((const unsigned char *)dst, RS152_WEIGHT_BYTES) != rsc_le64(h + 32))
-    return RS152_ERR_CHECKSUM;
-  return RS152_OK;
-}
-
-int rs152_open(rs152_model **model, const char *weights_path)
-{
-  if (!model || !weights_path)
-    return RS152_ERR_ARG;
-  *model = NULL;
-  if (!rs152_cpu_ok())
-    return RS152_ERR_CPU;
-  rs152_model *m = calloc(1, sizeof *m);
-  if (!m)
-    return RS152_ERR_NOMEM;
-  m->threads = 1;
-  m->weights = rs152_alloc64(RS152_WEIGHT_BYTES);
-  m->arena = rs152_alloc64(RS152_ARENA_BYTES);
-  if (!m->weights || !m->arena) {
-    rs152_close(m);
-    return RS152_ERR_NOMEM;
-  }
-  FILE *f = fopen(weights_path, "rb");
-  if (!f) {
-    rs152_close(m);
-    return RS152_ERR_OPEN;
-  }
-  int rc = rs152_read_weights(f, m->weights);
-  fclose(f);
-  if (rc != RS152_OK) {
-    rs152_close(m);
-    return rc;
-  }
-  *model = m;
-  return RS152_OK;
-}
-
 /* Build with -DRS152_TRACE=fn, fn(const char *name, const float *out,
  * size_t n), to see every layer's output once the whole team has made it (rsc
  * --verify does, to compare layer by layer). Without it the hook is no code. */
@@ -1606,7 +1440,6 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
   const float *const w = m->weights;
   (void)a;
   (void)w;
-  (void)rsc_team_sync; /* used by SE layers only */
 #ifdef RS152_PROFILE
   if (part == 0)
     rs152_prof_start();
@@ -1614,1278 +1447,1159 @@ static void rs152_body(rs152_model *m, const float *input, float *output, int pa
   /* conv1.0: conv 3x3/2 +relu [1,256,256,3] -> [1,128,128,32] */
   k_conv3x3s2x2p1x1_n1_256x256x3_128x128x32_kb32_np10_nx_xp_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("conv1.0", a + A_conv1_0, 524288);
   /* conv1.3: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,32] */
   k_wino2x2_3x3_n1_128x128x32_128x128x32_kb32_nt8_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("conv1.3", a + A_conv1_3, 524288);
   /* conv1.6: conv 3x3/1 +relu [1,128,128,32] -> [1,128,128,64] */
   k_wino2x2_3x3_n1_128x128x32_128x128x64_kb64_nt6_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("conv1.6", a + A_conv1_6, 1048576);
   /* maxpool.0: conv 3x3/2 +relu [1,128,128,64] -> [1,64,64,64] */
   k_conv3x3s2x2p1x1_n1_128x128x64_64x64x64_kb64_np6_nx_xp_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 262144);
   /* layer1.0.downsample.1: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
   k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.0.downsample.1", a + A_layer1_0_downsample_1, 1048576);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,64,64,64] -> [1,64,64,64] */
   k_conv1x1s1x1p0x0_n1_64x64x64_64x64x64_kb64_np6_nx_xp_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 262144);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
   k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 262144);
   /* layer1.0.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
   k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 1048576);
   /* layer1.0.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 1048576);
   /* layer1.1.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,64] */
   k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_xp_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 262144);
   /* layer1.1.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
   k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 262144);
   /* layer1.1.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
   k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none_sp(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 1048576);
   /* layer1.1.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 1048576);
   /* layer1.2.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,64] */
   k_conv1x1s1x1p0x0_n1_64x64x256_64x64x64_kb64_np6_nx_xp_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 262144);
   /* layer1.2.conv2: conv 3x3/1 +relu [1,64,64,64] -> [1,64,64,64] */
   k_wino2x2_3x3_n1_64x64x64_64x64x64_kb64_nt5_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 262144);
   /* layer1.2.conv3: conv 1x1/1 [1,64,64,64] -> [1,64,64,256] */
   k_conv1x1s1x1p0x0_n1_64x64x64_64x64x256_kb64_np6_kg4_xp_none_sp(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 1048576);
   /* layer1.2.se: se_add +relu [1,64,64,256] -> [1,64,64,256] */
-  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_64x64x256_m64_relu_sp(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer1.2.se", a + A_layer1_2_se, 1048576);
   /* layer2.0.downsample.0: avgpool 2x2/2 [1,64,64,256] -> [1,32,32,256] */
   k_avgpool2x2s2x2p0x0_n1_64x64x256_32x32(a + A_layer1_2_se, a + A_layer2_0_downsample_0, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 262144);
   /* layer2.0.downsample.1: conv 1x1/1 [1,32,32,256] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x256_32x32x512_kb64_np5_kg8_xp_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 524288);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,64,64,256] -> [1,64,64,128] */
   k_conv1x1s1x1p0x0_n1_64x64x256_64x64x128_kb64_np6_kg2_xp_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 524288);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,64,64,128] -> [1,32,32,128] */
   k_conv3x3s2x2p1x1_n1_64x64x128_32x32x128_kb64_np5_xp_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 131072);
   /* layer2.0.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 524288);
   /* layer2.0.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 524288);
   /* layer2.1.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 131072);
   /* layer2.1.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 131072);
   /* layer2.1.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 524288);
   /* layer2.1.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 524288);
   /* layer2.2.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 131072);
   /* layer2.2.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 131072);
   /* layer2.2.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 524288);
   /* layer2.2.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 524288);
   /* layer2.3.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 131072);
   /* layer2.3.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 131072);
   /* layer2.3.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 524288);
   /* layer2.3.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 524288);
   /* layer2.4.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_3_se, w + W_layer2_4_conv1_weight, w + W_layer2_4_conv1_bias, a + A_layer2_4_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.4.conv1", a + A_layer2_4_conv1, 131072);
   /* layer2.4.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_4_conv1, w + W_layer2_4_conv2_weight, w + W_layer2_4_conv2_bias, a + A_layer2_4_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.4.conv2", a + A_layer2_4_conv2, 131072);
   /* layer2.4.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_4_conv2, w + W_layer2_4_conv3_weight, w + W_layer2_4_conv3_bias, a + A_layer2_4_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.4.conv3", a + A_layer2_4_conv3, 524288);
   /* layer2.4.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_4_conv3, a + A_layer2_3_se, w + W_layer2_4_se_fc1_weight, w + W_layer2_4_se_fc1_bias, w + W_layer2_4_se_fc2_weight, w + W_layer2_4_se_fc2_bias, a + A_layer2_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_4_conv3, a + A_layer2_3_se, w + W_layer2_4_se_fc1_weight, w + W_layer2_4_se_fc1_bias, w + W_layer2_4_se_fc2_weight, w + W_layer2_4_se_fc2_bias, a + A_layer2_4_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.4.se", a + A_layer2_4_se, 524288);
   /* layer2.5.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_4_se, w + W_layer2_5_conv1_weight, w + W_layer2_5_conv1_bias, a + A_layer2_5_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.5.conv1", a + A_layer2_5_conv1, 131072);
   /* layer2.5.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_5_conv1, w + W_layer2_5_conv2_weight, w + W_layer2_5_conv2_bias, a + A_layer2_5_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.5.conv2", a + A_layer2_5_conv2, 131072);
   /* layer2.5.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_5_conv2, w + W_layer2_5_conv3_weight, w + W_layer2_5_conv3_bias, a + A_layer2_5_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.5.conv3", a + A_layer2_5_conv3, 524288);
   /* layer2.5.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_5_conv3, a + A_layer2_4_se, w + W_layer2_5_se_fc1_weight, w + W_layer2_5_se_fc1_bias, w + W_layer2_5_se_fc2_weight, w + W_layer2_5_se_fc2_bias, a + A_layer2_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_5_conv3, a + A_layer2_4_se, w + W_layer2_5_se_fc1_weight, w + W_layer2_5_se_fc1_bias, w + W_layer2_5_se_fc2_weight, w + W_layer2_5_se_fc2_bias, a + A_layer2_5_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.5.se", a + A_layer2_5_se, 524288);
   /* layer2.6.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_5_se, w + W_layer2_6_conv1_weight, w + W_layer2_6_conv1_bias, a + A_layer2_6_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.6.conv1", a + A_layer2_6_conv1, 131072);
   /* layer2.6.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_6_conv1, w + W_layer2_6_conv2_weight, w + W_layer2_6_conv2_bias, a + A_layer2_6_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.6.conv2", a + A_layer2_6_conv2, 131072);
   /* layer2.6.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_6_conv2, w + W_layer2_6_conv3_weight, w + W_layer2_6_conv3_bias, a + A_layer2_6_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.6.conv3", a + A_layer2_6_conv3, 524288);
   /* layer2.6.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_6_conv3, a + A_layer2_5_se, w + W_layer2_6_se_fc1_weight, w + W_layer2_6_se_fc1_bias, w + W_layer2_6_se_fc2_weight, w + W_layer2_6_se_fc2_bias, a + A_layer2_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_6_conv3, a + A_layer2_5_se, w + W_layer2_6_se_fc1_weight, w + W_layer2_6_se_fc1_bias, w + W_layer2_6_se_fc2_weight, w + W_layer2_6_se_fc2_bias, a + A_layer2_6_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.6.se", a + A_layer2_6_se, 524288);
   /* layer2.7.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,128] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x128_kb64_np5_kg2_xp_relu(a + A_layer2_6_se, w + W_layer2_7_conv1_weight, w + W_layer2_7_conv1_bias, a + A_layer2_7_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.7.conv1", a + A_layer2_7_conv1, 131072);
   /* layer2.7.conv2: conv 3x3/1 +relu [1,32,32,128] -> [1,32,32,128] */
   k_wino2x2_3x3_n1_32x32x128_32x32x128_kb64_nt6_relu(a + A_layer2_7_conv1, w + W_layer2_7_conv2_weight, w + W_layer2_7_conv2_bias, a + A_layer2_7_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.7.conv2", a + A_layer2_7_conv2, 131072);
   /* layer2.7.conv3: conv 1x1/1 [1,32,32,128] -> [1,32,32,512] */
   k_conv1x1s1x1p0x0_n1_32x32x128_32x32x512_kb64_np5_nx_none_sp(a + A_layer2_7_conv2, w + W_layer2_7_conv3_weight, w + W_layer2_7_conv3_bias, a + A_layer2_7_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.7.conv3", a + A_layer2_7_conv3, 524288);
   /* layer2.7.se: se_add +relu [1,32,32,512] -> [1,32,32,512] */
-  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_7_conv3, a + A_layer2_6_se, w + W_layer2_7_se_fc1_weight, w + W_layer2_7_se_fc1_bias, w + W_layer2_7_se_fc2_weight, w + W_layer2_7_se_fc2_bias, a + A_layer2_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_32x32x512_m128_relu_sp(a + A_layer2_7_conv3, a + A_layer2_6_se, w + W_layer2_7_se_fc1_weight, w + W_layer2_7_se_fc1_bias, w + W_layer2_7_se_fc2_weight, w + W_layer2_7_se_fc2_bias, a + A_layer2_7_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer2.7.se", a + A_layer2_7_se, 524288);
   /* layer3.0.downsample.0: avgpool 2x2/2 [1,32,32,512] -> [1,16,16,512] */
   k_avgpool2x2s2x2p0x0_n1_32x32x512_16x16(a + A_layer2_7_se, a + A_layer3_0_downsample_0, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 131072);
   /* layer3.0.downsample.1: conv 1x1/1 [1,16,16,512] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x512_16x16x1024_kb32_np8_nx_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 262144);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,32,32,512] -> [1,32,32,256] */
   k_conv1x1s1x1p0x0_n1_32x32x512_32x32x256_kb64_np5_kg4_xp_relu(a + A_layer2_7_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 262144);
   /* layer3.0.conv2: conv 3x3/2 +relu [1,32,32,256] -> [1,16,16,256] */
   k_conv3x3s2x2p1x1_n1_32x32x256_16x16x256_kb64_np6_xp_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 65536);
   /* layer3.0.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 262144);
   /* layer3.0.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 262144);
   /* layer3.1.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 65536);
   /* layer3.1.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 65536);
   /* layer3.1.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 262144);
   /* layer3.1.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 262144);
   /* layer3.2.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 65536);
   /* layer3.2.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 65536);
   /* layer3.2.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 262144);
   /* layer3.2.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 262144);
   /* layer3.3.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 65536);
   /* layer3.3.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 65536);
   /* layer3.3.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 262144);
   /* layer3.3.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 262144);
   /* layer3.4.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 65536);
   /* layer3.4.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 65536);
   /* layer3.4.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 262144);
   /* layer3.4.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 262144);
   /* layer3.5.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 65536);
   /* layer3.5.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 65536);
   /* layer3.5.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 262144);
   /* layer3.5.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 262144);
   /* layer3.6.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_5_se, w + W_layer3_6_conv1_weight, w + W_layer3_6_conv1_bias, a + A_layer3_6_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.6.conv1", a + A_layer3_6_conv1, 65536);
   /* layer3.6.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_6_conv1, w + W_layer3_6_conv2_weight, w + W_layer3_6_conv2_bias, a + A_layer3_6_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.6.conv2", a + A_layer3_6_conv2, 65536);
   /* layer3.6.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_6_conv2, w + W_layer3_6_conv3_weight, w + W_layer3_6_conv3_bias, a + A_layer3_6_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.6.conv3", a + A_layer3_6_conv3, 262144);
   /* layer3.6.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_6_conv3, a + A_layer3_5_se, w + W_layer3_6_se_fc1_weight, w + W_layer3_6_se_fc1_bias, w + W_layer3_6_se_fc2_weight, w + W_layer3_6_se_fc2_bias, a + A_layer3_6_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_6_conv3, a + A_layer3_5_se, w + W_layer3_6_se_fc1_weight, w + W_layer3_6_se_fc1_bias, w + W_layer3_6_se_fc2_weight, w + W_layer3_6_se_fc2_bias, a + A_layer3_6_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.6.se", a + A_layer3_6_se, 262144);
   /* layer3.7.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_6_se, w + W_layer3_7_conv1_weight, w + W_layer3_7_conv1_bias, a + A_layer3_7_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.7.conv1", a + A_layer3_7_conv1, 65536);
   /* layer3.7.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_7_conv1, w + W_layer3_7_conv2_weight, w + W_layer3_7_conv2_bias, a + A_layer3_7_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.7.conv2", a + A_layer3_7_conv2, 65536);
   /* layer3.7.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_7_conv2, w + W_layer3_7_conv3_weight, w + W_layer3_7_conv3_bias, a + A_layer3_7_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.7.conv3", a + A_layer3_7_conv3, 262144);
   /* layer3.7.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_7_conv3, a + A_layer3_6_se, w + W_layer3_7_se_fc1_weight, w + W_layer3_7_se_fc1_bias, w + W_layer3_7_se_fc2_weight, w + W_layer3_7_se_fc2_bias, a + A_layer3_7_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_7_conv3, a + A_layer3_6_se, w + W_layer3_7_se_fc1_weight, w + W_layer3_7_se_fc1_bias, w + W_layer3_7_se_fc2_weight, w + W_layer3_7_se_fc2_bias, a + A_layer3_7_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.7.se", a + A_layer3_7_se, 262144);
   /* layer3.8.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_7_se, w + W_layer3_8_conv1_weight, w + W_layer3_8_conv1_bias, a + A_layer3_8_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.8.conv1", a + A_layer3_8_conv1, 65536);
   /* layer3.8.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_8_conv1, w + W_layer3_8_conv2_weight, w + W_layer3_8_conv2_bias, a + A_layer3_8_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.8.conv2", a + A_layer3_8_conv2, 65536);
   /* layer3.8.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_8_conv2, w + W_layer3_8_conv3_weight, w + W_layer3_8_conv3_bias, a + A_layer3_8_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.8.conv3", a + A_layer3_8_conv3, 262144);
   /* layer3.8.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_8_conv3, a + A_layer3_7_se, w + W_layer3_8_se_fc1_weight, w + W_layer3_8_se_fc1_bias, w + W_layer3_8_se_fc2_weight, w + W_layer3_8_se_fc2_bias, a + A_layer3_8_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_8_conv3, a + A_layer3_7_se, w + W_layer3_8_se_fc1_weight, w + W_layer3_8_se_fc1_bias, w + W_layer3_8_se_fc2_weight, w + W_layer3_8_se_fc2_bias, a + A_layer3_8_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.8.se", a + A_layer3_8_se, 262144);
   /* layer3.9.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_8_se, w + W_layer3_9_conv1_weight, w + W_layer3_9_conv1_bias, a + A_layer3_9_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.9.conv1", a + A_layer3_9_conv1, 65536);
   /* layer3.9.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_9_conv1, w + W_layer3_9_conv2_weight, w + W_layer3_9_conv2_bias, a + A_layer3_9_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.9.conv2", a + A_layer3_9_conv2, 65536);
   /* layer3.9.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_9_conv2, w + W_layer3_9_conv3_weight, w + W_layer3_9_conv3_bias, a + A_layer3_9_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.9.conv3", a + A_layer3_9_conv3, 262144);
   /* layer3.9.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_9_conv3, a + A_layer3_8_se, w + W_layer3_9_se_fc1_weight, w + W_layer3_9_se_fc1_bias, w + W_layer3_9_se_fc2_weight, w + W_layer3_9_se_fc2_bias, a + A_layer3_9_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_9_conv3, a + A_layer3_8_se, w + W_layer3_9_se_fc1_weight, w + W_layer3_9_se_fc1_bias, w + W_layer3_9_se_fc2_weight, w + W_layer3_9_se_fc2_bias, a + A_layer3_9_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.9.se", a + A_layer3_9_se, 262144);
   /* layer3.10.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_9_se, w + W_layer3_10_conv1_weight, w + W_layer3_10_conv1_bias, a + A_layer3_10_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.10.conv1", a + A_layer3_10_conv1, 65536);
   /* layer3.10.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_10_conv1, w + W_layer3_10_conv2_weight, w + W_layer3_10_conv2_bias, a + A_layer3_10_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.10.conv2", a + A_layer3_10_conv2, 65536);
   /* layer3.10.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_10_conv2, w + W_layer3_10_conv3_weight, w + W_layer3_10_conv3_bias, a + A_layer3_10_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.10.conv3", a + A_layer3_10_conv3, 262144);
   /* layer3.10.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_10_conv3, a + A_layer3_9_se, w + W_layer3_10_se_fc1_weight, w + W_layer3_10_se_fc1_bias, w + W_layer3_10_se_fc2_weight, w + W_layer3_10_se_fc2_bias, a + A_layer3_10_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_10_conv3, a + A_layer3_9_se, w + W_layer3_10_se_fc1_weight, w + W_layer3_10_se_fc1_bias, w + W_layer3_10_se_fc2_weight, w + W_layer3_10_se_fc2_bias, a + A_layer3_10_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.10.se", a + A_layer3_10_se, 262144);
   /* layer3.11.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_10_se, w + W_layer3_11_conv1_weight, w + W_layer3_11_conv1_bias, a + A_layer3_11_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.11.conv1", a + A_layer3_11_conv1, 65536);
   /* layer3.11.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_11_conv1, w + W_layer3_11_conv2_weight, w + W_layer3_11_conv2_bias, a + A_layer3_11_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.11.conv2", a + A_layer3_11_conv2, 65536);
   /* layer3.11.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_11_conv2, w + W_layer3_11_conv3_weight, w + W_layer3_11_conv3_bias, a + A_layer3_11_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.11.conv3", a + A_layer3_11_conv3, 262144);
   /* layer3.11.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_11_conv3, a + A_layer3_10_se, w + W_layer3_11_se_fc1_weight, w + W_layer3_11_se_fc1_bias, w + W_layer3_11_se_fc2_weight, w + W_layer3_11_se_fc2_bias, a + A_layer3_11_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_11_conv3, a + A_layer3_10_se, w + W_layer3_11_se_fc1_weight, w + W_layer3_11_se_fc1_bias, w + W_layer3_11_se_fc2_weight, w + W_layer3_11_se_fc2_bias, a + A_layer3_11_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.11.se", a + A_layer3_11_se, 262144);
   /* layer3.12.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_11_se, w + W_layer3_12_conv1_weight, w + W_layer3_12_conv1_bias, a + A_layer3_12_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.12.conv1", a + A_layer3_12_conv1, 65536);
   /* layer3.12.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_12_conv1, w + W_layer3_12_conv2_weight, w + W_layer3_12_conv2_bias, a + A_layer3_12_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.12.conv2", a + A_layer3_12_conv2, 65536);
   /* layer3.12.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_12_conv2, w + W_layer3_12_conv3_weight, w + W_layer3_12_conv3_bias, a + A_layer3_12_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.12.conv3", a + A_layer3_12_conv3, 262144);
   /* layer3.12.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_12_conv3, a + A_layer3_11_se, w + W_layer3_12_se_fc1_weight, w + W_layer3_12_se_fc1_bias, w + W_layer3_12_se_fc2_weight, w + W_layer3_12_se_fc2_bias, a + A_layer3_12_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_12_conv3, a + A_layer3_11_se, w + W_layer3_12_se_fc1_weight, w + W_layer3_12_se_fc1_bias, w + W_layer3_12_se_fc2_weight, w + W_layer3_12_se_fc2_bias, a + A_layer3_12_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.12.se", a + A_layer3_12_se, 262144);
   /* layer3.13.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_12_se, w + W_layer3_13_conv1_weight, w + W_layer3_13_conv1_bias, a + A_layer3_13_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.13.conv1", a + A_layer3_13_conv1, 65536);
   /* layer3.13.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_13_conv1, w + W_layer3_13_conv2_weight, w + W_layer3_13_conv2_bias, a + A_layer3_13_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.13.conv2", a + A_layer3_13_conv2, 65536);
   /* layer3.13.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_13_conv2, w + W_layer3_13_conv3_weight, w + W_layer3_13_conv3_bias, a + A_layer3_13_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.13.conv3", a + A_layer3_13_conv3, 262144);
   /* layer3.13.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_13_conv3, a + A_layer3_12_se, w + W_layer3_13_se_fc1_weight, w + W_layer3_13_se_fc1_bias, w + W_layer3_13_se_fc2_weight, w + W_layer3_13_se_fc2_bias, a + A_layer3_13_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_13_conv3, a + A_layer3_12_se, w + W_layer3_13_se_fc1_weight, w + W_layer3_13_se_fc1_bias, w + W_layer3_13_se_fc2_weight, w + W_layer3_13_se_fc2_bias, a + A_layer3_13_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.13.se", a + A_layer3_13_se, 262144);
   /* layer3.14.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_13_se, w + W_layer3_14_conv1_weight, w + W_layer3_14_conv1_bias, a + A_layer3_14_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.14.conv1", a + A_layer3_14_conv1, 65536);
   /* layer3.14.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_14_conv1, w + W_layer3_14_conv2_weight, w + W_layer3_14_conv2_bias, a + A_layer3_14_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.14.conv2", a + A_layer3_14_conv2, 65536);
   /* layer3.14.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_14_conv2, w + W_layer3_14_conv3_weight, w + W_layer3_14_conv3_bias, a + A_layer3_14_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.14.conv3", a + A_layer3_14_conv3, 262144);
   /* layer3.14.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_14_conv3, a + A_layer3_13_se, w + W_layer3_14_se_fc1_weight, w + W_layer3_14_se_fc1_bias, w + W_layer3_14_se_fc2_weight, w + W_layer3_14_se_fc2_bias, a + A_layer3_14_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_14_conv3, a + A_layer3_13_se, w + W_layer3_14_se_fc1_weight, w + W_layer3_14_se_fc1_bias, w + W_layer3_14_se_fc2_weight, w + W_layer3_14_se_fc2_bias, a + A_layer3_14_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.14.se", a + A_layer3_14_se, 262144);
   /* layer3.15.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_14_se, w + W_layer3_15_conv1_weight, w + W_layer3_15_conv1_bias, a + A_layer3_15_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.15.conv1", a + A_layer3_15_conv1, 65536);
   /* layer3.15.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_15_conv1, w + W_layer3_15_conv2_weight, w + W_layer3_15_conv2_bias, a + A_layer3_15_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.15.conv2", a + A_layer3_15_conv2, 65536);
   /* layer3.15.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_15_conv2, w + W_layer3_15_conv3_weight, w + W_layer3_15_conv3_bias, a + A_layer3_15_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.15.conv3", a + A_layer3_15_conv3, 262144);
   /* layer3.15.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_15_conv3, a + A_layer3_14_se, w + W_layer3_15_se_fc1_weight, w + W_layer3_15_se_fc1_bias, w + W_layer3_15_se_fc2_weight, w + W_layer3_15_se_fc2_bias, a + A_layer3_15_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_15_conv3, a + A_layer3_14_se, w + W_layer3_15_se_fc1_weight, w + W_layer3_15_se_fc1_bias, w + W_layer3_15_se_fc2_weight, w + W_layer3_15_se_fc2_bias, a + A_layer3_15_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.15.se", a + A_layer3_15_se, 262144);
   /* layer3.16.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_15_se, w + W_layer3_16_conv1_weight, w + W_layer3_16_conv1_bias, a + A_layer3_16_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.16.conv1", a + A_layer3_16_conv1, 65536);
   /* layer3.16.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_16_conv1, w + W_layer3_16_conv2_weight, w + W_layer3_16_conv2_bias, a + A_layer3_16_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.16.conv2", a + A_layer3_16_conv2, 65536);
   /* layer3.16.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_16_conv2, w + W_layer3_16_conv3_weight, w + W_layer3_16_conv3_bias, a + A_layer3_16_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.16.conv3", a + A_layer3_16_conv3, 262144);
   /* layer3.16.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_16_conv3, a + A_layer3_15_se, w + W_layer3_16_se_fc1_weight, w + W_layer3_16_se_fc1_bias, w + W_layer3_16_se_fc2_weight, w + W_layer3_16_se_fc2_bias, a + A_layer3_16_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_16_conv3, a + A_layer3_15_se, w + W_layer3_16_se_fc1_weight, w + W_layer3_16_se_fc1_bias, w + W_layer3_16_se_fc2_weight, w + W_layer3_16_se_fc2_bias, a + A_layer3_16_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.16.se", a + A_layer3_16_se, 262144);
   /* layer3.17.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_16_se, w + W_layer3_17_conv1_weight, w + W_layer3_17_conv1_bias, a + A_layer3_17_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.17.conv1", a + A_layer3_17_conv1, 65536);
   /* layer3.17.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_17_conv1, w + W_layer3_17_conv2_weight, w + W_layer3_17_conv2_bias, a + A_layer3_17_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.17.conv2", a + A_layer3_17_conv2, 65536);
   /* layer3.17.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_17_conv2, w + W_layer3_17_conv3_weight, w + W_layer3_17_conv3_bias, a + A_layer3_17_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.17.conv3", a + A_layer3_17_conv3, 262144);
   /* layer3.17.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_17_conv3, a + A_layer3_16_se, w + W_layer3_17_se_fc1_weight, w + W_layer3_17_se_fc1_bias, w + W_layer3_17_se_fc2_weight, w + W_layer3_17_se_fc2_bias, a + A_layer3_17_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_17_conv3, a + A_layer3_16_se, w + W_layer3_17_se_fc1_weight, w + W_layer3_17_se_fc1_bias, w + W_layer3_17_se_fc2_weight, w + W_layer3_17_se_fc2_bias, a + A_layer3_17_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.17.se", a + A_layer3_17_se, 262144);
   /* layer3.18.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_17_se, w + W_layer3_18_conv1_weight, w + W_layer3_18_conv1_bias, a + A_layer3_18_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.18.conv1", a + A_layer3_18_conv1, 65536);
   /* layer3.18.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_18_conv1, w + W_layer3_18_conv2_weight, w + W_layer3_18_conv2_bias, a + A_layer3_18_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.18.conv2", a + A_layer3_18_conv2, 65536);
   /* layer3.18.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_18_conv2, w + W_layer3_18_conv3_weight, w + W_layer3_18_conv3_bias, a + A_layer3_18_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.18.conv3", a + A_layer3_18_conv3, 262144);
   /* layer3.18.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_18_conv3, a + A_layer3_17_se, w + W_layer3_18_se_fc1_weight, w + W_layer3_18_se_fc1_bias, w + W_layer3_18_se_fc2_weight, w + W_layer3_18_se_fc2_bias, a + A_layer3_18_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_18_conv3, a + A_layer3_17_se, w + W_layer3_18_se_fc1_weight, w + W_layer3_18_se_fc1_bias, w + W_layer3_18_se_fc2_weight, w + W_layer3_18_se_fc2_bias, a + A_layer3_18_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.18.se", a + A_layer3_18_se, 262144);
   /* layer3.19.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_18_se, w + W_layer3_19_conv1_weight, w + W_layer3_19_conv1_bias, a + A_layer3_19_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.19.conv1", a + A_layer3_19_conv1, 65536);
   /* layer3.19.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_19_conv1, w + W_layer3_19_conv2_weight, w + W_layer3_19_conv2_bias, a + A_layer3_19_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.19.conv2", a + A_layer3_19_conv2, 65536);
   /* layer3.19.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_19_conv2, w + W_layer3_19_conv3_weight, w + W_layer3_19_conv3_bias, a + A_layer3_19_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.19.conv3", a + A_layer3_19_conv3, 262144);
   /* layer3.19.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_19_conv3, a + A_layer3_18_se, w + W_layer3_19_se_fc1_weight, w + W_layer3_19_se_fc1_bias, w + W_layer3_19_se_fc2_weight, w + W_layer3_19_se_fc2_bias, a + A_layer3_19_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_19_conv3, a + A_layer3_18_se, w + W_layer3_19_se_fc1_weight, w + W_layer3_19_se_fc1_bias, w + W_layer3_19_se_fc2_weight, w + W_layer3_19_se_fc2_bias, a + A_layer3_19_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.19.se", a + A_layer3_19_se, 262144);
   /* layer3.20.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_19_se, w + W_layer3_20_conv1_weight, w + W_layer3_20_conv1_bias, a + A_layer3_20_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.20.conv1", a + A_layer3_20_conv1, 65536);
   /* layer3.20.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_20_conv1, w + W_layer3_20_conv2_weight, w + W_layer3_20_conv2_bias, a + A_layer3_20_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.20.conv2", a + A_layer3_20_conv2, 65536);
   /* layer3.20.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_20_conv2, w + W_layer3_20_conv3_weight, w + W_layer3_20_conv3_bias, a + A_layer3_20_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.20.conv3", a + A_layer3_20_conv3, 262144);
   /* layer3.20.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_20_conv3, a + A_layer3_19_se, w + W_layer3_20_se_fc1_weight, w + W_layer3_20_se_fc1_bias, w + W_layer3_20_se_fc2_weight, w + W_layer3_20_se_fc2_bias, a + A_layer3_20_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_20_conv3, a + A_layer3_19_se, w + W_layer3_20_se_fc1_weight, w + W_layer3_20_se_fc1_bias, w + W_layer3_20_se_fc2_weight, w + W_layer3_20_se_fc2_bias, a + A_layer3_20_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.20.se", a + A_layer3_20_se, 262144);
   /* layer3.21.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_20_se, w + W_layer3_21_conv1_weight, w + W_layer3_21_conv1_bias, a + A_layer3_21_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.21.conv1", a + A_layer3_21_conv1, 65536);
   /* layer3.21.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_21_conv1, w + W_layer3_21_conv2_weight, w + W_layer3_21_conv2_bias, a + A_layer3_21_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.21.conv2", a + A_layer3_21_conv2, 65536);
   /* layer3.21.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_21_conv2, w + W_layer3_21_conv3_weight, w + W_layer3_21_conv3_bias, a + A_layer3_21_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.21.conv3", a + A_layer3_21_conv3, 262144);
   /* layer3.21.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_21_conv3, a + A_layer3_20_se, w + W_layer3_21_se_fc1_weight, w + W_layer3_21_se_fc1_bias, w + W_layer3_21_se_fc2_weight, w + W_layer3_21_se_fc2_bias, a + A_layer3_21_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_21_conv3, a + A_layer3_20_se, w + W_layer3_21_se_fc1_weight, w + W_layer3_21_se_fc1_bias, w + W_layer3_21_se_fc2_weight, w + W_layer3_21_se_fc2_bias, a + A_layer3_21_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.21.se", a + A_layer3_21_se, 262144);
   /* layer3.22.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_21_se, w + W_layer3_22_conv1_weight, w + W_layer3_22_conv1_bias, a + A_layer3_22_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.22.conv1", a + A_layer3_22_conv1, 65536);
   /* layer3.22.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_22_conv1, w + W_layer3_22_conv2_weight, w + W_layer3_22_conv2_bias, a + A_layer3_22_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.22.conv2", a + A_layer3_22_conv2, 65536);
   /* layer3.22.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_22_conv2, w + W_layer3_22_conv3_weight, w + W_layer3_22_conv3_bias, a + A_layer3_22_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.22.conv3", a + A_layer3_22_conv3, 262144);
   /* layer3.22.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_22_conv3, a + A_layer3_21_se, w + W_layer3_22_se_fc1_weight, w + W_layer3_22_se_fc1_bias, w + W_layer3_22_se_fc2_weight, w + W_layer3_22_se_fc2_bias, a + A_layer3_22_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_22_conv3, a + A_layer3_21_se, w + W_layer3_22_se_fc1_weight, w + W_layer3_22_se_fc1_bias, w + W_layer3_22_se_fc2_weight, w + W_layer3_22_se_fc2_bias, a + A_layer3_22_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.22.se", a + A_layer3_22_se, 262144);
   /* layer3.23.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_22_se, w + W_layer3_23_conv1_weight, w + W_layer3_23_conv1_bias, a + A_layer3_23_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.23.conv1", a + A_layer3_23_conv1, 65536);
   /* layer3.23.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_23_conv1, w + W_layer3_23_conv2_weight, w + W_layer3_23_conv2_bias, a + A_layer3_23_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.23.conv2", a + A_layer3_23_conv2, 65536);
   /* layer3.23.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_23_conv2, w + W_layer3_23_conv3_weight, w + W_layer3_23_conv3_bias, a + A_layer3_23_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.23.conv3", a + A_layer3_23_conv3, 262144);
   /* layer3.23.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_23_conv3, a + A_layer3_22_se, w + W_layer3_23_se_fc1_weight, w + W_layer3_23_se_fc1_bias, w + W_layer3_23_se_fc2_weight, w + W_layer3_23_se_fc2_bias, a + A_layer3_23_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_23_conv3, a + A_layer3_22_se, w + W_layer3_23_se_fc1_weight, w + W_layer3_23_se_fc1_bias, w + W_layer3_23_se_fc2_weight, w + W_layer3_23_se_fc2_bias, a + A_layer3_23_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.23.se", a + A_layer3_23_se, 262144);
   /* layer3.24.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_23_se, w + W_layer3_24_conv1_weight, w + W_layer3_24_conv1_bias, a + A_layer3_24_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.24.conv1", a + A_layer3_24_conv1, 65536);
   /* layer3.24.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_24_conv1, w + W_layer3_24_conv2_weight, w + W_layer3_24_conv2_bias, a + A_layer3_24_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.24.conv2", a + A_layer3_24_conv2, 65536);
   /* layer3.24.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_24_conv2, w + W_layer3_24_conv3_weight, w + W_layer3_24_conv3_bias, a + A_layer3_24_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.24.conv3", a + A_layer3_24_conv3, 262144);
   /* layer3.24.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_24_conv3, a + A_layer3_23_se, w + W_layer3_24_se_fc1_weight, w + W_layer3_24_se_fc1_bias, w + W_layer3_24_se_fc2_weight, w + W_layer3_24_se_fc2_bias, a + A_layer3_24_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_24_conv3, a + A_layer3_23_se, w + W_layer3_24_se_fc1_weight, w + W_layer3_24_se_fc1_bias, w + W_layer3_24_se_fc2_weight, w + W_layer3_24_se_fc2_bias, a + A_layer3_24_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.24.se", a + A_layer3_24_se, 262144);
   /* layer3.25.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_24_se, w + W_layer3_25_conv1_weight, w + W_layer3_25_conv1_bias, a + A_layer3_25_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.25.conv1", a + A_layer3_25_conv1, 65536);
   /* layer3.25.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_25_conv1, w + W_layer3_25_conv2_weight, w + W_layer3_25_conv2_bias, a + A_layer3_25_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.25.conv2", a + A_layer3_25_conv2, 65536);
   /* layer3.25.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_25_conv2, w + W_layer3_25_conv3_weight, w + W_layer3_25_conv3_bias, a + A_layer3_25_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.25.conv3", a + A_layer3_25_conv3, 262144);
   /* layer3.25.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_25_conv3, a + A_layer3_24_se, w + W_layer3_25_se_fc1_weight, w + W_layer3_25_se_fc1_bias, w + W_layer3_25_se_fc2_weight, w + W_layer3_25_se_fc2_bias, a + A_layer3_25_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_25_conv3, a + A_layer3_24_se, w + W_layer3_25_se_fc1_weight, w + W_layer3_25_se_fc1_bias, w + W_layer3_25_se_fc2_weight, w + W_layer3_25_se_fc2_bias, a + A_layer3_25_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.25.se", a + A_layer3_25_se, 262144);
   /* layer3.26.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_25_se, w + W_layer3_26_conv1_weight, w + W_layer3_26_conv1_bias, a + A_layer3_26_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.26.conv1", a + A_layer3_26_conv1, 65536);
   /* layer3.26.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_26_conv1, w + W_layer3_26_conv2_weight, w + W_layer3_26_conv2_bias, a + A_layer3_26_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.26.conv2", a + A_layer3_26_conv2, 65536);
   /* layer3.26.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_26_conv2, w + W_layer3_26_conv3_weight, w + W_layer3_26_conv3_bias, a + A_layer3_26_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.26.conv3", a + A_layer3_26_conv3, 262144);
   /* layer3.26.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_26_conv3, a + A_layer3_25_se, w + W_layer3_26_se_fc1_weight, w + W_layer3_26_se_fc1_bias, w + W_layer3_26_se_fc2_weight, w + W_layer3_26_se_fc2_bias, a + A_layer3_26_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_26_conv3, a + A_layer3_25_se, w + W_layer3_26_se_fc1_weight, w + W_layer3_26_se_fc1_bias, w + W_layer3_26_se_fc2_weight, w + W_layer3_26_se_fc2_bias, a + A_layer3_26_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.26.se", a + A_layer3_26_se, 262144);
   /* layer3.27.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_26_se, w + W_layer3_27_conv1_weight, w + W_layer3_27_conv1_bias, a + A_layer3_27_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.27.conv1", a + A_layer3_27_conv1, 65536);
   /* layer3.27.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_27_conv1, w + W_layer3_27_conv2_weight, w + W_layer3_27_conv2_bias, a + A_layer3_27_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.27.conv2", a + A_layer3_27_conv2, 65536);
   /* layer3.27.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_27_conv2, w + W_layer3_27_conv3_weight, w + W_layer3_27_conv3_bias, a + A_layer3_27_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.27.conv3", a + A_layer3_27_conv3, 262144);
   /* layer3.27.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_27_conv3, a + A_layer3_26_se, w + W_layer3_27_se_fc1_weight, w + W_layer3_27_se_fc1_bias, w + W_layer3_27_se_fc2_weight, w + W_layer3_27_se_fc2_bias, a + A_layer3_27_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_27_conv3, a + A_layer3_26_se, w + W_layer3_27_se_fc1_weight, w + W_layer3_27_se_fc1_bias, w + W_layer3_27_se_fc2_weight, w + W_layer3_27_se_fc2_bias, a + A_layer3_27_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.27.se", a + A_layer3_27_se, 262144);
   /* layer3.28.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_27_se, w + W_layer3_28_conv1_weight, w + W_layer3_28_conv1_bias, a + A_layer3_28_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.28.conv1", a + A_layer3_28_conv1, 65536);
   /* layer3.28.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_28_conv1, w + W_layer3_28_conv2_weight, w + W_layer3_28_conv2_bias, a + A_layer3_28_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.28.conv2", a + A_layer3_28_conv2, 65536);
   /* layer3.28.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_28_conv2, w + W_layer3_28_conv3_weight, w + W_layer3_28_conv3_bias, a + A_layer3_28_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.28.conv3", a + A_layer3_28_conv3, 262144);
   /* layer3.28.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_28_conv3, a + A_layer3_27_se, w + W_layer3_28_se_fc1_weight, w + W_layer3_28_se_fc1_bias, w + W_layer3_28_se_fc2_weight, w + W_layer3_28_se_fc2_bias, a + A_layer3_28_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_28_conv3, a + A_layer3_27_se, w + W_layer3_28_se_fc1_weight, w + W_layer3_28_se_fc1_bias, w + W_layer3_28_se_fc2_weight, w + W_layer3_28_se_fc2_bias, a + A_layer3_28_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.28.se", a + A_layer3_28_se, 262144);
   /* layer3.29.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_28_se, w + W_layer3_29_conv1_weight, w + W_layer3_29_conv1_bias, a + A_layer3_29_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.29.conv1", a + A_layer3_29_conv1, 65536);
   /* layer3.29.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_29_conv1, w + W_layer3_29_conv2_weight, w + W_layer3_29_conv2_bias, a + A_layer3_29_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.29.conv2", a + A_layer3_29_conv2, 65536);
   /* layer3.29.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_29_conv2, w + W_layer3_29_conv3_weight, w + W_layer3_29_conv3_bias, a + A_layer3_29_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.29.conv3", a + A_layer3_29_conv3, 262144);
   /* layer3.29.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_29_conv3, a + A_layer3_28_se, w + W_layer3_29_se_fc1_weight, w + W_layer3_29_se_fc1_bias, w + W_layer3_29_se_fc2_weight, w + W_layer3_29_se_fc2_bias, a + A_layer3_29_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_29_conv3, a + A_layer3_28_se, w + W_layer3_29_se_fc1_weight, w + W_layer3_29_se_fc1_bias, w + W_layer3_29_se_fc2_weight, w + W_layer3_29_se_fc2_bias, a + A_layer3_29_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.29.se", a + A_layer3_29_se, 262144);
   /* layer3.30.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_29_se, w + W_layer3_30_conv1_weight, w + W_layer3_30_conv1_bias, a + A_layer3_30_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.30.conv1", a + A_layer3_30_conv1, 65536);
   /* layer3.30.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_30_conv1, w + W_layer3_30_conv2_weight, w + W_layer3_30_conv2_bias, a + A_layer3_30_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.30.conv2", a + A_layer3_30_conv2, 65536);
   /* layer3.30.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_30_conv2, w + W_layer3_30_conv3_weight, w + W_layer3_30_conv3_bias, a + A_layer3_30_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.30.conv3", a + A_layer3_30_conv3, 262144);
   /* layer3.30.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_30_conv3, a + A_layer3_29_se, w + W_layer3_30_se_fc1_weight, w + W_layer3_30_se_fc1_bias, w + W_layer3_30_se_fc2_weight, w + W_layer3_30_se_fc2_bias, a + A_layer3_30_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_30_conv3, a + A_layer3_29_se, w + W_layer3_30_se_fc1_weight, w + W_layer3_30_se_fc1_bias, w + W_layer3_30_se_fc2_weight, w + W_layer3_30_se_fc2_bias, a + A_layer3_30_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.30.se", a + A_layer3_30_se, 262144);
   /* layer3.31.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_30_se, w + W_layer3_31_conv1_weight, w + W_layer3_31_conv1_bias, a + A_layer3_31_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.31.conv1", a + A_layer3_31_conv1, 65536);
   /* layer3.31.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_31_conv1, w + W_layer3_31_conv2_weight, w + W_layer3_31_conv2_bias, a + A_layer3_31_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.31.conv2", a + A_layer3_31_conv2, 65536);
   /* layer3.31.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_31_conv2, w + W_layer3_31_conv3_weight, w + W_layer3_31_conv3_bias, a + A_layer3_31_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.31.conv3", a + A_layer3_31_conv3, 262144);
   /* layer3.31.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_31_conv3, a + A_layer3_30_se, w + W_layer3_31_se_fc1_weight, w + W_layer3_31_se_fc1_bias, w + W_layer3_31_se_fc2_weight, w + W_layer3_31_se_fc2_bias, a + A_layer3_31_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_31_conv3, a + A_layer3_30_se, w + W_layer3_31_se_fc1_weight, w + W_layer3_31_se_fc1_bias, w + W_layer3_31_se_fc2_weight, w + W_layer3_31_se_fc2_bias, a + A_layer3_31_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.31.se", a + A_layer3_31_se, 262144);
   /* layer3.32.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_31_se, w + W_layer3_32_conv1_weight, w + W_layer3_32_conv1_bias, a + A_layer3_32_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.32.conv1", a + A_layer3_32_conv1, 65536);
   /* layer3.32.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_32_conv1, w + W_layer3_32_conv2_weight, w + W_layer3_32_conv2_bias, a + A_layer3_32_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.32.conv2", a + A_layer3_32_conv2, 65536);
   /* layer3.32.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_32_conv2, w + W_layer3_32_conv3_weight, w + W_layer3_32_conv3_bias, a + A_layer3_32_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.32.conv3", a + A_layer3_32_conv3, 262144);
   /* layer3.32.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_32_conv3, a + A_layer3_31_se, w + W_layer3_32_se_fc1_weight, w + W_layer3_32_se_fc1_bias, w + W_layer3_32_se_fc2_weight, w + W_layer3_32_se_fc2_bias, a + A_layer3_32_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_32_conv3, a + A_layer3_31_se, w + W_layer3_32_se_fc1_weight, w + W_layer3_32_se_fc1_bias, w + W_layer3_32_se_fc2_weight, w + W_layer3_32_se_fc2_bias, a + A_layer3_32_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.32.se", a + A_layer3_32_se, 262144);
   /* layer3.33.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_32_se, w + W_layer3_33_conv1_weight, w + W_layer3_33_conv1_bias, a + A_layer3_33_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.33.conv1", a + A_layer3_33_conv1, 65536);
   /* layer3.33.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_33_conv1, w + W_layer3_33_conv2_weight, w + W_layer3_33_conv2_bias, a + A_layer3_33_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.33.conv2", a + A_layer3_33_conv2, 65536);
   /* layer3.33.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_33_conv2, w + W_layer3_33_conv3_weight, w + W_layer3_33_conv3_bias, a + A_layer3_33_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.33.conv3", a + A_layer3_33_conv3, 262144);
   /* layer3.33.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_33_conv3, a + A_layer3_32_se, w + W_layer3_33_se_fc1_weight, w + W_layer3_33_se_fc1_bias, w + W_layer3_33_se_fc2_weight, w + W_layer3_33_se_fc2_bias, a + A_layer3_33_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_33_conv3, a + A_layer3_32_se, w + W_layer3_33_se_fc1_weight, w + W_layer3_33_se_fc1_bias, w + W_layer3_33_se_fc2_weight, w + W_layer3_33_se_fc2_bias, a + A_layer3_33_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.33.se", a + A_layer3_33_se, 262144);
   /* layer3.34.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_33_se, w + W_layer3_34_conv1_weight, w + W_layer3_34_conv1_bias, a + A_layer3_34_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.34.conv1", a + A_layer3_34_conv1, 65536);
   /* layer3.34.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_34_conv1, w + W_layer3_34_conv2_weight, w + W_layer3_34_conv2_bias, a + A_layer3_34_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.34.conv2", a + A_layer3_34_conv2, 65536);
   /* layer3.34.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_34_conv2, w + W_layer3_34_conv3_weight, w + W_layer3_34_conv3_bias, a + A_layer3_34_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.34.conv3", a + A_layer3_34_conv3, 262144);
   /* layer3.34.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_34_conv3, a + A_layer3_33_se, w + W_layer3_34_se_fc1_weight, w + W_layer3_34_se_fc1_bias, w + W_layer3_34_se_fc2_weight, w + W_layer3_34_se_fc2_bias, a + A_layer3_34_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_34_conv3, a + A_layer3_33_se, w + W_layer3_34_se_fc1_weight, w + W_layer3_34_se_fc1_bias, w + W_layer3_34_se_fc2_weight, w + W_layer3_34_se_fc2_bias, a + A_layer3_34_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.34.se", a + A_layer3_34_se, 262144);
   /* layer3.35.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,256] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x256_kb32_np8_kg4_xp_relu(a + A_layer3_34_se, w + W_layer3_35_conv1_weight, w + W_layer3_35_conv1_bias, a + A_layer3_35_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.35.conv1", a + A_layer3_35_conv1, 65536);
   /* layer3.35.conv2: conv 3x3/1 +relu [1,16,16,256] -> [1,16,16,256] */
   k_wino2x2_3x3_n1_16x16x256_16x16x256_kb32_nt8_relu(a + A_layer3_35_conv1, w + W_layer3_35_conv2_weight, w + W_layer3_35_conv2_bias, a + A_layer3_35_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.35.conv2", a + A_layer3_35_conv2, 65536);
   /* layer3.35.conv3: conv 1x1/1 [1,16,16,256] -> [1,16,16,1024] */
   k_conv1x1s1x1p0x0_n1_16x16x256_16x16x1024_kb32_np8_nx_none_sp(a + A_layer3_35_conv2, w + W_layer3_35_conv3_weight, w + W_layer3_35_conv3_bias, a + A_layer3_35_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.35.conv3", a + A_layer3_35_conv3, 262144);
   /* layer3.35.se: se_add +relu [1,16,16,1024] -> [1,16,16,1024] */
-  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_35_conv3, a + A_layer3_34_se, w + W_layer3_35_se_fc1_weight, w + W_layer3_35_se_fc1_bias, w + W_layer3_35_se_fc2_weight, w + W_layer3_35_se_fc2_bias, a + A_layer3_35_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_16x16x1024_m256_relu_sp(a + A_layer3_35_conv3, a + A_layer3_34_se, w + W_layer3_35_se_fc1_weight, w + W_layer3_35_se_fc1_bias, w + W_layer3_35_se_fc2_weight, w + W_layer3_35_se_fc2_bias, a + A_layer3_35_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer3.35.se", a + A_layer3_35_se, 262144);
   /* layer4.0.downsample.0: avgpool 2x2/2 [1,16,16,1024] -> [1,8,8,1024] */
   k_avgpool2x2s2x2p0x0_n1_16x16x1024_8x8(a + A_layer3_35_se, a + A_layer4_0_downsample_0, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 65536);
   /* layer4.0.downsample.1: conv 1x1/1 [1,8,8,1024] -> [1,8,8,2048] */
   k_conv1x1s1x1p0x0_n1_8x8x1024_8x8x2048_kb64_np4_tg8c64_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 131072);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,16,16,1024] -> [1,16,16,512] */
   k_conv1x1s1x1p0x0_n1_16x16x1024_16x16x512_kb32_np8_kg4_xp_relu(a + A_layer3_35_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 131072);
   /* layer4.0.conv2: conv 3x3/2 +relu [1,16,16,512] -> [1,8,8,512] */
   k_conv3x3s2x2p1x1_n1_16x16x512_8x8x512_kb64_np4_tg8c64_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 32768);
   /* layer4.0.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
   k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_tg8c64_none_sp(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 131072);
   /* layer4.0.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 131072);
   /* layer4.1.conv1: conv 1x1/1 +relu [1,8,8,2048] -> [1,8,8,512] */
   k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_tg8c64_relu(a + A_layer4_0_se, w + W_layer4_1_conv1_weight, w + W_layer4_1_conv1_bias, a + A_layer4_1_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.1.conv1", a + A_layer4_1_conv1, 32768);
   /* layer4.1.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
   k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb64_np4_tg8c64_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 32768);
   /* layer4.1.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
   k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_tg8c64_none_sp(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 131072);
   /* layer4.1.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.1.se", a + A_layer4_1_se, 131072);
   /* layer4.2.conv1: conv 1x1/1 +relu [1,8,8,2048] -> [1,8,8,512] */
   k_conv1x1s1x1p0x0_n1_8x8x2048_8x8x512_kb64_np4_tg8c64_relu(a + A_layer4_1_se, w + W_layer4_2_conv1_weight, w + W_layer4_2_conv1_bias, a + A_layer4_2_conv1, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.2.conv1", a + A_layer4_2_conv1, 32768);
   /* layer4.2.conv2: conv 3x3/1 +relu [1,8,8,512] -> [1,8,8,512] */
   k_conv3x3s1x1p1x1_n1_8x8x512_8x8x512_kb64_np4_tg8c64_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 32768);
   /* layer4.2.conv3: conv 1x1/1 [1,8,8,512] -> [1,8,8,2048] */
   k_conv1x1s1x1p0x0_n1_8x8x512_8x8x2048_kb64_np4_tg8c64_none_sp(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 131072);
   /* layer4.2.se: se_add +relu [1,8,8,2048] -> [1,8,8,2048] */
-  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_8x8x2048_m512_relu_sp(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("layer4.2.se", a + A_layer4_2_se, 131072);
   /* global_pool: global_avgpool [1,8,8,2048] -> [1,1,1,2048] */
   k_global_avgpool_n1_8x8x2048(a + A_layer4_2_se, a + A_global_pool, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("global_pool", a + A_global_pool, 2048);
   /* fc: dense [1,1,1,2048] -> [1,1,1,1000] */
   k_dense_n1_2048_1000_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output, part, parts);
   if (parts > 1)
-    rs152_sync(m);
+    rsc_team_sync(&m->team);
   RS152_TRACE_LAYER("fc", output, 1000);
 }
 
-#if RS152_HAVE_THREADS
-static void rs152_pause(void)
+/* ---- the API: this model's weights and arena on the runtime's loader and
+ * thread team (runtime/rsc_loader.h, runtime/rsc_threads.h) ---- */
+const char *rs152_strerror(int code)
 {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_ia32_pause();
-#endif
+  return rsc_strerror(code);
 }
 
-/* One step of a wait loop: pause while the wait is young, then give the core
- * away, so that a team sharing its cores with other work does not spin while
- * the thread it waits for is descheduled. */
-static void rs152_wait_step(int *spins)
+void rs152_close(rs152_model *m)
 {
-  if (++*spins < 4096)
-    rs152_pause();
-  else
-    thrd_yield();
-}
-
-/* Sense-free central barrier: the last to arrive bumps the phase. The phase is
- * read before arriving, so it cannot move on before this thread is counted. */
-static void rs152_sync(rs152_model *m)
-{
-  rs152_team *t = &m->team;
-  const unsigned ph = atomic_load(&t->phase);
-  if (atomic_fetch_add(&t->arrived, 1) == m->threads - 1) {
-    atomic_store(&t->arrived, 0);
-    atomic_fetch_add(&t->phase, 1u);
-  } else {
-    int spins = 0;
-    while (atomic_load(&t->phase) == ph)
-      rs152_wait_step(&spins);
-  }
-}
-
-/* Spins (about a millisecond) before a worker parks between runs. */
-enum { RS152_SPINS = 1 << 16 };
-
-#if RS152_HAVE_PIN
-/* Binds the calling worker to the part-th CPU (mod their count) of the mask it
- * inherited from the thread that created the team; the caller keeps the others.
- * Best effort: a failure leaves the worker unbound, as without pinning. */
-static void rs152_pin_self(int part)
-{
-  cpu_set_t mask, one;
-  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) < 1)
+  if (!m)
     return;
-  int k = part % CPU_COUNT(&mask);
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-    if (CPU_ISSET(cpu, &mask) && k-- == 0) {
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      (void)sched_setaffinity(0, sizeof one, &one);
-      return;
-    }
-}
+#ifdef RS152_PROFILE
+  rs152_prof_print();
 #endif
-
-static int rs152_worker(void *arg)
-{
-  rs152_model *m = *(rs152_model **)arg;
-  rs152_team *t = &m->team;
-  const int part = (int)((rs152_model **)arg - t->self);
-  unsigned seen = 0;
-#if RS152_HAVE_PIN
-  if (m->pin)
-    rs152_pin_self(part);
-#endif
-  for (;;) {
-    unsigned g;
-    int spins = 0;
-    while ((g = atomic_load(&t->gen)) == seen && !atomic_load(&t->stop)) {
-      if (++spins < RS152_SPINS) {
-        rs152_pause();
-        continue;
-      }
-      mtx_lock(&t->mu);
-      while (atomic_load(&t->gen) == seen && !atomic_load(&t->stop))
-        cnd_wait(&t->cv, &t->mu);
-      mtx_unlock(&t->mu);
-    }
-    if (atomic_load(&t->stop))
-      return 0;
-    seen = g;
-    rs152_body(m, t->input, t->output, part, m->threads);
-    atomic_fetch_add(&t->done, 1);
-  }
+  rsc_team_stop(&m->team);
+  free(m->weights);
+  free(m->arena);
+  free(m);
 }
 
-static void rs152_stop_team(rs152_model *m)
+int rs152_open(rs152_model **model, const char *weights_path)
 {
-  rs152_team *t = &m->team;
-  if (m->threads <= 1)
-    return;
-  mtx_lock(&t->mu);
-  atomic_store(&t->stop, 1);
-  cnd_broadcast(&t->cv);
-  mtx_unlock(&t->mu);
-  for (int i = 1; i < m->threads; i++)
-    thrd_join(t->thr[i], NULL);
-  mtx_destroy(&t->mu);
-  cnd_destroy(&t->cv);
-  m->threads = 1;
-}
-
-int rs152_set_threads(rs152_model *m, int n)
-{
-  if (!m || n < 1 || n > RS152_MAX_THREADS)
+  if (!model || !weights_path)
     return RS152_ERR_ARG;
-  if (n == m->threads)
-    return RS152_OK;
-  rs152_stop_team(m);
-  if (n == 1)
-    return RS152_OK;
-  rs152_team *t = &m->team;
-  atomic_store(&t->stop, 0);
-  atomic_store(&t->gen, 0u);
-  atomic_store(&t->arrived, 0);
-  atomic_store(&t->phase, 0u);
-  if (mtx_init(&t->mu, mtx_plain) != thrd_success)
-    return RS152_ERR_THREADS;
-  if (cnd_init(&t->cv) != thrd_success) {
-    mtx_destroy(&t->mu);
-    return RS152_ERR_THREADS;
+  *model = NULL;
+  if (!rsc_cpu_ok())
+    return RS152_ERR_CPU;
+  rs152_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return RS152_ERR_NOMEM;
+  rsc_team_init(&m->team);
+  m->weights = rsc_alloc64(RS152_WEIGHT_BYTES);
+  m->arena = rsc_alloc64(RS152_ARENA_BYTES);
+  if (!m->weights || !m->arena) {
+    rs152_close(m);
+    return RS152_ERR_NOMEM;
   }
-  m->threads = n; /* before the workers start: they read it */
-  for (int i = 1; i < n; i++) {
-    t->self[i] = m;
-    if (thrd_create(&t->thr[i], rs152_worker, &t->self[i]) != thrd_success) {
-      m->threads = i; /* stop the ones already running */
-      rs152_stop_team(m);
-      return RS152_ERR_THREADS;
-    }
+  int rc = rsc_load_weights(weights_path, m->weights, UINT64_C(0x5c8bc303bfba6aaa), RS152_WEIGHT_BYTES);
+  if (rc != RS152_OK) {
+    rs152_close(m);
+    return rc;
   }
+  *model = m;
   return RS152_OK;
 }
 
-int rs152_pin_threads(rs152_model *m, int on)
-{
-  if (!m)
-    return RS152_ERR_ARG;
-#if !RS152_HAVE_PIN
-  if (on)
-    return RS152_ERR_THREADS;
-#endif
-  on = on != 0;
-  if (on == m->pin)
-    return RS152_OK;
-  m->pin = on; /* before the workers (re)start: they read it */
-  const int n = m->threads;
-  rs152_stop_team(m);
-  return rs152_set_threads(m, n);
-}
-
-static void rs152_run_team(rs152_model *m, const float *input, float *output)
-{
-  rs152_team *t = &m->team;
-  t->input = input;
-  t->output = output;
-  atomic_store(&t->done, 0);
-  mtx_lock(&t->mu);
-  atomic_fetch_add(&t->gen, 1u);
-  cnd_broadcast(&t->cv);
-  mtx_unlock(&t->mu);
-  rs152_body(m, input, output, 0, m->threads);
-  int spins = 0;
-  while (atomic_load(&t->done) != m->threads - 1)
-    rs152_wait_step(&spins);
-}
-#else
-static void rs152_sync(rs152_model *m)
-{
-  (void)m;
-}
-
-static void rs152_stop_team(rs152_model *m)
-{
-  (void)m;
-}
-
 int rs152_set_threads(rs152_model *m, int n)
 {
   if (!m || n < 1 || n > RS152_MAX_THREADS)
     return RS152_ERR_ARG;
-  return n == 1 ? RS152_OK : RS152_ERR_THREADS;
+  return rsc_team_resize(&m->team, n);
 }
 
 int rs152_pin_threads(rs152_model *m, int on)
 {
   if (!m)
     return RS152_ERR_ARG;
-  return on ? RS152_ERR_THREADS : RS152_OK;
+  return rsc_team_pin(&m->team, on);
 }
 
-static void rs152_run_team(rs152_model *m, const float *input, float *output)
+/* One run's arguments, for every thread of the team. */
+typedef struct rs152_run_args {
+  rs152_model *m;
+  const float *input;
+  float *output;
+} rs152_run_args;
+
+static void rs152_body_part(void *ctx, int part, int parts)
 {
-  rs152_body(m, input, output, 0, 1);
+  const rs152_run_args *r = ctx;
+  rs152_body(r->m, r->input, r->output, part, parts);
 }
-#endif
+
+/* The body on every thread of the team, or on the caller's alone. */
+static void rs152_run_body(rs152_model *m, const float *input, float *output)
+{
+  if (m->team.threads > 1) {
+    rs152_run_args r = {m, input, output};
+    rsc_team_run(&m->team, rs152_body_part, &r);
+  } else {
+    rs152_body(m, input, output, 0, 1);
+  }
+}
 
 int rs152_run(rs152_model *m, const float *input, float *output)
 {
   if (!m || !input || !output)
     return RS152_ERR_ARG;
-  if (m->threads > 1)
-    rs152_run_team(m, input, output);
-  else
-    rs152_body(m, input, output, 0, 1);
+  rs152_run_body(m, input, output);
   return RS152_OK;
 }
 
@@ -2936,7 +2650,7 @@ int main(int argc, char **argv)
       gap_ms = strtol(argv[++i], &end, 10);
       if (*end || gap_ms < 0 || gap_ms > 60000)
         return rs152_usage(argv[0]);
-      if (gap_ms && !RS152_HAVE_THREADS) {
+      if (gap_ms && !RSC_HAVE_THREADS) {
         fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
         return 2;
       }
@@ -2987,7 +2701,7 @@ int main(int argc, char **argv)
     return 1;
   }
   for (long r = 0; r < repeat; r++) {
-#if RS152_HAVE_THREADS
+#if RSC_HAVE_THREADS
     if (gap_ms)
       thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
 #endif

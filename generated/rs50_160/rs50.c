@@ -29,7 +29,7 @@
 /* Linux's sched_setaffinity (rs50_pin_threads) is a GNU extension. A forced
  * include that reads a system header first (-include config.h, a precompiled
  * header) makes this define too late: the affinity API then stays hidden, and
- * pinning is left out (RS50_HAVE_PIN below), not declared by hand. */
+ * pinning is left out (RSC_HAVE_PIN, runtime/rsc_threads.h), not declared by hand. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -43,9 +43,29 @@
 #include <string.h>
 #include <time.h>
 
+/* -DRS50_NO_THREADS: no thread team, no thread library (runtime/rsc_threads.h). */
+#ifdef RS50_NO_THREADS
+#define RSC_NO_THREADS
+#endif
+/* The precision the .weights must have (runtime/rsc_loader.h). */
+#define RSC_MODEL_PRECISION 0
+#define RSC_MODEL_PRECISION_NAME "fp32"
+
 /* ==== begin rsc runtime: runtime/rsc_kernels.h's files, verbatim ==== */
 #include "../../runtime/rsc_kernels.h" /* golden: the block is runtime/, see tools/golden.sh */
 /* ==== end rsc runtime ==== */
+/* The API returns the runtime's codes as they are (runtime/rsc_limits.h). */
+_Static_assert(RS50_OK == RSC_OK && RS50_ERR_ARG == RSC_ERR_ARG &&
+                   RS50_ERR_NOMEM == RSC_ERR_NOMEM && RS50_ERR_OPEN == RSC_ERR_OPEN &&
+                   RS50_ERR_READ == RSC_ERR_READ && RS50_ERR_MAGIC == RSC_ERR_MAGIC &&
+                   RS50_ERR_VERSION == RSC_ERR_VERSION && RS50_ERR_MODEL == RSC_ERR_MODEL &&
+                   RS50_ERR_TRUNCATED == RSC_ERR_TRUNCATED && RS50_ERR_SIZE == RSC_ERR_SIZE &&
+                   RS50_ERR_CHECKSUM == RSC_ERR_CHECKSUM &&
+                   RS50_ERR_THREADS == RSC_ERR_THREADS && RS50_ERR_CPU == RSC_ERR_CPU &&
+                   RS50_ERR_PRECISION == RSC_ERR_PRECISION,
+               "the header's return codes are runtime/rsc_limits.h's");
+_Static_assert(RS50_MAX_THREADS == RSC_MAX_THREADS, "the header's MAX_THREADS is the runtime's");
+
 /* ---- weights payload: offsets in floats ---- */
 enum {
   W_conv1_0_weight = 0, /* conv1.0.weight [32,3,3,3] -> conv_block kb=32 */
@@ -631,59 +651,11 @@ static void k_dense_n1_2048_1000_none(const float *restrict in, const float *res
   rsc_dense_part(in, w, b, out, /* N, CIN, K, KB */ 1, 2048, 1000, 32, RSC_ACT_NONE, part, parts);
 }
 
-/* ---- the thread team (threads.c.m4); C11 threads unless opted out ---- */
-#if !defined(RS50_NO_THREADS) && !defined(__STDC_NO_THREADS__) && !defined(__STDC_NO_ATOMICS__)
-#define RS50_HAVE_THREADS 1
-#include <stdatomic.h>
-#include <threads.h>
-#ifdef __linux__
-#include <sched.h>
-#endif
-#else
-#define RS50_HAVE_THREADS 0
-#endif
-/* Whether rs50_pin_threads can bind workers: threads, Linux, and <sched.h>'s
- * GNU part visible (CPU_SETSIZE comes with sched_getaffinity and CPU_ISSET). */
-#if RS50_HAVE_THREADS && defined(__linux__) && defined(CPU_SETSIZE)
-#define RS50_HAVE_PIN 1
-#else
-#define RS50_HAVE_PIN 0
-#endif
-
-#if RS50_HAVE_THREADS
-typedef struct rs50_team {
-  thrd_t thr[RS50_MAX_THREADS];
-  struct rs50_model *self[RS50_MAX_THREADS]; /* worker i's argument: &self[i] */
-  mtx_t mu; /* parks idle workers */
-  cnd_t cv;
-  atomic_uint gen;     /* bumped once per run */
-  atomic_int stop;     /* set by close / set_threads */
-  atomic_int done;     /* workers finished with this run */
-  atomic_int arrived;  /* layer barrier: threads arrived */
-  atomic_uint phase;   /* layer barrier: generation */
-  const float *input; /* this run's arguments */
-  float *output;
-} rs50_team;
-#endif
-
 struct rs50_model {
   float *weights; /* RS50_WEIGHT_BYTES, 64-byte aligned */
   float *arena;   /* RS50_ARENA_BYTES, 64-byte aligned */
-  int threads;    /* team size, the caller included; 1 after open */
-  int pin;        /* rs50_pin_threads: workers bind to a CPU each */
-#if RS50_HAVE_THREADS
-  rs50_team team;
-#endif
+  rsc_team team;  /* the threads running it, the caller's included; 1 after open */
 };
-
-static void rs50_stop_team(rs50_model *m);
-static void rs50_sync(rs50_model *m);
-
-/* The team's barrier as the runtime's kernels call it (rsc_se_add_part). */
-static void rsc_team_sync(void *m)
-{
-  rs50_sync(m);
-}
 
 /* Build with -DRS50_PROFILE to time every layer: thread 0 reads the
  * clock after each layer (its barrier included) and rs50_close prints, to
@@ -825,144 +797,6 @@ static void rs50_prof_print(void)
 
 #endif
 
-
-/* The instruction set this file was compiled for (the compiler's flags decide
- * which kernel variant of runtime/rsc_vec.h is in the binary), and whether the CPU
- * running it has it: open fails cleanly instead of dying on an illegal
- * instruction in the first run. */
-#if defined(__AVX512F__)
-#define RS50_ISA "avx512f"
-#elif defined(__AVX2__) && defined(__FMA__)
-#define RS50_ISA "avx2+fma"
-#else
-#define RS50_ISA "generic"
-#endif
-
-static int rs50_cpu_ok(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-#if defined(__AVX512F__)
-  return __builtin_cpu_supports("avx512f") != 0;
-#elif defined(__AVX2__) && defined(__FMA__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-#endif
-  return 1;
-}
-
-static void *rs50_alloc64(size_t bytes)
-{
-  /* aligned_alloc wants a multiple of the alignment. */
-  return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-}
-
-const char *rs50_strerror(int code)
-{
-  switch (code) {
-  case RS50_OK: return "success";
-  case RS50_ERR_ARG: return "invalid argument (NULL)";
-  case RS50_ERR_NOMEM: return "out of memory";
-  case RS50_ERR_OPEN: return "cannot open the weights file";
-  case RS50_ERR_READ: return "error reading the weights file";
-  case RS50_ERR_MAGIC: return "not an rsc weights file (bad magic)";
-  case RS50_ERR_VERSION: return "unsupported weights format version";
-  case RS50_ERR_MODEL: return "weights file belongs to another model (fingerprint mismatch)";
-  case RS50_ERR_TRUNCATED: return "weights file is truncated";
-  case RS50_ERR_SIZE: return "weights file has the wrong size for this model";
-  case RS50_ERR_CHECKSUM: return "weights file is corrupted (checksum mismatch)";
-  case RS50_ERR_THREADS: return "cannot run on that many threads (built without threads, or creating one failed)";
-  case RS50_ERR_PRECISION: return "weights file is of another precision than this model (fp32)";
-  case RS50_ERR_CPU: return "this CPU lacks the instruction set the model was compiled for (" RS50_ISA ")";
-  default: return "unknown error code";
-  }
-}
-
-void rs50_close(rs50_model *m)
-{
-  if (!m)
-    return;
-#ifdef RS50_PROFILE
-  rs50_prof_print();
-#endif
-  rs50_stop_team(m);
-  free(m->weights);
-  free(m->arena);
-  free(m);
-}
-
-/* The 64-byte header against this model; OK or the first mismatch. */
-static int rs50_check_header(const unsigned char *h)
-{
-  if (memcmp(h, "RSCWGHT", 8) != 0)
-    return RS50_ERR_MAGIC;
-  if ((rsc_le64(h + 8) & 0xffffffffu) != 1u || (rsc_le64(h + 8) >> 32) != 64u)
-    return RS50_ERR_VERSION;
-  if ((rsc_le64(h + 40) & 0xffffffffu) != 0u) /* 0 fp32, 1 bf16 */
-    return RS50_ERR_PRECISION;
-  if (rsc_le64(h + 16) != UINT64_C(0x6493c1f86ef5d12b))
-    return RS50_ERR_MODEL;
-  if (rsc_le64(h + 24) != (uint64_t)RS50_WEIGHT_BYTES)
-    return RS50_ERR_SIZE;
-  return RS50_OK;
-}
-
-static int rs50_read_weights(FILE *f, float *dst)
-{
-  unsigned char h[64];
-  size_t n = fread(h, 1, sizeof h, f);
-  if (n != sizeof h) {
-    if (ferror(f))
-      return RS50_ERR_READ;
-    /* A short file that starts like one of ours was cut, not something else. */
-    return n > 0 && memcmp(h, "RSCWGHT", n < 8 ? n : 8) == 0 ? RS50_ERR_TRUNCATED
-                                                            : RS50_ERR_MAGIC;
-  }
-  int hrc = rs50_check_header(h);
-  if (hrc != RS50_OK)
-    return hrc;
-  size_t got = fread(dst, 1, RS50_WEIGHT_BYTES, f);
-  if (got != (size_t)RS50_WEIGHT_BYTES)
-    return ferror(f) ? RS50_ERR_READ : RS50_ERR_TRUNCATED;
-  if (fgetc(f) != EOF)
-    return RS50_ERR_SIZE;
-  if (rsc_checksum((const unsigned char *)dst, RS50_WEIGHT_BYTES) != rsc_le64(h + 32))
-    return RS50_ERR_CHECKSUM;
-  return RS50_OK;
-}
-
-int rs50_open(rs50_model **model, const char *weights_path)
-{
-  if (!model || !weights_path)
-    return RS50_ERR_ARG;
-  *model = NULL;
-  if (!rs50_cpu_ok())
-    return RS50_ERR_CPU;
-  rs50_model *m = calloc(1, sizeof *m);
-  if (!m)
-    return RS50_ERR_NOMEM;
-  m->threads = 1;
-  m->weights = rs50_alloc64(RS50_WEIGHT_BYTES);
-  m->arena = rs50_alloc64(RS50_ARENA_BYTES);
-  if (!m->weights || !m->arena) {
-    rs50_close(m);
-    return RS50_ERR_NOMEM;
-  }
-  FILE *f = fopen(weights_path, "rb");
-  if (!f) {
-    rs50_close(m);
-    return RS50_ERR_OPEN;
-  }
-  int rc = rs50_read_weights(f, m->weights);
-  fclose(f);
-  if (rc != RS50_OK) {
-    rs50_close(m);
-    return rc;
-  }
-  *model = m;
-  return RS50_OK;
-}
-
 /* Build with -DRS50_TRACE=fn, fn(const char *name, const float *out,
  * size_t n), to see every layer's output once the whole team has made it (rsc
  * --verify does, to compare layer by layer). Without it the hook is no code. */
@@ -994,7 +828,6 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
   const float *const w = m->weights;
   (void)a;
   (void)w;
-  (void)rsc_team_sync; /* used by SE layers only */
 #ifdef RS50_PROFILE
   if (part == 0)
     rs50_prof_start();
@@ -1002,598 +835,479 @@ static void rs50_body(rs50_model *m, const float *input, float *output, int part
   /* conv1.0: conv 3x3/2 +relu [1,160,160,3] -> [1,80,80,32] */
   k_conv3x3s2x2p1x1_n1_160x160x3_80x80x32_kb32_np10_nx_relu(input, w + W_conv1_0_weight, w + W_conv1_0_bias, a + A_conv1_0, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("conv1.0", a + A_conv1_0, 204800);
   /* conv1.3: conv 3x3/1 +relu [1,80,80,32] -> [1,80,80,32] */
   k_wino2x2_3x3_n1_80x80x32_80x80x32_kb32_nt8_relu(a + A_conv1_0, w + W_conv1_3_weight, w + W_conv1_3_bias, a + A_conv1_3, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("conv1.3", a + A_conv1_3, 204800);
   /* conv1.6: conv 3x3/1 +relu [1,80,80,32] -> [1,80,80,64] */
   k_wino2x2_3x3_n1_80x80x32_80x80x64_kb64_nt5_relu(a + A_conv1_3, w + W_conv1_6_weight, w + W_conv1_6_bias, a + A_conv1_6, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("conv1.6", a + A_conv1_6, 409600);
   /* maxpool.0: conv 3x3/2 +relu [1,80,80,64] -> [1,40,40,64] */
   k_conv3x3s2x2p1x1_n1_80x80x64_40x40x64_kb64_np5_nx_xp_relu(a + A_conv1_6, w + W_maxpool_0_weight, w + W_maxpool_0_bias, a + A_maxpool_0, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("maxpool.0", a + A_maxpool_0, 102400);
   /* layer1.0.downsample.1: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
   k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none(a + A_maxpool_0, w + W_layer1_0_downsample_1_weight, w + W_layer1_0_downsample_1_bias, a + A_layer1_0_downsample_1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.0.downsample.1", a + A_layer1_0_downsample_1, 409600);
   /* layer1.0.conv1: conv 1x1/1 +relu [1,40,40,64] -> [1,40,40,64] */
   k_conv1x1s1x1p0x0_n1_40x40x64_40x40x64_kb64_np5_nx_relu(a + A_maxpool_0, w + W_layer1_0_conv1_weight, w + W_layer1_0_conv1_bias, a + A_layer1_0_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.0.conv1", a + A_layer1_0_conv1, 102400);
   /* layer1.0.conv2: conv 3x3/1 +relu [1,40,40,64] -> [1,40,40,64] */
   k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(a + A_layer1_0_conv1, w + W_layer1_0_conv2_weight, w + W_layer1_0_conv2_bias, a + A_layer1_0_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.0.conv2", a + A_layer1_0_conv2, 102400);
   /* layer1.0.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
   k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(a + A_layer1_0_conv2, w + W_layer1_0_conv3_weight, w + W_layer1_0_conv3_bias, a + A_layer1_0_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.0.conv3", a + A_layer1_0_conv3, 409600);
   /* layer1.0.se: se_add +relu [1,40,40,256] -> [1,40,40,256] */
-  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_0_conv3, a + A_layer1_0_downsample_1, w + W_layer1_0_se_fc1_weight, w + W_layer1_0_se_fc1_bias, w + W_layer1_0_se_fc2_weight, w + W_layer1_0_se_fc2_bias, a + A_layer1_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.0.se", a + A_layer1_0_se, 409600);
   /* layer1.1.conv1: conv 1x1/1 +relu [1,40,40,256] -> [1,40,40,64] */
   k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_xp_relu(a + A_layer1_0_se, w + W_layer1_1_conv1_weight, w + W_layer1_1_conv1_bias, a + A_layer1_1_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.1.conv1", a + A_layer1_1_conv1, 102400);
   /* layer1.1.conv2: conv 3x3/1 +relu [1,40,40,64] -> [1,40,40,64] */
   k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(a + A_layer1_1_conv1, w + W_layer1_1_conv2_weight, w + W_layer1_1_conv2_bias, a + A_layer1_1_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.1.conv2", a + A_layer1_1_conv2, 102400);
   /* layer1.1.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
   k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(a + A_layer1_1_conv2, w + W_layer1_1_conv3_weight, w + W_layer1_1_conv3_bias, a + A_layer1_1_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.1.conv3", a + A_layer1_1_conv3, 409600);
   /* layer1.1.se: se_add +relu [1,40,40,256] -> [1,40,40,256] */
-  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_1_conv3, a + A_layer1_0_se, w + W_layer1_1_se_fc1_weight, w + W_layer1_1_se_fc1_bias, w + W_layer1_1_se_fc2_weight, w + W_layer1_1_se_fc2_bias, a + A_layer1_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.1.se", a + A_layer1_1_se, 409600);
   /* layer1.2.conv1: conv 1x1/1 +relu [1,40,40,256] -> [1,40,40,64] */
   k_conv1x1s1x1p0x0_n1_40x40x256_40x40x64_kb64_np5_nx_xp_relu(a + A_layer1_1_se, w + W_layer1_2_conv1_weight, w + W_layer1_2_conv1_bias, a + A_layer1_2_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.2.conv1", a + A_layer1_2_conv1, 102400);
   /* layer1.2.conv2: conv 3x3/1 +relu [1,40,40,64] -> [1,40,40,64] */
   k_wino2x2_3x3_n1_40x40x64_40x40x64_kb64_nt5_relu(a + A_layer1_2_conv1, w + W_layer1_2_conv2_weight, w + W_layer1_2_conv2_bias, a + A_layer1_2_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.2.conv2", a + A_layer1_2_conv2, 102400);
   /* layer1.2.conv3: conv 1x1/1 [1,40,40,64] -> [1,40,40,256] */
   k_conv1x1s1x1p0x0_n1_40x40x64_40x40x256_kb64_np5_nx_none_sp(a + A_layer1_2_conv2, w + W_layer1_2_conv3_weight, w + W_layer1_2_conv3_bias, a + A_layer1_2_conv3, a + A_SCRATCH + 320, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.2.conv3", a + A_layer1_2_conv3, 409600);
   /* layer1.2.se: se_add +relu [1,40,40,256] -> [1,40,40,256] */
-  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_40x40x256_m64_relu_sp(a + A_layer1_2_conv3, a + A_layer1_1_se, w + W_layer1_2_se_fc1_weight, w + W_layer1_2_se_fc1_bias, w + W_layer1_2_se_fc2_weight, w + W_layer1_2_se_fc2_bias, a + A_layer1_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer1.2.se", a + A_layer1_2_se, 409600);
   /* layer2.0.downsample.0: avgpool 2x2/2 [1,40,40,256] -> [1,20,20,256] */
   k_avgpool2x2s2x2p0x0_n1_40x40x256_20x20(a + A_layer1_2_se, a + A_layer2_0_downsample_0, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.0.downsample.0", a + A_layer2_0_downsample_0, 102400);
   /* layer2.0.downsample.1: conv 1x1/1 [1,20,20,256] -> [1,20,20,512] */
   k_conv1x1s1x1p0x0_n1_20x20x256_20x20x512_kb64_np5_nx_none(a + A_layer2_0_downsample_0, w + W_layer2_0_downsample_1_weight, w + W_layer2_0_downsample_1_bias, a + A_layer2_0_downsample_1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.0.downsample.1", a + A_layer2_0_downsample_1, 204800);
   /* layer2.0.conv1: conv 1x1/1 +relu [1,40,40,256] -> [1,40,40,128] */
   k_conv1x1s1x1p0x0_n1_40x40x256_40x40x128_kb64_np5_kg2_xp_relu(a + A_layer1_2_se, w + W_layer2_0_conv1_weight, w + W_layer2_0_conv1_bias, a + A_layer2_0_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.0.conv1", a + A_layer2_0_conv1, 204800);
   /* layer2.0.conv2: conv 3x3/2 +relu [1,40,40,128] -> [1,20,20,128] */
   k_conv3x3s2x2p1x1_n1_40x40x128_20x20x128_kb64_np5_xp_relu(a + A_layer2_0_conv1, w + W_layer2_0_conv2_weight, w + W_layer2_0_conv2_bias, a + A_layer2_0_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.0.conv2", a + A_layer2_0_conv2, 51200);
   /* layer2.0.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
   k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_0_conv2, w + W_layer2_0_conv3_weight, w + W_layer2_0_conv3_bias, a + A_layer2_0_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.0.conv3", a + A_layer2_0_conv3, 204800);
   /* layer2.0.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_0_conv3, a + A_layer2_0_downsample_1, w + W_layer2_0_se_fc1_weight, w + W_layer2_0_se_fc1_bias, w + W_layer2_0_se_fc2_weight, w + W_layer2_0_se_fc2_bias, a + A_layer2_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.0.se", a + A_layer2_0_se, 204800);
   /* layer2.1.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,128] */
   k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_xp_relu(a + A_layer2_0_se, w + W_layer2_1_conv1_weight, w + W_layer2_1_conv1_bias, a + A_layer2_1_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.1.conv1", a + A_layer2_1_conv1, 51200);
   /* layer2.1.conv2: conv 3x3/1 +relu [1,20,20,128] -> [1,20,20,128] */
   k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(a + A_layer2_1_conv1, w + W_layer2_1_conv2_weight, w + W_layer2_1_conv2_bias, a + A_layer2_1_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.1.conv2", a + A_layer2_1_conv2, 51200);
   /* layer2.1.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
   k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_1_conv2, w + W_layer2_1_conv3_weight, w + W_layer2_1_conv3_bias, a + A_layer2_1_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.1.conv3", a + A_layer2_1_conv3, 204800);
   /* layer2.1.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_1_conv3, a + A_layer2_0_se, w + W_layer2_1_se_fc1_weight, w + W_layer2_1_se_fc1_bias, w + W_layer2_1_se_fc2_weight, w + W_layer2_1_se_fc2_bias, a + A_layer2_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.1.se", a + A_layer2_1_se, 204800);
   /* layer2.2.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,128] */
   k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_xp_relu(a + A_layer2_1_se, w + W_layer2_2_conv1_weight, w + W_layer2_2_conv1_bias, a + A_layer2_2_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.2.conv1", a + A_layer2_2_conv1, 51200);
   /* layer2.2.conv2: conv 3x3/1 +relu [1,20,20,128] -> [1,20,20,128] */
   k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(a + A_layer2_2_conv1, w + W_layer2_2_conv2_weight, w + W_layer2_2_conv2_bias, a + A_layer2_2_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.2.conv2", a + A_layer2_2_conv2, 51200);
   /* layer2.2.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
   k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_2_conv2, w + W_layer2_2_conv3_weight, w + W_layer2_2_conv3_bias, a + A_layer2_2_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.2.conv3", a + A_layer2_2_conv3, 204800);
   /* layer2.2.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_2_conv3, a + A_layer2_1_se, w + W_layer2_2_se_fc1_weight, w + W_layer2_2_se_fc1_bias, w + W_layer2_2_se_fc2_weight, w + W_layer2_2_se_fc2_bias, a + A_layer2_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.2.se", a + A_layer2_2_se, 204800);
   /* layer2.3.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,128] */
   k_conv1x1s1x1p0x0_n1_20x20x512_20x20x128_kb64_np5_kg2_xp_relu(a + A_layer2_2_se, w + W_layer2_3_conv1_weight, w + W_layer2_3_conv1_bias, a + A_layer2_3_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.3.conv1", a + A_layer2_3_conv1, 51200);
   /* layer2.3.conv2: conv 3x3/1 +relu [1,20,20,128] -> [1,20,20,128] */
   k_wino2x2_3x3_n1_20x20x128_20x20x128_kb64_nt5_relu(a + A_layer2_3_conv1, w + W_layer2_3_conv2_weight, w + W_layer2_3_conv2_bias, a + A_layer2_3_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.3.conv2", a + A_layer2_3_conv2, 51200);
   /* layer2.3.conv3: conv 1x1/1 [1,20,20,128] -> [1,20,20,512] */
   k_conv1x1s1x1p0x0_n1_20x20x128_20x20x512_kb64_np5_nx_none_sp(a + A_layer2_3_conv2, w + W_layer2_3_conv3_weight, w + W_layer2_3_conv3_bias, a + A_layer2_3_conv3, a + A_SCRATCH + 640, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.3.conv3", a + A_layer2_3_conv3, 204800);
   /* layer2.3.se: se_add +relu [1,20,20,512] -> [1,20,20,512] */
-  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_20x20x512_m128_relu_sp(a + A_layer2_3_conv3, a + A_layer2_2_se, w + W_layer2_3_se_fc1_weight, w + W_layer2_3_se_fc1_bias, w + W_layer2_3_se_fc2_weight, w + W_layer2_3_se_fc2_bias, a + A_layer2_3_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer2.3.se", a + A_layer2_3_se, 204800);
   /* layer3.0.downsample.0: avgpool 2x2/2 [1,20,20,512] -> [1,10,10,512] */
   k_avgpool2x2s2x2p0x0_n1_20x20x512_10x10(a + A_layer2_3_se, a + A_layer3_0_downsample_0, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.0.downsample.0", a + A_layer3_0_downsample_0, 51200);
   /* layer3.0.downsample.1: conv 1x1/1 [1,10,10,512] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x512_10x10x1024_kb64_np5_nx_none(a + A_layer3_0_downsample_0, w + W_layer3_0_downsample_1_weight, w + W_layer3_0_downsample_1_bias, a + A_layer3_0_downsample_1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.0.downsample.1", a + A_layer3_0_downsample_1, 102400);
   /* layer3.0.conv1: conv 1x1/1 +relu [1,20,20,512] -> [1,20,20,256] */
   k_conv1x1s1x1p0x0_n1_20x20x512_20x20x256_kb64_np5_kg4_xp_relu(a + A_layer2_3_se, w + W_layer3_0_conv1_weight, w + W_layer3_0_conv1_bias, a + A_layer3_0_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.0.conv1", a + A_layer3_0_conv1, 102400);
   /* layer3.0.conv2: conv 3x3/2 +relu [1,20,20,256] -> [1,10,10,256] */
   k_conv3x3s2x2p1x1_n1_20x20x256_10x10x256_kb64_np5_relu(a + A_layer3_0_conv1, w + W_layer3_0_conv2_weight, w + W_layer3_0_conv2_bias, a + A_layer3_0_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.0.conv2", a + A_layer3_0_conv2, 25600);
   /* layer3.0.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_0_conv2, w + W_layer3_0_conv3_weight, w + W_layer3_0_conv3_bias, a + A_layer3_0_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.0.conv3", a + A_layer3_0_conv3, 102400);
   /* layer3.0.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_0_conv3, a + A_layer3_0_downsample_1, w + W_layer3_0_se_fc1_weight, w + W_layer3_0_se_fc1_bias, w + W_layer3_0_se_fc2_weight, w + W_layer3_0_se_fc2_bias, a + A_layer3_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.0.se", a + A_layer3_0_se, 102400);
   /* layer3.1.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
   k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_0_se, w + W_layer3_1_conv1_weight, w + W_layer3_1_conv1_bias, a + A_layer3_1_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.1.conv1", a + A_layer3_1_conv1, 25600);
   /* layer3.1.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
   k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_1_conv1, w + W_layer3_1_conv2_weight, w + W_layer3_1_conv2_bias, a + A_layer3_1_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.1.conv2", a + A_layer3_1_conv2, 25600);
   /* layer3.1.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_1_conv2, w + W_layer3_1_conv3_weight, w + W_layer3_1_conv3_bias, a + A_layer3_1_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.1.conv3", a + A_layer3_1_conv3, 102400);
   /* layer3.1.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_1_conv3, a + A_layer3_0_se, w + W_layer3_1_se_fc1_weight, w + W_layer3_1_se_fc1_bias, w + W_layer3_1_se_fc2_weight, w + W_layer3_1_se_fc2_bias, a + A_layer3_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.1.se", a + A_layer3_1_se, 102400);
   /* layer3.2.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
   k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_1_se, w + W_layer3_2_conv1_weight, w + W_layer3_2_conv1_bias, a + A_layer3_2_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.2.conv1", a + A_layer3_2_conv1, 25600);
   /* layer3.2.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
   k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_2_conv1, w + W_layer3_2_conv2_weight, w + W_layer3_2_conv2_bias, a + A_layer3_2_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.2.conv2", a + A_layer3_2_conv2, 25600);
   /* layer3.2.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_2_conv2, w + W_layer3_2_conv3_weight, w + W_layer3_2_conv3_bias, a + A_layer3_2_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.2.conv3", a + A_layer3_2_conv3, 102400);
   /* layer3.2.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_2_conv3, a + A_layer3_1_se, w + W_layer3_2_se_fc1_weight, w + W_layer3_2_se_fc1_bias, w + W_layer3_2_se_fc2_weight, w + W_layer3_2_se_fc2_bias, a + A_layer3_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.2.se", a + A_layer3_2_se, 102400);
   /* layer3.3.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
   k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_2_se, w + W_layer3_3_conv1_weight, w + W_layer3_3_conv1_bias, a + A_layer3_3_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.3.conv1", a + A_layer3_3_conv1, 25600);
   /* layer3.3.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
   k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_3_conv1, w + W_layer3_3_conv2_weight, w + W_layer3_3_conv2_bias, a + A_layer3_3_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.3.conv2", a + A_layer3_3_conv2, 25600);
   /* layer3.3.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_3_conv2, w + W_layer3_3_conv3_weight, w + W_layer3_3_conv3_bias, a + A_layer3_3_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.3.conv3", a + A_layer3_3_conv3, 102400);
   /* layer3.3.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_3_conv3, a + A_layer3_2_se, w + W_layer3_3_se_fc1_weight, w + W_layer3_3_se_fc1_bias, w + W_layer3_3_se_fc2_weight, w + W_layer3_3_se_fc2_bias, a + A_layer3_3_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.3.se", a + A_layer3_3_se, 102400);
   /* layer3.4.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
   k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_3_se, w + W_layer3_4_conv1_weight, w + W_layer3_4_conv1_bias, a + A_layer3_4_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.4.conv1", a + A_layer3_4_conv1, 25600);
   /* layer3.4.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
   k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_4_conv1, w + W_layer3_4_conv2_weight, w + W_layer3_4_conv2_bias, a + A_layer3_4_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.4.conv2", a + A_layer3_4_conv2, 25600);
   /* layer3.4.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_4_conv2, w + W_layer3_4_conv3_weight, w + W_layer3_4_conv3_bias, a + A_layer3_4_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.4.conv3", a + A_layer3_4_conv3, 102400);
   /* layer3.4.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_4_conv3, a + A_layer3_3_se, w + W_layer3_4_se_fc1_weight, w + W_layer3_4_se_fc1_bias, w + W_layer3_4_se_fc2_weight, w + W_layer3_4_se_fc2_bias, a + A_layer3_4_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.4.se", a + A_layer3_4_se, 102400);
   /* layer3.5.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,256] */
   k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x256_kb64_np5_nx_relu(a + A_layer3_4_se, w + W_layer3_5_conv1_weight, w + W_layer3_5_conv1_bias, a + A_layer3_5_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.5.conv1", a + A_layer3_5_conv1, 25600);
   /* layer3.5.conv2: conv 3x3/1 +relu [1,10,10,256] -> [1,10,10,256] */
   k_wino2x2_3x3_n1_10x10x256_10x10x256_kb32_nt5_relu(a + A_layer3_5_conv1, w + W_layer3_5_conv2_weight, w + W_layer3_5_conv2_bias, a + A_layer3_5_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.5.conv2", a + A_layer3_5_conv2, 25600);
   /* layer3.5.conv3: conv 1x1/1 [1,10,10,256] -> [1,10,10,1024] */
   k_conv1x1s1x1p0x0_n1_10x10x256_10x10x1024_kb64_np5_nx_none_sp(a + A_layer3_5_conv2, w + W_layer3_5_conv3_weight, w + W_layer3_5_conv3_bias, a + A_layer3_5_conv3, a + A_SCRATCH + 1280, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.5.conv3", a + A_layer3_5_conv3, 102400);
   /* layer3.5.se: se_add +relu [1,10,10,1024] -> [1,10,10,1024] */
-  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_10x10x1024_m256_relu_sp(a + A_layer3_5_conv3, a + A_layer3_4_se, w + W_layer3_5_se_fc1_weight, w + W_layer3_5_se_fc1_bias, w + W_layer3_5_se_fc2_weight, w + W_layer3_5_se_fc2_bias, a + A_layer3_5_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer3.5.se", a + A_layer3_5_se, 102400);
   /* layer4.0.downsample.0: avgpool 2x2/2 [1,10,10,1024] -> [1,5,5,1024] */
   k_avgpool2x2s2x2p0x0_n1_10x10x1024_5x5(a + A_layer3_5_se, a + A_layer4_0_downsample_0, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.0.downsample.0", a + A_layer4_0_downsample_0, 25600);
   /* layer4.0.downsample.1: conv 1x1/1 [1,5,5,1024] -> [1,5,5,2048] */
   k_conv1x1s1x1p0x0_n1_5x5x1024_5x5x2048_kb64_np5_tg5c64_none(a + A_layer4_0_downsample_0, w + W_layer4_0_downsample_1_weight, w + W_layer4_0_downsample_1_bias, a + A_layer4_0_downsample_1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.0.downsample.1", a + A_layer4_0_downsample_1, 51200);
   /* layer4.0.conv1: conv 1x1/1 +relu [1,10,10,1024] -> [1,10,10,512] */
   k_conv1x1s1x1p0x0_n1_10x10x1024_10x10x512_kb64_np5_nx_relu(a + A_layer3_5_se, w + W_layer4_0_conv1_weight, w + W_layer4_0_conv1_bias, a + A_layer4_0_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.0.conv1", a + A_layer4_0_conv1, 51200);
   /* layer4.0.conv2: conv 3x3/2 +relu [1,10,10,512] -> [1,5,5,512] */
   k_conv3x3s2x2p1x1_n1_10x10x512_5x5x512_kb64_np5_tg5c64_relu(a + A_layer4_0_conv1, w + W_layer4_0_conv2_weight, w + W_layer4_0_conv2_bias, a + A_layer4_0_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.0.conv2", a + A_layer4_0_conv2, 12800);
   /* layer4.0.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
   k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_tg5c64_none_sp(a + A_layer4_0_conv2, w + W_layer4_0_conv3_weight, w + W_layer4_0_conv3_bias, a + A_layer4_0_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.0.conv3", a + A_layer4_0_conv3, 51200);
   /* layer4.0.se: se_add +relu [1,5,5,2048] -> [1,5,5,2048] */
-  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_0_conv3, a + A_layer4_0_downsample_1, w + W_layer4_0_se_fc1_weight, w + W_layer4_0_se_fc1_bias, w + W_layer4_0_se_fc2_weight, w + W_layer4_0_se_fc2_bias, a + A_layer4_0_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.0.se", a + A_layer4_0_se, 51200);
   /* layer4.1.conv1: conv 1x1/1 +relu [1,5,5,2048] -> [1,5,5,512] */
   k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_tg5c64_relu(a + A_layer4_0_se, w + W_layer4_1_conv1_weight, w + W_layer4_1_conv1_bias, a + A_layer4_1_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.1.conv1", a + A_layer4_1_conv1, 12800);
   /* layer4.1.conv2: conv 3x3/1 +relu [1,5,5,512] -> [1,5,5,512] */
   k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb64_np5_tg5c64_relu(a + A_layer4_1_conv1, w + W_layer4_1_conv2_weight, w + W_layer4_1_conv2_bias, a + A_layer4_1_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.1.conv2", a + A_layer4_1_conv2, 12800);
   /* layer4.1.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
   k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_tg5c64_none_sp(a + A_layer4_1_conv2, w + W_layer4_1_conv3_weight, w + W_layer4_1_conv3_bias, a + A_layer4_1_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.1.conv3", a + A_layer4_1_conv3, 51200);
   /* layer4.1.se: se_add +relu [1,5,5,2048] -> [1,5,5,2048] */
-  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_1_conv3, a + A_layer4_0_se, w + W_layer4_1_se_fc1_weight, w + W_layer4_1_se_fc1_bias, w + W_layer4_1_se_fc2_weight, w + W_layer4_1_se_fc2_bias, a + A_layer4_1_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.1.se", a + A_layer4_1_se, 51200);
   /* layer4.2.conv1: conv 1x1/1 +relu [1,5,5,2048] -> [1,5,5,512] */
   k_conv1x1s1x1p0x0_n1_5x5x2048_5x5x512_kb64_np5_tg5c64_relu(a + A_layer4_1_se, w + W_layer4_2_conv1_weight, w + W_layer4_2_conv1_bias, a + A_layer4_2_conv1, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.2.conv1", a + A_layer4_2_conv1, 12800);
   /* layer4.2.conv2: conv 3x3/1 +relu [1,5,5,512] -> [1,5,5,512] */
   k_conv3x3s1x1p1x1_n1_5x5x512_5x5x512_kb64_np5_tg5c64_relu(a + A_layer4_2_conv1, w + W_layer4_2_conv2_weight, w + W_layer4_2_conv2_bias, a + A_layer4_2_conv2, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.2.conv2", a + A_layer4_2_conv2, 12800);
   /* layer4.2.conv3: conv 1x1/1 [1,5,5,512] -> [1,5,5,2048] */
   k_conv1x1s1x1p0x0_n1_5x5x512_5x5x2048_kb64_np5_tg5c64_none_sp(a + A_layer4_2_conv2, w + W_layer4_2_conv3_weight, w + W_layer4_2_conv3_bias, a + A_layer4_2_conv3, a + A_SCRATCH + 2560, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.2.conv3", a + A_layer4_2_conv3, 51200);
   /* layer4.2.se: se_add +relu [1,5,5,2048] -> [1,5,5,2048] */
-  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, m, part, parts);
+  k_se_add_n1_5x5x2048_m512_relu_sp(a + A_layer4_2_conv3, a + A_layer4_1_se, w + W_layer4_2_se_fc1_weight, w + W_layer4_2_se_fc1_bias, w + W_layer4_2_se_fc2_weight, w + W_layer4_2_se_fc2_bias, a + A_layer4_2_se, a + A_SCRATCH, rsc_team_sync, &m->team, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("layer4.2.se", a + A_layer4_2_se, 51200);
   /* global_pool: global_avgpool [1,5,5,2048] -> [1,1,1,2048] */
   k_global_avgpool_n1_5x5x2048(a + A_layer4_2_se, a + A_global_pool, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("global_pool", a + A_global_pool, 2048);
   /* fc: dense [1,1,1,2048] -> [1,1,1,1000] */
   k_dense_n1_2048_1000_none(a + A_global_pool, w + W_fc_weight, w + W_fc_bias, output, part, parts);
   if (parts > 1)
-    rs50_sync(m);
+    rsc_team_sync(&m->team);
   RS50_TRACE_LAYER("fc", output, 1000);
 }
 
-#if RS50_HAVE_THREADS
-static void rs50_pause(void)
+/* ---- the API: this model's weights and arena on the runtime's loader and
+ * thread team (runtime/rsc_loader.h, runtime/rsc_threads.h) ---- */
+const char *rs50_strerror(int code)
 {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_ia32_pause();
-#endif
+  return rsc_strerror(code);
 }
 
-/* One step of a wait loop: pause while the wait is young, then give the core
- * away, so that a team sharing its cores with other work does not spin while
- * the thread it waits for is descheduled. */
-static void rs50_wait_step(int *spins)
+void rs50_close(rs50_model *m)
 {
-  if (++*spins < 4096)
-    rs50_pause();
-  else
-    thrd_yield();
-}
-
-/* Sense-free central barrier: the last to arrive bumps the phase. The phase is
- * read before arriving, so it cannot move on before this thread is counted. */
-static void rs50_sync(rs50_model *m)
-{
-  rs50_team *t = &m->team;
-  const unsigned ph = atomic_load(&t->phase);
-  if (atomic_fetch_add(&t->arrived, 1) == m->threads - 1) {
-    atomic_store(&t->arrived, 0);
-    atomic_fetch_add(&t->phase, 1u);
-  } else {
-    int spins = 0;
-    while (atomic_load(&t->phase) == ph)
-      rs50_wait_step(&spins);
-  }
-}
-
-/* Spins (about a millisecond) before a worker parks between runs. */
-enum { RS50_SPINS = 1 << 16 };
-
-#if RS50_HAVE_PIN
-/* Binds the calling worker to the part-th CPU (mod their count) of the mask it
- * inherited from the thread that created the team; the caller keeps the others.
- * Best effort: a failure leaves the worker unbound, as without pinning. */
-static void rs50_pin_self(int part)
-{
-  cpu_set_t mask, one;
-  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) < 1)
+  if (!m)
     return;
-  int k = part % CPU_COUNT(&mask);
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-    if (CPU_ISSET(cpu, &mask) && k-- == 0) {
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      (void)sched_setaffinity(0, sizeof one, &one);
-      return;
-    }
-}
+#ifdef RS50_PROFILE
+  rs50_prof_print();
 #endif
-
-static int rs50_worker(void *arg)
-{
-  rs50_model *m = *(rs50_model **)arg;
-  rs50_team *t = &m->team;
-  const int part = (int)((rs50_model **)arg - t->self);
-  unsigned seen = 0;
-#if RS50_HAVE_PIN
-  if (m->pin)
-    rs50_pin_self(part);
-#endif
-  for (;;) {
-    unsigned g;
-    int spins = 0;
-    while ((g = atomic_load(&t->gen)) == seen && !atomic_load(&t->stop)) {
-      if (++spins < RS50_SPINS) {
-        rs50_pause();
-        continue;
-      }
-      mtx_lock(&t->mu);
-      while (atomic_load(&t->gen) == seen && !atomic_load(&t->stop))
-        cnd_wait(&t->cv, &t->mu);
-      mtx_unlock(&t->mu);
-    }
-    if (atomic_load(&t->stop))
-      return 0;
-    seen = g;
-    rs50_body(m, t->input, t->output, part, m->threads);
-    atomic_fetch_add(&t->done, 1);
-  }
+  rsc_team_stop(&m->team);
+  free(m->weights);
+  free(m->arena);
+  free(m);
 }
 
-static void rs50_stop_team(rs50_model *m)
+int rs50_open(rs50_model **model, const char *weights_path)
 {
-  rs50_team *t = &m->team;
-  if (m->threads <= 1)
-    return;
-  mtx_lock(&t->mu);
-  atomic_store(&t->stop, 1);
-  cnd_broadcast(&t->cv);
-  mtx_unlock(&t->mu);
-  for (int i = 1; i < m->threads; i++)
-    thrd_join(t->thr[i], NULL);
-  mtx_destroy(&t->mu);
-  cnd_destroy(&t->cv);
-  m->threads = 1;
-}
-
-int rs50_set_threads(rs50_model *m, int n)
-{
-  if (!m || n < 1 || n > RS50_MAX_THREADS)
+  if (!model || !weights_path)
     return RS50_ERR_ARG;
-  if (n == m->threads)
-    return RS50_OK;
-  rs50_stop_team(m);
-  if (n == 1)
-    return RS50_OK;
-  rs50_team *t = &m->team;
-  atomic_store(&t->stop, 0);
-  atomic_store(&t->gen, 0u);
-  atomic_store(&t->arrived, 0);
-  atomic_store(&t->phase, 0u);
-  if (mtx_init(&t->mu, mtx_plain) != thrd_success)
-    return RS50_ERR_THREADS;
-  if (cnd_init(&t->cv) != thrd_success) {
-    mtx_destroy(&t->mu);
-    return RS50_ERR_THREADS;
+  *model = NULL;
+  if (!rsc_cpu_ok())
+    return RS50_ERR_CPU;
+  rs50_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return RS50_ERR_NOMEM;
+  rsc_team_init(&m->team);
+  m->weights = rsc_alloc64(RS50_WEIGHT_BYTES);
+  m->arena = rsc_alloc64(RS50_ARENA_BYTES);
+  if (!m->weights || !m->arena) {
+    rs50_close(m);
+    return RS50_ERR_NOMEM;
   }
-  m->threads = n; /* before the workers start: they read it */
-  for (int i = 1; i < n; i++) {
-    t->self[i] = m;
-    if (thrd_create(&t->thr[i], rs50_worker, &t->self[i]) != thrd_success) {
-      m->threads = i; /* stop the ones already running */
-      rs50_stop_team(m);
-      return RS50_ERR_THREADS;
-    }
+  int rc = rsc_load_weights(weights_path, m->weights, UINT64_C(0x6493c1f86ef5d12b), RS50_WEIGHT_BYTES);
+  if (rc != RS50_OK) {
+    rs50_close(m);
+    return rc;
   }
+  *model = m;
   return RS50_OK;
 }
 
-int rs50_pin_threads(rs50_model *m, int on)
-{
-  if (!m)
-    return RS50_ERR_ARG;
-#if !RS50_HAVE_PIN
-  if (on)
-    return RS50_ERR_THREADS;
-#endif
-  on = on != 0;
-  if (on == m->pin)
-    return RS50_OK;
-  m->pin = on; /* before the workers (re)start: they read it */
-  const int n = m->threads;
-  rs50_stop_team(m);
-  return rs50_set_threads(m, n);
-}
-
-static void rs50_run_team(rs50_model *m, const float *input, float *output)
-{
-  rs50_team *t = &m->team;
-  t->input = input;
-  t->output = output;
-  atomic_store(&t->done, 0);
-  mtx_lock(&t->mu);
-  atomic_fetch_add(&t->gen, 1u);
-  cnd_broadcast(&t->cv);
-  mtx_unlock(&t->mu);
-  rs50_body(m, input, output, 0, m->threads);
-  int spins = 0;
-  while (atomic_load(&t->done) != m->threads - 1)
-    rs50_wait_step(&spins);
-}
-#else
-static void rs50_sync(rs50_model *m)
-{
-  (void)m;
-}
-
-static void rs50_stop_team(rs50_model *m)
-{
-  (void)m;
-}
-
 int rs50_set_threads(rs50_model *m, int n)
 {
   if (!m || n < 1 || n > RS50_MAX_THREADS)
     return RS50_ERR_ARG;
-  return n == 1 ? RS50_OK : RS50_ERR_THREADS;
+  return rsc_team_resize(&m->team, n);
 }
 
 int rs50_pin_threads(rs50_model *m, int on)
 {
   if (!m)
     return RS50_ERR_ARG;
-  return on ? RS50_ERR_THREADS : RS50_OK;
+  return rsc_team_pin(&m->team, on);
 }
 
-static void rs50_run_team(rs50_model *m, const float *input, float *output)
+/* One run's arguments, for every thread of the team. */
+typedef struct rs50_run_args {
+  rs50_model *m;
+  const float *input;
+  float *output;
+} rs50_run_args;
+
+static void rs50_body_part(void *ctx, int part, int parts)
 {
-  rs50_body(m, input, output, 0, 1);
+  const rs50_run_args *r = ctx;
+  rs50_body(r->m, r->input, r->output, part, parts);
 }
-#endif
+
+/* The body on every thread of the team, or on the caller's alone. */
+static void rs50_run_body(rs50_model *m, const float *input, float *output)
+{
+  if (m->team.threads > 1) {
+    rs50_run_args r = {m, input, output};
+    rsc_team_run(&m->team, rs50_body_part, &r);
+  } else {
+    rs50_body(m, input, output, 0, 1);
+  }
+}
 
 int rs50_run(rs50_model *m, const float *input, float *output)
 {
   if (!m || !input || !output)
     return RS50_ERR_ARG;
-  if (m->threads > 1)
-    rs50_run_team(m, input, output);
-  else
-    rs50_body(m, input, output, 0, 1);
+  rs50_run_body(m, input, output);
   return RS50_OK;
 }
 
@@ -1644,7 +1358,7 @@ int main(int argc, char **argv)
       gap_ms = strtol(argv[++i], &end, 10);
       if (*end || gap_ms < 0 || gap_ms > 60000)
         return rs50_usage(argv[0]);
-      if (gap_ms && !RS50_HAVE_THREADS) {
+      if (gap_ms && !RSC_HAVE_THREADS) {
         fprintf(stderr, "%s: -g: pausing needs a build with threads (thrd_sleep)\n", argv[0]);
         return 2;
       }
@@ -1695,7 +1409,7 @@ int main(int argc, char **argv)
     return 1;
   }
   for (long r = 0; r < repeat; r++) {
-#if RS50_HAVE_THREADS
+#if RSC_HAVE_THREADS
     if (gap_ms)
       thrd_sleep(&(struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L}, NULL);
 #endif
