@@ -35,19 +35,20 @@ run_unit() {
   return $fail
 }
 
-# NAME COMMAND..., longest first (their times on a 2-vCPU development VM, in
-# the order measured: e2e ~1000-1400 s in one piece, endpoints ~400-550, torch
-# and tsan ~200, embed ~150-190, the rest under 90 each).
+# NAME COMMAND..., longest first by CPU seconds (2026-12-08, after the -O0
+# builds: e2e ~250 per shard, warnings ~300 on two jobs of its own, tsan ~190,
+# endpoints ~110, classify ~90, profile ~55, torch ~50, embed ~35, the rest
+# under 30 each).
 queue=(
   "e2e_1        env E2E_SHARD=1/2 tests/e2e.sh"
   "e2e_2        env E2E_SHARD=2/2 tests/e2e.sh"
-  "endpoints    tests/endpoints.sh"
-  "torch        tests/torch_check.sh"
-  "tsan         tests/tsan.sh"
-  "embed        tests/embed.sh"
   "warnings     tests/warnings.sh"
-  "profile      tests/profile.sh"
+  "tsan         tests/tsan.sh"
+  "endpoints    tests/endpoints.sh"
   "classify     tests/classify.sh"
+  "profile      tests/profile.sh"
+  "torch        tests/torch_check.sh"
+  "embed        tests/embed.sh"
   "digits       tests/digits.sh"
   "robustness   tests/robustness.sh"
   "unit         run_unit"
