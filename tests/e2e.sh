@@ -1,7 +1,8 @@
 #!/bin/bash
 # e2e.sh - end-to-end: for each case, rsc compiles a spec with seeded random
 # weights, the generated C is built under -std=c11 -Wall -Wextra -Wpedantic
-# -Werror -O2 and run on a seeded random input, once on one thread and once on
+# -Werror at -O2 or -O0 (below) and run on a seeded random input, once on one
+# thread and once on
 # two (which must give the same bits), and its output must match the reference
 # evaluator (tests/refeval.c: the unfused network, raw weights, naive loops)
 # within 1e-4 of the output's max-abs.
