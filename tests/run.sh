@@ -36,9 +36,10 @@ run_unit() {
 }
 
 # NAME COMMAND..., longest first by CPU seconds (2026-12-08, after the -O0
-# builds: e2e ~250 per shard, warnings ~300 on two jobs of its own, tsan ~190,
-# endpoints ~110, classify ~90, profile ~55, torch ~50, embed ~35, the rest
-# under 30 each).
+# builds, measured on a 2-core machine at load 15-20: e2e 222 and 257 a shard,
+# warnings 284 on two jobs of its own, endpoints 124, torch 51, profile 38,
+# embed 34; from the last quiet run before them: tsan ~190, classify ~90, the
+# rest under 30 each).
 queue=(
   "e2e_1        env E2E_SHARD=1/2 tests/e2e.sh"
   "e2e_2        env E2E_SHARD=2/2 tests/e2e.sh"
