@@ -154,8 +154,12 @@ fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
-test: deps $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen \
-      $(FUZZ_REPLAYS)
+# make test builds what the suites need one job per CPU unless make was given
+# -j (in a fresh clone the two builds of test_kernels.c alone are minutes of
+# CPU), then runs them (tests/run.sh, side by side too).
+TEST_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
+test: deps
+	@$(MAKE) --no-print-directory $(TEST_JOBS) sanitize-tools
 	tests/run.sh
 
 # make sanitize: the suite (tests/run.sh) with rsc, its test tools, the fuzz
@@ -176,6 +180,7 @@ sanitize: deps
 	B=$(SAN_DIR) CC=gcc CFLAGS="-O1 -g $(SAN_FLAGS)" GEN_CFLAGS="-O1 $(SAN_FLAGS)" \
 	  RSC_TEST_SUBSET=$(SAN_SUBSET) UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh
 
+# What tests/run.sh needs built (make test's and make sanitize's).
 sanitize-tools: $(B)/rsc $(UNIT_BINS) $(B)/tests/refeval $(B)/tests/f32cmp $(B)/tests/f32gen \
       $(FUZZ_REPLAYS)
 

@@ -13,6 +13,11 @@
 # bits), and one of them (corrupt) through the define, as a user does. Every
 # program is removed before it is rebuilt, so a failed build cannot leave the
 # previous compiler's program to be run in its place.
+# emb_CC.s is compiled at -O2 (the blob's symbols under the optimiser, as a
+# user builds them); the file-loading build and the define's build at -O0
+# (CCFLAGS0): they are there for their output bits, the same at any level (no
+# contraction, no reassociation), and for the preprocessor's define, and each
+# -O2 build of the model costs ~20 s of CPU (gcc), -O0 ~1.5 s.
 # Run from the repository root after `make`. Prints "embed: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -24,6 +29,9 @@ pass=0 fail=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
+# -O0 after make sanitize's GEN_CFLAGS (-O1 and the sanitizers): faster with
+# the sanitizers too.
+CCFLAGS0="-std=c11 -Wall -Wextra -Wpedantic -Werror -ffp-contract=off ${GEN_CFLAGS:-} -O0"
 
 printf 'blocks 1 2 1 1\nwidths 8 16 16 32\nstem_widths 8 8 16\nwidth 32\nclasses 10\n' >s.spec
 mkdir gen
@@ -36,7 +44,7 @@ grep -q 'incbin' gen/plain.c && bad "plain model has an .incbin"
 ccs="gcc clang"
 [ "${RSC_TEST_SUBSET:-0}" = 1 ] && ccs=gcc
 for cc in $ccs; do
-  $cc $CCFLAGS -o plain_$cc gen/plain.c -lm || { bad "$cc: plain build"; continue; }
+  $cc $CCFLAGS0 -o plain_$cc gen/plain.c -lm || { bad "$cc: plain build"; continue; }
   sflags=""
   [ $cc = clang ] && sflags=-fno-integrated-as
   rm -f emb_$cc other short alien corrupt
@@ -63,7 +71,7 @@ for cc in $ccs; do
   mv gen/emb.weights.away gen/emb.weights
   cp gen/emb.weights corrupt.weights
   printf '\001' | dd of=corrupt.weights bs=1 seek=300 conv=notrunc 2>/dev/null
-  $cc $CCFLAGS -DEMB_WEIGHTS_FILE='"corrupt.weights"' -o corrupt gen/emb.c -lm
+  $cc $CCFLAGS0 -DEMB_WEIGHTS_FILE='"corrupt.weights"' -o corrupt gen/emb.c -lm
   ./corrupt in.f32 x.f32 2>err.txt
   grep -q 'checksum mismatch' err.txt && ok "$cc: corrupted embedded blob refused (checksum)" ||
     bad "$cc: corrupted blob: $(cat err.txt)"

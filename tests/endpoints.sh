@@ -12,15 +12,22 @@
 # layer{1..4}.N.act3, head its output. The endpoint sizes in the header must
 # be those of the reference's tensors, and a model without the head must not
 # contain the head's code.
+# The generated code of the RS-50 cases is built at -O0 (gcc), the small nets'
+# at -O2 with both compilers: the RS-50 cases test the endpoints on the
+# preset's graph (rsc's part), the small nets take every API path and kernel
+# under the optimiser (tests/e2e.sh builds RS-50 itself at -O2); -O2 costs
+# ~20 s of CPU per RS-50 build against ~1.5 s at -O0, the same bits out.
+# ENDPOINTS_OPT_CASES=all builds every case at -O2.
 # Run from the repository root after `make`. Prints "endpoints: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}; RSC=${RSC:-$B/rsc} REF=$B/tests/refeval CMP=$B/tests/f32cmp GEN=$B/tests/f32gen
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -ffp-contract=off ${GEN_CFLAGS:-}"
+CCFLAGS="-std=c11 -Wall -Wextra -Wpedantic -Werror -ffp-contract=off"
 pass=0 fail=0 skipped=0
 CLANG_CASES=${ENDPOINTS_CLANG_CASES:-" small_all small_c4 head_none u8_nchw_c2 "}
+OPT_CASES=${ENDPOINTS_OPT_CASES:-" small_all small_c4 head_none u8_nchw_c2 "}
 # RSC_TEST_SUBSET=1 (make sanitize): the small nets (every endpoint, stopping
 # at c4, head none with endpoints beside it, u8 NCHW c2 only), with gcc; the
 # RS-50 cases take the same paths at ten times the cost under the sanitizers.
@@ -71,12 +78,18 @@ case_() {
   fi
   for cc in $ccs; do
     mkdir -p "$d/$cc"
+    # make sanitize's GEN_CFLAGS (-O1 and the sanitizers) override -O2 but
+    # not -O0, which is faster with the sanitizers too.
+    local opt=-O0 cf="$CCFLAGS ${GEN_CFLAGS:-} -O0"
+    if [ "$OPT_CASES" = all ] || [[ $OPT_CASES == *" $name "* ]]; then
+      opt=-O2 cf="$CCFLAGS -O2 ${GEN_CFLAGS:-}"
+    fi
     # The generated code is built once: m.o serves rsc --main's program as it
     # is, and the caller with its main renamed.
-    if ! $cc $CCFLAGS -c -o "$d/m_$cc.o" "$d/m.c" 2>"$d/cc.err" ||
+    if ! $cc $cf -c -o "$d/m_$cc.o" "$d/m.c" 2>"$d/cc.err" ||
        ! objcopy --redefine-sym main=m_generated_main "$d/m_$cc.o" "$d/m_nomain_$cc.o" 2>>"$d/cc.err" ||
-       ! $cc $CCFLAGS -I"$d" -o "$d/run_$cc" tests/endpoints_main.c "$d/m_nomain_$cc.o" -lm 2>>"$d/cc.err"; then
-      echo "FAIL $name: $cc failed to build:"; head -20 "$d/cc.err"; fail=$((fail + 1)); continue
+       ! $cc $cf -I"$d" -o "$d/run_$cc" tests/endpoints_main.c "$d/m_nomain_$cc.o" -lm 2>>"$d/cc.err"; then
+      echo "FAIL $name: $cc $opt failed to build:"; head -20 "$d/cc.err"; fail=$((fail + 1)); continue
     fi
     if ! "$d/run_$cc" "$d/m.weights" "$d/in.f32" "$d/$cc" 2>"$d/run.err"; then
       echo "FAIL $name ($cc):"; cat "$d/run.err"; fail=$((fail + 1)); continue
@@ -84,7 +97,7 @@ case_() {
     local ok=1 line="" res last=${eps##*$'\n'}
     # rsc --main's program writes the same bits: OUTPUT, and the others beside it
     # (on two pinned threads, each of two runs after a 1 ms pause).
-    if ! $cc $CCFLAGS -o "$d/main_$cc" "$d/m_$cc.o" -lm 2>"$d/cc.err" ||
+    if ! $cc $cf -o "$d/main_$cc" "$d/m_$cc.o" -lm 2>"$d/cc.err" ||
        ! "$d/main_$cc" -t 2 -p -g 1 -r 2 -w "$d/m.weights" "$d/in.f32" "$d/$cc/main.f32" 2>"$d/run.err"; then
       echo "FAIL $name ($cc): the --main program:"; cat "$d/cc.err" "$d/run.err"; fail=$((fail + 1)); continue
     fi
@@ -109,9 +122,9 @@ case_() {
       fi
     done
     if [ $ok = 1 ]; then
-      echo "ok   $name ($cc):$line"; pass=$((pass + 1))
+      echo "ok   $name ($cc $opt):$line"; pass=$((pass + 1))
     else
-      echo "FAIL $name ($cc):$line"; fail=$((fail + 1))
+      echo "FAIL $name ($cc $opt):$line"; fail=$((fail + 1))
     fi
   done
 }

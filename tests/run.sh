@@ -1,6 +1,10 @@
 #!/bin/bash
 # run.sh - everything `make test` runs, with one summary line at the end. Each
-# suite prints its own "NAME: N passed, M failed" line, then its time.
+# suite prints its own "NAME: N passed, M failed" line, then its wall time and
+# the CPU time (user + system) of its processes, which is steadier than the
+# wall time on a shared machine; the summary adds them up with the load
+# average at the end. RSC_SUITES="e2e_1 warnings ..." runs only those suites
+# (names as in the queue below), to time or rerun a few.
 #
 # The suites are independent (each works in its own mktemp directory), so they
 # run side by side, RSC_TEST_JOBS at a time (default: one per CPU): most of
@@ -31,19 +35,21 @@ run_unit() {
   return $fail
 }
 
-# NAME COMMAND..., longest first (their times on a 2-vCPU development VM, in
-# the order measured: e2e ~1000-1400 s in one piece, endpoints ~400-550, torch
-# and tsan ~200, embed ~150-190, the rest under 90 each).
+# NAME COMMAND..., longest first by CPU seconds (2026-12-08, after the -O0
+# builds, measured on a 2-core machine at load 15-20: e2e 222 and 257 a shard,
+# warnings 284 on two jobs of its own, endpoints 124, torch 51, profile 38,
+# embed 34; from the last quiet run before them: tsan ~190, classify ~90, the
+# rest under 30 each).
 queue=(
   "e2e_1        env E2E_SHARD=1/2 tests/e2e.sh"
   "e2e_2        env E2E_SHARD=2/2 tests/e2e.sh"
-  "endpoints    tests/endpoints.sh"
-  "torch        tests/torch_check.sh"
-  "tsan         tests/tsan.sh"
-  "embed        tests/embed.sh"
   "warnings     tests/warnings.sh"
-  "profile      tests/profile.sh"
+  "tsan         tests/tsan.sh"
+  "endpoints    tests/endpoints.sh"
   "classify     tests/classify.sh"
+  "profile      tests/profile.sh"
+  "torch        tests/torch_check.sh"
+  "embed        tests/embed.sh"
   "digits       tests/digits.sh"
   "robustness   tests/robustness.sh"
   "unit         run_unit"
@@ -60,8 +66,17 @@ queue=(
   "imports      tests/imports.sh"
 )
 
+if [ -n "${RSC_SUITES:-}" ]; then
+  keep=()
+  for q in "${queue[@]}"; do
+    [[ " $RSC_SUITES " == *" ${q%% *} "* ]] && keep+=("$q")
+  done
+  [ ${#keep[@]} -gt 0 ] || { echo "run.sh: no suite in RSC_SUITES='$RSC_SUITES'" >&2; exit 2; }
+  queue=("${keep[@]}")
+fi
+
 declare -A name_of=()
-suites=0 failed=0 skipped=0 t_start=$SECONDS
+suites=0 failed=0 skipped=0 cpu_total=0 t_start=$SECONDS
 
 start() {
   local name=$1
@@ -69,19 +84,27 @@ start() {
   ( t0=$SECONDS
     "$@" >"$out/$name.log" 2>&1
     rc=$?
-    echo "$rc $((SECONDS - t0))" >"$out/$name.end" ) &
+    # times: this subshell's, then its children's user and system CPU time
+    # (the suite's processes, all waited for), as "1m2.345s 0m0.678s".
+    # (Not in a $(...): that subshell has no children.)
+    times >"$out/$name.times"
+    cpu=$(awk 'NR == 2 {
+      for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
+      printf "%.0f", s }' "$out/$name.times")
+    echo "$rc $((SECONDS - t0)) $cpu" >"$out/$name.end" ) &
   name_of[$!]=$name
 }
 
 finish() {
-  local name=$1 rc secs
-  read -r rc secs <"$out/$name.end"
+  local name=$1 rc secs cpu
+  read -r rc secs cpu <"$out/$name.end"
+  cpu_total=$((cpu_total + cpu))
   suites=$((suites + 1))
   echo "== $name"
   cat "$out/$name.log"
   skipped=$((skipped + $(grep -c '^SKIP ' "$out/$name.log")))
   [ "$rc" -eq 0 ] || { failed=$((failed + 1)); echo "!! suite $name failed"; }
-  echo "   ($name: $secs s)"
+  echo "   ($name: $secs s, $cpu s CPU)"
 }
 
 next=0
@@ -98,5 +121,5 @@ while [ $next -lt ${#queue[@]} ] || [ ${#name_of[@]} -gt 0 ]; do
 done
 
 echo "== summary"
-echo "suites: $((suites - failed)) passed, $failed failed, $skipped cases skipped ($jobs at a time, $((SECONDS - t_start)) s)"
+echo "suites: $((suites - failed)) passed, $failed failed, $skipped cases skipped ($jobs at a time, $((SECONDS - t_start)) s, $cpu_total s CPU; load $(cut -d' ' -f1-3 /proc/loadavg))"
 [ "$failed" -eq 0 ]

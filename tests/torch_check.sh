@@ -7,6 +7,11 @@
 #     is built and run, and its output must match torch within 1e-4 of max|out|;
 #   - the reference evaluator (tests/refeval.c) runs on the same spec and weights
 #     and must match torch too: this validates the oracle that e2e.sh trusts.
+# The generated code is built at -O0 (TORCH_CC_OPT=-O2 for the optimiser):
+# what this suite checks is rsc's side, the importer, the folding and the
+# layouts, against an outside network, which no optimisation level changes;
+# tests/e2e.sh builds every kernel and option at -O2 with gcc and clang. gcc
+# -O2 costs ~20 s of CPU per model here (8 models), -O0 ~1.5 s.
 # Run from the repository root after `make` (needs $B/rsc, $B/tests/refeval,
 # $B/tests/f32cmp; B defaults to build). Prints "torch: N passed, M failed". Without torch the suite
 # is skipped (exit 0) unless TORCH_REQUIRED=1.
@@ -83,7 +88,9 @@ case_() {
   if ! $RSC "$d/m.spec" --weights "$d/w.safetensors" --main -o "$d/m.c" 2>"$d/rsc.err"; then
     echo "FAIL $name (rsc): rsc failed:"; cat "$d/rsc.err"; fail=$((fail + 1)); return
   fi
-  if ! cc -O2 -std=c11 ${GEN_CFLAGS:-} -o "$d/m" "$d/m.c" -lm 2>"$d/cc.err"; then
+  # After make sanitize's GEN_CFLAGS (-O1 and the sanitizers): -O0 is faster
+  # with the sanitizers too.
+  if ! cc -std=c11 ${GEN_CFLAGS:-} ${TORCH_CC_OPT:--O0} -o "$d/m" "$d/m.c" -lm 2>"$d/cc.err"; then
     echo "FAIL $name (rsc): the generated code does not build:"; head -20 "$d/cc.err"
     fail=$((fail + 1)); return
   fi
