@@ -72,6 +72,10 @@ static bool write_all(int fd, const unsigned char *p, size_t len) {
  * NULL (reported) if that exists and is not a regular file. */
 static char *output_target(const char *path, Diag *d) {
   struct stat st;
+  if (!path[0]) { /* mkstemp would make ".tmp.XXXXXX" in ., the rename would fail */
+    diag(d, DIAG_ERROR, "cannot write '': an empty path names no file");
+    return NULL;
+  }
   if (lstat(path, &st) != 0)
     return xstrdup(path); /* a new name; if it cannot be created, mkstemp says why */
   char *target = NULL;

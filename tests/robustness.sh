@@ -152,6 +152,7 @@ fresh; python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.arg
                                      refuse out-socket "cannot write 'm\.weights': it is a socket" s.spec -o m.c
 fresh; mkdir "$P/m.txt";             refuse out-directory "cannot write 'm\.txt': it is a directory" s.spec -o m.c --manifest m.txt
 fresh; ln -s gone.c "$P/m.c";        refuse out-dangling-link "cannot write 'm\.c': a symbolic link to a missing file" s.spec -o m.c
+fresh;                               refuse out-empty-path "cannot write '': an empty path names no file" s.spec -o m.c --manifest ''
 fresh;                               refuse out-not-c "-o 'w\.safetensors' must name a \.c file" s.spec --weights w.safetensors -o w.safetensors
 fresh;                               refuse same-weights-export "--weights 'w\.safetensors' and --export-weights '\./w\.safetensors' are the same file" s.spec --weights w.safetensors --export-weights ./w.safetensors
 fresh;                               refuse same-manifest-header "-o's header 'm\.h' and --manifest 'm\.h' are the same file" s.spec -o m.c --manifest m.h
