@@ -90,7 +90,7 @@ $(B)/tests/f32gen: tests/f32gen.c
 # libFuzzer (Debian clang-14 + libclang-rt-14-dev) for FUZZ_SECONDS, into
 # $(FUZZ_DIR) (build-fuzz/ for the default B), or until FUZZ_RUNS executions.
 # `make fuzz FUZZ_TARGETS=h5` runs one.
-FUZZ_TARGETS  = spec safetensors loader h5
+FUZZ_TARGETS  = spec safetensors loader h5 paths
 FUZZ_REPLAYS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= -1
@@ -145,7 +145,7 @@ fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	  RSC_FUZZ_H5_RAW=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 -timeout=10 \
-	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t; \
+	    -artifact_prefix=$(abspath $(FUZZ_DIR))/crash-$$t- $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t; \
 	done
 
 unit: $(UNIT_BINS)
