@@ -160,6 +160,7 @@ fresh;                               refuse same-export-weights "-o's weights 'm
 fresh; ln "$P/s.spec" "$P/hard.txt"; refuse same-hardlink "the spec 's\.spec' and --manifest 'hard\.txt' are the same file" s.spec -o m.c --manifest hard.txt
 fresh; ln -s s.spec "$P/m.txt";      refuse same-symlink "the spec 's\.spec' and --manifest 'm\.txt' are the same file" s.spec -o m.c --manifest m.txt
 fresh; mkdir "$P/d";                 refuse same-new-name "-o 'd/\.\./m\.c' and --manifest 'm\.c' are the same file" s.spec -o d/../m.c --manifest m.c
+fresh; ln -s m.weights "$P/v.weights"; refuse same-dangling-link "--verify-weights 'v\.weights' and -o's weights 'm\.weights' are the same file" s.spec -o m.c --verify --verify-weights v.weights
 # Written through a link: the target is replaced, the link stays a link.
 ran+=(out-symlink); fresh; echo old > "$P/real.c"; ln -s real.c "$P/m.c"
 if (cd "$P" && "$RSC" s.spec -o m.c) && [ -L "$P/m.c" ] && [ "$(readlink "$P/m.c")" = real.c ] &&
