@@ -120,14 +120,14 @@ $(LOADER_DIR)/fz.c: fuzz/loader.spec $(B)/rsc $(wildcard templates/*.m4) $(RT_HD
 $(LOADER_DIR)/fz.o: $(LOADER_DIR)/fz.c
 	$(CC) $(GEN_WARN) $(CFLAGS) -c $< -o $@
 
-$(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c $(LIBOBJS) $(HDRS)
+$(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c fuzz/clone.h $(LIBOBJS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) -Icompiler $(FUZZ_EXTRA_$*) -o $@ fuzz/driver.c fuzz/fuzz_$*.c \
 	  $(FUZZ_SRCS_$*:.c=.o) $(LIBOBJS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 $(B)/fuzz/replay_loader: $(LOADER_DIR)/fz.o
 
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/clone.h $(SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) -o $@ fuzz/fuzz_$*.c $(FUZZ_OBJS_$*) \
 	  $(filter-out compiler/main.c,$(SRCS)) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
