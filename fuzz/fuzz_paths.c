@@ -14,12 +14,14 @@
  *   - outputs_check_paths; it must leave the directory as it was;
  *   - if it accepted: --export-weights is written into its own Outputs, then
  *     -o's three files and --manifest into another (outputs_write), each with
- *     its own bytes; if any write fails both are aborted, else committed, the
- *     first then the second (the order of main.c and emit.c).
+ *     its own bytes; if any write fails both are aborted, else committed:
+ *     -o's set (emit.c commits it), then the export (main.c, at the end).
  * Invariants (the target aborts when one fails):
- *   - a refused set, and a run whose writes or commits fail, leave every entry
- *     of the directory exactly as it was (type, inode, bytes, link target) and
- *     add no name (no temporary left behind);
+ *   - a refused set, and a run whose writes fail, leave every entry of the
+ *     directory exactly as it was (type, inode, bytes, link target) and add no
+ *     name (no temporary left behind);
+ *   - once the paths were accepted and written, no commit fails (a rename
+ *     failing there leaves the outputs renamed before it in place);
  *   - an accepted set that commits names distinct files: each output path
  *     reads back its own bytes, an output that was a symbolic link still is
  *     (same target), every input path reads back the bytes it had before, and
