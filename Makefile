@@ -93,7 +93,7 @@ $(B)/tests/f32gen: tests/f32gen.c
 # libFuzzer (Debian clang-14 + libclang-rt-14-dev) for FUZZ_SECONDS, into
 # $(FUZZ_DIR) (build-fuzz/ for the default B), or until FUZZ_RUNS executions.
 # `make fuzz FUZZ_TARGETS=h5` runs one.
-FUZZ_TARGETS  = spec safetensors loader h5
+FUZZ_TARGETS  = spec safetensors loader h5 paths
 FUZZ_REPLAYS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= -1
@@ -123,14 +123,14 @@ $(LOADER_DIR)/fz.c: fuzz/loader.spec $(B)/rsc $(wildcard templates/*.m4) $(RT_HD
 $(LOADER_DIR)/fz.o: $(LOADER_DIR)/fz.c
 	$(CC) $(GEN_WARN) $(CFLAGS) -c $< -o $@
 
-$(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c $(LIBOBJS) $(HDRS)
+$(B)/fuzz/replay_%: fuzz/driver.c fuzz/fuzz_%.c fuzz/clone.h $(LIBOBJS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(RSC_CFLAGS) -Icompiler $(FUZZ_EXTRA_$*) -o $@ fuzz/driver.c fuzz/fuzz_$*.c \
 	  $(FUZZ_SRCS_$*:.c=.o) $(LIBOBJS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 $(B)/fuzz/replay_loader: $(LOADER_DIR)/fz.o
 
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/clone.h $(SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) -o $@ fuzz/fuzz_$*.c $(FUZZ_OBJS_$*) \
 	  $(filter-out compiler/main.c,$(SRCS)) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
@@ -148,7 +148,7 @@ fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	  RSC_FUZZ_H5_RAW=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 -timeout=10 \
-	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t; \
+	    -artifact_prefix=$(abspath $(FUZZ_DIR))/crash-$$t- $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t; \
 	done
 
 unit: $(UNIT_BINS)

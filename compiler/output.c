@@ -72,6 +72,10 @@ static bool write_all(int fd, const unsigned char *p, size_t len) {
  * NULL (reported) if that exists and is not a regular file. */
 static char *output_target(const char *path, Diag *d) {
   struct stat st;
+  if (!path[0]) { /* mkstemp would make ".tmp.XXXXXX" in ., the rename would fail */
+    diag(d, DIAG_ERROR, "cannot write '': an empty path names no file");
+    return NULL;
+  }
   if (lstat(path, &st) != 0)
     return xstrdup(path); /* a new name; if it cannot be created, mkstemp says why */
   char *target = NULL;
@@ -229,7 +233,7 @@ typedef struct FileId {
   bool known;
   dev_t dev;
   ino_t ino;
-  const char *base; /* NULL for an existing file */
+  char *base; /* NULL for an existing file; malloc'd */
 } FileId;
 
 static FileId file_id(const char *path) {
@@ -237,11 +241,29 @@ static FileId file_id(const char *path) {
   struct stat st;
   if (stat(path, &st) == 0)
     return (FileId){true, st.st_dev, st.st_ino, NULL};
+  /* A dangling link names the file its target would be: an output of the run
+   * may create it (--verify-weights v -> m.weights with -o m.c). */
+  char *own = xstrdup(path);
+  for (int hops = 0; hops < 40 && lstat(own, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
+    char *to = xcalloc((size_t)st.st_size + 2, 1);
+    ssize_t n = readlink(own, to, (size_t)st.st_size + 1);
+    const char *cut = strrchr(own, '/');
+    char *next = n <= 0 || n > st.st_size ? NULL
+                 : to[0] == '/' || !cut ? xstrdup(to)
+                                        : xstrfmt("%.*s/%s", (int)(cut - own), own, to);
+    free(to);
+    if (!next)
+      break;
+    free(own);
+    own = next;
+  }
+  path = own;
   const char *slash = strrchr(path, '/');
   char *dir = slash ? xstrfmt("%.*s", slash == path ? 1 : (int)(slash - path), path) : xstrdup(".");
   if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-    id = (FileId){true, st.st_dev, st.st_ino, slash ? slash + 1 : path};
+    id = (FileId){true, st.st_dev, st.st_ino, xstrdup(slash ? slash + 1 : path)};
   free(dir);
+  free(own);
   return id; /* unknown: the read or the create fails later, and says why */
 }
 
@@ -271,6 +293,8 @@ bool outputs_check_paths(const RunPath *p, int n, Diag *d) {
         break;
       }
   }
+  for (int i = 0; i < n; i++)
+    free(ids[i].base);
   free(ids);
   return d->errors == errors;
 }

@@ -1017,7 +1017,8 @@ typedef struct RunPath {
 /* Checks all the paths of a run before anything is written: each output is
  * a regular file, a link to one, or a new name (not a device, FIFO, socket or
  * directory), and no two paths name the same file (same device and inode, or
- * for names not yet created, same directory and last component). Reports
+ * for names not yet created, same directory and last component, a dangling
+ * link's by those of its target). Reports
  * every problem, naming both paths of a pair; false if there was one. */
 bool outputs_check_paths(const RunPath *p, int n, Diag *d);
 

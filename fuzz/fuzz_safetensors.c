@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clone.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #ifndef FUZZ_SPEC
@@ -24,33 +26,6 @@ static FILE *null_out;
 static SrcFile spec_file; /* spec.loc points into it */
 static Spec spec;
 static Graph built; /* after shape inference, no weights */
-
-/* A copy of a graph that has no weights and no kernels yet: the node and
- * tensor arrays, the names and the index of tensor names are its only memory
- * (graph_free's list); the index is rebuilt on the copy's names, whose keys it
- * borrows. */
-static void clone(Graph *dst, const Graph *src) {
-  RSC_ASSERT(src->nnodes > 0 && src->ntensors > 0);
-  *dst = *src;
-  dst->nodes = xmalloc((size_t)src->nnodes * sizeof *dst->nodes);
-  dst->tensors = xmalloc((size_t)src->ntensors * sizeof *dst->tensors);
-  dst->cap_nodes = src->nnodes;
-  dst->cap_tensors = src->ntensors;
-  memcpy(dst->nodes, src->nodes, (size_t)src->nnodes * sizeof *dst->nodes);
-  memcpy(dst->tensors, src->tensors, (size_t)src->ntensors * sizeof *dst->tensors);
-  for (int i = 0; i < src->nnodes; i++) {
-    RSC_ASSERT(!src->nodes[i].sched);
-    dst->nodes[i].name = xstrdup(src->nodes[i].name);
-  }
-  for (int i = 0; i < src->ntensors; i++) {
-    const Tensor *t = &src->tensors[i];
-    RSC_ASSERT(!t->data && !t->packed && !t->nscales);
-    dst->tensors[i].name = xstrdup(t->name);
-  }
-  dst->tensor_index = (NameMap){0};
-  for (int i = 0; i < dst->ntensors; i++)
-    namemap_put(&dst->tensor_index, dst->tensors[i].name, i);
-}
 
 static void setup(void) {
   null_out = fopen("/dev/null", "w");
@@ -76,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Diag d;
   diag_init(&d, null_out);
   Graph g;
-  clone(&g, &built);
+  fuzz_clone(&g, &built);
   if (weights_load_safetensors_mem(&g, "fuzz.safetensors", data, size, &d))
     (void)(fold_bn(&g, &d) && lower_entry(&g, &d)); /* touch the loaded floats */
   graph_free(&g);

@@ -44,6 +44,6 @@ w("bad_fingerprint", head(lambda b: b.__setitem__(16, b[16] ^ 0x55)))
 w("huge_size", head(lambda b: b.__setitem__(slice(24, 32), struct.pack("<Q", 2**63))))
 w("small_size", head(lambda b: b.__setitem__(slice(24, 32), struct.pack("<Q", 256))))
 # Payloads for the second open (checksum recomputed): NaN/Inf, and all-ones
-# bits ending in 0x0f, which also runs the model on 2 threads.
+# bits (NaNs) ending in 0xff, which also runs the model on 2 threads.
 w("nan_inf", src[:64] + struct.pack("<4f", float("nan"), float("inf"), float("-inf"), 1e38) * 64)
-w("all_ff_threads", src[:64] + b"\xff" * 512 + b"\x0f")
+w("all_ff_threads", src[:64] + b"\xff" * 513)

@@ -166,6 +166,7 @@ fresh; python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.arg
                                      refuse out-socket "cannot write 'm\.weights': it is a socket" s.spec -o m.c
 fresh; mkdir "$P/m.txt";             refuse out-directory "cannot write 'm\.txt': it is a directory" s.spec -o m.c --manifest m.txt
 fresh; ln -s gone.c "$P/m.c";        refuse out-dangling-link "cannot write 'm\.c': a symbolic link to a missing file" s.spec -o m.c
+fresh;                               refuse out-empty-path "cannot write '': an empty path names no file" s.spec -o m.c --manifest ''
 fresh;                               refuse out-not-c "-o 'w\.safetensors' must name a \.c file" s.spec --weights w.safetensors -o w.safetensors
 fresh;                               refuse same-weights-export "--weights 'w\.safetensors' and --export-weights '\./w\.safetensors' are the same file" s.spec --weights w.safetensors --export-weights ./w.safetensors
 fresh;                               refuse same-manifest-header "-o's header 'm\.h' and --manifest 'm\.h' are the same file" s.spec -o m.c --manifest m.h
@@ -173,6 +174,7 @@ fresh;                               refuse same-export-weights "-o's weights 'm
 fresh; ln "$P/s.spec" "$P/hard.txt"; refuse same-hardlink "the spec 's\.spec' and --manifest 'hard\.txt' are the same file" s.spec -o m.c --manifest hard.txt
 fresh; ln -s s.spec "$P/m.txt";      refuse same-symlink "the spec 's\.spec' and --manifest 'm\.txt' are the same file" s.spec -o m.c --manifest m.txt
 fresh; mkdir "$P/d";                 refuse same-new-name "-o 'd/\.\./m\.c' and --manifest 'm\.c' are the same file" s.spec -o d/../m.c --manifest m.c
+fresh; ln -s m.weights "$P/v.weights"; refuse same-dangling-link "--verify-weights 'v\.weights' and -o's weights 'm\.weights' are the same file" s.spec -o m.c --verify --verify-weights v.weights
 # Written through a link: the target is replaced, the link stays a link.
 ran+=(out-symlink); fresh; echo old > "$P/real.c"; ln -s real.c "$P/m.c"
 if (cd "$P" && "$RSC" s.spec -o m.c) && [ -L "$P/m.c" ] && [ "$(readlink "$P/m.c")" = real.c ] &&
