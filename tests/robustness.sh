@@ -72,6 +72,8 @@ printf 'machine zen5 avx512\nuse conv3x3s2x2p1x1_n1_32x32x3_16x16x16 direct kb64
                                      expect tuning-bad-schedule "in\.tuning:2:5: error: schedule for .*: a 64x16 tile needs 69 vector registers" "$DIGITS" $TUNE --tuning "$W/in.tuning"
 python3 -c "import sys; sys.stdout.write('machine zen5 avx512\n' + '#' * 5000000 + '\n')" > "$W/in.tuning"
                                      expect tuning-huge "cannot read tuning file '.*': 5000021 bytes, more than the limit of 4194304" "$DIGITS" $TUNE --tuning "$W/in.tuning"
+printf 'machine zen5 avx512-bf16\n' > "$W/in.tuning"
+                                     expect tuning-bf16 "--tune and --tuning schedule float32 convs, not 'precision bf16'" "$DIGITS" --cpu zen5 --target avx512-bf16 --precision bf16 --tuning "$W/in.tuning"
 rm -f "$W/in.tuning"
 [ -e "$W/PWNED" ] && { echo "FAIL name-m4: m4_esyscmd ran"; fail=$((fail + 1)); }
 safetensors '{"fc.weight":{"dtype":"F32","shape":[10,64],"data_offsets":[0,1073741824]}}' 0
